@@ -1,0 +1,321 @@
+/**
+ * The Workspace resource (`mlops.aigency.com/v1alpha1`): one Effect Schema that is the single source of the
+ * decoder, the CRD (see `crd.ts`), the editor JSON Schema and the `cartographer-validate` CLI.
+ *
+ * The original Cartographer's `spec.workflows.{image, controllerReplicas, databaseReplicas, storageQuota,
+ * agentPools[{name, image, replicas}]}` is accepted unchanged; every extension is optional with a stated default.
+ */
+import { Effect, Schema } from "effect"
+import * as Defaults from "./defaults.js"
+import {
+  agentName,
+  dns1035LabelPattern,
+  dns1123LabelPattern,
+  maxLabelLength,
+  maxPoolNameLength,
+  maxWorkspaceNameLength,
+} from "./Names.js"
+import { PositiveQuantity, Quantity } from "./Quantity.js"
+import { WorkspaceStatus } from "./WorkspaceStatus.js"
+
+export const group = "mlops.aigency.com"
+export const version = "v1alpha1"
+export const apiVersion = `${group}/${version}`
+export const kind = "Workspace"
+export const plural = "workspaces"
+
+/** An optional key with a default applied when decoding, also stated as `default` in the CRD and JSON Schema. */
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema.annotate({ default: value }) as unknown as S)
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
+
+const Replicas = NonNegativeInt.check(
+  Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }),
+)
+
+const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
+
+/** A container image reference: no whitespace, not empty. */
+const Image = Schema.String.check(
+  Schema.isPattern(/^[^\s]+$/u, { message: "must be an image reference such as prefecthq/prefect:3.9.1-python3.12" }),
+).annotate({ description: "A container image reference (registry/repository:tag or @digest)." })
+
+const ObjectName = Schema.String.check(
+  Schema.isMaxLength(253, { message: "must be at most 253 characters" }),
+  Schema.isPattern(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u, {
+    message: "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
+  }),
+)
+
+export const ResourceList = Schema.Record(Schema.String, Quantity).annotate({
+  description: "Resource quantities by name, e.g. cpu: 500m, memory: 1Gi.",
+})
+
+export const Resources = Schema.Struct({
+  requests: Schema.optionalKey(ResourceList).annotate({
+    description: "Resources the scheduler reserves for the container. Defaults depend on the component.",
+  }),
+  limits: Schema.optionalKey(ResourceList).annotate({
+    description: "Upper bounds for the container. Defaults depend on the component.",
+  }),
+}).annotate({ description: "Compute resources, as in a Kubernetes container (`requests`, `limits`)." })
+export type Resources = typeof Resources.Type
+
+const KeyRef = Schema.Struct({
+  name: ObjectName.annotate({ description: "Name of the object in the Workspace's namespace." }),
+  key: NonEmptyString.annotate({ description: "Key within the object." }),
+})
+
+export const EnvVar = Schema.Struct({
+  name: Schema.String.check(
+    Schema.isPattern(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/u, {
+      message: "must be an environment variable name: letters, digits, '_', '-' or '.', not starting with a digit",
+    }),
+  ).annotate({ description: "Name of the environment variable." }),
+  value: Schema.optionalKey(Schema.String).annotate({ description: "Literal value." }),
+  valueFrom: Schema.optionalKey(
+    Schema.Struct({
+      secretKeyRef: Schema.optionalKey(KeyRef.annotate({ description: "Take the value from a Secret key." })),
+      configMapKeyRef: Schema.optionalKey(KeyRef.annotate({ description: "Take the value from a ConfigMap key." })),
+    }).annotate({ description: "Take the value from a Secret or ConfigMap key instead of `value`." }),
+  ),
+})
+  .check(
+    Schema.makeFilter((env) => {
+      const sources = (env.value === undefined ? 0 : 1) + (env.valueFrom === undefined ? 0 : 1)
+      if (sources === 1) {
+        const refs =
+          (env.valueFrom?.secretKeyRef === undefined ? 0 : 1) + (env.valueFrom?.configMapKeyRef === undefined ? 0 : 1)
+        return refs === 1 || env.valueFrom === undefined
+          ? undefined
+          : { path: ["valueFrom"], issue: "must set exactly one of secretKeyRef or configMapKeyRef" }
+      }
+      return "must set exactly one of value or valueFrom"
+    }),
+  )
+  .annotate({ description: "An environment variable for the container." })
+export type EnvVar = typeof EnvVar.Type
+
+const Env = Schema.Array(EnvVar).annotate({
+  description: "Extra environment variables; they may not override the variables Cartographer sets.",
+})
+
+export const PoolType = Schema.Literals(["process", "kubernetes"]).annotate({
+  description:
+    "Prefect worker type. `process` runs flow runs as subprocesses of the worker; `kubernetes` runs each flow run as " +
+    "a Kubernetes Job in `jobNamespace` (the pool gets its own ServiceAccount and least-privilege Role).",
+})
+export type PoolType = typeof PoolType.Type
+
+export const AgentPool = Schema.Struct({
+  name: Schema.String.check(
+    Schema.isMaxLength(maxLabelLength, { message: "must be at most 63 characters" }),
+    Schema.isPattern(dns1123LabelPattern, {
+      message:
+        "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. default, gpu-jobs)",
+    }),
+  ).annotate({
+    description: "Name of the pool: the Prefect work pool's name and part of the Deployment name `<workspace>-agent-<name>`.",
+  }),
+  image: Schema.optionalKey(Image).annotate({
+    description:
+      "Worker image. Defaults to `spec.workflows.image` (for `kubernetes` pools, its `-kubernetes` variant when the " +
+      `image is the default one: ${Defaults.defaultKubernetesWorkerImage}).`,
+  }),
+  replicas: withDefault(Replicas, Defaults.defaultPoolReplicas).annotate({
+    description: "Number of worker processes (pods) polling this pool. 0 pauses the pool.",
+  }),
+  type: withDefault(PoolType, Defaults.defaultPoolType),
+  concurrencyLimit: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1, { message: "must be 1 or more (leave it out for no limit)" })),
+  ).annotate({ description: "Maximum concurrent flow runs per worker (`prefect worker start --limit`). No limit when absent." }),
+  workQueues: Schema.optionalKey(
+    Schema.Array(NonEmptyString).annotate({ description: "Work queues to poll; all queues of the pool when absent." }),
+  ),
+  jobNamespace: Schema.optionalKey(
+    Schema.String.check(
+      Schema.isMaxLength(maxLabelLength, { message: "must be at most 63 characters" }),
+      Schema.isPattern(dns1123LabelPattern, { message: "must be a namespace name (DNS-1123 label)" }),
+    ),
+  ).annotate({
+    description:
+      "For `kubernetes` pools: the namespace flow-run Jobs are created in. Defaults to the Workspace's namespace.",
+  }),
+  resources: Schema.optionalKey(Resources),
+  env: Schema.optionalKey(Env),
+}).annotate({ description: "A pool of Prefect workers." })
+export type AgentPool = typeof AgentPool.Type
+
+const LogLevel = Schema.Literals(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
+
+export const ServerSpec = Schema.Struct({
+  resources: Schema.optionalKey(Resources),
+  uiApiUrl: withDefault(NonEmptyString, Defaults.defaultUiApiUrl).annotate({
+    description:
+      "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). The default works through " +
+      "`kubectl port-forward svc/<workspace>-orion-server 4200:4200`; set it to your Ingress URL + `/api` otherwise.",
+  }),
+  logLevel: withDefault(LogLevel, Defaults.defaultLogLevel).annotate({ description: "Prefect server log level." }),
+  env: Schema.optionalKey(Env),
+}).annotate({ description: "Settings of the Prefect server (`<workspace>-orion-server`)." })
+export type ServerSpec = typeof ServerSpec.Type
+
+export const ExternalDatabase = Schema.Struct({
+  secretRef: Schema.Struct({
+    name: ObjectName.annotate({ description: "Name of the Secret in the Workspace's namespace." }),
+    key: withDefault(NonEmptyString, Defaults.defaultExternalDatabaseKey).annotate({
+      description: "Key holding the `postgresql+asyncpg://user:password@host:5432/db` connection URL.",
+    }),
+  }).annotate({ description: "Secret holding the connection URL." }),
+}).annotate({
+  description:
+    "Use an existing PostgreSQL database instead of the in-cluster one (for HA Postgres, backups and replication).",
+})
+export type ExternalDatabase = typeof ExternalDatabase.Type
+
+export const DatabaseSpec = Schema.Struct({
+  image: Schema.optionalKey(Image).annotate({
+    description: `PostgreSQL image of the in-cluster database. Default ${Defaults.defaultPostgresImage}.`,
+  }),
+  resources: Schema.optionalKey(Resources),
+  external: Schema.optionalKey(ExternalDatabase),
+  deleteVolumeWithWorkspace: withDefault(Schema.Boolean, false).annotate({
+    description:
+      "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
+      "Workspace of the same name).",
+  }),
+}).annotate({ description: "The Prefect database." })
+export type DatabaseSpec = typeof DatabaseSpec.Type
+
+export const RedisSpec = Schema.Struct({
+  image: Schema.optionalKey(Image).annotate({ description: `Redis image. Default ${Defaults.defaultRedisImage}.` }),
+  resources: Schema.optionalKey(Resources),
+}).annotate({ description: "Redis, deployed only when `controllerReplicas` > 1 (Prefect's HA messaging)." })
+
+export const Workflows = Schema.Struct({
+  image: withDefault(Image, Defaults.defaultPrefectImage).annotate({
+    description: `Prefect 3 image of the server, the migration Job and process workers. Default ${Defaults.defaultPrefectImage}.`,
+  }),
+  imagePullPolicy: withDefault(Schema.Literals(["Always", "IfNotPresent", "Never"]), Defaults.defaultImagePullPolicy)
+    .annotate({ description: "Pull policy of every container." }),
+  imagePullSecrets: Schema.optionalKey(
+    Schema.Array(ObjectName).annotate({ description: "Names of Secrets used to pull the images." }),
+  ),
+  controllerReplicas: withDefault(Replicas, Defaults.defaultControllerReplicas).annotate({
+    description: "Replicas of the Prefect server. More than 1 adds Redis and Prefect's HA settings.",
+  }),
+  databaseReplicas: withDefault(
+    NonNegativeInt.check(
+      Schema.isLessThanOrEqualTo(1, {
+        message:
+          "must be 0 or 1: the in-cluster Postgres is a single instance (Postgres replication is not provided); " +
+          "for a replicated database set spec.workflows.database.external.secretRef",
+      }),
+    ),
+    Defaults.defaultDatabaseReplicas,
+  ).annotate({ description: "1 runs the in-cluster Postgres, 0 stops it (data is kept)." }),
+  storageQuota: withDefault(PositiveQuantity, Defaults.defaultStorageQuota).annotate({
+    description: "Size of the database volume (a Kubernetes quantity). Growing it needs an expandable storage class.",
+  }),
+  storageClassName: Schema.optionalKey(ObjectName).annotate({
+    description: "Storage class of the database volume. The cluster's default class when absent.",
+  }),
+  agentPools: Schema.Array(AgentPool)
+    .check(
+      Schema.isMinLength(1, { message: "must list at least one pool, e.g. [{ name: default }]" }),
+      Schema.isMaxLength(50, { message: "must list at most 50 pools" }),
+      Schema.makeFilter((pools: ReadonlyArray<AgentPool>) => {
+        const seen = new Set<string>()
+        const issues: Array<Schema.FilterIssue> = []
+        pools.forEach((pool, index) => {
+          if (seen.has(pool.name)) {
+            issues.push({ path: [index, "name"], issue: `duplicate pool name "${pool.name}": pool names must be unique` })
+          }
+          seen.add(pool.name)
+        })
+        return issues
+      }),
+    )
+    .annotate({ description: "Pools of Prefect workers; at least one." }),
+  server: withDefault(ServerSpec, {}),
+  database: withDefault(DatabaseSpec, {}),
+  redis: Schema.optionalKey(RedisSpec),
+  networkPolicy: withDefault(
+    Schema.Struct({
+      enabled: withDefault(Schema.Boolean, true).annotate({
+        description: "Restrict Postgres to the server and migrations, and Redis to the server.",
+      }),
+    }),
+    {},
+  ).annotate({ description: "NetworkPolicies for the Workspace's data stores." }),
+  nodeSelector: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.String).annotate({ description: "Node labels every pod must match." }),
+  ),
+}).annotate({ description: "The Prefect deployment of the Workspace." })
+export type Workflows = typeof Workflows.Type
+
+export const WorkspaceSpec = Schema.Struct({
+  workflows: Workflows,
+}).annotate({ description: "What the Workspace should run." })
+export type WorkspaceSpec = typeof WorkspaceSpec.Type
+
+/**
+ * The metadata Cartographer reads. Other metadata fields (finalizers, managedFields, ...) are allowed and kept, so
+ * that strict validation of files flags typos in `spec` without flagging ordinary Kubernetes metadata.
+ */
+export const WorkspaceMetadata = Schema.StructWithRest(Schema.Struct({
+  name: Schema.String.check(
+    Schema.isMinLength(1, { message: "must not be empty" }),
+    Schema.isMaxLength(maxWorkspaceNameLength, {
+      message: `must be at most ${maxWorkspaceNameLength} characters, so that every derived object name fits in 63`,
+    }),
+    Schema.isPattern(dns1035LabelPattern, {
+      message:
+        "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending alphanumeric",
+    }),
+  ),
+  namespace: Schema.optionalKey(Schema.String),
+  uid: Schema.optionalKey(Schema.String),
+  generation: Schema.optionalKey(Schema.Int),
+  resourceVersion: Schema.optionalKey(Schema.String),
+  creationTimestamp: Schema.optionalKey(Schema.String),
+  deletionTimestamp: Schema.optionalKey(Schema.String),
+  labels: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  annotations: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+}), [Schema.Record(Schema.String, Schema.Unknown)])
+export type WorkspaceMetadata = typeof WorkspaceMetadata.Type
+
+/** Cross-field rules that need the Workspace name: every `<workspace>-agent-<pool>` must fit in 63 characters. */
+const derivedNamesFit = Schema.makeFilter(
+  (ws: { readonly metadata: { readonly name: string }; readonly spec: WorkspaceSpec }) => {
+    const issues: Array<Schema.FilterIssue> = []
+    ws.spec.workflows.agentPools.forEach((pool, index) => {
+      const name = agentName(ws.metadata.name, pool.name)
+      if (name.length > maxLabelLength) {
+        issues.push({
+          path: ["spec", "workflows", "agentPools", index, "name"],
+          issue:
+            `"${name}" (<workspace>-agent-<pool>) is ${name.length} characters, over 63: shorten the pool name ` +
+            `to at most ${Math.max(0, maxPoolNameLength(ws.metadata.name))} characters or the Workspace name`,
+        })
+      }
+    })
+    return issues
+  },
+)
+
+export const Workspace = Schema.Struct({
+  apiVersion: Schema.Literal(apiVersion),
+  kind: Schema.Literal(kind),
+  metadata: WorkspaceMetadata,
+  spec: WorkspaceSpec,
+  status: Schema.optionalKey(WorkspaceStatus),
+})
+  .check(derivedNamesFit)
+  .annotate({
+    identifier: "Workspace",
+    description: "A Prefect 3 workspace: server, database and worker pools, run and repaired by Cartographer.",
+  })
+export type Workspace = typeof Workspace.Type
+export type WorkspaceEncoded = typeof Workspace.Encoded

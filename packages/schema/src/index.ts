@@ -1,0 +1,6 @@
+export * from "./Workspace.js"
+export * from "./WorkspaceStatus.js"
+export * from "./Quantity.js"
+export * as Names from "./Names.js"
+export * as Defaults from "./defaults.js"
+export * from "./validate.js"
