@@ -45,24 +45,40 @@ export const quantityValue = (quantity: string): number | undefined => {
   return factor === undefined ? undefined : Number(match[1]) * factor
 }
 
+/** The same grammar without a minus sign: what a size or a resource request may be (also enforced by the CRD). */
+export const nonNegativeQuantityPattern = new RegExp(quantityPattern.source.replace("^(\\+|-)?", "^\\+?"), "u")
+
 const QuantityString = Schema.String.check(
-  Schema.isPattern(quantityPattern, {
-    message: "must be a Kubernetes quantity such as 16Gi, 500Mi, 250m or 2 (a number with an optional unit suffix)",
-  }),
-  Schema.makeFilter((s: string) => (s.startsWith("-") ? "must not be negative" : undefined)),
-)
-
-/** A non-negative Kubernetes quantity; integers are accepted on input and become strings. */
-export const Quantity = Schema.Union([QuantityString, Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))]).pipe(
-  Schema.decodeTo(QuantityString, {
-    decode: SchemaGetter.transform((value: string | number) => String(value)),
-    encode: SchemaGetter.transform((value: string) => value),
+  Schema.isPattern(nonNegativeQuantityPattern, {
+    message:
+      "must be a non-negative Kubernetes quantity such as 16Gi, 500Mi, 250m or 2 (a number with an optional unit suffix)",
   }),
 )
 
+/** What a quantity field may say about itself in the CRD and JSON Schema. */
+export type QuantityAnnotations = { readonly description?: string; readonly default?: string }
+
+/**
+ * A non-negative Kubernetes quantity; integers are accepted on input and become strings. Annotations (description,
+ * default) go on the encoded side, which is what the CRD and JSON Schema describe.
+ */
+export const quantity = (annotations: QuantityAnnotations = {}) =>
+  Schema.Union([QuantityString, Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))])
+    .annotate(annotations)
+    .pipe(
+      Schema.decodeTo(QuantityString, {
+        decode: SchemaGetter.transform((value: string | number) => String(value)),
+        encode: SchemaGetter.transform((value: string) => value),
+      }),
+    )
+
+export const Quantity = quantity()
 export type Quantity = typeof Quantity.Type
 
 /** A quantity that must be greater than zero (a volume size). */
-export const PositiveQuantity = Quantity.check(
-  Schema.makeFilter((s: string) => ((quantityValue(s) ?? 0) > 0 ? undefined : "must be greater than zero, e.g. 16Gi")),
-)
+export const positiveQuantity = (annotations: QuantityAnnotations = {}) =>
+  quantity(annotations).check(
+    Schema.makeFilter((s: string) =>
+      (quantityValue(s) ?? 0) > 0 ? undefined : "must be greater than zero, e.g. 16Gi",
+    ),
+  )

@@ -15,7 +15,7 @@ import {
   maxPoolNameLength,
   maxWorkspaceNameLength,
 } from "./Names.js"
-import { PositiveQuantity, Quantity } from "./Quantity.js"
+import { positiveQuantity, Quantity } from "./Quantity.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
 export const group = "mlops.aigency.com"
@@ -25,14 +25,14 @@ export const kind = "Workspace"
 export const plural = "workspaces"
 
 /** An optional key with a default applied when decoding, also stated as `default` in the CRD and JSON Schema. */
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema.annotate({ default: value }) as unknown as S)
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], description?: string) =>
+  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(
+    schema.annotate(description === undefined ? { default: value } : { default: value, description }) as unknown as S,
+  )
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
 
-const Replicas = NonNegativeInt.check(
-  Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }),
-)
+const Replicas = NonNegativeInt.check(Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }))
 
 const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
 
@@ -44,7 +44,8 @@ const Image = Schema.String.check(
 const ObjectName = Schema.String.check(
   Schema.isMaxLength(253, { message: "must be at most 253 characters" }),
   Schema.isPattern(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u, {
-    message: "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
+    message:
+      "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
   }),
 )
 
@@ -116,20 +117,25 @@ export const AgentPool = Schema.Struct({
         "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. default, gpu-jobs)",
     }),
   ).annotate({
-    description: "Name of the pool: the Prefect work pool's name and part of the Deployment name `<workspace>-agent-<name>`.",
+    description:
+      "Name of the pool: the Prefect work pool's name and part of the Deployment name `<workspace>-agent-<name>`.",
   }),
   image: Schema.optionalKey(Image).annotate({
     description:
       "Worker image. Defaults to `spec.workflows.image` (for `kubernetes` pools, its `-kubernetes` variant when the " +
       `image is the default one: ${Defaults.defaultKubernetesWorkerImage}).`,
   }),
-  replicas: withDefault(Replicas, Defaults.defaultPoolReplicas).annotate({
-    description: "Number of worker processes (pods) polling this pool. 0 pauses the pool.",
-  }),
+  replicas: withDefault(
+    Replicas,
+    Defaults.defaultPoolReplicas,
+    "Number of worker processes (pods) polling this pool. 0 pauses the pool.",
+  ),
   type: withDefault(PoolType, Defaults.defaultPoolType),
   concurrencyLimit: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(1, { message: "must be 1 or more (leave it out for no limit)" })),
-  ).annotate({ description: "Maximum concurrent flow runs per worker (`prefect worker start --limit`). No limit when absent." }),
+  ).annotate({
+    description: "Maximum concurrent flow runs per worker (`prefect worker start --limit`). No limit when absent.",
+  }),
   workQueues: Schema.optionalKey(
     Schema.Array(NonEmptyString).annotate({ description: "Work queues to poll; all queues of the pool when absent." }),
   ),
@@ -151,12 +157,13 @@ const LogLevel = Schema.Literals(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL
 
 export const ServerSpec = Schema.Struct({
   resources: Schema.optionalKey(Resources),
-  uiApiUrl: withDefault(NonEmptyString, Defaults.defaultUiApiUrl).annotate({
-    description:
-      "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). The default works through " +
+  uiApiUrl: withDefault(
+    NonEmptyString,
+    Defaults.defaultUiApiUrl,
+    "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). The default works through " +
       "`kubectl port-forward svc/<workspace>-orion-server 4200:4200`; set it to your Ingress URL + `/api` otherwise.",
-  }),
-  logLevel: withDefault(LogLevel, Defaults.defaultLogLevel).annotate({ description: "Prefect server log level." }),
+  ),
+  logLevel: withDefault(LogLevel, Defaults.defaultLogLevel, "Prefect server log level."),
   env: Schema.optionalKey(Env),
 }).annotate({ description: "Settings of the Prefect server (`<workspace>-orion-server`)." })
 export type ServerSpec = typeof ServerSpec.Type
@@ -164,9 +171,11 @@ export type ServerSpec = typeof ServerSpec.Type
 export const ExternalDatabase = Schema.Struct({
   secretRef: Schema.Struct({
     name: ObjectName.annotate({ description: "Name of the Secret in the Workspace's namespace." }),
-    key: withDefault(NonEmptyString, Defaults.defaultExternalDatabaseKey).annotate({
-      description: "Key holding the `postgresql+asyncpg://user:password@host:5432/db` connection URL.",
-    }),
+    key: withDefault(
+      NonEmptyString,
+      Defaults.defaultExternalDatabaseKey,
+      "Key holding the `postgresql+asyncpg://user:password@host:5432/db` connection URL.",
+    ),
   }).annotate({ description: "Secret holding the connection URL." }),
 }).annotate({
   description:
@@ -180,11 +189,12 @@ export const DatabaseSpec = Schema.Struct({
   }),
   resources: Schema.optionalKey(Resources),
   external: Schema.optionalKey(ExternalDatabase),
-  deleteVolumeWithWorkspace: withDefault(Schema.Boolean, false).annotate({
-    description:
-      "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
+  deleteVolumeWithWorkspace: withDefault(
+    Schema.Boolean,
+    false,
+    "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
-  }),
+  ),
 }).annotate({ description: "The Prefect database." })
 export type DatabaseSpec = typeof DatabaseSpec.Type
 
@@ -193,18 +203,31 @@ export const RedisSpec = Schema.Struct({
   resources: Schema.optionalKey(Resources),
 }).annotate({ description: "Redis, deployed only when `controllerReplicas` > 1 (Prefect's HA messaging)." })
 
+// The quantity's description and default must sit on its encoded side (see Quantity.ts), so no `withDefault` here.
+const StorageQuota = positiveQuantity({
+  default: Defaults.defaultStorageQuota,
+  description: "Size of the database volume (a Kubernetes quantity). Growing it needs an expandable storage class.",
+})
+
 export const Workflows = Schema.Struct({
-  image: withDefault(Image, Defaults.defaultPrefectImage).annotate({
-    description: `Prefect 3 image of the server, the migration Job and process workers. Default ${Defaults.defaultPrefectImage}.`,
-  }),
-  imagePullPolicy: withDefault(Schema.Literals(["Always", "IfNotPresent", "Never"]), Defaults.defaultImagePullPolicy)
-    .annotate({ description: "Pull policy of every container." }),
+  image: withDefault(
+    Image,
+    Defaults.defaultPrefectImage,
+    `Prefect 3 image of the server, the migration Job and process workers. Default ${Defaults.defaultPrefectImage}.`,
+  ),
+  imagePullPolicy: withDefault(
+    Schema.Literals(["Always", "IfNotPresent", "Never"]),
+    Defaults.defaultImagePullPolicy,
+    "Pull policy of every container.",
+  ),
   imagePullSecrets: Schema.optionalKey(
     Schema.Array(ObjectName).annotate({ description: "Names of Secrets used to pull the images." }),
   ),
-  controllerReplicas: withDefault(Replicas, Defaults.defaultControllerReplicas).annotate({
-    description: "Replicas of the Prefect server. More than 1 adds Redis and Prefect's HA settings.",
-  }),
+  controllerReplicas: withDefault(
+    Replicas,
+    Defaults.defaultControllerReplicas,
+    "Replicas of the Prefect server. More than 1 adds Redis and Prefect's HA settings.",
+  ),
   databaseReplicas: withDefault(
     NonNegativeInt.check(
       Schema.isLessThanOrEqualTo(1, {
@@ -214,14 +237,17 @@ export const Workflows = Schema.Struct({
       }),
     ),
     Defaults.defaultDatabaseReplicas,
-  ).annotate({ description: "1 runs the in-cluster Postgres, 0 stops it (data is kept)." }),
-  storageQuota: withDefault(PositiveQuantity, Defaults.defaultStorageQuota).annotate({
-    description: "Size of the database volume (a Kubernetes quantity). Growing it needs an expandable storage class.",
-  }),
+    "1 runs the in-cluster Postgres, 0 stops it (data is kept).",
+  ),
+  storageQuota: Schema.withDecodingDefaultKey<typeof StorageQuota, never>(Effect.succeed(Defaults.defaultStorageQuota))(
+    StorageQuota,
+  ),
   storageClassName: Schema.optionalKey(ObjectName).annotate({
     description: "Storage class of the database volume. The cluster's default class when absent.",
   }),
+  // Annotate before the checks: an annotation after a custom filter belongs to that filter and is not emitted.
   agentPools: Schema.Array(AgentPool)
+    .annotate({ description: "Pools of Prefect workers; at least one." })
     .check(
       Schema.isMinLength(1, { message: "must list at least one pool, e.g. [{ name: default }]" }),
       Schema.isMaxLength(50, { message: "must list at most 50 pools" }),
@@ -230,25 +256,30 @@ export const Workflows = Schema.Struct({
         const issues: Array<Schema.FilterIssue> = []
         pools.forEach((pool, index) => {
           if (seen.has(pool.name)) {
-            issues.push({ path: [index, "name"], issue: `duplicate pool name "${pool.name}": pool names must be unique` })
+            issues.push({
+              path: [index, "name"],
+              issue: `duplicate pool name "${pool.name}": pool names must be unique`,
+            })
           }
           seen.add(pool.name)
         })
         return issues
       }),
-    )
-    .annotate({ description: "Pools of Prefect workers; at least one." }),
-  server: withDefault(ServerSpec, {}),
-  database: withDefault(DatabaseSpec, {}),
+    ),
+  server: withDefault(ServerSpec, {}, "Settings of the Prefect server (`<workspace>-orion-server`)."),
+  database: withDefault(DatabaseSpec, {}, "The Prefect database: in-cluster Postgres (default) or external."),
   redis: Schema.optionalKey(RedisSpec),
   networkPolicy: withDefault(
     Schema.Struct({
-      enabled: withDefault(Schema.Boolean, true).annotate({
-        description: "Restrict Postgres to the server and migrations, and Redis to the server.",
-      }),
+      enabled: withDefault(
+        Schema.Boolean,
+        true,
+        "Restrict Postgres to the server and migrations, and Redis to the server.",
+      ),
     }),
     {},
-  ).annotate({ description: "NetworkPolicies for the Workspace's data stores." }),
+    "NetworkPolicies for the Workspace's data stores.",
+  ),
   nodeSelector: Schema.optionalKey(
     Schema.Record(Schema.String, Schema.String).annotate({ description: "Node labels every pod must match." }),
   ),
@@ -264,26 +295,29 @@ export type WorkspaceSpec = typeof WorkspaceSpec.Type
  * The metadata Cartographer reads. Other metadata fields (finalizers, managedFields, ...) are allowed and kept, so
  * that strict validation of files flags typos in `spec` without flagging ordinary Kubernetes metadata.
  */
-export const WorkspaceMetadata = Schema.StructWithRest(Schema.Struct({
-  name: Schema.String.check(
-    Schema.isMinLength(1, { message: "must not be empty" }),
-    Schema.isMaxLength(maxWorkspaceNameLength, {
-      message: `must be at most ${maxWorkspaceNameLength} characters, so that every derived object name fits in 63`,
-    }),
-    Schema.isPattern(dns1035LabelPattern, {
-      message:
-        "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending alphanumeric",
-    }),
-  ),
-  namespace: Schema.optionalKey(Schema.String),
-  uid: Schema.optionalKey(Schema.String),
-  generation: Schema.optionalKey(Schema.Int),
-  resourceVersion: Schema.optionalKey(Schema.String),
-  creationTimestamp: Schema.optionalKey(Schema.String),
-  deletionTimestamp: Schema.optionalKey(Schema.String),
-  labels: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
-  annotations: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
-}), [Schema.Record(Schema.String, Schema.Unknown)])
+export const WorkspaceMetadata = Schema.StructWithRest(
+  Schema.Struct({
+    name: Schema.String.check(
+      Schema.isMinLength(1, { message: "must not be empty" }),
+      Schema.isMaxLength(maxWorkspaceNameLength, {
+        message: `must be at most ${maxWorkspaceNameLength} characters, so that every derived object name fits in 63`,
+      }),
+      Schema.isPattern(dns1035LabelPattern, {
+        message:
+          "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending alphanumeric",
+      }),
+    ),
+    namespace: Schema.optionalKey(Schema.String),
+    uid: Schema.optionalKey(Schema.String),
+    generation: Schema.optionalKey(Schema.Int),
+    resourceVersion: Schema.optionalKey(Schema.String),
+    creationTimestamp: Schema.optionalKey(Schema.String),
+    deletionTimestamp: Schema.optionalKey(Schema.String),
+    labels: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+    annotations: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)],
+)
 export type WorkspaceMetadata = typeof WorkspaceMetadata.Type
 
 /** Cross-field rules that need the Workspace name: every `<workspace>-agent-<pool>` must fit in 63 characters. */
@@ -314,7 +348,6 @@ export const Workspace = Schema.Struct({
 })
   .check(derivedNamesFit)
   .annotate({
-    identifier: "Workspace",
     description: "A Prefect 3 workspace: server, database and worker pools, run and repaired by Cartographer.",
   })
 export type Workspace = typeof Workspace.Type

@@ -55,7 +55,11 @@ export const formatPath = (path: ReadonlyArray<PropertyKey | { readonly key: Pro
     const key = typeof segment === "object" && segment !== null ? segment.key : segment
     if (typeof key === "number") return `${out}[${key}]`
     const name = String(key)
-    return /^[A-Za-z_$][\w$-]*$/u.test(name) ? (out === "" ? name : `${out}.${name}`) : `${out}[${JSON.stringify(name)}]`
+    return /^[A-Za-z_$][\w$-]*$/u.test(name)
+      ? out === ""
+        ? name
+        : `${out}.${name}`
+      : `${out}[${JSON.stringify(name)}]`
   }, "")
 
 /** Issues of a Schema failure, in document order, one per problem. */
@@ -68,7 +72,7 @@ export const formatIssues = (issues: ReadonlyArray<ValidationIssue>): string =>
 const decode = Schema.decodeUnknownEffect(Workspace)
 const decodeResult = Schema.decodeUnknownResult(Workspace)
 const parseOptions = (options?: ValidateOptions) =>
-  ({ errors: "all", onExcessProperty: options?.unknownFields ?? "error" }) as const
+  ({ errors: "all", reportInput: true, onExcessProperty: options?.unknownFields ?? "error" }) as const
 
 /**
  * Decodes an unknown value (a parsed YAML document, a watch event's object) into a Workspace with defaults.
