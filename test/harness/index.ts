@@ -1,0 +1,21 @@
+// The real control plane harness for Cartographer's tests. See test/controlplane/ and
+// docs/adr/0001-control-plane-versions.md.
+export { type AuditEvent, type AuditFilter, mutatingVerbs, readAudit } from "./audit.js"
+export { type Binaries, type BinaryName, findBinaries } from "./binaries.js"
+export type { SharedControlPlaneInfo } from "./context.js"
+export { kubeconfigEnv } from "./context.js"
+export {
+  adminUser,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type CrdFailure,
+  type ProcessStats,
+  startControlPlane,
+  type Tier,
+} from "./controlPlane.js"
+export { fakeNodeAnnotation } from "./fakeNodes.js"
+export { loadKubeConfig } from "./kubeconfig.js"
+export { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
+export { pollUntil } from "./network.js"
+export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
+export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"
