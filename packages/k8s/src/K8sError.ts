@@ -1,0 +1,230 @@
+/**
+ * The one error type of `@cartographer/k8s`: a `K8sError` wrapping a closed union of reasons, each of which knows
+ * whether retrying can help. Effect's `SqlError` is the model.
+ *
+ * Classification from HTTP statuses, `Status` bodies, client-node exceptions and undici network errors happens in
+ * exactly one place, `internal/classify.ts`; nothing else constructs reasons from raw failures.
+ */
+import { Duration, Predicate, Schema } from "effect"
+
+const TypeId = "~@cartographer/k8s/K8sError" as const
+
+const ReasonFields = {
+  /** Human-readable explanation, usually the API server's `Status.message`. */
+  message: Schema.String,
+  /** HTTP status code when the failure came from an HTTP response. */
+  status: Schema.optionalKey(Schema.Int),
+}
+
+/** One entry of `Status.details.causes`: a field path and what is wrong with it. */
+export const StatusCause = Schema.Struct({
+  reason: Schema.optionalKey(Schema.String),
+  message: Schema.optionalKey(Schema.String),
+  field: Schema.optionalKey(Schema.String),
+})
+export type StatusCause = typeof StatusCause.Type
+
+/** 404: the object (or its namespace, or the resource type) does not exist. Not retryable. */
+export class NotFound extends Schema.TaggedError<NotFound>("@cartographer/k8s/K8sError/NotFound")(
+  "NotFound",
+  ReasonFields,
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/** 409 `AlreadyExists`: a create found the name taken. Not retryable as such. */
+export class AlreadyExists extends Schema.TaggedError<AlreadyExists>("@cartographer/k8s/K8sError/AlreadyExists")(
+  "AlreadyExists",
+  ReasonFields,
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * 409 `Conflict`: an optimistic-concurrency precondition failed (stale resourceVersion or uid) — retryable after a
+ * re-read — or, with `FieldManagerConflict` causes, a non-forced apply touched fields another manager owns, which
+ * repeating the same request cannot fix.
+ */
+export class Conflict extends Schema.TaggedError<Conflict>("@cartographer/k8s/K8sError/Conflict")("Conflict", {
+  ...ReasonFields,
+  causes: Schema.Array(StatusCause),
+}) {
+  get isFieldManagerConflict(): boolean {
+    return this.causes.some((cause) => cause.reason === "FieldManagerConflict")
+  }
+  get isRetryable(): boolean {
+    return !this.isFieldManagerConflict
+  }
+}
+
+/** 422 (and other 4xx the server uses for bad requests: 400, 405, 406, 413, 415): the request is wrong. */
+export class Invalid extends Schema.TaggedError<Invalid>("@cartographer/k8s/K8sError/Invalid")("Invalid", {
+  ...ReasonFields,
+  causes: Schema.Array(StatusCause),
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/** 403: RBAC denies the request. Not retryable: permissions do not fix themselves. */
+export class Forbidden extends Schema.TaggedError<Forbidden>("@cartographer/k8s/K8sError/Forbidden")(
+  "Forbidden",
+  ReasonFields,
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/** 401: the credentials were rejected. Not retryable. */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("@cartographer/k8s/K8sError/Unauthorized")(
+  "Unauthorized",
+  ReasonFields,
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * 410 `Gone`/`Expired`: the resourceVersion (or list continue token) is older than the server's history. Retryable
+ * after a fresh list; the watch stream does exactly that.
+ */
+export class Gone extends Schema.TaggedError<Gone>("@cartographer/k8s/K8sError/Gone")("Gone", ReasonFields) {
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/** 429: API Priority & Fairness throttled the request. Retryable after `retryAfter` when the server said so. */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>("@cartographer/k8s/K8sError/TooManyRequests")(
+  "TooManyRequests",
+  {
+    ...ReasonFields,
+    /** From the `Retry-After` header, else `Status.details.retryAfterSeconds`. */
+    retryAfterSeconds: Schema.optionalKey(Schema.Finite),
+  },
+) {
+  get retryAfter(): Duration.Duration | undefined {
+    return this.retryAfterSeconds === undefined ? undefined : Duration.seconds(this.retryAfterSeconds)
+  }
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/** 504, 408, 500 `ServerTimeout`, a client-side request deadline, or a silent watch. Retryable. */
+export class Timeout extends Schema.TaggedError<Timeout>("@cartographer/k8s/K8sError/Timeout")("Timeout", {
+  ...ReasonFields,
+  retryAfterSeconds: Schema.optionalKey(Schema.Finite),
+}) {
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/** 500, 502, 503 and other 5xx: the server (or something in front of it) failed. Retryable. */
+export class Unavailable extends Schema.TaggedError<Unavailable>("@cartographer/k8s/K8sError/Unavailable")(
+  "Unavailable",
+  { ...ReasonFields, retryAfterSeconds: Schema.optionalKey(Schema.Finite) },
+) {
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/** Error codes of TLS verification failures: retrying against the same server cannot succeed. */
+const tlsVerificationCodes: ReadonlySet<string> = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+])
+
+/**
+ * The request did not get an HTTP answer: connection refused or reset, DNS, TLS, socket closed mid-body, or the
+ * credentials could not be prepared. Retryable, except TLS verification failures.
+ */
+export class Transport extends Schema.TaggedError<Transport>("@cartographer/k8s/K8sError/Transport")("Transport", {
+  ...ReasonFields,
+  /** The system / undici error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …) when there is one. */
+  code: Schema.optionalKey(Schema.String),
+  cause: Schema.optionalKey(Schema.Defect()),
+}) {
+  get isRetryable(): boolean {
+    return this.code === undefined || !tlsVerificationCodes.has(this.code)
+  }
+}
+
+/** The server answered 2xx but the body was not the JSON we expect. Not retryable. */
+export class Decode extends Schema.TaggedError<Decode>("@cartographer/k8s/K8sError/Decode")("Decode", {
+  ...ReasonFields,
+  cause: Schema.optionalKey(Schema.Defect()),
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/** The closed union of reasons. */
+export const K8sErrorReason = Schema.Union([
+  NotFound,
+  AlreadyExists,
+  Conflict,
+  Invalid,
+  Forbidden,
+  Unauthorized,
+  Gone,
+  TooManyRequests,
+  Timeout,
+  Unavailable,
+  Transport,
+  Decode,
+])
+export type K8sErrorReason = typeof K8sErrorReason.Type
+
+/** The `_tag`s of {@link K8sErrorReason}. */
+export type K8sErrorReasonTag = K8sErrorReason["_tag"]
+
+/**
+ * A failed Kubernetes API operation. `reason` says what happened; `isRetryable` whether trying again can help;
+ * `operation` names the request (`apply apps/v1 Deployment ns/name`) for logs.
+ */
+export class K8sError extends Schema.TaggedError<K8sError>("@cartographer/k8s/K8sError")("K8sError", {
+  reason: K8sErrorReason,
+  operation: Schema.optionalKey(Schema.String),
+}) {
+  readonly [TypeId] = TypeId
+
+  override get message(): string {
+    const prefix = this.operation === undefined ? "" : `${this.operation}: `
+    return `${prefix}${this.reason._tag}: ${this.reason.message}`
+  }
+
+  get isRetryable(): boolean {
+    return this.reason.isRetryable
+  }
+
+  /** How long the server asked us to wait, when it did (429, 5xx with `Retry-After`, `ServerTimeout`). */
+  get retryAfter(): Duration.Duration | undefined {
+    const reason = this.reason
+    if ("retryAfterSeconds" in reason && reason.retryAfterSeconds !== undefined) {
+      return Duration.seconds(reason.retryAfterSeconds)
+    }
+    return undefined
+  }
+}
+
+export const isK8sError = (u: unknown): u is K8sError => Predicate.hasProperty(u, TypeId)
+
+/** True when `error` is a `K8sError` with the given reason. */
+export const hasReason = (error: unknown, tag: K8sErrorReasonTag): error is K8sError =>
+  isK8sError(error) && error.reason._tag === tag

@@ -1,0 +1,177 @@
+/**
+ * Raw HTTP to the API server through client-node's own configuration: `KubeConfig.applySecurityAuthentication`
+ * supplies the auth headers (tokens, exec plugins, in-cluster token rotation) and the TLS dispatcher, and
+ * client-node's fetch (undici) sends the request. This is the only module that touches client-node at runtime.
+ *
+ * Why not the typed API classes: they deserialize timestamps into `Date`s, cannot target `/status` generically,
+ * throw untyped `ApiException`s, and their `Watch` aborts after 30 s of silence and drops unparseable lines.
+ */
+import { HttpMethod, IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from "@kubernetes/client-node"
+import { Duration, Effect, type Scope } from "effect"
+import type { K8sErrorReason } from "../K8sError.js"
+import { Transport } from "../K8sError.js"
+import * as Classify from "./classify.js"
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+export interface HttpRequest {
+  readonly method: Method
+  /** Absolute API path (`/apis/apps/v1/namespaces/ns/deployments/name`). */
+  readonly path: string
+  readonly query?: Readonly<Record<string, string | undefined>> | undefined
+  /** Serialized as JSON. */
+  readonly body?: unknown
+  /** Defaults to `application/json` when there is a body. */
+  readonly contentType?: string | undefined
+}
+
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+export interface StreamingResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: ReadableStream<Uint8Array>
+}
+
+export interface HttpTransport {
+  /** The cluster's server URL (from the kubeconfig's current context). */
+  readonly server: string
+  /** Sends a request and reads the whole body, whatever the status. Fails only when no HTTP answer arrived. */
+  readonly request: (request: HttpRequest, timeout: Duration.Input) => Effect.Effect<HttpResponse, K8sErrorReason>
+  /**
+   * Opens a streaming request (watch). Fails with the classified failure unless the status is 200. The connection
+   * is aborted when the scope closes. `connectTimeout` bounds the wait for response headers.
+   */
+  readonly stream: (
+    request: HttpRequest,
+    connectTimeout: Duration.Input,
+  ) => Effect.Effect<StreamingResponse, K8sErrorReason, Scope.Scope>
+}
+
+const methods: Record<Method, HttpMethod> = {
+  GET: HttpMethod.GET,
+  POST: HttpMethod.POST,
+  PUT: HttpMethod.PUT,
+  PATCH: HttpMethod.PATCH,
+  DELETE: HttpMethod.DELETE,
+}
+
+const buildUrl = (server: string, request: HttpRequest): string => {
+  const url = new URL(server.replace(/\/+$/u, "") + request.path)
+  for (const [key, value] of Object.entries(request.query ?? {})) {
+    if (value !== undefined) url.searchParams.set(key, value)
+  }
+  return url.toString()
+}
+
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>
+
+/**
+ * Builds the transport for one KubeConfig. One TLS dispatcher (connection pool) is kept for the transport's
+ * lifetime: client-node would build a fresh one per request, which defeats keep-alive.
+ */
+export const make = (
+  kubeConfig: KubeConfig,
+  options: { readonly userAgent: string },
+): Effect.Effect<HttpTransport, K8sErrorReason, Scope.Scope> =>
+  Effect.gen(function* () {
+    const cluster = kubeConfig.getCurrentCluster()
+    if (cluster === null) {
+      return yield* new Transport({ message: "the kubeconfig has no current cluster" })
+    }
+    const server = cluster.server
+    const library = new IsomorphicFetchHttpLibrary()
+    let dispatcher: Dispatcher | undefined
+
+    yield* Effect.addFinalizer(() =>
+      dispatcher === undefined
+        ? Effect.void
+        : Effect.tryPromise({
+            try: () => dispatcher?.destroy() ?? Promise.resolve(),
+            catch: Classify.fromException,
+          }).pipe(
+            Effect.catch((reason) => Effect.logDebug("closing the Kubernetes connection pool failed", reason.message)),
+          ),
+    )
+
+    /** Builds an authenticated request context; auth headers are recomputed every time (tokens rotate). */
+    const prepare = async (request: HttpRequest, signal: AbortSignal): Promise<RequestContext> => {
+      const context = new RequestContext(buildUrl(server, request), methods[request.method])
+      await kubeConfig.applySecurityAuthentication(context)
+      const fresh = context.getDispatcher()
+      if (fresh !== undefined) {
+        if (dispatcher === undefined) dispatcher = fresh
+        context.setDispatcher(dispatcher)
+      }
+      context.setHeaderParam("Accept", "application/json")
+      context.setHeaderParam("User-Agent", options.userAgent)
+      if (request.body !== undefined) {
+        context.setHeaderParam("Content-Type", request.contentType ?? "application/json")
+        context.setBody(JSON.stringify(request.body))
+      }
+      context.setSignal(signal)
+      return context
+    }
+
+    const request = (request: HttpRequest, timeout: Duration.Input) =>
+      Effect.tryPromise({
+        try: async (signal): Promise<HttpResponse> => {
+          const context = await prepare(request, signal)
+          const response = await library.send(context).toPromise()
+          const body = await response.body.text()
+          return { status: response.httpStatusCode, headers: response.headers, body }
+        },
+        catch: Classify.fromException,
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () =>
+            Effect.fail(
+              Classify.fromException(
+                new DOMException(
+                  `no response within ${Duration.format(Duration.fromInputUnsafe(timeout))}`,
+                  "TimeoutError",
+                ),
+              ),
+            ),
+        }),
+      )
+
+    const stream = (request: HttpRequest, connectTimeout: Duration.Input) =>
+      Effect.gen(function* () {
+        const controller = yield* Effect.acquireRelease(
+          Effect.sync(() => new AbortController()),
+          (controller) => Effect.sync(() => controller.abort()),
+        )
+        const response = yield* Effect.tryPromise({
+          try: async () => {
+            const context = await prepare(request, controller.signal)
+            return await library.send(context).toPromise()
+          },
+          catch: Classify.fromException,
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: connectTimeout,
+            orElse: () =>
+              Effect.fail(Classify.fromException(new DOMException("no response headers in time", "TimeoutError"))),
+          }),
+        )
+        if (response.httpStatusCode !== 200) {
+          const body = yield* Effect.tryPromise({ try: () => response.body.text(), catch: Classify.fromException })
+          return yield* Effect.fail(
+            Classify.fromResponse({ status: response.httpStatusCode, headers: response.headers, body }),
+          )
+        }
+        const body = response.body.stream()
+        if (body === null) {
+          return yield* new Transport({ message: "the watch response has no body", status: 200 })
+        }
+        return { status: response.httpStatusCode, headers: response.headers, body } satisfies StreamingResponse
+      })
+
+    return { server, request, stream } satisfies HttpTransport
+  })

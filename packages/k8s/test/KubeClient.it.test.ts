@@ -1,0 +1,551 @@
+// KubeClient against the run's real kube-apiserver: server-side apply semantics, the status subresource,
+// paging, deletes, and every error reason the API server can be made to produce.
+import { createServer } from "node:net"
+import { adminUser, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { KubeConfig } from "@kubernetes/client-node"
+import { ConfigProvider, Effect, Exit, Layer, Option } from "effect"
+import { type K8sError, Kinds, KubeClient, type KubeConfigError, type KubeObject, resourceKind } from "../src/index.js"
+import { ensureWidgetCrd, eventually, sharedClient, type Widget, Widgets } from "./support.js"
+
+const namespace = useNamespace("k8s-client")
+
+const widget = (name: string, spec: NonNullable<Widget["spec"]>): Widget => ({
+  apiVersion: "k8s.test.cartographer.dev/v1",
+  kind: "Widget",
+  metadata: { name, namespace },
+  spec,
+})
+
+interface ManagedFieldsEntry {
+  readonly manager?: string
+  readonly operation?: string
+  readonly subresource?: string
+  readonly fieldsV1?: { readonly "f:spec"?: Record<string, unknown> }
+}
+const managedFields = (object: KubeObject): ReadonlyArray<ManagedFieldsEntry> =>
+  (object.metadata?.managedFields ?? []) as ReadonlyArray<ManagedFieldsEntry>
+const ownsSpecField = (object: KubeObject, manager: string, field: string) =>
+  managedFields(object).some(
+    (entry) => entry.manager === manager && entry.fieldsV1?.["f:spec"]?.[`f:${field}`] !== undefined,
+  )
+
+const failure = <A>(effect: Effect.Effect<A, K8sError, KubeClient>) => Effect.flip(effect)
+
+/** A kubeconfig for the shared API server with other credentials (or another server). */
+const kubeConfigWith = (options: { server?: string; token?: string; withCa?: boolean }) => {
+  const { apiServerUrl, caFile, kubeConfig } = sharedControlPlane()
+  const user = kubeConfig.getCurrentUser()
+  const custom = new KubeConfig()
+  custom.loadFromOptions({
+    clusters: [
+      {
+        name: "test",
+        server: options.server ?? apiServerUrl,
+        skipTLSVerify: false,
+        ...(options.withCa === false ? {} : { caFile }),
+      },
+    ],
+    users: [
+      options.token === undefined && user !== null
+        ? { ...user, name: "test" }
+        : { name: "test", token: options.token ?? "" },
+    ],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
+  })
+  return custom
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+const withClient = <A, E>(kubeConfig: KubeConfig, effect: Effect.Effect<A, E, KubeClient>, options = {}) =>
+  effect.pipe(Effect.provide(KubeClient.layer(kubeConfig, options)))
+
+layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("KubeClient on a real API server", (it) => {
+  it.effect("creates an object by server-side apply, owned by its field manager", () =>
+    Effect.gen(function* () {
+      yield* ensureWidgetCrd
+      const client = yield* KubeClient
+      const created = yield* client.apply(Widgets, widget("created", { size: 1, color: "red" }))
+      assert.deepStrictEqual(created.spec, { size: 1, color: "red" })
+      assert.strictEqual(created.metadata.generation, 1)
+      assert.isTrue(managedFields(created).some((e) => e.manager === "cartographer" && e.operation === "Apply"))
+      const read = yield* client.get(Widgets, { namespace, name: "created" })
+      assert.strictEqual(read.metadata.uid, created.metadata.uid)
+      assert.strictEqual(read.kind, "Widget")
+    }),
+  )
+
+  it.effect("updates by apply, and an identical apply is a no-op that keeps the resourceVersion", () =>
+    Effect.gen(function* () {
+      yield* ensureWidgetCrd
+      const client = yield* KubeClient
+      const first = yield* client.apply(Widgets, widget("updated", { size: 1 }))
+      const second = yield* client.apply(Widgets, widget("updated", { size: 2 }))
+      assert.notStrictEqual(second.metadata.resourceVersion, first.metadata.resourceVersion)
+      assert.strictEqual(second.metadata.generation, 2)
+      const third = yield* client.apply(Widgets, widget("updated", { size: 2 }))
+      assert.strictEqual(third.metadata.resourceVersion, second.metadata.resourceVersion)
+      assert.strictEqual(third.metadata.generation, 2)
+    }),
+  )
+
+  it.effect("refuses another manager's unforced apply with a field-manager conflict, and forces ours back", () =>
+    Effect.gen(function* () {
+      yield* ensureWidgetCrd
+      const client = yield* KubeClient
+      yield* client.apply(Widgets, widget("contested", { size: 1, color: "red" }))
+
+      const refused = yield* failure(
+        client.apply(Widgets, widget("contested", { color: "blue" }), { fieldManager: "someone-else", force: false }),
+      )
+      assert.strictEqual(refused.reason._tag, "Conflict")
+      assert.isTrue(refused.reason._tag === "Conflict" && refused.reason.isFieldManagerConflict)
+      assert.isTrue(refused.reason._tag === "Conflict" && refused.reason.causes.some((c) => c.field === ".spec.color"))
+      assert.isFalse(refused.isRetryable)
+
+      const taken = yield* client.apply(Widgets, widget("contested", { color: "blue" }), {
+        fieldManager: "someone-else",
+        force: true,
+      })
+      assert.strictEqual(taken.spec?.color, "blue")
+      assert.isTrue(ownsSpecField(taken, "someone-else", "color"))
+      assert.isFalse(ownsSpecField(taken, "cartographer", "color"))
+
+      const restored = yield* client.apply(Widgets, widget("contested", { size: 1, color: "red" }))
+      assert.strictEqual(restored.spec?.color, "red")
+      assert.isTrue(ownsSpecField(restored, "cartographer", "color"))
+      assert.isFalse(ownsSpecField(restored, "someone-else", "color"))
+    }),
+  )
+
+  it.effect("writes status only through the /status subresource", () =>
+    Effect.gen(function* () {
+      yield* ensureWidgetCrd
+      const client = yield* KubeClient
+      const created = yield* client.apply(Widgets, widget("with-status", { size: 3 }))
+      const withStatus = yield* client.applyStatus(
+        Widgets,
+        {
+          apiVersion: Widgets.apiVersion,
+          kind: "Widget",
+          metadata: { name: "with-status", namespace },
+          status: { observed: 1, phase: "Ready" },
+        },
+        { fieldManager: "cartographer-status" },
+      )
+      assert.deepStrictEqual(withStatus.status, { observed: 1, phase: "Ready" })
+      assert.strictEqual(
+        withStatus.metadata.generation,
+        created.metadata.generation,
+        "status writes do not bump generation",
+      )
+      assert.isTrue(
+        managedFields(withStatus).some((e) => e.manager === "cartographer-status" && e.subresource === "status"),
+      )
+
+      // Status sent to the main resource is ignored by the server.
+      yield* client.apply(Widgets, { ...widget("with-status", { size: 3 }), status: { phase: "Hijacked" } })
+      const read = yield* client.get(Widgets, { namespace, name: "with-status" })
+      assert.strictEqual(read.status?.phase, "Ready")
+    }),
+  )
+
+  it.effect("dry-run applies and deletes are validated by the server but change nothing", () =>
+    Effect.gen(function* () {
+      yield* ensureWidgetCrd
+      const client = yield* KubeClient
+      const live = yield* client.apply(Widgets, widget("dry", { size: 1 }))
+      const preview = yield* client.apply(Widgets, widget("dry", { size: 9 }), { dryRun: true })
+      assert.strictEqual(preview.spec?.size, 9)
+      const invalid = yield* failure(client.apply(Widgets, widget("dry", { size: -1 }), { dryRun: true }))
+      assert.strictEqual(invalid.reason._tag, "Invalid")
+      // Custom resources answer a delete with a Status (built-in kinds return the object).
+      yield* client.delete(Widgets, { namespace, name: "dry" }, { dryRun: true })
+      const after = yield* client.get(Widgets, { namespace, name: "dry" })
+      assert.strictEqual(after.spec?.size, 1)
+      assert.strictEqual(after.metadata.resourceVersion, live.metadata.resourceVersion)
+    }),
+  )
+
+  it.effect(
+    "lists more than 500 objects in pages that follow the continue token",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient
+        const count = 520
+        const names = Array.from({ length: count }, (_, i) => `page-${String(i).padStart(4, "0")}`)
+        yield* Effect.forEach(
+          names,
+          (name) =>
+            client.apply(Kinds.ConfigMap, {
+              metadata: { name, namespace, labels: { paging: "yes" } },
+              data: { n: name },
+            }),
+          { concurrency: 16, discard: true },
+        )
+        const since = new Date(Date.now() - 1000)
+        const all = yield* client.list(Kinds.ConfigMap, { namespace, labelSelector: "paging=yes" })
+        assert.strictEqual(all.items.length, count)
+        assert.deepStrictEqual(all.items.map((item) => item.metadata.name).sort(), names)
+        assert.isTrue(all.items.every((item) => item.kind === "ConfigMap" && item.apiVersion === "v1"))
+        const small = yield* client.list(Kinds.ConfigMap, { namespace, labelSelector: "paging=yes", pageSize: 100 })
+        assert.strictEqual(new Set(small.items.map((item) => item.metadata.uid)).size, count)
+
+        const lists = yield* Effect.promise(() =>
+          readAudit(sharedControlPlane().auditLogPath, {
+            user: adminUser,
+            verbs: ["list"],
+            resource: "configmaps",
+            namespace,
+            since,
+          }),
+        )
+        const uris = lists.map((event) => event.requestURI)
+        assert.strictEqual(uris.filter((uri) => uri.includes("limit=500")).length, 2, uris.join("\n"))
+        assert.strictEqual(uris.filter((uri) => uri.includes("limit=100")).length, 6, uris.join("\n"))
+        assert.strictEqual(uris.filter((uri) => uri.includes("continue=")).length, 1 + 5)
+      }),
+    { timeout: 120_000 },
+  )
+
+  it.effect("deletes only when uid and resourceVersion preconditions hold", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient
+      const live = yield* client.apply(Kinds.ConfigMap, { metadata: { name: "doomed", namespace }, data: { a: "1" } })
+      const ref = { namespace, name: "doomed" }
+      const wrongUid = yield* failure(
+        client.delete(Kinds.ConfigMap, ref, { preconditions: { uid: "00000000-0000-0000-0000-000000000000" } }),
+      )
+      assert.strictEqual(wrongUid.reason._tag, "Conflict")
+      yield* client.apply(Kinds.ConfigMap, { metadata: { name: "doomed", namespace }, data: { a: "2" } })
+      const staleVersion = yield* failure(
+        client.delete(Kinds.ConfigMap, ref, { preconditions: { resourceVersion: live.metadata.resourceVersion } }),
+      )
+      assert.strictEqual(staleVersion.reason._tag, "Conflict")
+      yield* client.delete(Kinds.ConfigMap, ref, {
+        preconditions: { uid: live.metadata.uid },
+        propagationPolicy: "Background",
+      })
+      const gone = yield* failure(client.get(Kinds.ConfigMap, ref))
+      assert.strictEqual(gone.reason._tag, "NotFound")
+    }),
+  )
+
+  it.effect("reports a foreground deletion's finalizer: the propagation policy reaches the server", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient
+      yield* client.apply(Kinds.ConfigMap, { metadata: { name: "foreground", namespace } })
+      const pending = yield* client.delete(
+        Kinds.ConfigMap,
+        { namespace, name: "foreground" },
+        { propagationPolicy: "Foreground", dryRun: true },
+      )
+      assert.isTrue(Option.isSome(pending))
+      if (Option.isSome(pending)) {
+        assert.include(pending.value.metadata.finalizers ?? [], "foregroundDeletion")
+        assert.isDefined(pending.value.metadata.deletionTimestamp)
+      }
+    }),
+  )
+
+  it.effect("reads Pods (read-only kind) and refuses to write objects without a namespace client-side", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient
+      const pods = yield* client.list(Kinds.Pod, { namespace })
+      assert.deepStrictEqual(pods.items, [])
+      const missing = yield* failure(client.apply(Kinds.ConfigMap, { metadata: { name: "nowhere" } }))
+      assert.strictEqual(missing.reason._tag, "Invalid")
+      assert.isUndefined(missing.reason.status, "rejected before any request")
+    }),
+  )
+
+  it.effect("produces NotFound, AlreadyExists, Conflict and Invalid (with field causes) from the server", () =>
+    Effect.gen(function* () {
+      yield* ensureWidgetCrd
+      const client = yield* KubeClient
+      const notFound = yield* failure(client.get(Kinds.Secret, { namespace, name: "absent" }))
+      assert.strictEqual(notFound.reason._tag, "NotFound")
+      assert.strictEqual(notFound.reason.status, 404)
+      assert.isFalse(notFound.isRetryable)
+      assert.include(notFound.message, `get v1 Secret ${namespace}/absent`)
+
+      const object = { metadata: { name: "twice", namespace }, data: { a: "1" } }
+      const created = yield* client.create(Kinds.ConfigMap, object)
+      const exists = yield* failure(client.create(Kinds.ConfigMap, object))
+      assert.strictEqual(exists.reason._tag, "AlreadyExists")
+      assert.isFalse(exists.isRetryable)
+
+      yield* client.replace(Kinds.ConfigMap, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: created.metadata.resourceVersion },
+        data: { a: "2" },
+      })
+      const stale = yield* failure(
+        client.replace(Kinds.ConfigMap, {
+          ...object,
+          metadata: { ...object.metadata, resourceVersion: created.metadata.resourceVersion },
+          data: { a: "3" },
+        }),
+      )
+      assert.strictEqual(stale.reason._tag, "Conflict")
+      assert.isTrue(stale.isRetryable, "a stale resourceVersion is fixed by re-reading")
+
+      const badName = yield* failure(client.apply(Kinds.ConfigMap, { metadata: { name: "Not_A_Name", namespace } }))
+      assert.strictEqual(badName.reason._tag, "Invalid")
+      assert.isTrue(badName.reason._tag === "Invalid" && badName.reason.causes.some((c) => c.field === "metadata.name"))
+      const badSpec = yield* failure(client.apply(Widgets, widget("negative", { size: -1 })))
+      assert.strictEqual(badSpec.reason._tag, "Invalid")
+      assert.isTrue(badSpec.reason._tag === "Invalid" && badSpec.reason.causes.some((c) => c.field === "spec.size"))
+      assert.isFalse(badSpec.isRetryable)
+    }),
+  )
+
+  it.effect("produces Forbidden for a ServiceAccount without RBAC and Unauthorized for a bad token", () =>
+    Effect.gen(function* () {
+      const sa = yield* Effect.promise(() => sharedControlPlane().clientFor({ namespace, name: "nobody" }))
+      const forbidden = yield* withClient(
+        sa.kubeConfig,
+        failure(KubeClient.use((c) => c.list(Kinds.Secret, { namespace }))),
+      )
+      assert.strictEqual(forbidden.reason._tag, "Forbidden")
+      assert.isFalse(forbidden.isRetryable)
+
+      const unauthorized = yield* withClient(
+        kubeConfigWith({ token: "not-a-valid-token" }),
+        failure(KubeClient.use((c) => c.list(Kinds.Secret, { namespace }))),
+      )
+      assert.strictEqual(unauthorized.reason._tag, "Unauthorized")
+      assert.strictEqual(unauthorized.reason.status, 401)
+      assert.isFalse(unauthorized.isRetryable)
+    }),
+  )
+
+  it.effect("produces a server-side Timeout (504) when the request deadline passes", () =>
+    Effect.gen(function* () {
+      const timeout = yield* withClient(
+        sharedControlPlane().kubeConfig,
+        failure(KubeClient.use((c) => c.list(Kinds.ConfigMap, {}))),
+        // Already expired on arrival: the server answers 504 before its handler writes anything (with a longer
+        // deadline it may expire mid-response, and the server then resets the stream: a Transport failure).
+        { requestTimeout: "1 micros" },
+      )
+      assert.strictEqual(timeout.reason._tag, "Timeout", timeout.message)
+      assert.strictEqual(timeout.reason.status, 504)
+      assert.isTrue(timeout.isRetryable)
+    }),
+  )
+
+  it.effect(
+    "produces TooManyRequests with Retry-After when API Priority and Fairness rejects",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient
+        const saName = "throttled"
+        const level = `${namespace}-reject`
+        const flowControl = (kind: string, plural: string) =>
+          resourceKind({ group: "flowcontrol.apiserver.k8s.io", version: "v1", kind, plural, namespaced: false })
+        const PriorityLevels = flowControl("PriorityLevelConfiguration", "prioritylevelconfigurations")
+        const FlowSchemas = flowControl("FlowSchema", "flowschemas")
+        const sa = yield* Effect.promise(() => sharedControlPlane().clientFor({ namespace, name: saName }))
+        yield* client.apply(Kinds.Role, {
+          metadata: { name: "list-configmaps", namespace },
+          rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
+        })
+        yield* client.apply(Kinds.RoleBinding, {
+          metadata: { name: "list-configmaps", namespace },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "list-configmaps" },
+          subjects: [{ kind: "ServiceAccount", name: saName, namespace }],
+        })
+        // A priority level of ~3 seats that rejects instead of queueing, for this ServiceAccount only.
+        yield* Effect.acquireRelease(
+          Effect.gen(function* () {
+            yield* client.apply(PriorityLevels, {
+              metadata: { name: level },
+              spec: {
+                type: "Limited",
+                limited: {
+                  nominalConcurrencyShares: 1,
+                  lendablePercent: 0,
+                  borrowingLimitPercent: 0,
+                  limitResponse: { type: "Reject" },
+                },
+              },
+            })
+            yield* client.apply(FlowSchemas, {
+              metadata: { name: level },
+              spec: {
+                priorityLevelConfiguration: { name: level },
+                matchingPrecedence: 100,
+                distinguisherMethod: { type: "ByUser" },
+                rules: [
+                  {
+                    subjects: [{ kind: "ServiceAccount", serviceAccount: { name: saName, namespace } }],
+                    resourceRules: [
+                      { verbs: ["*"], apiGroups: ["*"], resources: ["*"], namespaces: ["*"], clusterScope: true },
+                    ],
+                  },
+                ],
+              },
+            })
+          }),
+          () =>
+            Effect.all([
+              client.delete(FlowSchemas, { name: level }),
+              client.delete(PriorityLevels, { name: level }),
+            ]).pipe(Effect.ignore),
+        )
+        const throttled = yield* eventually(
+          withClient(
+            sa.kubeConfig,
+            KubeClient.use((c) =>
+              Effect.gen(function* () {
+                const results = yield* Effect.forEach(
+                  Array.from({ length: 200 }),
+                  () => Effect.exit(c.list(Kinds.ConfigMap, { namespace })),
+                  { concurrency: "unbounded" },
+                )
+                const rejected = results.flatMap((exit) =>
+                  Exit.isFailure(exit) ? Option.toArray(Exit.findErrorOption(exit)) : [],
+                )
+                const tooMany = rejected.find((error) => error.reason._tag === "TooManyRequests")
+                return tooMany === undefined ? yield* Effect.fail(`no 429 among ${rejected.length} failures`) : tooMany
+              }),
+            ),
+          ),
+          "30 seconds",
+        )
+        assert.strictEqual(throttled.reason.status, 429)
+        assert.isTrue(throttled.isRetryable)
+        assert.isDefined(throttled.retryAfter, "the server sent Retry-After")
+      }),
+    { timeout: 90_000 },
+  )
+
+  it.effect(
+    "produces Unavailable (503) for an aggregated API whose backend is missing",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient
+        const group = `${namespace}.unavailable.test.cartographer.dev`
+        const APIServices = resourceKind({
+          group: "apiregistration.k8s.io",
+          version: "v1",
+          kind: "APIService",
+          plural: "apiservices",
+          namespaced: false,
+        })
+        const Things = resourceKind({ group, version: "v1", kind: "Thing", plural: "things", namespaced: true })
+        // Kept for as short a time as possible: an unavailable API group makes discovery partial for everyone.
+        yield* Effect.acquireRelease(
+          client.apply(APIServices, {
+            metadata: { name: `v1.${group}` },
+            spec: {
+              group,
+              version: "v1",
+              groupPriorityMinimum: 1000,
+              versionPriority: 15,
+              insecureSkipTLSVerify: true,
+              service: { namespace, name: "nothing-here", port: 443 },
+            },
+          }),
+          () => client.delete(APIServices, { name: `v1.${group}` }).pipe(Effect.ignore),
+        )
+        const unavailable = yield* eventually(
+          failure(client.get(Things, { namespace, name: "x" })).pipe(
+            Effect.flatMap((error) =>
+              error.reason._tag === "Unavailable" ? Effect.succeed(error) : Effect.fail(error),
+            ),
+          ),
+          "20 seconds",
+        )
+        assert.strictEqual(unavailable.reason.status, 503)
+        assert.isTrue(unavailable.isRetryable)
+      }),
+    { timeout: 60_000 },
+  )
+
+  it.effect("produces Transport for a refused connection (retryable) and an untrusted certificate (not)", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const refused = yield* withClient(
+        kubeConfigWith({ server: `https://127.0.0.1:${port}` }),
+        failure(KubeClient.use((c) => c.list(Kinds.ConfigMap, { namespace }))),
+      )
+      assert.strictEqual(refused.reason._tag, "Transport")
+      assert.isTrue(refused.reason._tag === "Transport" && refused.reason.code === "ECONNREFUSED")
+      assert.isTrue(refused.isRetryable)
+
+      const untrusted = yield* withClient(
+        kubeConfigWith({ withCa: false }),
+        failure(KubeClient.use((c) => c.list(Kinds.ConfigMap, { namespace }))),
+      )
+      assert.strictEqual(untrusted.reason._tag, "Transport")
+      assert.isFalse(untrusted.isRetryable, `TLS verification failure: ${untrusted.message}`)
+    }),
+  )
+
+  it.effect("produces Decode when a 2xx body is not an object with a complete envelope", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient
+      // ComponentStatus objects are synthesized by the server without uid or resourceVersion.
+      const ComponentStatuses = resourceKind({
+        group: "",
+        version: "v1",
+        kind: "ComponentStatus",
+        plural: "componentstatuses",
+        namespaced: false,
+      })
+      const decode = yield* failure(client.get(ComponentStatuses, { name: "etcd-0" }))
+      assert.strictEqual(decode.reason._tag, "Decode")
+      assert.isFalse(decode.isRetryable)
+    }),
+  )
+})
+
+layer(Layer.empty, { excludeTestServices: true })("KubeClient layers", (it) => {
+  it.effect("loads an explicit kubeconfig file", () =>
+    Effect.gen(function* () {
+      const namespaces = yield* KubeClient.use((c) => c.list(Kinds.Namespace)).pipe(
+        Effect.provide(KubeClient.layerFromFile(sharedControlPlane().kubeconfigPath)),
+      )
+      assert.isTrue(namespaces.items.some((ns) => ns.metadata.name === namespace))
+    }),
+  )
+
+  it.effect("loads the file named by KUBECONFIG", () =>
+    Effect.gen(function* () {
+      const provider = ConfigProvider.fromEnv({ env: { KUBECONFIG: sharedControlPlane().kubeconfigPath } })
+      const found = yield* KubeClient.use((c) => c.get(Kinds.Namespace, { name: namespace })).pipe(
+        Effect.provide(KubeClient.layerConfig().pipe(Layer.provide(ConfigProvider.layer(provider)))),
+      )
+      assert.strictEqual(found.metadata.name, namespace)
+    }),
+  )
+
+  it.effect("fails with KubeConfigError outside a cluster and for a missing file", () =>
+    Effect.gen(function* () {
+      const provider = ConfigProvider.fromEnv({ env: {} })
+      const inCluster = yield* Effect.flip(
+        KubeClient.use((c) => c.list(Kinds.Namespace)).pipe(
+          Effect.provide(KubeClient.layerInCluster().pipe(Layer.provide(ConfigProvider.layer(provider)))),
+        ),
+      )
+      assert.strictEqual((inCluster as KubeConfigError)._tag, "KubeConfigError")
+      const missing = yield* Effect.flip(
+        KubeClient.use((c) => c.list(Kinds.Namespace)).pipe(
+          Effect.provide(KubeClient.layerFromFile("/nonexistent/kubeconfig")),
+        ),
+      )
+      assert.strictEqual(missing._tag, "KubeConfigError")
+    }),
+  )
+})

@@ -1,0 +1,221 @@
+// The watch stream and Store across API server restarts and etcd compaction, while objects are written
+// concurrently. These faults run on a PRIVATE control plane (tier "api") started by this file: restarting the
+// shared one would disturb every other suite, and the shared control plane's restart/compact methods live in the
+// global-setup process, out of reach of test workers.
+import { type ControlPlane, startControlPlane } from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Context, Effect, Fiber, Layer, Metric, Random, Ref, Stream } from "effect"
+import { type K8sError, Kinds, KubeClient, type KubeObject, type Live, Store, Watch } from "../src/index.js"
+import { eventually } from "./support.js"
+
+class PrivateControlPlane extends Context.Service<PrivateControlPlane, ControlPlane>()("test/PrivateControlPlane") {
+  static readonly layer = Layer.effect(
+    PrivateControlPlane,
+    Effect.acquireRelease(
+      Effect.promise(() => startControlPlane({ tier: "api" })),
+      (controlPlane) => Effect.promise(() => controlPlane.stop()),
+    ),
+  )
+}
+
+const namespace = "chaos"
+
+const environment = Layer.provideMerge(
+  Layer.unwrap(PrivateControlPlane.use((cp) => Effect.succeed(KubeClient.layer(cp.kubeConfig)))),
+  PrivateControlPlane.layer,
+).pipe(
+  Layer.tap((context) => Context.get(context, KubeClient).apply(Kinds.Namespace, { metadata: { name: namespace } })),
+)
+const labelSelector = "chaos=yes"
+
+const counter = (metric: Metric.Metric<number, Metric.CounterState<number>>) =>
+  Metric.value(Metric.withAttributes(metric, { kind: "ConfigMap" })).pipe(Effect.map((state) => state.count))
+
+const versions = (objects: ReadonlyArray<Live<KubeObject>>) =>
+  objects.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
+
+/** Fails (for `eventually`) until the Store holds exactly what a fresh list returns. */
+const storeMatchesServer = (store: Store.Store<KubeObject>) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient
+    const cached = versions(yield* store.list())
+    const fresh = versions((yield* client.list(Kinds.ConfigMap, { namespace, labelSelector })).items)
+    if (cached.join() !== fresh.join()) {
+      const lost = fresh.filter((v) => !cached.includes(v))
+      const phantom = cached.filter((v) => !fresh.includes(v))
+      return yield* Effect.fail(`lost/stale ${lost.join(" ")} | phantom/stale ${phantom.join(" ")}`)
+    }
+    return fresh.length
+  })
+
+/** Writers that create, update and delete ConfigMaps until interrupted; failures (server down) are ignored. */
+const startWriters = Effect.gen(function* () {
+  const client = yield* KubeClient
+  const writes = yield* Ref.make(0)
+  const write = Effect.gen(function* () {
+    const name = `obj-${yield* Random.nextIntBetween(0, 39)}`
+    const op: Effect.Effect<unknown, K8sError> =
+      (yield* Random.next) < 0.25
+        ? client.delete(Kinds.ConfigMap, { namespace, name })
+        : client.apply(Kinds.ConfigMap, {
+            metadata: { name, namespace, labels: { chaos: "yes" } },
+            data: { value: String(yield* Random.next) },
+          })
+    yield* op.pipe(Effect.andThen(Ref.update(writes, (n) => n + 1)), Effect.ignore)
+    yield* Effect.sleep("15 millis")
+  })
+  const fiber = yield* Effect.all([Effect.forever(write), Effect.forever(write)], { concurrency: "unbounded" }).pipe(
+    Effect.forkScoped,
+  )
+  return { fiber, writes }
+})
+
+const restart = PrivateControlPlane.use((cp) => Effect.promise(() => cp.restartApiServer()))
+const compact = PrivateControlPlane.use((cp) => Effect.promise(() => cp.compactEtcd()))
+
+layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch across API server faults", (it) => {
+  it.effect(
+    "keeps a Store equal to the server across an API server restart, with concurrent writes",
+    () =>
+      Effect.gen(function* () {
+        const failuresBefore = yield* counter(Watch.metrics.failures)
+        const store = yield* Store.make(Kinds.ConfigMap, { namespace, labelSelector })
+        yield* store.synced
+        const writers = yield* startWriters
+        yield* Effect.sleep("2 seconds")
+        yield* restart
+        yield* Effect.sleep("3 seconds")
+        yield* Fiber.interrupt(writers.fiber)
+        assert.isAbove(yield* Ref.get(writers.writes), 50)
+        const count = yield* eventually(storeMatchesServer(store), "60 seconds")
+        assert.isAbove(count, 0)
+        assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 1, "the restart broke the watch")
+      }),
+    { timeout: 180_000 },
+  )
+
+  it.effect(
+    "keeps a Store equal to the server across etcd compaction, with concurrent writes",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* Store.make(Kinds.ConfigMap, { namespace, labelSelector })
+        yield* store.synced
+        const writers = yield* startWriters
+        yield* Effect.sleep("1 second")
+        yield* compact
+        yield* Effect.sleep("1 second")
+        yield* compact
+        yield* Effect.sleep("1 second")
+        yield* Fiber.interrupt(writers.fiber)
+        yield* eventually(storeMatchesServer(store), "60 seconds")
+      }),
+    { timeout: 180_000 },
+  )
+
+  it.effect(
+    "relists after 410 Gone when compaction and a restart erase its resume point, losing nothing",
+    () =>
+      Effect.gen(function* () {
+        const expiredBefore = yield* counter(Watch.metrics.expired)
+        const listsBefore = yield* counter(Watch.metrics.lists)
+        const store = yield* Store.make(Kinds.ConfigMap, { namespace, labelSelector })
+        yield* store.synced
+        const writers = yield* startWriters
+        yield* Effect.sleep("1 second")
+        yield* compact
+        yield* restart
+        yield* Effect.sleep("3 seconds")
+        yield* Fiber.interrupt(writers.fiber)
+        yield* eventually(storeMatchesServer(store), "60 seconds")
+        assert.isAtLeast((yield* counter(Watch.metrics.expired)) - expiredBefore, 1, "the resume got 410 Gone")
+        assert.isAtLeast((yield* counter(Watch.metrics.lists)) - listsBefore, 2, "initial list + relist")
+      }),
+    { timeout: 180_000 },
+  )
+
+  it.effect(
+    "synthesizes DELETED for objects deleted while the stream could not watch",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient
+        for (let i = 0; i < 5; i++) {
+          yield* client.apply(Kinds.ConfigMap, {
+            metadata: { name: `vanish-${i}`, namespace, labels: { vanish: "yes" } },
+          })
+        }
+        const deletesBefore = yield* counter(Watch.metrics.synthesizedDeletes)
+        const seen = yield* Ref.make<ReadonlyArray<string>>([])
+        // A slow reconnect (5 s, no jitter) leaves a window after the restart in which the stream is not watching.
+        yield* Watch.watch(Kinds.ConfigMap, {
+          namespace,
+          labelSelector: "vanish=yes",
+          backoff: { initial: "5 seconds", jitter: 0 },
+        }).pipe(
+          Stream.runForEach((event) =>
+            Ref.update(seen, (all) => [
+              ...all,
+              event.type === "SYNCED" ? "SYNCED" : `${event.type} ${event.object.metadata.name}`,
+            ]),
+          ),
+          Effect.forkScoped,
+        )
+        yield* eventually(
+          Ref.get(seen).pipe(
+            Effect.flatMap((all) => (all.includes("SYNCED") ? Effect.void : Effect.fail("not synced"))),
+          ),
+        )
+        // Compaction + restart: the server's history no longer covers the stream's resume point, so the deletions
+        // made in the window can only be learned from a relist.
+        yield* compact
+        yield* restart
+        for (let i = 0; i < 5; i++) yield* client.delete(Kinds.ConfigMap, { namespace, name: `vanish-${i}` })
+        const all = yield* eventually(
+          Ref.get(seen).pipe(
+            Effect.flatMap((all) =>
+              all.filter((e) => e.startsWith("DELETED")).length >= 5
+                ? Effect.succeed(all)
+                : Effect.fail(all.join(", ")),
+            ),
+          ),
+          "60 seconds",
+        )
+        assert.deepStrictEqual(
+          all.filter((e) => e.startsWith("DELETED")).sort(),
+          Array.from({ length: 5 }, (_, i) => `DELETED vanish-${i}`),
+          "each deletion exactly once",
+        )
+        assert.strictEqual(all.filter((e) => e === "SYNCED").length, 2, "initial list + relist")
+        assert.isAtLeast(
+          (yield* counter(Watch.metrics.synthesizedDeletes)) - deletesBefore,
+          1,
+          "the relist made them up",
+        )
+      }),
+    { timeout: 180_000 },
+  )
+
+  it.effect(
+    "a watch resuming from a compacted resourceVersion after a restart fails with Gone",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient
+        const before = yield* client.list(Kinds.ConfigMap, { namespace })
+        for (let i = 0; i < 5; i++) {
+          yield* client.apply(Kinds.ConfigMap, { metadata: { name: `gone-${i}`, namespace }, data: { i: String(i) } })
+        }
+        yield* compact
+        yield* restart
+        const gone = yield* eventually(
+          client.watchOnce(Kinds.ConfigMap, { namespace, resourceVersion: before.resourceVersion }).pipe(
+            Stream.runDrain,
+            Effect.flip,
+            Effect.flatMap((error) => (error.reason._tag === "Gone" ? Effect.succeed(error) : Effect.fail(error))),
+          ),
+          "60 seconds",
+        )
+        assert.strictEqual(gone.reason._tag, "Gone")
+        assert.isTrue(gone.isRetryable)
+      }),
+    { timeout: 120_000 },
+  )
+})

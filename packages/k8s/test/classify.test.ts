@@ -1,0 +1,253 @@
+import type { AddressInfo } from "node:net"
+import { createServer } from "node:net"
+import { assert, describe, it } from "@effect/vitest"
+import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from "@kubernetes/client-node"
+import { Duration, Schema } from "effect"
+import * as Classify from "../src/internal/classify.js"
+import { K8sError, type K8sErrorReason } from "../src/K8sError.js"
+
+const status = (code: number, reason: string, message = `${reason} happened`, details: object = {}) =>
+  JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message, details })
+
+const expectReason = (reason: K8sErrorReason, tag: K8sErrorReason["_tag"], retryable: boolean) => {
+  assert.strictEqual(reason._tag, tag)
+  assert.strictEqual(reason.isRetryable, retryable, `${tag} retryable`)
+}
+
+describe("classifying HTTP responses", () => {
+  it("reads 404 NotFound from the Status body, not retryable", () => {
+    const reason = Classify.fromResponse({ status: 404, body: status(404, "NotFound", 'secrets "x" not found') })
+    expectReason(reason, "NotFound", false)
+    assert.strictEqual(reason.message, 'secrets "x" not found')
+    assert.strictEqual(reason.status, 404)
+  })
+
+  it("tells AlreadyExists from Conflict on a 409 by the Status reason", () => {
+    expectReason(Classify.fromResponse({ status: 409, body: status(409, "AlreadyExists") }), "AlreadyExists", false)
+    expectReason(Classify.fromResponse({ status: 409, body: status(409, "Conflict") }), "Conflict", true)
+  })
+
+  it("makes a field-manager conflict non-retryable and keeps its causes", () => {
+    const reason = Classify.fromResponse({
+      status: 409,
+      body: status(409, "Conflict", "Apply failed with 1 conflict", {
+        causes: [{ reason: "FieldManagerConflict", message: 'conflict with "other"', field: ".data.x" }],
+      }),
+    })
+    expectReason(reason, "Conflict", false)
+    assert.strictEqual(reason._tag === "Conflict" && reason.causes[0]?.field, ".data.x")
+  })
+
+  it("reads Invalid with its field causes", () => {
+    const reason = Classify.fromResponse({
+      status: 422,
+      body: status(422, "Invalid", "ConfigMap is invalid", {
+        causes: [{ reason: "FieldValueInvalid", message: "Invalid value", field: "metadata.name" }],
+      }),
+    })
+    expectReason(reason, "Invalid", false)
+    assert.deepStrictEqual(reason._tag === "Invalid" ? reason.causes : [], [
+      { reason: "FieldValueInvalid", message: "Invalid value", field: "metadata.name" },
+    ])
+  })
+
+  it.each([
+    [400, "BadRequest"],
+    [405, "MethodNotAllowed"],
+    [406, "NotAcceptable"],
+    [413, "RequestEntityTooLarge"],
+    [415, "UnsupportedMediaType"],
+  ])("maps %i %s to Invalid", (code, reason) => {
+    expectReason(Classify.fromResponse({ status: code, body: status(code, reason) }), "Invalid", false)
+  })
+
+  it("classifies 401 without a body (the API server sends none) as Unauthorized", () => {
+    expectReason(Classify.fromResponse({ status: 401, body: "" }), "Unauthorized", false)
+  })
+
+  it("classifies 403 as Forbidden", () => {
+    expectReason(Classify.fromResponse({ status: 403, body: status(403, "Forbidden") }), "Forbidden", false)
+  })
+
+  it("treats 410 Gone and Expired as Gone, retryable after a relist", () => {
+    expectReason(Classify.fromResponse({ status: 410, body: status(410, "Gone") }), "Gone", true)
+    expectReason(Classify.fromResponse({ status: 410, body: status(410, "Expired") }), "Gone", true)
+  })
+
+  it("takes Retry-After from the header (seconds) before Status details", () => {
+    const reason = Classify.fromResponse({
+      status: 429,
+      headers: { "Retry-After": "7" },
+      body: status(429, "TooManyRequests", "slow down", { retryAfterSeconds: 1 }),
+    })
+    expectReason(reason, "TooManyRequests", true)
+    assert.strictEqual(reason._tag === "TooManyRequests" && reason.retryAfterSeconds, 7)
+    assert.strictEqual(new K8sError({ reason }).retryAfter?.pipe(Duration.toSeconds), 7)
+  })
+
+  it("reads Retry-After as an HTTP date", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z")
+    const reason = Classify.fromResponse({
+      status: 429,
+      headers: { "retry-after": "Thu, 01 Jan 2026 00:00:30 GMT" },
+      body: "",
+      nowMillis: now,
+    })
+    assert.strictEqual(reason._tag === "TooManyRequests" && reason.retryAfterSeconds, 30)
+  })
+
+  it("falls back to Status details.retryAfterSeconds", () => {
+    const reason = Classify.fromResponse({
+      status: 429,
+      body: status(429, "TooManyRequests", "slow down", { retryAfterSeconds: 3 }),
+    })
+    assert.strictEqual(reason._tag === "TooManyRequests" && reason.retryAfterSeconds, 3)
+  })
+
+  it("classifies server-side timeouts as Timeout", () => {
+    expectReason(Classify.fromResponse({ status: 504, body: status(504, "Timeout") }), "Timeout", true)
+    expectReason(
+      Classify.fromResponse({ status: 500, body: status(500, "ServerTimeout", "", { retryAfterSeconds: 1 }) }),
+      "Timeout",
+      true,
+    )
+    expectReason(Classify.fromResponse({ status: 408, body: "" }), "Timeout", true)
+  })
+
+  it("classifies 5xx as Unavailable", () => {
+    expectReason(Classify.fromResponse({ status: 503, body: status(503, "ServiceUnavailable") }), "Unavailable", true)
+    expectReason(Classify.fromResponse({ status: 500, body: status(500, "InternalError") }), "Unavailable", true)
+    expectReason(Classify.fromResponse({ status: 502, body: "<html>bad gateway</html>" }), "Unavailable", true)
+  })
+
+  it("falls back to the code when the Status reason is unknown or the body is not JSON", () => {
+    expectReason(Classify.fromResponse({ status: 404, body: status(404, "SomethingNew") }), "NotFound", false)
+    expectReason(Classify.fromResponse({ status: 418, body: "teapot" }), "Invalid", false)
+    expectReason(Classify.fromResponse({ status: 302, body: "" }), "Transport", true)
+  })
+})
+
+describe("classifying watch ERROR events", () => {
+  it("maps a 410 Expired Status object to Gone", () => {
+    const parsed = Classify.statusFromObject({
+      kind: "Status",
+      apiVersion: "v1",
+      status: "Failure",
+      message: "too old resource version: 1 (200)",
+      reason: "Expired",
+      code: 410,
+    })
+    assert.isDefined(parsed)
+    if (parsed !== undefined) expectReason(Classify.fromStatus(parsed), "Gone", true)
+  })
+
+  it("does not mistake an ordinary object for a Status", () => {
+    assert.isUndefined(Classify.statusFromObject({ kind: "ConfigMap", code: 410 }))
+  })
+})
+
+describe("classifying thrown values", () => {
+  it("reads client-node's ApiException (raw text body)", () => {
+    const error = new ApiException(404, "Not Found", status(404, "NotFound", "gone missing"), {})
+    const reason = Classify.fromException(error)
+    expectReason(reason, "NotFound", false)
+    assert.strictEqual(reason.message, "gone missing")
+  })
+
+  it("reads an ApiException with Retry-After headers", () => {
+    const error = new ApiException(429, "Too Many", status(429, "TooManyRequests"), { "retry-after": "2" })
+    const reason = Classify.fromException(error)
+    assert.strictEqual(reason._tag === "TooManyRequests" && reason.retryAfterSeconds, 2)
+  })
+
+  it("reads client-node Watch's Error with statusCode", () => {
+    const error = Object.assign(new Error("Forbidden"), { statusCode: 403 })
+    expectReason(Classify.fromException(error), "Forbidden", false)
+  })
+
+  it("maps a DOMException TimeoutError (client-node Watch, our deadlines) to Timeout", () => {
+    expectReason(Classify.fromException(new DOMException("timed out", "TimeoutError")), "Timeout", true)
+  })
+
+  it("maps a real undici connection refusal to a retryable Transport with its code", async () => {
+    // A loopback port nobody listens on, requested through client-node's own fetch stack (the one we use).
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const { port } = server.address() as AddressInfo
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const error = await new IsomorphicFetchHttpLibrary()
+      .send(new RequestContext(`http://127.0.0.1:${port}/api`, HttpMethod.GET))
+      .toPromise()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    const reason = Classify.fromException(error)
+    expectReason(reason, "Transport", true)
+    assert.strictEqual(reason._tag === "Transport" && reason.code, "ECONNREFUSED")
+    assert.include(reason.message, "fetch failed")
+  })
+
+  it("follows nested causes and AggregateErrors to the socket error code", () => {
+    const socket = Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" })
+    const nested = new TypeError("fetch failed", { cause: socket })
+    const reason = Classify.fromException(nested)
+    assert.strictEqual(reason._tag === "Transport" && reason.code, "UND_ERR_SOCKET")
+    const aggregate = new TypeError("fetch failed", {
+      cause: new AggregateError([Object.assign(new Error("connect"), { code: "ECONNRESET" })]),
+    })
+    const fromAggregate = Classify.fromException(aggregate)
+    assert.strictEqual(fromAggregate._tag === "Transport" && fromAggregate.code, "ECONNRESET")
+  })
+
+  it("maps undici timeouts to Timeout", () => {
+    const error = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" }),
+    })
+    expectReason(Classify.fromException(error), "Timeout", true)
+  })
+
+  it("makes TLS verification failures non-retryable", () => {
+    const error = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }),
+    })
+    expectReason(Classify.fromException(error), "Transport", false)
+  })
+
+  it("maps a JSON SyntaxError to Decode", () => {
+    const error = new SyntaxError("Unexpected token < in JSON")
+    expectReason(Classify.fromException(error), "Decode", false)
+  })
+
+  it("keeps anything unrecognised as a Transport failure with the original cause", () => {
+    const reason = Classify.fromException("something odd")
+    expectReason(reason, "Transport", true)
+    assert.strictEqual(reason.message, "something odd")
+  })
+})
+
+describe("K8sError", () => {
+  it("names the operation and reason in its message and delegates isRetryable", () => {
+    const error = new K8sError({
+      reason: Classify.fromResponse({ status: 404, body: status(404, "NotFound", 'secrets "x" not found') }),
+      operation: "get v1 Secret ns/x",
+    })
+    assert.strictEqual(error.message, 'get v1 Secret ns/x: NotFound: secrets "x" not found')
+    assert.isFalse(error.isRetryable)
+  })
+
+  it("encodes to JSON and back (it can be logged and shipped)", () => {
+    const error = new K8sError({
+      reason: Classify.fromResponse({
+        status: 422,
+        body: status(422, "Invalid", "bad", { causes: [{ field: "spec.x", message: "nope" }] }),
+      }),
+      operation: "apply",
+    })
+    const encoded = Schema.encodeUnknownSync(K8sError)(error)
+    const decoded = Schema.decodeUnknownSync(K8sError)(JSON.parse(JSON.stringify(encoded)))
+    assert.strictEqual(decoded.reason._tag, "Invalid")
+    assert.strictEqual(decoded.message, error.message)
+    assert.isFalse(decoded.isRetryable)
+  })
+})

@@ -1,0 +1,93 @@
+// Helpers for this package's integration tests against the real control plane from @cartographer/test.
+import { sharedControlPlane } from "@cartographer/test/harness"
+import { Duration, Effect, Layer, Schedule } from "effect"
+import { type K8sError, KubeClient, type KubeObject, resourceKind } from "../src/index.js"
+
+/** The admin client of the run's shared control plane. */
+export const sharedClient: Layer.Layer<KubeClient, K8sError> = Layer.unwrap(
+  Effect.sync(() => KubeClient.layer(sharedControlPlane().kubeConfig)),
+)
+
+export interface Widget extends KubeObject {
+  readonly spec?: { readonly size?: number; readonly color?: string; readonly tags?: ReadonlyArray<string> }
+  readonly status?: { readonly observed?: number; readonly phase?: string }
+}
+
+/** A small namespaced test CRD with a status subresource (the Workspace CRD is generated elsewhere). */
+export const Widgets = resourceKind<Widget>({
+  group: "k8s.test.cartographer.dev",
+  version: "v1",
+  kind: "Widget",
+  plural: "widgets",
+  namespaced: true,
+})
+
+export const CustomResourceDefinitions = resourceKind({
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  kind: "CustomResourceDefinition",
+  plural: "customresourcedefinitions",
+  namespaced: false,
+})
+
+const widgetCrd = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: `${Widgets.plural}.${Widgets.group}` },
+  spec: {
+    group: Widgets.group,
+    scope: "Namespaced",
+    names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: "object",
+            properties: {
+              spec: {
+                type: "object",
+                properties: {
+                  size: { type: "integer", minimum: 0 },
+                  color: { type: "string" },
+                  tags: { type: "array", items: { type: "string" }, "x-kubernetes-list-type": "set" },
+                },
+              },
+              status: {
+                type: "object",
+                properties: { observed: { type: "integer" }, phase: { type: "string" } },
+              },
+            },
+          },
+        },
+      },
+    ],
+  },
+}
+
+/** Polls `effect` every 100 ms until it succeeds or `timeout` passes (then fails with its last error). */
+export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Input = "30 seconds") =>
+  effect.pipe(
+    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo({ duration: Duration.fromInputUnsafe(timeout) }))),
+  )
+
+/** Installs the Widget CRD (idempotent; never deleted: the control plane is thrown away) and waits until served. */
+export const ensureWidgetCrd: Effect.Effect<void, K8sError | string, KubeClient> = Effect.gen(function* () {
+  const client = yield* KubeClient
+  yield* client.apply(CustomResourceDefinitions, widgetCrd, { fieldManager: "k8s-tests" })
+  yield* eventually(
+    Effect.gen(function* () {
+      const crd = yield* client.get(CustomResourceDefinitions, { name: widgetCrd.metadata.name })
+      const status = crd.status as { conditions?: ReadonlyArray<{ type: string; status: string }> } | undefined
+      if (!status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) {
+        return yield* Effect.fail("CRD not Established yet")
+      }
+      // Established can precede the endpoint being served for a moment.
+      yield* client.list(Widgets, { namespace: "default" })
+    }),
+    "60 seconds",
+  )
+})
