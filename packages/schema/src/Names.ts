@@ -27,10 +27,20 @@ export const childSuffix = {
 export const migrationHashLength = 8
 
 /**
- * The longest Workspace name whose derived names all fit in 63 characters: the migration Job
- * `<ws>-orion-migrate-<8 hex>` (a Job name becomes its pods' `job-name` label, so 63 is a hard limit).
+ * A StatefulSet's pods carry the label `controller-revision-hash=<statefulset>-<hash of up to 10 characters>`, so a
+ * StatefulSet name longer than 63 - 11 = 52 makes every pod creation fail.
  */
-export const maxWorkspaceNameLength = maxLabelLength - childSuffix.migration.length - migrationHashLength
+export const maxStatefulSetNameLength = maxLabelLength - 11
+
+/**
+ * The longest Workspace name whose derived names all work. Two limits bind: the migration Job
+ * `<ws>-orion-migrate-<8 hex>` (a Job name becomes its pods' `job-name` label, 63 at most) allows 36 + 1, and the
+ * Postgres StatefulSet `<ws>-orion-database` (see `maxStatefulSetNameLength`) allows 37. The stricter one wins.
+ */
+export const maxWorkspaceNameLength = Math.min(
+  maxLabelLength - childSuffix.migration.length - migrationHashLength,
+  maxStatefulSetNameLength - childSuffix.database.length,
+)
 
 export const secretName = (workspace: string): string => `${workspace}${childSuffix.secret}`
 export const databaseName = (workspace: string): string => `${workspace}${childSuffix.database}`

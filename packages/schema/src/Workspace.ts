@@ -122,8 +122,9 @@ export const AgentPool = Schema.Struct({
   }),
   image: Schema.optionalKey(Image).annotate({
     description:
-      "Worker image. Defaults to `spec.workflows.image` (for `kubernetes` pools, its `-kubernetes` variant when the " +
-      `image is the default one: ${Defaults.defaultKubernetesWorkerImage}).`,
+      "Worker image. Defaults to `spec.workflows.image`; for `kubernetes` pools, an official `prefecthq/prefect` tag " +
+      "without a flavor becomes its `-kubernetes` variant (which carries prefect-kubernetes), e.g. " +
+      `${Defaults.defaultKubernetesWorkerImage}; any other image is used as given.`,
   }),
   replicas: withDefault(
     Replicas,
@@ -300,7 +301,7 @@ export const WorkspaceMetadata = Schema.StructWithRest(
     name: Schema.String.check(
       Schema.isMinLength(1, { message: "must not be empty" }),
       Schema.isMaxLength(maxWorkspaceNameLength, {
-        message: `must be at most ${maxWorkspaceNameLength} characters, so that every derived object name fits in 63`,
+        message: `must be at most ${maxWorkspaceNameLength} characters, so that every derived object name and its pods' labels fit in 63 characters`,
       }),
       Schema.isPattern(dns1035LabelPattern, {
         message:

@@ -179,7 +179,9 @@ export const workspaceOpenApiSchema = (): Json => {
     properties: {
       apiVersion: { type: "string", description: "APIVersion of this object: mlops.aigency.com/v1alpha1." },
       kind: { type: "string", description: "Kind of this object: Workspace." },
-      metadata: { type: "object" },
+      // The API server allows a CRD schema to say only this much about metadata; declaring `name` lets the rule
+      // below report its error at `metadata.name`.
+      metadata: { type: "object", properties: { name: { type: "string" } } },
       spec,
       status,
     },
@@ -187,7 +189,7 @@ export const workspaceOpenApiSchema = (): Json => {
     "x-kubernetes-validations": [
       {
         rule: `size(self.metadata.name) <= ${maxWorkspaceNameLength} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')`,
-        message: `metadata.name must be a DNS-1035 label of at most ${maxWorkspaceNameLength} characters (lowercase letters, digits and '-', starting with a letter), so that every derived object name fits in 63`,
+        message: `metadata.name must be a DNS-1035 label of at most ${maxWorkspaceNameLength} characters (lowercase letters, digits and '-', starting with a letter), so that every derived object name and its pods' labels fit in 63 characters`,
         fieldPath: ".metadata.name",
         reason: "FieldValueInvalid",
       },

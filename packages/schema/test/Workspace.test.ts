@@ -187,9 +187,9 @@ const badInputs: ReadonlyArray<readonly [string, unknown, string, string]> = [
   ["name with a dot", withChange((ws) => (ws.metadata.name = "a.b")), "metadata.name", WS_NAME],
   [
     "name too long for derived names",
-    withChange((ws) => (ws.metadata.name = "a".repeat(41))),
+    withChange((ws) => (ws.metadata.name = "a".repeat(38))),
     "metadata.name",
-    "must be at most 40 characters, so that every derived object name fits in 63",
+    "must be at most 37 characters, so that every derived object name and its pods' labels fit in 63 characters",
   ],
   ["missing spec", withChange((ws) => delete ws.spec), "spec", "is required"],
   ["missing workflows", withChange((ws) => delete ws.spec.workflows), "spec.workflows", "is required"],
