@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * `cartographer <command>`: the operator's command line. Each command lives in `cli/` and is loaded on demand, so
+ * that `plan` does not load what `run` will need.
+ */
+import { readFile } from "node:fs/promises"
+
+const usage = `Usage: cartographer <command> [options]
+
+Commands:
+  plan    print the Kubernetes objects planned for a Workspace file (offline)
+
+Run \`cartographer <command> --help\` for a command's options.`
+
+const readStdin = async (): Promise<string> => {
+  const chunks: Array<Buffer> = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString("utf8")
+}
+
+const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const [command, ...rest] = argv
+  switch (command) {
+    case "plan": {
+      const { randomPassword, runPlan } = await import("./cli/plan.js")
+      return runPlan(rest, {
+        readFile: (path) => readFile(path, "utf8"),
+        readStdin,
+        write: (text) => process.stdout.write(text),
+        error: (text) => process.stderr.write(text),
+        password: randomPassword,
+        now: () => new Date().toISOString(),
+      })
+    }
+    case undefined:
+    case "help":
+    case "-h":
+    case "--help":
+      process.stdout.write(`${usage}\n`)
+      return command === undefined ? 2 : 0
+    default:
+      process.stderr.write(`cartographer: unknown command "${command}"\n\n${usage}\n`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`cartographer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exitCode = 2
+  },
+)

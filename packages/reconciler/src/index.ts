@@ -1,0 +1,32 @@
+/**
+ * `@cartographer/reconciler`: the pure planner (`plan/`), and later the engine that executes plans.
+ */
+export type * from "./plan/kube.js"
+export { labelKeys, managedBy } from "./plan/labels.js"
+export { migrationHashAnnotation, migrationHashLabel } from "./plan/migration.js"
+export { rbacName, serverUrl } from "./plan/names.js"
+export {
+  type JobState,
+  type MigrationJobObservation,
+  nothingObserved,
+  type Observed,
+  type PoolObservation,
+  type ServerObservation,
+  type WorkloadObservation,
+} from "./plan/Observed.js"
+export type { Plan, PruneSelector } from "./plan/Plan.js"
+export { plan, planInvalid, planUnknown } from "./plan/planner.js"
+export { type ExistingObject, neverPruned, pruneTargets } from "./plan/prune.js"
+export { secretKeys } from "./plan/secrets.js"
+export { type ApplyOutcome, convergedPlan, observeApplied } from "./plan/simulate.js"
+export {
+  type Decision,
+  type DegradedReason,
+  decideDegraded,
+  decideProgressing,
+  decideReady,
+  type ProgressingReason,
+  type ReadyReason,
+  type Reason,
+  type StatusFacts,
+} from "./plan/status.js"

@@ -1,0 +1,82 @@
+/**
+ * What the planner knows about the world: the Workspace's children as the engine last saw them, reduced to the facts
+ * a decision needs, plus the two inputs a pure function cannot make itself (the time and a random password).
+ *
+ * The engine builds this from its watch caches; tests build it by hand or with `observeApplied`. Every child is
+ * optional: absent means "does not exist".
+ */
+import type { WorkspaceStatus } from "@cartographer/schema"
+import type { KeyRef } from "./kube.js"
+
+/** Replica counts of a Deployment or StatefulSet (`metadata.generation` and `status`). */
+export interface WorkloadObservation {
+  readonly generation?: number
+  readonly observedGeneration?: number
+  /** `spec.replicas` as it is now (before this plan is applied). */
+  readonly specReplicas?: number
+  /** `status.replicas`: pods that exist, old and new. */
+  readonly replicas?: number
+  readonly readyReplicas?: number
+  readonly updatedReplicas?: number
+  readonly availableReplicas?: number
+  /** The Deployment's `Progressing` condition has reason `ProgressDeadlineExceeded`. */
+  readonly progressDeadlineExceeded?: boolean
+}
+
+/** The server Deployment, with what the migration gate needs to hold it on its current revision. */
+export interface ServerObservation extends WorkloadObservation {
+  /** Image of the `orion-server` container. */
+  readonly image?: string
+  /** Where its `PREFECT_SERVER_DATABASE_CONNECTION_URL` comes from. */
+  readonly databaseUrlRef?: KeyRef
+  /** The `mlops.aigency.com/migration-hash` annotation: the migration its current revision was rolled out after. */
+  readonly migrationHash?: string
+}
+
+export type JobState = "running" | "succeeded" | "failed"
+
+/** A migration Job (`<ws>-orion-migrate-<hash>`). */
+export interface MigrationJobObservation {
+  readonly name: string
+  /** `succeeded`: condition Complete=True; `failed`: condition Failed=True; otherwise `running`. */
+  readonly state: JobState
+  /** For a failed Job: the Failed condition's message and, when the engine has it, the pod's termination message. */
+  readonly message?: string
+}
+
+export interface PoolObservation extends WorkloadObservation {
+  /** Pool name (the `mlops.aigency.com/pool` label of `<ws>-agent-<pool>`). */
+  readonly name: string
+}
+
+export interface Observed {
+  /** RFC 3339; stamped on conditions whose status flips. */
+  readonly now: string
+  /** Used only when the database Secret does not exist yet; never rotates an existing one. */
+  readonly generatedPassword: string
+  /** The status as last written: conditions keep their `lastTransitionTime` unless their status flips. */
+  readonly previousStatus?: WorkspaceStatus
+  /** `<ws>-environment-secrets` with its base64 `data`, as the API server returns it. */
+  readonly secret?: { readonly data: Readonly<Record<string, string>> }
+  /** The Postgres StatefulSet `<ws>-orion-database`. */
+  readonly database?: WorkloadObservation
+  /** The server Deployment `<ws>-orion-server`. */
+  readonly server?: ServerObservation
+  /** The Redis Deployment `<ws>-orion-redis`. */
+  readonly redis?: WorkloadObservation
+  /** Migration Jobs of this Workspace (current and older hashes). */
+  readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
+  /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
+  readonly pools?: ReadonlyArray<PoolObservation>
+  /**
+   * Namespaces holding this Workspace's pool Roles/RoleBindings (label `mlops.aigency.com/workspace-namespace`), so
+   * that RBAC left in a job namespace no pool uses any more is pruned there too.
+   */
+  readonly rbacNamespaces?: ReadonlyArray<string>
+}
+
+/** Nothing exists yet (a new Workspace, or the offline `cartographer plan`). */
+export const nothingObserved = (inputs: { readonly now: string; readonly generatedPassword: string }): Observed => ({
+  now: inputs.now,
+  generatedPassword: inputs.generatedPassword,
+})

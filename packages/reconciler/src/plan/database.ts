@@ -1,0 +1,125 @@
+/**
+ * The in-cluster Postgres: PVC `<ws>-orion-database-pvc`, Service `<ws>-orion-database:5432` and a StatefulSet of the
+ * same name.
+ *
+ * Why a StatefulSet (replicas = `databaseReplicas`, 0 or 1) rather than a Deployment with `Recreate`: a StatefulSet
+ * guarantees at most one pod per identity. When a node stops answering, a Deployment's ReplicaSet starts a replacement
+ * as soon as the old pod is marked for deletion, while the old Postgres may still be running and writing; a
+ * ReadWriteOnce volume does not prevent two pods on one node (or a force-detached volume) from opening the same data
+ * directory, and Postgres' own lock file cannot see a postmaster in another PID namespace. The StatefulSet waits
+ * until the old pod is really gone. `Recreate` only orders rollouts, not this. The volume is a plain PVC (not a
+ * `volumeClaimTemplate`) so that it keeps the original Cartographer's name and survives the StatefulSet.
+ */
+
+import { Defaults } from "@cartographer/schema"
+import { metadata, type PlanContext } from "./context.js"
+import type { Container, PersistentVolumeClaim, Probe, Service, StatefulSet } from "./kube.js"
+import { labels, selectorLabels } from "./labels.js"
+import { databaseName, databaseVolumeName, secretName } from "./names.js"
+import { commonPodFields, containerSecurity, imageServiceUid, podSecurity, pullPolicy } from "./podSecurity.js"
+import { defaultResources, resourcesOr } from "./resources.js"
+import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
+
+export const postgresPortName = "tcp-postgres"
+export const dataMountPath = "/var/lib/postgresql/data"
+/** A subdirectory: a fresh volume's root may hold `lost+found`, and initdb refuses a non-empty directory. */
+export const pgdata = `${dataMountPath}/pgdata`
+
+export const postgresImage = (ctx: PlanContext): string => ctx.workflows.database.image ?? Defaults.defaultPostgresImage
+
+/** Over TCP on 127.0.0.1: during initdb the entrypoint's temporary server listens on the socket only. */
+const pgIsReady: ReadonlyArray<string> = [
+  "pg_isready",
+  "-h",
+  "127.0.0.1",
+  "-p",
+  String(databasePort),
+  "-U",
+  databaseUser,
+  "-d",
+  databaseDb,
+]
+
+const probe = (periodSeconds: number, failureThreshold: number): Probe => ({
+  exec: { command: pgIsReady },
+  periodSeconds,
+  timeoutSeconds: 5,
+  failureThreshold,
+})
+
+export const planDatabaseVolume = (ctx: PlanContext): PersistentVolumeClaim => {
+  const { storageQuota, storageClassName, database } = ctx.workflows
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    // Retained by default: without an owner reference, deleting the Workspace leaves the data, and a Workspace of the
+    // same name binds to it again.
+    metadata: metadata(ctx, databaseVolumeName(ctx), labels(ctx, "database"), {
+      owned: database.deleteVolumeWithWorkspace,
+    }),
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      ...(storageClassName === undefined ? {} : { storageClassName }),
+      resources: { requests: { storage: storageQuota } },
+    },
+  }
+}
+
+export const planDatabaseService = (ctx: PlanContext): Service => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: metadata(ctx, databaseName(ctx), labels(ctx, "database")),
+  spec: {
+    type: "ClusterIP",
+    selector: selectorLabels(ctx, "database"),
+    ports: [{ name: postgresPortName, port: databasePort, targetPort: postgresPortName, protocol: "TCP" }],
+  },
+})
+
+export const planDatabaseStatefulSet = (ctx: PlanContext): StatefulSet => {
+  const container: Container = {
+    name: "postgres",
+    image: postgresImage(ctx),
+    imagePullPolicy: pullPolicy(ctx),
+    env: [
+      { name: "POSTGRES_USER", value: databaseUser },
+      { name: "POSTGRES_PASSWORD", valueFrom: { secretKeyRef: { name: secretName(ctx), key: secretKeys.password } } },
+      { name: "POSTGRES_DB", value: databaseDb },
+      { name: "PGDATA", value: pgdata },
+    ],
+    ports: [{ name: postgresPortName, containerPort: databasePort, protocol: "TCP" }],
+    resources: resourcesOr(ctx.workflows.database.resources, defaultResources.database),
+    volumeMounts: [{ name: "data", mountPath: dataMountPath }],
+    // Read-only root is left off: the entrypoint and initdb write outside PGDATA (/var/run/postgresql); making that
+    // work needs extra writable mounts not yet verified against the official image.
+    securityContext: containerSecurity({ readOnlyRootFilesystem: false }),
+    // A cold start may replay WAL for minutes: the startup probe covers it, then liveness takes over.
+    startupProbe: probe(5, 60),
+    livenessProbe: probe(10, 6),
+    readinessProbe: probe(5, 3),
+  }
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: metadata(ctx, databaseName(ctx), labels(ctx, "database")),
+    spec: {
+      replicas: ctx.workflows.databaseReplicas,
+      serviceName: databaseName(ctx),
+      selector: { matchLabels: selectorLabels(ctx, "database") },
+      template: {
+        metadata: { labels: labels(ctx, "database") },
+        spec: {
+          automountServiceAccountToken: false,
+          ...commonPodFields(ctx),
+          // The image's `postgres` user; fsGroup makes the volume writable for it, OnRootMismatch avoids a recursive
+          // chown of the whole data directory on every start.
+          securityContext: { ...podSecurity(imageServiceUid, { group: true }), fsGroupChangePolicy: "OnRootMismatch" },
+          // Time for a clean shutdown (a checkpoint) before SIGKILL.
+          terminationGracePeriodSeconds: 60,
+          containers: [container],
+          volumes: [{ name: "data", persistentVolumeClaim: { claimName: databaseVolumeName(ctx) } }],
+        },
+      },
+    },
+  }
+}

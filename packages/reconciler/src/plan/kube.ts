@@ -1,0 +1,269 @@
+/**
+ * The Kubernetes object shapes the planner produces: plain, readonly JSON data, typed just enough that a misspelt
+ * field is a compile error. Only the fields Cartographer sets appear; server-side apply leaves the rest to their
+ * defaults. No `@kubernetes/client-node` value is imported here (the planner is pure data; see ARCHITECTURE.md).
+ */
+
+export type Labels = Readonly<Record<string, string>>
+
+export interface OwnerReference {
+  readonly apiVersion: string
+  readonly kind: string
+  readonly name: string
+  readonly uid: string
+  readonly controller: true
+  readonly blockOwnerDeletion: true
+}
+
+export interface ObjectMeta {
+  readonly name: string
+  readonly namespace: string
+  readonly labels: Labels
+  readonly annotations?: Readonly<Record<string, string>>
+  readonly ownerReferences?: ReadonlyArray<OwnerReference>
+}
+
+export interface KeyRef {
+  readonly name: string
+  readonly key: string
+}
+
+export interface EnvVar {
+  readonly name: string
+  readonly value?: string
+  readonly valueFrom?: {
+    readonly secretKeyRef?: KeyRef
+    readonly configMapKeyRef?: KeyRef
+  }
+}
+
+export interface ContainerPort {
+  readonly name: string
+  readonly containerPort: number
+  readonly protocol: "TCP"
+}
+
+export interface Probe {
+  readonly httpGet?: { readonly path: string; readonly port: string }
+  readonly exec?: { readonly command: ReadonlyArray<string> }
+  readonly tcpSocket?: { readonly port: string }
+  readonly initialDelaySeconds?: number
+  readonly periodSeconds: number
+  readonly timeoutSeconds: number
+  readonly failureThreshold: number
+}
+
+export interface ResourceRequirements {
+  readonly requests?: Readonly<Record<string, string>>
+  readonly limits?: Readonly<Record<string, string>>
+}
+
+export interface SecurityContext {
+  readonly runAsUser?: number
+  readonly runAsGroup?: number
+  readonly runAsNonRoot: true
+  readonly readOnlyRootFilesystem: boolean
+  readonly allowPrivilegeEscalation: false
+  readonly capabilities: { readonly drop: ReadonlyArray<"ALL"> }
+  readonly seccompProfile: { readonly type: "RuntimeDefault" }
+}
+
+export interface VolumeMount {
+  readonly name: string
+  readonly mountPath: string
+}
+
+export interface Container {
+  readonly name: string
+  readonly image: string
+  readonly imagePullPolicy: "Always" | "IfNotPresent" | "Never"
+  /** Only for non-Prefect images: the Prefect images' entrypoint (tini + EXTRA_PIP_PACKAGES) must be kept. */
+  readonly command?: ReadonlyArray<string>
+  readonly args?: ReadonlyArray<string>
+  readonly workingDir?: string
+  readonly env?: ReadonlyArray<EnvVar>
+  readonly ports?: ReadonlyArray<ContainerPort>
+  readonly resources: ResourceRequirements
+  readonly volumeMounts?: ReadonlyArray<VolumeMount>
+  readonly securityContext: SecurityContext
+  readonly startupProbe?: Probe
+  readonly livenessProbe?: Probe
+  readonly readinessProbe?: Probe
+  readonly terminationMessagePolicy?: "File" | "FallbackToLogsOnError"
+}
+
+export interface Volume {
+  readonly name: string
+  readonly emptyDir?: { readonly sizeLimit?: string }
+  readonly persistentVolumeClaim?: { readonly claimName: string }
+}
+
+export interface PodSecurityContext {
+  readonly runAsUser: number
+  readonly runAsGroup?: number
+  readonly runAsNonRoot: true
+  readonly fsGroup: number
+  readonly fsGroupChangePolicy?: "OnRootMismatch" | "Always"
+  readonly seccompProfile: { readonly type: "RuntimeDefault" }
+}
+
+export interface PodSpec {
+  readonly serviceAccountName?: string
+  readonly automountServiceAccountToken: boolean
+  readonly enableServiceLinks: false
+  readonly securityContext: PodSecurityContext
+  readonly imagePullSecrets?: ReadonlyArray<{ readonly name: string }>
+  readonly nodeSelector?: Readonly<Record<string, string>>
+  readonly restartPolicy?: "Always" | "OnFailure" | "Never"
+  readonly terminationGracePeriodSeconds?: number
+  readonly initContainers?: ReadonlyArray<Container>
+  readonly containers: ReadonlyArray<Container>
+  readonly volumes?: ReadonlyArray<Volume>
+}
+
+export interface PodTemplateSpec {
+  readonly metadata: { readonly labels: Labels; readonly annotations?: Readonly<Record<string, string>> }
+  readonly spec: PodSpec
+}
+
+export interface LabelSelector {
+  readonly matchLabels: Labels
+}
+
+export interface Secret {
+  readonly apiVersion: "v1"
+  readonly kind: "Secret"
+  readonly metadata: ObjectMeta
+  readonly type: "Opaque"
+  /** Base64 values, as the API server stores them (so an observed Secret can be re-applied byte for byte). */
+  readonly data: Readonly<Record<string, string>>
+}
+
+export interface PersistentVolumeClaim {
+  readonly apiVersion: "v1"
+  readonly kind: "PersistentVolumeClaim"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly accessModes: ReadonlyArray<"ReadWriteOnce">
+    readonly storageClassName?: string
+    readonly resources: { readonly requests: { readonly storage: string } }
+  }
+}
+
+export interface ServicePort {
+  readonly name: string
+  readonly port: number
+  readonly targetPort: string
+  readonly protocol: "TCP"
+}
+
+export interface Service {
+  readonly apiVersion: "v1"
+  readonly kind: "Service"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly type: "ClusterIP"
+    readonly selector: Labels
+    readonly ports: ReadonlyArray<ServicePort>
+  }
+}
+
+export interface StatefulSet {
+  readonly apiVersion: "apps/v1"
+  readonly kind: "StatefulSet"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly replicas: number
+    readonly serviceName: string
+    readonly selector: LabelSelector
+    readonly template: PodTemplateSpec
+  }
+}
+
+export interface Deployment {
+  readonly apiVersion: "apps/v1"
+  readonly kind: "Deployment"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly replicas: number
+    readonly revisionHistoryLimit: number
+    readonly selector: LabelSelector
+    readonly strategy: { readonly type: "Recreate" } | { readonly type: "RollingUpdate" }
+    readonly template: PodTemplateSpec
+  }
+}
+
+export interface Job {
+  readonly apiVersion: "batch/v1"
+  readonly kind: "Job"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly backoffLimit: number
+    readonly template: PodTemplateSpec
+  }
+}
+
+export interface ServiceAccount {
+  readonly apiVersion: "v1"
+  readonly kind: "ServiceAccount"
+  readonly metadata: ObjectMeta
+  readonly automountServiceAccountToken: boolean
+}
+
+export interface PolicyRule {
+  readonly apiGroups: ReadonlyArray<string>
+  readonly resources: ReadonlyArray<string>
+  readonly verbs: ReadonlyArray<string>
+}
+
+export interface Role {
+  readonly apiVersion: "rbac.authorization.k8s.io/v1"
+  readonly kind: "Role"
+  readonly metadata: ObjectMeta
+  readonly rules: ReadonlyArray<PolicyRule>
+}
+
+export interface RoleBinding {
+  readonly apiVersion: "rbac.authorization.k8s.io/v1"
+  readonly kind: "RoleBinding"
+  readonly metadata: ObjectMeta
+  readonly roleRef: { readonly apiGroup: "rbac.authorization.k8s.io"; readonly kind: "Role"; readonly name: string }
+  readonly subjects: ReadonlyArray<{
+    readonly kind: "ServiceAccount"
+    readonly name: string
+    readonly namespace: string
+  }>
+}
+
+export interface NetworkPolicyPeer {
+  readonly podSelector: LabelSelector
+}
+
+export interface NetworkPolicy {
+  readonly apiVersion: "networking.k8s.io/v1"
+  readonly kind: "NetworkPolicy"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly podSelector: LabelSelector
+    readonly policyTypes: ReadonlyArray<"Ingress">
+    readonly ingress: ReadonlyArray<{
+      readonly from: ReadonlyArray<NetworkPolicyPeer>
+      readonly ports: ReadonlyArray<{ readonly protocol: "TCP"; readonly port: number }>
+    }>
+  }
+}
+
+/** Every kind of object a Plan may apply. */
+export type ManagedObject =
+  | Secret
+  | PersistentVolumeClaim
+  | Service
+  | StatefulSet
+  | Deployment
+  | Job
+  | ServiceAccount
+  | Role
+  | RoleBinding
+  | NetworkPolicy
+
+export type ManagedKind = ManagedObject["kind"]

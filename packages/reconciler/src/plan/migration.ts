@@ -1,0 +1,207 @@
+/**
+ * Database migrations, and the gate that keeps the server off a revision whose migration has not succeeded.
+ *
+ * The server runs with migrate-on-start off (several replicas must not migrate concurrently, reference §4); instead a
+ * Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is that of the Job's own content
+ * (image, database, database settings, scheduling), so a Job's name says exactly what it ran, its (immutable) spec
+ * never has to change, and any change that matters to the migration makes a new Job.
+ *
+ * Remembering success: the server Deployment is annotated `mlops.aigency.com/migration-hash=<hash>` when it is rolled
+ * to a migrated revision. That annotation, not the Job, is the record: the Job may be deleted (by a user, or pruned once
+ * a newer one exists) without the plan ever re-running it or rolling the server back. For the same reason the Job has
+ * no `ttlSecondsAfterFinished`; the current hash's Job is kept while it exists (for `kubectl logs`) and older ones are
+ * pruned.
+ *
+ * The gate:
+ * - server annotated with the current hash, or the current Job succeeded → the server runs the desired revision;
+ * - otherwise the Job is applied and the server keeps the image and database it runs now (`held`); a server that
+ *   never ran a migrated revision (first install) is created at 0 replicas (`waiting`);
+ * - a failed Job stays (its pods hold the logs), the server stays held, the Workspace is `Degraded/MigrationFailed`.
+ *   Deleting the Job retries it; changing the spec makes a new one.
+ */
+import type { EnvVar as SpecEnvVar } from "@cartographer/schema"
+import { metadata, type PlanContext } from "./context.js"
+import { postgresImage } from "./database.js"
+import { mergeEnv } from "./env.js"
+import { contentHash } from "./hash.js"
+import type { Container, EnvVar, Job, KeyRef } from "./kube.js"
+import { labels } from "./labels.js"
+import { databaseName, migrationJobName, secretName } from "./names.js"
+import type { Observed } from "./Observed.js"
+import {
+  commonPodFields,
+  containerSecurity,
+  imageServiceUid,
+  podSecurity,
+  prefectHome,
+  prefectScratch,
+  prefectUid,
+  pullPolicy,
+} from "./podSecurity.js"
+import { defaultResources } from "./resources.js"
+import { databasePort, databaseUrlRef, databaseUser } from "./secrets.js"
+
+/** Annotation on the server Deployment: the migration hash its current revision was rolled out after. */
+export const migrationHashAnnotation = "mlops.aigency.com/migration-hash"
+/** Label on migration Jobs, for humans and selectors. */
+export const migrationHashLabel = "mlops.aigency.com/migration-hash"
+
+/** What a migration is for: the server's image and database. */
+export interface ServerRevision {
+  readonly image: string
+  readonly databaseUrlRef: KeyRef
+}
+
+export const desiredRevision = (ctx: PlanContext): ServerRevision => ({
+  image: ctx.workflows.image,
+  databaseUrlRef: databaseUrlRef(ctx),
+})
+
+export const usesInternalDatabase = (ctx: PlanContext, revision: ServerRevision): boolean =>
+  revision.databaseUrlRef.name === secretName(ctx)
+
+/** Retries of the migration container (10 s, 20 s, 40 s apart) before the Job fails. */
+export const migrationBackoffLimit = 3
+
+/** The server's own database settings (TLS, timeouts, pool) must apply to its migrations too. */
+const isDatabaseSetting = (env: SpecEnvVar): boolean =>
+  env.name.startsWith("PREFECT_SERVER_DATABASE_") || env.name.startsWith("PREFECT_API_DATABASE_")
+
+export const databaseUrlEnv = (revision: ServerRevision): EnvVar => ({
+  name: "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+  valueFrom: { secretKeyRef: { name: revision.databaseUrlRef.name, key: revision.databaseUrlRef.key } },
+})
+
+/** Reserved on every container that reads the database URL (Prefect's older spellings of the same settings). */
+export const databaseEnvAliases = ["PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_MIGRATE_ON_START"]
+
+/**
+ * Waits until the in-cluster Postgres accepts connections (any image with `pg_isready`: the database's own). Not used
+ * for an external database: its host is inside the user's URL, and the Job's retries cover a short outage.
+ */
+const waitForDatabase = (ctx: PlanContext): Container => ({
+  name: "wait-for-database",
+  image: postgresImage(ctx),
+  imagePullPolicy: pullPolicy(ctx),
+  command: [
+    "sh",
+    "-c",
+    `until pg_isready -h "$DATABASE_HOST" -p ${databasePort} -U ${databaseUser} -t 5; do ` +
+      'echo "waiting for $DATABASE_HOST"; sleep 2; done',
+  ],
+  env: [{ name: "DATABASE_HOST", value: databaseName(ctx) }],
+  resources: defaultResources.waitForDatabase,
+  // The image's own user: libpq looks the current user up.
+  securityContext: containerSecurity({ readOnlyRootFilesystem: true, runAsUser: imageServiceUid }),
+})
+
+/** The Job for a revision; its name carries the hash of everything else in it. */
+export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Job => {
+  const userDatabaseEnv = (ctx.workflows.server.env ?? []).filter(isDatabaseSetting)
+  const env = mergeEnv(
+    [
+      databaseUrlEnv(revision),
+      { name: "PREFECT_SERVER_DATABASE_MIGRATE_ON_START", value: "false" },
+      ...prefectScratch.env,
+    ],
+    userDatabaseEnv,
+    "spec.workflows.server.env",
+    databaseEnvAliases,
+  ).env
+  const podLabels = labels(ctx, "migration")
+  const spec: Job["spec"] = {
+    backoffLimit: migrationBackoffLimit,
+    template: {
+      metadata: { labels: podLabels },
+      spec: {
+        automountServiceAccountToken: false,
+        ...commonPodFields(ctx),
+        securityContext: podSecurity(prefectUid),
+        // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
+        restartPolicy: "Never",
+        ...(usesInternalDatabase(ctx, revision) ? { initContainers: [waitForDatabase(ctx)] } : {}),
+        containers: [
+          {
+            name: "migrate",
+            image: revision.image,
+            imagePullPolicy: pullPolicy(ctx),
+            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
+            args: ["prefect", "server", "database", "upgrade", "-y"],
+            workingDir: prefectHome,
+            env,
+            resources: defaultResources.migration,
+            volumeMounts: prefectScratch.mounts,
+            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+            // The last lines of the log become the termination message, which the Failed condition can quote.
+            terminationMessagePolicy: "FallbackToLogsOnError",
+          },
+        ],
+        volumes: prefectScratch.volumes,
+      },
+    },
+  }
+  const hash = contentHash(spec)
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: metadata(ctx, migrationJobName(ctx, hash), { ...podLabels, [migrationHashLabel]: hash }),
+    spec,
+  }
+}
+
+export const jobHash = (job: Job): string => job.metadata.labels[migrationHashLabel] ?? ""
+
+/** What the server Deployment runs while the gate is shut or open. */
+export type ServerRollout =
+  /** The desired revision, annotated with the current hash. */
+  | { readonly kind: "current" }
+  /** The revision it runs now, until the current migration succeeds. */
+  | { readonly kind: "held"; readonly revision: ServerRevision; readonly migrationHash: string }
+  /** Never migrated: the desired revision at 0 replicas. */
+  | { readonly kind: "waiting" }
+
+export type MigrationState = "done" | "pending" | "running" | "failed"
+
+export interface MigrationGate {
+  readonly hash: string
+  readonly job: Job
+  /** Whether the Job is part of the plan (otherwise it is pruned). */
+  readonly applyJob: boolean
+  readonly state: MigrationState
+  /** Why a Job failed, as the Job reported it. */
+  readonly failureMessage: string | undefined
+  readonly server: ServerRollout
+}
+
+export const decideMigration = (ctx: PlanContext, revision: ServerRevision, observed: Observed): MigrationGate => {
+  const job = planMigrationJob(ctx, revision)
+  const hash = jobHash(job)
+  const observedJob = observed.migrationJobs?.find((j) => j.name === job.metadata.name)
+  const server = observed.server
+  const open = (applyJob: boolean): MigrationGate => ({
+    hash,
+    job,
+    applyJob,
+    state: "done",
+    failureMessage: undefined,
+    server: { kind: "current" },
+  })
+  if (server?.migrationHash === hash) return open(observedJob !== undefined)
+  if (observedJob?.state === "succeeded") return open(true)
+  const held: ServerRollout =
+    server?.migrationHash !== undefined && server.image !== undefined
+      ? {
+          kind: "held",
+          revision: { image: server.image, databaseUrlRef: server.databaseUrlRef ?? revision.databaseUrlRef },
+          migrationHash: server.migrationHash,
+        }
+      : { kind: "waiting" }
+  return {
+    hash,
+    job,
+    applyJob: true,
+    state: observedJob === undefined ? "pending" : observedJob.state === "failed" ? "failed" : "running",
+    failureMessage: observedJob?.state === "failed" ? (observedJob.message ?? "the migration Job failed") : undefined,
+    server: held,
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `plan(workspace, observed) → Plan`: the whole Prefect deployment of a Workspace as data. Pure, total and
+ * deterministic: no I/O, no clock, no randomness (time and the generated password come in `observed`).
+ *
+ * Apply order follows dependencies, so a single pass of server-side applies leaves nothing dangling: the Secret and
+ * the database first, then Redis, the migration Job, the server, and the pools with their RBAC.
+ */
+import {
+  type ValidateOptions,
+  type ValidationIssue,
+  validateWorkspace,
+  type Workspace,
+  type WorkspaceStatus,
+} from "@cartographer/schema"
+import { contextOf } from "./context.js"
+import { planDatabaseService, planDatabaseStatefulSet, planDatabaseVolume } from "./database.js"
+import { describeIgnored } from "./env.js"
+import type { ManagedObject } from "./kube.js"
+import { decideMigration, desiredRevision, usesInternalDatabase } from "./migration.js"
+import { agentName, databaseName, redisName, serverName, serverUrl } from "./names.js"
+import { planDatabaseNetworkPolicy, planRedisNetworkPolicy } from "./networkPolicy.js"
+import type { Observed } from "./Observed.js"
+import type { Plan } from "./Plan.js"
+import { pruneSelectors } from "./prune.js"
+import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
+import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
+import { planSecret } from "./secrets.js"
+import { planServerDeployment, planServerService, serverEnv } from "./server.js"
+import {
+  buildStatus,
+  decideDegraded,
+  decideProgressing,
+  decideReady,
+  invalidSpecDecisions,
+  invalidSpecMessage,
+  type PoolFacts,
+  poolStatuses,
+  type StatusFacts,
+} from "./status.js"
+import { planPoolDeployment, workerEnv } from "./workerPools.js"
+
+export const plan = (workspace: Workspace, observed: Observed): Plan => {
+  const ctx = contextOf(workspace)
+  const { workflows } = ctx
+
+  const desired = desiredRevision(ctx)
+  const gate = decideMigration(ctx, desired, observed)
+  const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
+  // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
+  const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
+  const redis = redisEnabled(ctx)
+  const networkPolicies = workflows.networkPolicy.enabled
+
+  const server = serverEnv(ctx, serverRevision)
+  const pools = workflows.agentPools.map((pool, index) => ({ pool, env: workerEnv(ctx, pool, index) }))
+
+  const apply: Array<ManagedObject> = []
+  if (internalDatabase) {
+    apply.push(planSecret(ctx, observed), planDatabaseVolume(ctx), planDatabaseService(ctx))
+    apply.push(planDatabaseStatefulSet(ctx))
+    if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
+  }
+  if (redis) {
+    apply.push(planRedisService(ctx), planRedisDeployment(ctx))
+    if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
+  }
+  if (gate.applyJob) apply.push(gate.job)
+  apply.push(
+    planServerService(ctx),
+    planServerDeployment(ctx, {
+      revision: serverRevision,
+      replicas: gate.server.kind === "waiting" ? 0 : workflows.controllerReplicas,
+      migrationHash:
+        gate.server.kind === "current"
+          ? gate.hash
+          : gate.server.kind === "held"
+            ? gate.server.migrationHash
+            : undefined,
+      env: server.env,
+    }),
+  )
+  for (const { pool, env } of pools) {
+    if (needsRbac(pool)) apply.push(planServiceAccount(ctx, pool), planRole(ctx, pool), planRoleBinding(ctx, pool))
+    apply.push(planPoolDeployment(ctx, pool, env.env))
+  }
+
+  const poolFacts: ReadonlyArray<PoolFacts> = workflows.agentPools.map((pool) => ({
+    pool: pool.name,
+    name: agentName(ctx, pool.name),
+    desired: pool.replicas,
+    observed: observed.pools?.find((p) => p.name === pool.name),
+  }))
+  const facts: StatusFacts = {
+    database: internalDatabase
+      ? { name: databaseName(ctx), desired: workflows.databaseReplicas, observed: observed.database }
+      : undefined,
+    migration: {
+      state: gate.state,
+      jobName: gate.job.metadata.name,
+      image: desired.image,
+      failureMessage: gate.failureMessage,
+      server: gate.server.kind,
+    },
+    server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
+    redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
+    pools: poolFacts,
+    ignoredEnv: [...server.ignored, ...pools.flatMap(({ env }) => env.ignored)].map(describeIgnored),
+  }
+
+  return {
+    apply,
+    prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? []),
+    status: buildStatus({
+      decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
+      now: observed.now,
+      generation: ctx.generation,
+      previous: observed.previousStatus,
+      serverUrl: serverUrl(ctx),
+      pools: poolStatuses(poolFacts),
+    }),
+  }
+}
+
+const generationOf = (raw: unknown): number | undefined => {
+  if (typeof raw !== "object" || raw === null) return undefined
+  const metadata = (raw as { readonly metadata?: unknown }).metadata
+  if (typeof metadata !== "object" || metadata === null) return undefined
+  const generation = (metadata as { readonly generation?: unknown }).generation
+  return typeof generation === "number" && Number.isInteger(generation) && generation >= 0 ? generation : undefined
+}
+
+/**
+ * The plan for a Workspace the Schema rejected (or whose derived names cannot work): nothing applied, nothing pruned
+ * (the running children stay as they are), and `Degraded/InvalidSpec` naming every path. The last known `serverUrl`
+ * and pools are kept.
+ */
+export const planInvalid = (
+  raw: unknown,
+  issues: ReadonlyArray<ValidationIssue>,
+  observed: Pick<Observed, "now" | "previousStatus">,
+): Plan => {
+  const previous: WorkspaceStatus | undefined = observed.previousStatus
+  return {
+    apply: [],
+    prune: [],
+    status: buildStatus({
+      decisions: invalidSpecDecisions(invalidSpecMessage(issues)),
+      now: observed.now,
+      generation: generationOf(raw),
+      previous,
+      serverUrl: previous?.serverUrl,
+      pools: previous?.pools,
+    }),
+  }
+}
+
+/**
+ * Decodes an object as read from the API server and plans it: `plan` when it is a valid Workspace, `planInvalid`
+ * otherwise. Unknown fields are ignored by default (the CRD already pruned them).
+ */
+export const planUnknown = (
+  raw: unknown,
+  observed: Observed,
+  options: ValidateOptions = { unknownFields: "ignore" },
+): Plan => {
+  const result = validateWorkspace(raw, options)
+  return result.ok ? plan(result.value, observed) : planInvalid(raw, result.issues, observed)
+}

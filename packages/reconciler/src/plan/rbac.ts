@@ -1,0 +1,81 @@
+/**
+ * RBAC of a `kubernetes` pool: its own ServiceAccount `<ws>-agent-<pool>` (the namespace's `default` account is what
+ * makes prefect-operator's and prefect-helm's workers fail with "jobs.batch is forbidden"), and a Role + RoleBinding
+ * in the namespace the flow-run Jobs go to, granting exactly what Prefect's kubernetes worker uses (reference §7):
+ * create, watch and delete Jobs; read pods, their logs and events (the worker reports why a pod did not start).
+ *
+ * A Role in another namespace cannot have the Workspace as owner: cross-namespace owner references are invalid and the
+ * garbage collector treats them as absent (it would delete the Role). So such a Role and RoleBinding are not owned;
+ * they carry the Workspace's labels plus `mlops.aigency.com/workspace-namespace`, and are pruned by label when their
+ * pool goes. Deleting the Workspace leaves them behind until the engine's finalizer (or a user) removes them.
+ */
+import type { AgentPool, EnvVar as SpecEnvVar } from "@cartographer/schema"
+import { metadata, type PlanContext } from "./context.js"
+import type { Labels, PolicyRule, Role, RoleBinding, ServiceAccount } from "./kube.js"
+import { labelKeys, labels } from "./labels.js"
+import { agentName, rbacName } from "./names.js"
+
+/** Where a pool's flow-run Jobs are created: `jobNamespace`, or the Workspace's namespace. */
+export const jobNamespace = (ctx: PlanContext, pool: AgentPool): string => pool.jobNamespace ?? ctx.namespace
+
+export const needsRbac = (pool: AgentPool): boolean => pool.type === "kubernetes"
+
+export const storeEnvAsSecretSetting = "PREFECT_INTEGRATIONS_KUBERNETES_WORKER_STORE_ENV_AS_SECRET"
+
+/** pydantic's spellings of true; a value from a Secret or ConfigMap cannot be read here, so it counts as true. */
+const isTrue = (env: SpecEnvVar): boolean =>
+  env.valueFrom !== undefined || ["1", "true", "t", "yes", "y", "on"].includes((env.value ?? "").trim().toLowerCase())
+
+/** The worker stores flow-run environments in Secrets when told to; only then does it need Secret access. */
+const storesEnvAsSecret = (pool: AgentPool): boolean => {
+  const setting = (pool.env ?? []).filter((env) => env.name === storeEnvAsSecretSetting).at(-1)
+  return setting !== undefined && isTrue(setting)
+}
+
+export const workerRules = (pool: AgentPool): ReadonlyArray<PolicyRule> => [
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "watch", "create", "delete"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+  ...(storesEnvAsSecret(pool)
+    ? [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "patch", "delete"] }]
+    : []),
+]
+
+const rbacLabels = (ctx: PlanContext, pool: AgentPool): Labels => ({
+  ...labels(ctx, "agent", pool.name),
+  [labelKeys.workspaceNamespace]: ctx.namespace,
+})
+
+export const planServiceAccount = (ctx: PlanContext, pool: AgentPool): ServiceAccount => ({
+  apiVersion: "v1",
+  kind: "ServiceAccount",
+  metadata: metadata(ctx, agentName(ctx, pool.name), rbacLabels(ctx, pool)),
+  // Only the worker pod, which opts in, gets a token; anything else run under this account does not.
+  automountServiceAccountToken: false,
+})
+
+export const planRole = (ctx: PlanContext, pool: AgentPool): Role => {
+  const namespace = jobNamespace(ctx, pool)
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: metadata(ctx, rbacName(ctx, pool.name, namespace), rbacLabels(ctx, pool), {
+      namespace,
+      owned: namespace === ctx.namespace,
+    }),
+    rules: workerRules(pool),
+  }
+}
+
+export const planRoleBinding = (ctx: PlanContext, pool: AgentPool): RoleBinding => {
+  const namespace = jobNamespace(ctx, pool)
+  const name = rbacName(ctx, pool.name, namespace)
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: metadata(ctx, name, rbacLabels(ctx, pool), { namespace, owned: namespace === ctx.namespace }),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+    subjects: [{ kind: "ServiceAccount", name: agentName(ctx, pool.name), namespace: ctx.namespace }],
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * "What the engine would observe after applying a plan": a pure model of a successful apply, used to state the
+ * planner's properties (idempotence: planning against the observed result of a plan yields the same plan) and by the
+ * offline `cartographer plan`, which prints the objects the operator converges to.
+ */
+import type { Workspace } from "@cartographer/schema"
+import type { Deployment, KeyRef, StatefulSet } from "./kube.js"
+import { labelKeys } from "./labels.js"
+import { migrationHashAnnotation } from "./migration.js"
+import {
+  type JobState,
+  type MigrationJobObservation,
+  nothingObserved,
+  type Observed,
+  type PoolObservation,
+  type WorkloadObservation,
+} from "./Observed.js"
+import type { Plan } from "./Plan.js"
+import { plan } from "./planner.js"
+
+export interface ApplyOutcome {
+  /** Whether every workload's pods become ready (default true). */
+  readonly ready?: boolean
+  /** State of migration Jobs the `previous` observation does not already know (default `running`). */
+  readonly migration?: JobState
+  /** Observation the plan was made from: its Job states are kept (applying a Job does not change its status). */
+  readonly previous?: Observed
+  readonly now?: string
+  readonly generatedPassword?: string
+}
+
+const workload = (object: Deployment | StatefulSet, ready: boolean): WorkloadObservation => {
+  const replicas = object.spec.replicas
+  return {
+    generation: 1,
+    observedGeneration: 1,
+    specReplicas: replicas,
+    replicas,
+    readyReplicas: ready ? replicas : 0,
+    updatedReplicas: replicas,
+    availableReplicas: ready ? replicas : 0,
+  }
+}
+
+const databaseUrlRefOf = (deployment: Deployment): KeyRef | undefined =>
+  deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === "PREFECT_SERVER_DATABASE_CONNECTION_URL")
+    ?.valueFrom?.secretKeyRef
+
+export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Observed => {
+  const ready = outcome.ready ?? true
+  const previous = outcome.previous
+  let seen: Pick<Observed, "secret" | "database" | "server" | "redis"> = {}
+  const jobs: Array<MigrationJobObservation> = []
+  const pools: Array<PoolObservation> = []
+  const rbacNamespaces = new Set<string>()
+  for (const object of applied.apply) {
+    const component = object.metadata.labels[labelKeys.component]
+    if (object.kind === "Secret") seen = { ...seen, secret: { data: object.data } }
+    else if (object.kind === "StatefulSet") seen = { ...seen, database: workload(object, ready) }
+    else if (object.kind === "Deployment" && component === "server") {
+      const image = object.spec.template.spec.containers[0]?.image
+      const ref = databaseUrlRefOf(object)
+      const hash = object.metadata.annotations?.[migrationHashAnnotation]
+      seen = {
+        ...seen,
+        server: {
+          ...workload(object, ready),
+          ...(image === undefined ? {} : { image }),
+          ...(ref === undefined ? {} : { databaseUrlRef: ref }),
+          ...(hash === undefined ? {} : { migrationHash: hash }),
+        },
+      }
+    } else if (object.kind === "Deployment" && component === "redis") seen = { ...seen, redis: workload(object, ready) }
+    else if (object.kind === "Deployment") {
+      const pool = object.metadata.labels[labelKeys.pool]
+      if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
+    } else if (object.kind === "Job") {
+      const known = previous?.migrationJobs?.find((j) => j.name === object.metadata.name)
+      jobs.push(known ?? { name: object.metadata.name, state: outcome.migration ?? "running" })
+    } else if (object.kind === "Role") rbacNamespaces.add(object.metadata.namespace)
+  }
+  return {
+    now: outcome.now ?? previous?.now ?? "1970-01-01T00:00:00Z",
+    generatedPassword: outcome.generatedPassword ?? previous?.generatedPassword ?? "",
+    previousStatus: applied.status,
+    ...seen,
+    ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
+    ...(pools.length > 0 ? { pools } : {}),
+    ...(rbacNamespaces.size > 0 ? { rbacNamespaces: [...rbacNamespaces].sort() } : {}),
+  }
+}
+
+/**
+ * The plan the operator converges to when everything succeeds: planned from nothing, applied, the migration
+ * succeeded, planned again until nothing changes. What the offline `cartographer plan` prints (like `helm template`).
+ */
+export const convergedPlan = (
+  workspace: Workspace,
+  inputs: { readonly now: string; readonly generatedPassword: string },
+): Plan => {
+  const outcome = { ...inputs, migration: "succeeded", ready: true } as const
+  const first = plan(workspace, nothingObserved(inputs))
+  // Second plan: the migration succeeded, the server rolls out; third: everything ran and is ready.
+  const second = plan(workspace, observeApplied(first, outcome))
+  return plan(workspace, observeApplied(second, outcome))
+}

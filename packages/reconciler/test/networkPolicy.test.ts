@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest"
+import { plan } from "../src/index.js"
+import { find, nothing, ws } from "./fixtures.js"
+
+const selector = (component: string) => ({
+  podSelector: {
+    matchLabels: { "mlops.aigency.com/environment": "test-environment", "mlops.aigency.com/component": component },
+  },
+})
+
+describe("NetworkPolicies", () => {
+  it("admit to Postgres only the server's pods and the migration Job's, on 5432", () => {
+    const policy = find(plan(ws(), nothing), "NetworkPolicy", "test-environment-orion-database")
+    expect(policy.spec).toEqual({
+      ...selector("database"),
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [selector("server"), selector("migration")], ports: [{ protocol: "TCP", port: 5432 }] }],
+    })
+  })
+
+  it("admit to Redis only the server's pods, on 6379", () => {
+    const policy = find(plan(ws({ controllerReplicas: 2 }), nothing), "NetworkPolicy", "test-environment-orion-redis")
+    expect(policy.spec.ingress).toEqual([{ from: [selector("server")], ports: [{ protocol: "TCP", port: 6379 }] }])
+  })
+
+  it("select the pods the workloads really run (their selectors match the policies' targets)", () => {
+    const p = plan(ws({ controllerReplicas: 2 }), nothing)
+    const job = p.apply.find((o) => o.kind === "Job")
+    expect(job?.kind === "Job" && job.spec.template.metadata.labels).toMatchObject(
+      selector("migration").podSelector.matchLabels,
+    )
+    expect(find(p, "Deployment", "test-environment-orion-server").spec.template.metadata.labels).toMatchObject(
+      selector("server").podSelector.matchLabels,
+    )
+  })
+
+  it("are not created when networkPolicy.enabled is false", () => {
+    const p = plan(ws({ controllerReplicas: 2, networkPolicy: { enabled: false } }), nothing)
+    expect(p.apply.some((o) => o.kind === "NetworkPolicy")).toBe(false)
+  })
+})

@@ -1,0 +1,267 @@
+import { type AgentPool, Names, type Workspace } from "@cartographer/schema"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import {
+  labelKeys,
+  type ManagedObject,
+  nothingObserved,
+  type Observed,
+  observeApplied,
+  type Plan,
+  plan,
+  pruneTargets,
+} from "../src/index.js"
+import { decode, dnsLabel, observedFor, poolDocument, workspace } from "./arbitraries.js"
+import { podSpecOf, violations } from "./kubernetesRules.js"
+
+const runs = { numRuns: 200 }
+const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "generated p@ss/word" }
+const key = (o: ManagedObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`
+const byKey = (objects: ReadonlyArray<ManagedObject>) => new Map(objects.map((o) => [key(o), o]))
+const currentJobName = (ws: Workspace): string | undefined =>
+  plan(ws, nothingObserved(inputs)).apply.find((o) => o.kind === "Job")?.metadata.name
+
+/** A Workspace with an arbitrary world around it. */
+const scenario = workspace().chain((ws) => observedFor(ws, currentJobName(ws)).map((obs) => ({ ws, obs })))
+
+/** What the engine would list after applying a plan. */
+const inventory = (p: Plan) =>
+  p.apply.map((o) => ({
+    kind: o.kind,
+    namespace: o.metadata.namespace,
+    name: o.metadata.name,
+    labels: o.metadata.labels,
+    ...(o.metadata.ownerReferences?.[0] === undefined ? {} : { controllerUid: o.metadata.ownerReferences[0].uid }),
+  }))
+
+describe("plan", () => {
+  it("is total: any valid Workspace in any observed world yields a plan, never an exception", () => {
+    fc.assert(
+      fc.property(
+        workspace().chain((ws) => observedFor(ws).map((obs) => ({ ws, obs }))),
+        ({ ws, obs }) => {
+          const p = plan(ws, obs)
+          expect(p.status.conditions).toHaveLength(3)
+          expect(p.apply.length).toBeGreaterThan(0)
+        },
+      ),
+      runs,
+    )
+  })
+
+  it("is deterministic: equal inputs give equal plans, down to key order", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const a = plan(ws, obs)
+        const b = plan(structuredClone(ws), structuredClone(obs))
+        expect(JSON.stringify(b)).toBe(JSON.stringify(a))
+      }),
+      runs,
+    )
+  })
+
+  it("is idempotent: planning against the observed result of a plan applies the same objects", () => {
+    fc.assert(
+      fc.property(scenario, fc.boolean(), ({ ws, obs }, ready) => {
+        const first = plan(ws, obs)
+        const second = plan(ws, observeApplied(first, { previous: obs, ready }))
+        expect(second.apply).toEqual(first.apply)
+      }),
+      runs,
+    )
+  })
+
+  it("reaches a fixpoint: once its own result is observed, planning again changes nothing, status included", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const first = plan(ws, obs)
+        const o1 = observeApplied(first, { previous: obs })
+        const second = plan(ws, o1)
+        const third = plan(ws, observeApplied(second, { previous: o1 }))
+        expect(third).toEqual(second)
+      }),
+      runs,
+    )
+  })
+
+  it("converges in one step once the migration succeeds, and stays there", () => {
+    fc.assert(
+      fc.property(workspace(), (ws) => {
+        const fresh = plan(ws, nothingObserved(inputs))
+        const migrated = plan(ws, observeApplied(fresh, { ...inputs, migration: "succeeded" }))
+        const again = plan(ws, observeApplied(migrated, { ...inputs, migration: "succeeded" }))
+        expect(again.apply).toEqual(migrated.apply)
+        const server = migrated.apply.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-orion-server"))
+        expect(server?.kind === "Deployment" && server.spec.replicas).toBe(ws.spec.workflows.controllerReplicas)
+      }),
+      runs,
+    )
+  })
+
+  it("keeps every lastTransitionTime when re-planned later with the same observations", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const first = plan(ws, obs)
+        const later = plan(ws, { ...obs, now: "2099-01-01T00:00:00Z", previousStatus: first.status })
+        expect(later.status).toEqual(first.status)
+      }),
+      runs,
+    )
+  })
+
+  it("gives every object a valid name and valid labels, selectors that match their pods, and hardened pods", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const p = plan(ws, obs)
+        for (const object of p.apply) {
+          expect(violations(object)).toEqual([])
+          expect(object.metadata.labels[labelKeys.environment]).toBe(ws.metadata.name)
+          expect(object.metadata.labels[labelKeys.managedBy]).toBe("cartographer")
+          const pod = podSpecOf(object)
+          if (pod === undefined) continue
+          for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+            expect(container.securityContext.allowPrivilegeEscalation).toBe(false)
+            expect(container.securityContext.capabilities.drop).toEqual(["ALL"])
+            expect(container.securityContext.runAsNonRoot).toBe(true)
+            // The Prefect images' entrypoint must stay: Prefect commands go in args.
+            if (container.image.includes("prefect")) expect(container.command).toBeUndefined()
+          }
+          const isKubernetesWorker = pod.serviceAccountName !== undefined
+          expect(pod.automountServiceAccountToken).toBe(isKubernetesWorker)
+        }
+      }),
+      runs,
+    )
+  })
+
+  it("makes the Workspace the controller owner of all but the retained volume and Secret and other namespaces' RBAC", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const namespace = ws.metadata.namespace ?? "default"
+        for (const object of plan(ws, obs).apply) {
+          const refs = object.metadata.ownerReferences
+          const retained =
+            (object.kind === "PersistentVolumeClaim" || object.kind === "Secret") &&
+            !ws.spec.workflows.database.deleteVolumeWithWorkspace
+          if (ws.metadata.uid === undefined || retained || object.metadata.namespace !== namespace)
+            expect(refs).toBeUndefined()
+          else
+            expect(refs).toEqual([
+              {
+                apiVersion: "mlops.aigency.com/v1alpha1",
+                kind: "Workspace",
+                name: ws.metadata.name,
+                uid: ws.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ])
+        }
+      }),
+      runs,
+    )
+  })
+
+  it("never rotates an existing database Secret: observed values are applied unchanged", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const secret = plan(ws, obs).apply.find((o) => o.kind === "Secret")
+        if (secret?.kind !== "Secret" || obs.secret === undefined) return
+        for (const [k, v] of Object.entries(obs.secret.data)) expect(secret.data[k]).toBe(v)
+      }),
+      runs,
+    )
+  })
+
+  it("never selects a Secret or a PersistentVolumeClaim for pruning", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        for (const selector of plan(ws, obs).prune)
+          expect(["Secret", "PersistentVolumeClaim"]).not.toContain(selector.kind)
+      }),
+      runs,
+    )
+  })
+})
+
+/** A Workspace plus a pool it does not have yet. */
+const withExtraPool = workspace().chain((ws) =>
+  poolDocument(Math.min(24, 63 - ws.metadata.name.length - "-agent-".length))
+    .filter((pool) => !ws.spec.workflows.agentPools.some((p) => p.name === pool.name))
+    .map((pool) => ({ ws, pool })),
+)
+
+const addPool = (ws: Workspace, pool: unknown): Workspace =>
+  decode({
+    ...ws,
+    spec: { workflows: { ...ws.spec.workflows, agentPools: [...ws.spec.workflows.agentPools, pool] } },
+  })
+
+describe("pools", () => {
+  it("adding a pool only adds that pool's objects and prunes nothing", () => {
+    fc.assert(
+      fc.property(withExtraPool, fc.boolean(), ({ ws, pool }, migrated) => {
+        const before = plan(ws, nothingObserved(inputs))
+        const observed = observeApplied(before, { ...inputs, migration: migrated ? "succeeded" : "running" })
+        const now = plan(ws, observed)
+        const grown = plan(addPool(ws, pool), observed)
+        const old = byKey(now.apply)
+        const added = grown.apply.filter((o) => !old.has(key(o)))
+        expect(added.length).toBeGreaterThan(0)
+        for (const o of added) expect(o.metadata.labels[labelKeys.pool]).toBe(pool.name)
+        for (const o of grown.apply) if (old.has(key(o))) expect(o).toEqual(old.get(key(o)))
+        expect(grown.apply.length).toBe(now.apply.length + added.length)
+        expect(pruneTargets(grown.prune, inventory(now))).toEqual([])
+      }),
+      runs,
+    )
+  })
+
+  it("removing a pool prunes exactly that pool's objects and changes nothing else", () => {
+    fc.assert(
+      fc.property(
+        withExtraPool.map(({ ws, pool }) => addPool(ws, pool)),
+        fc.nat(),
+        (ws, pick) => {
+          const pools = ws.spec.workflows.agentPools
+          const removed = pools[pick % pools.length] as AgentPool
+          const shrunk = decode({
+            ...ws,
+            spec: { workflows: { ...ws.spec.workflows, agentPools: pools.filter((p) => p !== removed) } },
+          })
+          const before = plan(ws, nothingObserved(inputs))
+          const observed: Observed = observeApplied(before, inputs)
+          const stable = plan(ws, observed)
+          const after = plan(shrunk, observed)
+          const pruned = pruneTargets(after.prune, inventory(stable))
+          const poolObjects = stable.apply.filter((o) => o.metadata.labels[labelKeys.pool] === removed.name)
+          expect(pruned.map((o) => `${o.kind}/${o.namespace}/${o.name}`).sort()).toEqual(
+            poolObjects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`).sort(),
+          )
+          const remaining = stable.apply.filter((o) => o.metadata.labels[labelKeys.pool] !== removed.name)
+          expect(after.apply).toEqual(remaining)
+        },
+      ),
+      runs,
+    )
+  })
+})
+
+describe("names", () => {
+  it("every object planned for a Workspace of the longest allowed name is a valid, working name", () => {
+    fc.assert(
+      fc.property(dnsLabel(Names.maxWorkspaceNameLength), (name) => {
+        const ws = decode({
+          apiVersion: "mlops.aigency.com/v1alpha1",
+          kind: "Workspace",
+          metadata: { name },
+          spec: { workflows: { agentPools: [{ name: "a" }] } },
+        })
+        for (const o of plan(ws, nothingObserved(inputs)).apply) {
+          const limit = o.kind === "StatefulSet" ? Names.maxStatefulSetNameLength : 63
+          expect(o.metadata.name.length, `${o.kind} ${o.metadata.name}`).toBeLessThanOrEqual(limit)
+        }
+      }),
+    )
+  })
+})
