@@ -31,6 +31,26 @@ describe("worker pools", () => {
     ])
   })
 
+  it("send a kubernetes pool's flow-run Jobs to its job namespace through the base job template the worker creates the pool with", () => {
+    const p = plan(ws({ agentPools: [{ name: "k8s", type: "kubernetes", jobNamespace: "flows" }] }), nothing)
+    const deployment = find(p, "Deployment", agent("k8s"))
+    const worker = container(deployment)
+    const init = deployment.spec.template.spec.initContainers?.[0]
+    const path = worker.args?.[worker.args.indexOf("--base-job-template") + 1]
+    expect(path).toBe("/home/prefect/base-job-template.json")
+    expect(init?.image).toBe(worker.image)
+    expect(init?.args?.slice(0, 2)).toEqual(["python", "-c"])
+    expect(envOf(init!)).toMatchObject({ CARTOGRAPHER_JOB_NAMESPACE: "flows", CARTOGRAPHER_BASE_JOB_TEMPLATE: path })
+    // The file is written to a volume both containers mount.
+    const mountOf = (c: typeof worker) => c.volumeMounts?.find((m) => path?.startsWith(`${m.mountPath}/`))?.name
+    expect(mountOf(init!)).toBeDefined()
+    expect(mountOf(init!)).toBe(mountOf(worker))
+    // Process pools have no template to write.
+    const plain = find(plan(ws(), nothing), "Deployment", agent("default"))
+    expect(plain.spec.template.spec.initContainers).toBeUndefined()
+    expect(container(plain).args).not.toContain("--base-job-template")
+  })
+
   it("talk to the in-cluster API and serve their health check on 8080, probed at /health", () => {
     const worker = container(find(plan(ws(), nothing), "Deployment", agent("default")))
     expect(envOf(worker)).toMatchObject({

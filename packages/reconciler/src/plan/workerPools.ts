@@ -7,7 +7,7 @@ import type { AgentPool } from "@cartographer/schema"
 import { Defaults } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
 import { type MergedEnv, mergeEnv } from "./env.js"
-import type { Deployment, EnvVar, Probe } from "./kube.js"
+import type { Container, Deployment, EnvVar, Probe } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { agentName, serverUrl } from "./names.js"
 import {
@@ -48,6 +48,23 @@ export const workerImage = (ctx: PlanContext, pool: AgentPool): string => {
  */
 export const clusterUid = (ctx: PlanContext): string => `cartographer.${ctx.namespace}.${ctx.name}`
 
+/** Where the init container of a `kubernetes` pool writes the work pool's base job template for the worker. */
+export const baseJobTemplatePath = `${prefectHome}/base-job-template.json`
+
+/**
+ * The kubernetes worker's default base job template sends flow-run Jobs to the namespace `default`, where the pool's
+ * Role grants nothing. The template is written by the image's own prefect-kubernetes (so it always matches the worker's
+ * version) with the `namespace` default set to the pool's job namespace, and given to `prefect worker start
+ * --base-job-template`, which uses it when it creates the work pool (an existing pool keeps its template).
+ */
+const baseJobTemplateScript = [
+  "import json, os",
+  "from prefect_kubernetes.worker import KubernetesWorker",
+  "template = KubernetesWorker.get_default_base_job_template()",
+  'template["variables"]["properties"]["namespace"]["default"] = os.environ["CARTOGRAPHER_JOB_NAMESPACE"]',
+  'json.dump(template, open(os.environ["CARTOGRAPHER_BASE_JOB_TEMPLATE"], "w"))',
+].join("\n")
+
 export const workerArgs = (pool: AgentPool): ReadonlyArray<string> => [
   "prefect",
   "worker",
@@ -57,9 +74,26 @@ export const workerArgs = (pool: AgentPool): ReadonlyArray<string> => [
   "--type",
   pool.type,
   "--with-healthcheck",
+  ...(needsRbac(pool) ? ["--base-job-template", baseJobTemplatePath] : []),
   ...(pool.concurrencyLimit === undefined ? [] : ["--limit", String(pool.concurrencyLimit)]),
   ...[...new Set(pool.workQueues ?? [])].flatMap((queue) => ["--work-queue", queue]),
 ]
+
+const baseJobTemplateContainer = (ctx: PlanContext, pool: AgentPool): Container => ({
+  name: "base-job-template",
+  image: workerImage(ctx, pool),
+  imagePullPolicy: pullPolicy(ctx),
+  args: ["python", "-c", baseJobTemplateScript],
+  workingDir: prefectHome,
+  env: [
+    ...prefectScratch.env,
+    { name: "CARTOGRAPHER_JOB_NAMESPACE", value: jobNamespace(ctx, pool) },
+    { name: "CARTOGRAPHER_BASE_JOB_TEMPLATE", value: baseJobTemplatePath },
+  ],
+  resources: resourcesOr(pool.resources, defaultResources.worker),
+  volumeMounts: prefectScratch.mounts,
+  securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+})
 
 export const workerEnv = (ctx: PlanContext, pool: AgentPool, index: number): MergedEnv => {
   const ours: Array<EnvVar> = [
@@ -106,6 +140,7 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: Reado
           automountServiceAccountToken: kubernetes,
           ...commonPodFields(ctx),
           securityContext: podSecurity(prefectUid),
+          ...(kubernetes ? { initContainers: [baseJobTemplateContainer(ctx, pool)] } : {}),
           containers: [
             {
               name: "agent",
