@@ -17,5 +17,12 @@ export { fakeNodeAnnotation } from "./fakeNodes.js"
 export { loadKubeConfig } from "./kubeconfig.js"
 export { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
 export { pollUntil } from "./network.js"
+export {
+  type IdentityAccess,
+  type OperatorIdentity,
+  type OperatorIdentityOptions,
+  operatorClusterRolePath,
+  operatorIdentity,
+} from "./operatorIdentity.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"

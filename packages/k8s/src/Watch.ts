@@ -50,6 +50,13 @@ export interface WatchOptions {
   readonly backoff?: BackoffOptions | undefined
   /** Events buffered ahead of a slow consumer before the watch waits for it. Default 1024. */
   readonly bufferSize?: number | undefined
+  /**
+   * Applied to every listed or watched object before the stream remembers or emits it (client-go's
+   * `SetTransform`), e.g. to drop `managedFields`: the stream keeps the last object of every key for its relist
+   * diff, so a consumer that caches the transformed objects shares them instead of holding a second, full copy.
+   * Must keep `metadata.name`, `namespace`, `uid` and `resourceVersion`. Default: none.
+   */
+  readonly transform?: (<B extends KubeObject>(object: Live<B>) => Live<B>) | undefined
 }
 
 /**
@@ -99,6 +106,8 @@ export const watch = <A extends KubeObject, X extends Access>(
 
         /** What the consumer has been told: key → last object emitted. */
         const known = new Map<string, Live<A>>()
+        const transform = (object: Live<A>): Live<A> =>
+          options.transform === undefined ? object : options.transform(object)
         /** Resume point: the list's RV, then the RV of every event and bookmark since. */
         let resourceVersion: string | undefined
         let mustList = true
@@ -117,7 +126,8 @@ export const watch = <A extends KubeObject, X extends Access>(
           })
           const seen = new Set<string>()
           let changes = 0
-          for (const object of result.items) {
+          for (const item of result.items) {
+            const object = transform(item)
             const key = objectKey(object.metadata)
             seen.add(key)
             const previous = known.get(key)
@@ -155,11 +165,12 @@ export const watch = <A extends KubeObject, X extends Access>(
             resourceVersion = event.resourceVersion
             return Effect.void
           }
-          const key = objectKey(event.object.metadata)
+          const object = transform(event.object)
+          const key = objectKey(object.metadata)
           if (event.type === "DELETED") known.delete(key)
-          else known.set(key, event.object)
-          resourceVersion = event.object.metadata.resourceVersion
-          return emit(event)
+          else known.set(key, object)
+          resourceVersion = object.metadata.resourceVersion
+          return emit({ type: event.type, object })
         }
 
         /** One watch connection from `resourceVersion`; fails on a very short empty watch. */

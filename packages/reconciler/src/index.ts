@@ -1,6 +1,8 @@
 /**
- * `@cartographer/reconciler`: the pure planner (`plan/`), and later the engine that executes plans.
+ * `@cartographer/reconciler`: the pure planner (`plan/`), and the engine that executes plans (`Engine`).
  */
+
+export * as Engine from "./engine/Engine.js"
 export type * from "./plan/kube.js"
 export { labelKeys, managedBy } from "./plan/labels.js"
 export { migrationHashAnnotation, migrationHashLabel } from "./plan/migration.js"
@@ -15,9 +17,10 @@ export {
   type WorkloadObservation,
 } from "./plan/Observed.js"
 export type { Plan, PruneSelector } from "./plan/Plan.js"
-export { plan, planInvalid, planUnknown } from "./plan/planner.js"
+export { checkWorkspace, plan, planInvalid, planUnknown } from "./plan/planner.js"
 export { type ExistingObject, neverPruned, pruneTargets } from "./plan/prune.js"
 export { secretKeys } from "./plan/secrets.js"
+export { specIssues } from "./plan/semantics.js"
 export { type ApplyOutcome, convergedPlan, observeApplied } from "./plan/simulate.js"
 export {
   type Decision,
@@ -25,8 +28,10 @@ export {
   decideDegraded,
   decideProgressing,
   decideReady,
+  type ExecutionProblem,
   type ProgressingReason,
   type ReadyReason,
   type Reason,
   type StatusFacts,
+  withExecutionProblem,
 } from "./plan/status.js"

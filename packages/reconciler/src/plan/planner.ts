@@ -8,6 +8,7 @@
 import {
   type ValidateOptions,
   type ValidationIssue,
+  type ValidationResult,
   validateWorkspace,
   type Workspace,
   type WorkspaceStatus,
@@ -25,6 +26,7 @@ import { pruneSelectors } from "./prune.js"
 import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
 import { planSecret } from "./secrets.js"
+import { specIssues } from "./semantics.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
 import {
   buildStatus,
@@ -155,14 +157,28 @@ export const planInvalid = (
 }
 
 /**
+ * Decodes an object as read from the API server and checks the rules the Schema cannot state (`semantics.ts`): the
+ * Workspace to plan, or every issue. Unknown fields are ignored by default (the CRD already pruned them).
+ */
+export const checkWorkspace = (
+  raw: unknown,
+  options: ValidateOptions = { unknownFields: "ignore" },
+): ValidationResult => {
+  const result = validateWorkspace(raw, options)
+  if (!result.ok) return result
+  const issues = specIssues(result.value)
+  return issues.length === 0 ? result : { ok: false, issues }
+}
+
+/**
  * Decodes an object as read from the API server and plans it: `plan` when it is a valid Workspace, `planInvalid`
- * otherwise. Unknown fields are ignored by default (the CRD already pruned them).
+ * otherwise (see `checkWorkspace`).
  */
 export const planUnknown = (
   raw: unknown,
   observed: Observed,
   options: ValidateOptions = { unknownFields: "ignore" },
 ): Plan => {
-  const result = validateWorkspace(raw, options)
+  const result = checkWorkspace(raw, options)
   return result.ok ? plan(result.value, observed) : planInvalid(raw, result.issues, observed)
 }

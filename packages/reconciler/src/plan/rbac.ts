@@ -7,7 +7,7 @@
  * A Role in another namespace cannot have the Workspace as owner: cross-namespace owner references are invalid and the
  * garbage collector treats them as absent (it would delete the Role). So such a Role and RoleBinding are not owned;
  * they carry the Workspace's labels plus `mlops.aigency.com/workspace-namespace`, and are pruned by label when their
- * pool goes. Deleting the Workspace leaves them behind until the engine's finalizer (or a user) removes them.
+ * pool goes. When the Workspace is deleted the engine removes them by label (no finalizer: ADR 0005).
  */
 import type { AgentPool, EnvVar as SpecEnvVar } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"

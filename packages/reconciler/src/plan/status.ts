@@ -33,7 +33,16 @@ export type ProgressingReason =
   | "RollingOut"
   | "RolloutComplete"
 
-export type DegradedReason = "AsExpected" | "InvalidSpec" | "MigrationFailed" | "RolloutStalled" | "EnvVarsIgnored"
+export type DegradedReason =
+  | "AsExpected"
+  | "InvalidSpec"
+  | "MigrationFailed"
+  | "RolloutStalled"
+  | "EnvVarsIgnored"
+  /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
+  | "ApplyRejected"
+  /** Set by the engine: a child's name is taken by an object another owner controls. */
+  | "OwnershipConflict"
 
 export type Reason = ReadyReason | ProgressingReason | DegradedReason
 
@@ -272,3 +281,33 @@ export const buildStatus = (input: StatusInput): WorkspaceStatus => {
 
 export const poolStatuses = (pools: ReadonlyArray<PoolFacts>): ReadonlyArray<PoolStatus> =>
   pools.map((pool) => ({ name: pool.pool, replicas: pool.desired, readyReplicas: ready(pool) }))
+
+/** What went wrong while executing a plan, as the engine reports it (reasons only the engine can know). */
+export interface ExecutionProblem {
+  readonly reason: Extract<DegradedReason, "ApplyRejected" | "OwnershipConflict">
+  readonly message: string
+}
+
+/**
+ * The plan's status with `Degraded` replaced by an execution problem: the plan was computed before the API server
+ * answered, so only the engine knows a child was refused. Other conditions stay as planned; `lastTransitionTime`
+ * follows the same rule as every condition (it moves only when the status flips).
+ */
+export const withExecutionProblem = (
+  status: WorkspaceStatus,
+  problem: ExecutionProblem,
+  context: { readonly now: string; readonly previous: WorkspaceStatus | undefined },
+): WorkspaceStatus => {
+  const conditions = status.conditions ?? []
+  const planned = conditions.find((c) => c.type === "Degraded")
+  const degraded = toCondition(
+    "Degraded",
+    { status: "True", reason: problem.reason, message: truncate(problem.message) },
+    { now: context.now, generation: planned?.observedGeneration, previous: context.previous?.conditions },
+  )
+  return {
+    ...status,
+    conditions:
+      planned === undefined ? [...conditions, degraded] : conditions.map((c) => (c === planned ? degraded : c)),
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Why a reconcile did not finish, with whether retrying can help. Classified once, here, from the API's
+ * `K8sError`: the work queue retries what is retryable with backoff and reports the rest in the Workspace status.
+ */
+import type { K8sError } from "@cartographer/k8s"
+import { Duration, Schema } from "effect"
+
+const Fields = {
+  /** The Workspace (`namespace/name`). */
+  key: Schema.String,
+  message: Schema.String,
+}
+
+/** The API server failed or throttled a request: try again after the backoff (or its `Retry-After`). */
+export class ApiUnavailable extends Schema.TaggedError<ApiUnavailable>("@cartographer/reconciler/ApiUnavailable")(
+  "ApiUnavailable",
+  { ...Fields, retryAfterSeconds: Schema.optionalKey(Schema.Finite) },
+) {
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/**
+ * The API server refused a child for good: invalid (422), forbidden by policy (an admission webhook, a quota, a
+ * namespace being deleted), or its namespace does not exist. Repeating the request cannot help; the Workspace
+ * reports it as `Degraded/ApplyRejected`.
+ */
+export class ChildRejected extends Schema.TaggedError<ChildRejected>("@cartographer/reconciler/ChildRejected")(
+  "ChildRejected",
+  { ...Fields, object: Schema.String, status: Schema.optionalKey(Schema.Int) },
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * A child's name is taken by an object another owner controls (a Workspace deleted and re-created while the
+ * garbage collector still removes the old children, or two Workspaces whose derived names collide). Retried with
+ * backoff: the first case resolves itself; the second is reported as `Degraded/OwnershipConflict`.
+ */
+export class OwnershipConflict extends Schema.TaggedError<OwnershipConflict>(
+  "@cartographer/reconciler/OwnershipConflict",
+)("OwnershipConflict", { ...Fields, objects: Schema.Array(Schema.String) }) {
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/** The Workspace fails the Schema or a semantic rule: nothing is written but its status (`Degraded/InvalidSpec`). */
+export class InvalidSpec extends Schema.TaggedError<InvalidSpec>("@cartographer/reconciler/InvalidSpec")(
+  "InvalidSpec",
+  Fields,
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+export const ReconcileErrorReason = Schema.Union([ApiUnavailable, ChildRejected, OwnershipConflict, InvalidSpec])
+export type ReconcileErrorReason = typeof ReconcileErrorReason.Type
+
+/** A reconcile that did not complete. */
+export class ReconcileError extends Schema.TaggedError<ReconcileError>("@cartographer/reconciler/ReconcileError")(
+  "ReconcileError",
+  { reason: ReconcileErrorReason },
+) {
+  override get message(): string {
+    return `${this.reason.key}: ${this.reason._tag}: ${this.reason.message}`
+  }
+  get isRetryable(): boolean {
+    return this.reason.isRetryable
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return "retryAfterSeconds" in this.reason && this.reason.retryAfterSeconds !== undefined
+      ? Duration.seconds(this.reason.retryAfterSeconds)
+      : undefined
+  }
+}
+
+/** An RBAC denial ("User … cannot patch resource …"), as opposed to a policy's (admission, quota, terminating namespace). */
+const rbacDenial = /\bcannot [a-z]+ resource\b/u
+
+/**
+ * Whether the engine retries a failed request: the API's own `isRetryable`, and two 4xx that are usually transient
+ * for a controller:
+ * - `Unauthorized`: a token that expired is rotated on disk by the kubelet and re-read;
+ * - `Forbidden` by RBAC: a freshly (re)started API server denies everything until its authorizer has synced (seen in
+ *   the restart test), and a missing grant is fixed by an administrator, not by the Workspace's author. Forbidden by
+ *   policy — an admission webhook, a quota, a namespace being deleted — is not: the same request cannot succeed.
+ */
+export const isRetryableRequest = (error: K8sError): boolean =>
+  error.isRetryable ||
+  error.reason._tag === "Unauthorized" ||
+  (error.reason._tag === "Forbidden" && rbacDenial.test(error.reason.message))
+
+/** The reason for a request that failed while reconciling `key`. */
+export const classify = (key: string, object: string, error: K8sError): ReconcileErrorReason =>
+  isRetryableRequest(error)
+    ? new ApiUnavailable({
+        key,
+        message: error.message,
+        ...(error.retryAfter === undefined ? {} : { retryAfterSeconds: Duration.toSeconds(error.retryAfter) }),
+      })
+    : new ChildRejected({
+        key,
+        object,
+        message: error.message,
+        ...(error.reason.status === undefined ? {} : { status: error.reason.status }),
+      })

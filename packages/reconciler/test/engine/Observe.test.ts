@@ -1,0 +1,153 @@
+import type { KubeObject, Live } from "@cartographer/k8s"
+import { describe, expect, it } from "vitest"
+import { type Children, jobStateOf, observedOf, workspaceKeyOf } from "../../src/engine/Observe.js"
+import { transitionEvents } from "../../src/engine/Reconcile.js"
+import { convergedPlan, type ManagedObject, plan } from "../../src/index.js"
+import { inputs, ws } from "../fixtures.js"
+
+let rv = 0
+/** A planned object as the API server would return it once its workload is ready. */
+const live = (object: ManagedObject): Live<KubeObject> => {
+  const base = {
+    ...object,
+    metadata: { ...object.metadata, uid: `uid-${object.metadata.name}`, resourceVersion: String(++rv), generation: 1 },
+  } as unknown as Live<KubeObject>
+  if (object.kind === "Deployment" || object.kind === "StatefulSet") {
+    const replicas = object.spec.replicas
+    return {
+      ...base,
+      status: {
+        observedGeneration: 1,
+        replicas,
+        readyReplicas: replicas,
+        updatedReplicas: replicas,
+        availableReplicas: replicas,
+      },
+    }
+  }
+  if (object.kind === "Job") {
+    return { ...base, status: { conditions: [{ type: "Complete", status: "True" }], succeeded: 1 } }
+  }
+  return base
+}
+
+const childrenOf = (objects: ReadonlyArray<Live<KubeObject>>): Children => {
+  const named = (kind: string, suffix: string) =>
+    objects.find((o) => o.kind === kind && o.metadata.name.endsWith(suffix))
+  return {
+    secret: named("Secret", "-environment-secrets"),
+    database: named("StatefulSet", "-orion-database"),
+    server: named("Deployment", "-orion-server"),
+    redis: named("Deployment", "-orion-redis"),
+    deployments: objects.filter((o) => o.kind === "Deployment"),
+    jobs: objects.filter((o) => o.kind === "Job"),
+    roles: objects.filter((o) => o.kind === "Role"),
+  }
+}
+
+describe("the engine's observation of live children", () => {
+  it.each([
+    ["one process pool", {}],
+    [
+      "a kubernetes pool in another namespace",
+      { agentPools: [{ name: "k", type: "kubernetes", jobNamespace: "jobs" }] },
+    ],
+    ["a high-availability server", { controllerReplicas: 3, agentPools: [{ name: "a" }, { name: "b", replicas: 2 }] }],
+  ])("plans a converged Workspace (%s) back to exactly the same objects (no change, no write)", (_, workflows) => {
+    const workspace = ws(workflows)
+    const converged = convergedPlan(workspace, inputs)
+    const observed = observedOf({
+      now: inputs.now,
+      generatedPassword: "never used: the Secret exists",
+      previousStatus: converged.status,
+      children: childrenOf(converged.apply.map(live)),
+    })
+    const again = plan(workspace, observed)
+    expect(again.apply).toEqual(converged.apply)
+    expect(again.status).toEqual(converged.status)
+  })
+
+  it("reads a failed Job's reason and message, and the pod's termination message when it has one", () => {
+    const job = {
+      metadata: { name: "j" },
+      status: { conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "too many" }] },
+    }
+    expect(jobStateOf(job)).toEqual({ state: "failed", message: "BackoffLimitExceeded: too many" })
+    expect(jobStateOf({ status: { conditions: [{ type: "Complete", status: "True" }] } })).toEqual({
+      state: "succeeded",
+    })
+    expect(jobStateOf({ status: { conditions: [{ type: "Failed", status: "False" }] } })).toEqual({ state: "running" })
+    expect(jobStateOf({})).toEqual({ state: "running" })
+  })
+})
+
+describe("the Workspace a child belongs to", () => {
+  const meta = (extra: Record<string, unknown>) =>
+    ({ metadata: { name: "x", namespace: "ns", uid: "u", resourceVersion: "1", ...extra } }) as Live<KubeObject>
+
+  it("is its controller Workspace", () => {
+    const owner = {
+      apiVersion: "mlops.aigency.com/v1alpha1",
+      kind: "Workspace",
+      name: "ws",
+      uid: "1",
+      controller: true,
+    }
+    expect(workspaceKeyOf(meta({ ownerReferences: [owner] }))).toBe("ns/ws")
+  })
+
+  it("else comes from its labels, across namespaces for pool RBAC", () => {
+    expect(workspaceKeyOf(meta({ labels: { "mlops.aigency.com/environment": "ws" } }))).toBe("ns/ws")
+    expect(
+      workspaceKeyOf(
+        meta({
+          labels: { "mlops.aigency.com/environment": "ws", "mlops.aigency.com/workspace-namespace": "home" },
+        }),
+      ),
+    ).toBe("home/ws")
+  })
+
+  it("is nobody for an object without our owner or labels", () => {
+    const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "1", controller: true }
+    expect(workspaceKeyOf(meta({ ownerReferences: [owner] }))).toBeUndefined()
+  })
+})
+
+describe("Events on status transitions", () => {
+  const status = (ready: string, degraded: string, degradedReason = "AsExpected") =>
+    ({
+      conditions: [
+        {
+          type: "Ready",
+          status: ready,
+          reason: ready === "True" ? "AllComponentsReady" : "ServerNotReady",
+          message: "r",
+          lastTransitionTime: "t",
+        },
+        { type: "Degraded", status: degraded, reason: degradedReason, message: "d", lastTransitionTime: "t" },
+      ],
+    }) as never
+
+  it("records one Normal event when a Workspace becomes Ready, none for the steps on the way", () => {
+    expect(transitionEvents(undefined, status("False", "False"))).toEqual([])
+    expect(transitionEvents(status("False", "False"), status("True", "False"))).toEqual([
+      { type: "Normal", reason: "AllComponentsReady", note: "r" },
+    ])
+    expect(transitionEvents(status("True", "False"), status("True", "False"))).toEqual([])
+  })
+
+  it("warns when Ready is lost and when Degraded is raised or changes reason; notes the recovery", () => {
+    expect(transitionEvents(status("True", "False"), status("False", "False"))).toEqual([
+      { type: "Warning", reason: "ServerNotReady", note: "r" },
+    ])
+    expect(transitionEvents(status("True", "False"), status("True", "True", "ApplyRejected"))).toEqual([
+      { type: "Warning", reason: "ApplyRejected", note: "d" },
+    ])
+    expect(
+      transitionEvents(status("True", "True", "ApplyRejected"), status("True", "True", "MigrationFailed")),
+    ).toEqual([{ type: "Warning", reason: "MigrationFailed", note: "d" }])
+    expect(transitionEvents(status("True", "True", "ApplyRejected"), status("True", "False"))).toEqual([
+      { type: "Normal", reason: "Recovered", note: "No longer degraded (was ApplyRejected)" },
+    ])
+  })
+})

@@ -1,0 +1,238 @@
+// Drift repair and the limits of ownership: what the engine restores within one reconcile, what it leaves alone,
+// what it prunes, and that an invalid spec writes nothing but the status. The engine runs as the operator's
+// ServiceAccount; "no writes" is read from the API server's audit log, not from the engine.
+import { Kinds, type KubeObject } from "@cartographer/k8s"
+import {
+  type OperatorIdentity,
+  operatorIdentity,
+  readAudit,
+  sharedControlPlane,
+  useNamespace,
+} from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { migrationHashAnnotation } from "../../src/index.js"
+import { Admin, condition, eventually, podsRun, sample, startEngine, waitForCondition } from "./support.js"
+
+const namespace = useNamespace("engine-drift")
+let identity: OperatorIdentity
+beforeAll(async () => {
+  identity = await operatorIdentity(namespace)
+})
+afterAll(() => identity?.remove())
+
+const workspace = (name: string, workflows: Record<string, unknown> = {}): KubeObject => {
+  const base = sample("basic-workspace.yaml", namespace, name)
+  const spec = base.spec as { workflows: Record<string, unknown> }
+  return { ...base, spec: { workflows: { ...spec.workflows, ...workflows } } }
+}
+
+const create = (object: KubeObject) =>
+  Effect.gen(function* () {
+    const admin = yield* Admin
+    return yield* admin.apply(Kinds.Workspace, object, { fieldManager: "engine-test" })
+  })
+
+/** Waits until the engine has written a status for the Workspace's current generation. */
+const settled = (name: string) =>
+  eventually(
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const live = yield* admin.get(Kinds.Workspace, { namespace, name })
+      const status = live.status as { observedGeneration?: number } | undefined
+      if (status?.observedGeneration !== live.metadata.generation) return yield* Effect.fail("status not current")
+      return live
+    }),
+  )
+
+/**
+ * Waits until nothing about the Workspace will be written for a while: its status is current and, where pods run,
+ * its migration is done and the server rolled out (kwok completes the Job whenever it gets to it).
+ */
+const quiescent = (name: string) =>
+  Effect.gen(function* () {
+    yield* settled(name)
+    if (!podsRun()) return
+    yield* eventually(
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        const server = yield* admin.get(Kinds.Deployment, { namespace, name: `${name}-orion-server` })
+        if (server.metadata.annotations?.[migrationHashAnnotation] === undefined) {
+          return yield* Effect.fail("migration not done")
+        }
+      }),
+    )
+    yield* settled(name)
+  })
+
+/** Mutating requests the operator made since `since`, as the API server's audit log recorded them. */
+const operatorWrites = (since: Date) =>
+  Effect.promise(async () => {
+    // The audit backend writes each event as its request completes; give the last ones a moment.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    return readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since })
+  })
+
+const describeWrite = (e: { verb: string; objectRef?: { resource?: string; subresource?: string; name?: string } }) =>
+  `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.name ?? ""}`
+
+layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift repair", (it) => {
+  it.effect("restores a deleted child within one reconcile", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      yield* startEngine(identity)
+      yield* create(workspace("deleted"))
+      const ref = { namespace, name: "deleted-orion-server" }
+      const before = yield* eventually(admin.get(Kinds.Service, ref))
+      yield* admin.delete(Kinds.Service, ref)
+      const after = yield* eventually(
+        admin.get(Kinds.Service, ref).pipe(Effect.filterOrFail((s) => s.metadata.uid !== before.metadata.uid)),
+      )
+      const spec = (service: KubeObject) => {
+        const { ports, selector, type } = service.spec as Record<string, unknown>
+        return { ports, selector, type }
+      }
+      assert.deepStrictEqual(spec(after), spec(before))
+    }),
+  )
+
+  it.effect("restores an owned field edited by someone else (a kubectl edit of replicas and image)", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      yield* startEngine(identity)
+      yield* create(workspace("edited"))
+      const ref = { namespace, name: "edited-agent-default" }
+      type Spec = { replicas: number; template: { spec: { containers: Array<{ image: string }> } } }
+      const before = yield* eventually(admin.get(Kinds.Deployment, ref))
+      const image = (before.spec as Spec).template.spec.containers[0]?.image
+      // An update (what kubectl edit sends), not an apply: the editor takes the fields over. Like kubectl edit, it
+      // reads again and retries when the object changed in between (the Deployment controller writes to it too).
+      const edit = Effect.gen(function* () {
+        const live = yield* admin.get(Kinds.Deployment, ref)
+        const spec = live.spec as Spec
+        const { managedFields: _, ...metadata } = live.metadata
+        yield* admin.replace(
+          Kinds.Deployment,
+          {
+            ...live,
+            metadata,
+            spec: {
+              ...spec,
+              replicas: 5,
+              template: {
+                ...spec.template,
+                spec: {
+                  ...spec.template.spec,
+                  containers: spec.template.spec.containers.map((c) => ({ ...c, image: "busybox:1" })),
+                },
+              },
+            },
+          },
+          { fieldManager: "kubectl-edit" },
+        )
+      })
+      yield* edit.pipe(Effect.retry({ while: (error) => error.reason._tag === "Conflict", times: 10 }))
+      const restored = yield* eventually(
+        admin.get(Kinds.Deployment, ref).pipe(
+          Effect.map((d) => d.spec as Spec),
+          Effect.filterOrFail((s) => s.replicas === 1 && s.template.spec.containers[0]?.image === image),
+        ),
+      )
+      assert.strictEqual(restored.replicas, 1)
+    }),
+  )
+
+  it.effect("leaves a label a user added alone, also across a resync, and writes nothing for it", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const resyncs: Array<string> = []
+      yield* startEngine(identity, {
+        resyncPeriod: "2 seconds",
+        observer: { reconciled: ({ key }) => resyncs.push(key), queue: () => {} },
+      })
+      yield* create(workspace("labelled"))
+      yield* settled("labelled")
+      // The server Service: unlike the workloads, nothing about it changes while the Workspace comes up.
+      const ref = { namespace, name: "labelled-orion-server" }
+      yield* eventually(admin.get(Kinds.Service, ref))
+      yield* admin.apply(
+        Kinds.Service,
+        { metadata: { name: ref.name, namespace, labels: { "team.example.com/owner": "data-science" } } },
+        { fieldManager: "a-user" },
+      )
+      const since = new Date()
+      const count = resyncs.length
+      // At least two more reconciles of this Workspace: the label's own event, then a resync.
+      yield* eventually(
+        Effect.suspend(() =>
+          resyncs.slice(count).filter((k) => k === `${namespace}/labelled`).length >= 2
+            ? Effect.void
+            : Effect.fail("no resync yet"),
+        ),
+      )
+      const live = yield* admin.get(Kinds.Service, ref)
+      assert.strictEqual(live.metadata.labels?.["team.example.com/owner"], "data-science")
+      const writes = (yield* operatorWrites(since)).filter(
+        (e) => e.objectRef?.resource === "services" && e.objectRef.name === ref.name,
+      )
+      assert.deepStrictEqual(writes.map(describeWrite), [])
+    }),
+  )
+
+  it.effect("prunes a removed pool, and leaves the database volume and Secret untouched", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      yield* startEngine(identity)
+      const pools = [
+        { name: "default", replicas: 1 },
+        { name: "extra", replicas: 1 },
+      ]
+      yield* create(workspace("pruned", { agentPools: pools }))
+      const extra = { namespace, name: "pruned-agent-extra" }
+      yield* eventually(admin.get(Kinds.Deployment, extra))
+      const pvc = yield* admin.get(Kinds.PersistentVolumeClaim, { namespace, name: "pruned-orion-database-pvc" })
+      const secret = yield* admin.get(Kinds.Secret, { namespace, name: "pruned-environment-secrets" })
+      const since = new Date()
+      yield* create(workspace("pruned", { agentPools: [pools[0]] }))
+      yield* eventually(
+        admin.get(Kinds.Deployment, extra).pipe(
+          Effect.flip,
+          Effect.filterOrFail((e) => e.reason._tag === "NotFound"),
+        ),
+      )
+      yield* eventually(admin.get(Kinds.Deployment, { namespace, name: "pruned-agent-default" }))
+      const pvcAfter = yield* admin.get(Kinds.PersistentVolumeClaim, pvc.metadata)
+      const secretAfter = yield* admin.get(Kinds.Secret, secret.metadata)
+      assert.strictEqual(pvcAfter.metadata.uid, pvc.metadata.uid)
+      assert.strictEqual(secretAfter.metadata.resourceVersion, secret.metadata.resourceVersion)
+      assert.deepStrictEqual(secretAfter.data, secret.data)
+      const writes = (yield* operatorWrites(since)).map(describeWrite)
+      assert.include(writes, "delete deployments pruned-agent-extra")
+      assert.isFalse(
+        writes.some((w) => w.includes("secrets") || w.includes("persistentvolumeclaims")),
+        writes.join(),
+      )
+    }),
+  )
+
+  it.effect("answers a semantically invalid spec with Degraded=InvalidSpec and writes nothing to the children", () =>
+    Effect.gen(function* () {
+      yield* startEngine(identity)
+      yield* create(workspace("invalid"))
+      yield* quiescent("invalid")
+      const since = new Date()
+      // The CRD accepts it (both are quantities); a request above its limit is refused only for the Deployment.
+      yield* create(workspace("invalid", { server: { resources: { requests: { cpu: "2" }, limits: { cpu: "1" } } } }))
+      const degraded = yield* waitForCondition({ namespace, name: "invalid" }, "Degraded", "True")
+      assert.strictEqual(condition(degraded, "Degraded")?.reason, "InvalidSpec")
+      assert.include(condition(degraded, "Degraded")?.message, "spec.workflows.server.resources.requests.cpu")
+      const writes = (yield* operatorWrites(since)).map(describeWrite)
+      assert.deepStrictEqual(
+        writes.filter((w) => !w.startsWith("patch workspaces/status") && !w.includes(" events ")),
+        [],
+      )
+      assert.isAbove(writes.filter((w) => w.startsWith("patch workspaces/status invalid")).length, 0)
+    }),
+  )
+})

@@ -1,0 +1,202 @@
+// Sieve-style faults through the engine's documented test hooks (Engine.Faults), against the real API server:
+// a crash after a write (intermediate state), a lagging cache (stale state), a lost notification (unobserved
+// state), and a crashing watch stream. Each ends converged; the database password is never replaced.
+import { Kinds, type KubeObject } from "@cartographer/k8s"
+import {
+  type OperatorIdentity,
+  operatorIdentity,
+  readAudit,
+  sharedControlPlane,
+  useNamespace,
+} from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Deferred, Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { Engine } from "../../src/index.js"
+import { Admin, condition, eventually, sample, startEngine } from "./support.js"
+
+const namespace = useNamespace("engine-faults")
+let identity: OperatorIdentity
+beforeAll(async () => {
+  identity = await operatorIdentity(namespace)
+})
+afterAll(() => identity?.remove())
+
+const noFaults: Engine.FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
+
+const create = (name: string) =>
+  Effect.gen(function* () {
+    const admin = yield* Admin
+    return yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+      fieldManager: "engine-test",
+    })
+  })
+
+/** Fails until every child exists and the status reflects the current generation. */
+const converged = (name: string) =>
+  eventually(
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const ws = yield* admin.get(Kinds.Workspace, { namespace, name })
+      const status = ws.status as { observedGeneration?: number } | undefined
+      if (status?.observedGeneration !== ws.metadata.generation || condition(ws, "Ready") === undefined) {
+        return yield* Effect.fail("status not current")
+      }
+      for (const [kind, child] of [
+        [Kinds.Secret, `${name}-environment-secrets`],
+        [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
+        [Kinds.StatefulSet, `${name}-orion-database`],
+        [Kinds.Service, `${name}-orion-database`],
+        [Kinds.Service, `${name}-orion-server`],
+        [Kinds.Deployment, `${name}-orion-server`],
+        [Kinds.Deployment, `${name}-agent-default`],
+        [Kinds.NetworkPolicy, `${name}-orion-database`],
+      ] as const) {
+        yield* admin.get(kind, { namespace, name: child })
+      }
+      return ws
+    }),
+    "90 seconds",
+  )
+
+const secretWrites = (name: string) =>
+  Effect.promise(() =>
+    readAudit(sharedControlPlane().auditLogPath, {
+      user: identity.user,
+      mutating: true,
+      resource: "secrets",
+      name: `${name}-environment-secrets`,
+    }),
+  )
+
+layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("faults", (it) => {
+  it.effect("converges when every reconcile crashes after some of its writes", () =>
+    Effect.gen(function* () {
+      let writes = 0
+      const faults: Engine.FaultsShape = {
+        ...noFaults,
+        // Every third write "crashes" the reconcile right after the API server accepted it.
+        afterWrite: () => (++writes % 3 === 0 ? Effect.die("crash after a write") : Effect.void),
+      }
+      yield* startEngine(identity, { backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* create("crashy")
+      yield* converged("crashy")
+      assert.isAtLeast(writes, 9)
+      const secret = yield* secretWrites("crashy")
+      assert.deepStrictEqual(
+        secret.map((e) => e.verb),
+        ["create"],
+        "the Secret was created once and never rewritten",
+      )
+    }),
+  )
+
+  it.effect("a new engine finishes what a crashed one left half done, keeping its database password", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const crashed = yield* Deferred.make<void>()
+      let writes = 0
+      // The first engine "dies" after its 4th write: it stops dead in the middle of a reconcile.
+      const dying: Engine.FaultsShape = {
+        ...noFaults,
+        afterWrite: () =>
+          ++writes === 4 ? Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Effect.never)) : Effect.void,
+      }
+      const first = yield* Scope.make()
+      yield* startEngine(identity, { shutdownGrace: "10 millis" }).pipe(
+        Effect.provideService(Engine.Faults, dying),
+        Scope.provide(first),
+      )
+      yield* create("resumed")
+      yield* Deferred.await(crashed)
+      const secret = yield* admin.get(Kinds.Secret, { namespace, name: "resumed-environment-secrets" })
+      yield* Scope.close(first, Exit.void)
+
+      yield* startEngine(identity)
+      yield* converged("resumed")
+      const after = yield* admin.get(Kinds.Secret, secret.metadata)
+      assert.strictEqual(after.metadata.uid, secret.metadata.uid)
+      assert.deepStrictEqual(after.data, secret.data)
+    }),
+  )
+
+  it.effect("never regenerates the password while its cache lags behind its own writes", () =>
+    Effect.gen(function* () {
+      const faults: Engine.FaultsShape = {
+        ...noFaults,
+        // Secret and Workspace events reach the cache 2 s late: reconciles meanwhile do not see the new Secret.
+        beforeEvent: (event) =>
+          (event.kind === "Secret" || event.kind === "Workspace") && event.object?.startsWith(`${namespace}/`)
+            ? Effect.sleep("2 seconds").pipe(Effect.as(true))
+            : Effect.succeed(true),
+      }
+      yield* startEngine(identity).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* create("lagging")
+      yield* converged("lagging")
+      const secret = yield* secretWrites("lagging")
+      assert.deepStrictEqual(
+        secret.map((e) => e.verb),
+        ["create"],
+      )
+    }),
+  )
+
+  it.effect("repairs a change whose notification was lost at the next resync", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const faults: Engine.FaultsShape = {
+        ...noFaults,
+        // The cache sees Service changes, but no reconcile is queued for them.
+        beforeEvent: (event) => Effect.succeed(event.kind !== "Service"),
+      }
+      yield* startEngine(identity, { resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* create("unobserved")
+      yield* converged("unobserved")
+      const ref = { namespace, name: "unobserved-orion-server" }
+      const before = yield* admin.get(Kinds.Service, ref)
+      yield* admin.delete(Kinds.Service, ref)
+      const after = yield* eventually(
+        admin.get(Kinds.Service, ref).pipe(Effect.filterOrFail((s) => s.metadata.uid !== before.metadata.uid)),
+        "30 seconds",
+      )
+      assert.notStrictEqual(after.metadata.uid, before.metadata.uid)
+    }),
+  )
+
+  it.effect("restarts a crashed watch stream with backoff while the other streams go on", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      let crashes = 0
+      const faults: Engine.FaultsShape = {
+        ...noFaults,
+        // The Deployment stream dies on the first live event after its initial sync, once.
+        beforeEvent: (event) =>
+          event.kind === "Deployment" && event.type === "DELETED" && crashes++ === 0
+            ? Effect.die("the Deployment stream crashed")
+            : Effect.succeed(true),
+      }
+      yield* startEngine(identity).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* create("streams")
+      yield* converged("streams")
+      const deployment = { namespace, name: "streams-agent-default" }
+      const service = { namespace, name: "streams-orion-server" }
+      const before = yield* admin.get(Kinds.Deployment, deployment)
+      yield* admin.delete(Kinds.Deployment, deployment)
+      // Meanwhile the Service stream works as ever.
+      const service0 = yield* admin.get(Kinds.Service, service)
+      yield* admin.delete(Kinds.Service, service)
+      yield* eventually(
+        admin.get(Kinds.Service, service).pipe(Effect.filterOrFail((s) => s.metadata.uid !== service0.metadata.uid)),
+        "30 seconds",
+      )
+      // The restarted Deployment stream relists, sees the deletion it crashed on, and the Deployment comes back.
+      yield* eventually(
+        admin
+          .get(Kinds.Deployment, deployment)
+          .pipe(Effect.filterOrFail((d) => d.metadata.uid !== before.metadata.uid)),
+        "60 seconds",
+      )
+      assert.isAtLeast(crashes, 1)
+    }),
+  )
+})

@@ -1,0 +1,96 @@
+// Deletion and refusals: children go with their Workspace through owner references (tier cluster runs the garbage
+// collector), the retained volume and Secret stay, pool RBAC in another namespace is removed by the engine without
+// any finalizer; a child the API server refuses for good is reported in the status and not retried.
+import { Kinds, type KubeObject } from "@cartographer/k8s"
+import { type OperatorIdentity, operatorIdentity, useNamespace } from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { Admin, condition, eventually, podsRun, sample, startEngine, waitForCondition } from "./support.js"
+
+const namespace = useNamespace("engine-lifecycle")
+const jobs = useNamespace("engine-lifecycle-jobs")
+let identity: OperatorIdentity
+beforeAll(async () => {
+  identity = await operatorIdentity(namespace)
+})
+afterAll(() => identity?.remove())
+
+/** A Workspace with a kubernetes pool whose flow-run Jobs go to `jobNamespace`. */
+const withJobNamespace = (name: string, jobNamespace: string): KubeObject => {
+  const base = sample("basic-workspace.yaml", namespace, name)
+  return {
+    ...base,
+    spec: {
+      workflows: {
+        ...(base.spec as { workflows: Record<string, unknown> }).workflows,
+        agentPools: [{ name: "default" }, { name: "jobs", type: "kubernetes", jobNamespace }],
+      },
+    },
+  }
+}
+
+const gone = <A, R>(effect: Effect.Effect<A, { readonly reason: { readonly _tag: string } }, R>) =>
+  eventually(
+    effect.pipe(
+      Effect.flip,
+      Effect.filterOrFail((error) => error.reason._tag === "NotFound"),
+    ),
+    "90 seconds",
+  )
+
+layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifecycle", (it) => {
+  it.effect.skipIf(!podsRun())(
+    "on deletion, children go by garbage collection, the volume and Secret stay, and RBAC elsewhere is removed",
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        yield* startEngine(identity, { namespaces: [namespace, jobs] })
+        const workspace = yield* admin.apply(Kinds.Workspace, withJobNamespace("deleted", jobs), {
+          fieldManager: "engine-test",
+        })
+        const rbac = { namespace: jobs, name: `deleted-agent-jobs.${namespace}` }
+        const role = yield* eventually(admin.get(Kinds.Role, rbac))
+        yield* eventually(admin.get(Kinds.RoleBinding, rbac))
+        assert.deepStrictEqual(role.metadata.ownerReferences ?? [], [], "no cross-namespace owner reference")
+        yield* eventually(admin.get(Kinds.Deployment, { namespace, name: "deleted-orion-server" }))
+        assert.deepStrictEqual(workspace.metadata.finalizers ?? [], [])
+
+        yield* admin.delete(Kinds.Workspace, { namespace, name: "deleted" })
+        // No finalizer: the Workspace is gone at once.
+        yield* gone(admin.get(Kinds.Workspace, { namespace, name: "deleted" }))
+        yield* gone(admin.get(Kinds.Deployment, { namespace, name: "deleted-orion-server" }))
+        yield* gone(admin.get(Kinds.StatefulSet, { namespace, name: "deleted-orion-database" }))
+        yield* gone(admin.get(Kinds.Role, rbac))
+        yield* gone(admin.get(Kinds.RoleBinding, rbac))
+        yield* admin.get(Kinds.PersistentVolumeClaim, { namespace, name: "deleted-orion-database-pvc" })
+        yield* admin.get(Kinds.Secret, { namespace, name: "deleted-environment-secrets" })
+      }),
+  )
+
+  it.effect(
+    "reports a child the API server refuses for good as Degraded/ApplyRejected, and still applies the rest",
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        const outcomes: Array<string> = []
+        yield* startEngine(identity, {
+          observer: { reconciled: ({ key, result }) => outcomes.push(`${key} ${result}`), queue: () => {} },
+        })
+        // The Role's namespace does not exist: 404 on every attempt, so retrying cannot help.
+        yield* admin.apply(Kinds.Workspace, withJobNamespace("refused", "no-such-namespace"), {
+          fieldManager: "engine-test",
+        })
+        const degraded = yield* waitForCondition({ namespace, name: "refused" }, "Degraded", "True")
+        assert.strictEqual(condition(degraded, "Degraded")?.reason, "ApplyRejected")
+        assert.include(condition(degraded, "Degraded")?.message, "no-such-namespace")
+        yield* admin.get(Kinds.Deployment, { namespace, name: "refused-orion-server" })
+        yield* admin.get(Kinds.Deployment, { namespace, name: "refused-agent-default" })
+        // Terminal: not retried with backoff (a few reconciles come from child events, none from retries).
+        const key = `${namespace}/refused`
+        yield* Effect.sleep("2 seconds")
+        assert.isTrue(outcomes.includes(`${key} terminal`))
+        assert.isFalse(outcomes.includes(`${key} error`), outcomes.join(", "))
+      }),
+  )
+})

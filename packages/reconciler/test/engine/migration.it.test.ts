@@ -1,0 +1,88 @@
+// An image change migrates the database first: the new migration Job is created while the server keeps its image,
+// and the server rolls to the new image only after that Job completed. Order is read from the API server's audit
+// log and the Job's own completion time (tier cluster: kwok runs the Job's pod to completion).
+import { Kinds, type KubeObject } from "@cartographer/k8s"
+import {
+  type OperatorIdentity,
+  operatorIdentity,
+  readAudit,
+  sharedControlPlane,
+  useNamespace,
+} from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { migrationHashAnnotation } from "../../src/index.js"
+import { Admin, eventually, podsRun, provideVolume, sample, startEngine, waitForCondition } from "./support.js"
+
+const namespace = useNamespace("engine-migration")
+let identity: OperatorIdentity
+beforeAll(async () => {
+  identity = await operatorIdentity(namespace)
+})
+afterAll(() => identity?.remove())
+
+const name = "migrating"
+const oldImage = "prefecthq/prefect:3.9.1-python3.12"
+const newImage = "prefecthq/prefect:3.9.2-python3.12"
+
+const withImage = (image: string): KubeObject => {
+  const base = sample("basic-workspace.yaml", namespace, name)
+  const workflows = (base.spec as { workflows: Record<string, unknown> }).workflows
+  return { ...base, spec: { workflows: { ...workflows, image } } }
+}
+
+const serverImage = (deployment: KubeObject) =>
+  (deployment.spec as { template: { spec: { containers: ReadonlyArray<{ image: string }> } } }).template.spec
+    .containers[0]?.image
+
+layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("migrations", (it) => {
+  it.effect.skipIf(!podsRun())(
+    "on an image change creates the migration Job first and rolls the server only after it succeeded",
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        yield* provideVolume(namespace, name)
+        yield* startEngine(identity)
+        yield* admin.apply(Kinds.Workspace, withImage(oldImage), { fieldManager: "engine-test" })
+        yield* waitForCondition({ namespace, name }, "Ready", "True", "180 seconds")
+        const server = { namespace, name: `${name}-orion-server` }
+        const before = yield* admin.get(Kinds.Deployment, server)
+        const oldHash = before.metadata.annotations?.[migrationHashAnnotation]
+        assert.strictEqual(serverImage(before), oldImage)
+
+        const since = new Date()
+        yield* admin.apply(Kinds.Workspace, withImage(newImage), { fieldManager: "engine-test" })
+        const after = yield* eventually(
+          admin.get(Kinds.Deployment, server).pipe(Effect.filterOrFail((d) => serverImage(d) === newImage)),
+          "180 seconds",
+        )
+        const newHash = after.metadata.annotations?.[migrationHashAnnotation]
+        assert.notStrictEqual(newHash, oldHash)
+        const job = yield* admin.get(Kinds.Job, { namespace, name: `${name}-orion-migrate-${newHash}` })
+        const jobStatus = job.status as { completionTime?: string; conditions?: ReadonlyArray<{ type: string }> }
+        assert.isTrue(jobStatus.conditions?.some((c) => c.type === "Complete"))
+
+        // The server is held on its old image until then: its first write after the change comes after the Job's
+        // creation and after the Job completed.
+        const writes = yield* Effect.promise(() =>
+          readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }),
+        )
+        const jobCreated = writes.findIndex(
+          (e) => e.objectRef?.resource === "jobs" && e.objectRef.name === job.metadata.name,
+        )
+        const serverWrites = writes.filter(
+          (e) => e.objectRef?.resource === "deployments" && e.objectRef.name === server.name,
+        )
+        assert.isAtLeast(jobCreated, 0, "the operator created the new Job")
+        assert.isAbove(serverWrites.length, 0)
+        const firstServerWrite = writes.indexOf(serverWrites[0] as (typeof writes)[number])
+        assert.isAbove(firstServerWrite, jobCreated, "the server is written only after the Job was created")
+        const completed = Date.parse(jobStatus.completionTime ?? "")
+        // completionTime has second precision.
+        assert.isAtLeast(Date.parse(serverWrites[0]?.requestReceivedTimestamp ?? "") + 1000, completed)
+        yield* waitForCondition({ namespace, name }, "Ready", "True", "120 seconds")
+      }),
+    { timeout: 280_000 },
+  )
+})

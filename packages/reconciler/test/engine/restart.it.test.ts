@@ -1,0 +1,121 @@
+// The API server restarts while the engine is converging Workspaces: every reconcile that fails meanwhile is
+// retried, every watch reconnects, and everything converges afterwards — the engine never exits. This runs on a
+// PRIVATE control plane (tier api: no pods, so "converged" means every planned child exists and the status is
+// current): restarting the shared one would disturb every other suite.
+import { fileURLToPath } from "node:url"
+import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
+import {
+  type ControlPlane,
+  type OperatorIdentity,
+  operatorIdentity,
+  startControlPlane,
+} from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Context, Effect, Fiber, Layer } from "effect"
+import { Engine } from "../../src/index.js"
+import { condition, eventually, sample } from "./support.js"
+
+const crd = fileURLToPath(new URL("../../../../install/crd/workspaces.mlops.aigency.com.yaml", import.meta.url))
+const namespace = "restart"
+
+class Private extends Context.Service<
+  Private,
+  { readonly controlPlane: ControlPlane; readonly identity: OperatorIdentity }
+>()("engine-test/PrivateControlPlane") {
+  static readonly layer = Layer.effect(
+    Private,
+    Effect.acquireRelease(
+      Effect.promise(async () => {
+        const controlPlane = await startControlPlane({ tier: "api", crds: [crd] })
+        try {
+          const admin = controlPlane.kubeConfig
+          const { CoreV1Api } = await import("@kubernetes/client-node")
+          await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } })
+          const identity = await operatorIdentity(namespace, { access: controlPlane })
+          return { controlPlane, identity }
+        } catch (error) {
+          await controlPlane.stop()
+          throw error
+        }
+      }),
+      ({ controlPlane }) => Effect.promise(() => controlPlane.stop()),
+    ),
+  )
+}
+
+const environment = Layer.provideMerge(
+  Layer.unwrap(Private.use(({ controlPlane }) => Effect.succeed(KubeClient.layer(controlPlane.kubeConfig)))),
+  Private.layer,
+)
+
+const names = Array.from({ length: 6 }, (_, i) => `restart-${i}`)
+
+/** Fails until the Workspace's children exist and its status reflects its generation. */
+const converged = (name: string) =>
+  Effect.gen(function* () {
+    const admin = yield* KubeClient
+    const ws = yield* admin.get(Kinds.Workspace, { namespace, name })
+    const status = ws.status as { observedGeneration?: number } | undefined
+    if (status?.observedGeneration !== ws.metadata.generation) return yield* Effect.fail(`${name}: status not current`)
+    // Without pods the database never becomes ready: the engine must have said so, and created everything.
+    if (condition(ws, "Ready")?.reason !== "DatabaseNotReady") return yield* Effect.fail(`${name}: not planned yet`)
+    for (const [kind, child] of [
+      [Kinds.Secret, `${name}-environment-secrets`],
+      [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
+      [Kinds.StatefulSet, `${name}-orion-database`],
+      [Kinds.Service, `${name}-orion-server`],
+      [Kinds.Deployment, `${name}-orion-server`],
+      [Kinds.Deployment, `${name}-agent-default`],
+    ] as const) {
+      yield* admin.get(kind, { namespace, name: child })
+    }
+  })
+
+layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API server restarts", (it) => {
+  it.effect(
+    "converges every Workspace after an API server restart in the middle of convergence",
+    () =>
+      Effect.gen(function* () {
+        const { controlPlane, identity } = yield* Private
+        const admin = yield* KubeClient
+        let writes = 0
+        let restarted: Promise<void> | undefined
+        // A test hook, not a mock: after the 8th write, restart the real API server (without waiting for it).
+        const faults: Engine.FaultsShape = {
+          afterWrite: () =>
+            Effect.sync(() => {
+              writes++
+              if (writes === 8) restarted = controlPlane.restartApiServer()
+            }),
+          beforeEvent: () => Effect.succeed(true),
+        }
+        const engine = yield* Engine.make({ concurrency: 2, namespaces: [namespace] }).pipe(
+          Effect.provide(identity.layer),
+          Effect.provideService(Engine.Faults, faults),
+          Effect.orDie,
+        )
+        const running = yield* Effect.forkScoped(engine.run)
+        yield* engine.synced
+        yield* Effect.forEach(names.slice(0, 4), (name) =>
+          admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+            fieldManager: "engine-test",
+          }),
+        )
+        yield* eventually(Effect.suspend(() => (restarted === undefined ? Effect.fail("no restart yet") : Effect.void)))
+        yield* Effect.promise(() => restarted ?? Promise.resolve())
+        // Created after the restart: proves the watches came back, not just the retries.
+        for (const name of names.slice(4)) {
+          yield* eventually(
+            admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+              fieldManager: "engine-test",
+            }),
+          )
+        }
+        for (const name of names) yield* eventually(converged(name), "120 seconds")
+        assert.isUndefined(running.pollUnsafe(), "the engine is still running")
+        assert.isTrue(yield* engine.isSynced)
+        yield* Fiber.interrupt(running)
+      }),
+    { timeout: 240_000 },
+  )
+})

@@ -1,0 +1,88 @@
+// Fifty Workspaces created at once all converge: every planned child exists and, where pods run, every Workspace
+// is Ready. Figures (time, reconciles, writes) are printed, never asserted.
+import { Kinds } from "@cartographer/k8s"
+import {
+  type OperatorIdentity,
+  operatorIdentity,
+  readAudit,
+  sharedControlPlane,
+  useNamespace,
+} from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { Admin, condition, eventually, podsRun, provideVolume, sample, startEngine } from "./support.js"
+
+const namespace = useNamespace("engine-scale")
+let identity: OperatorIdentity
+beforeAll(async () => {
+  identity = await operatorIdentity(namespace)
+})
+afterAll(() => identity?.remove())
+
+const count = 50
+const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(2, "0")}`)
+
+layer(Admin.layer, { excludeTestServices: true, timeout: "600 seconds" })("many Workspaces", (it) => {
+  it.effect(
+    `converges ${count} Workspaces created at once`,
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        const results = new Map<string, number>()
+        yield* startEngine(identity, {
+          observer: {
+            reconciled: ({ result }) => results.set(result, (results.get(result) ?? 0) + 1),
+            queue: () => {},
+          },
+        })
+        const started = Date.now()
+        const since = new Date()
+        yield* Effect.forEach(
+          names,
+          (name) =>
+            Effect.gen(function* () {
+              if (podsRun()) yield* provideVolume(namespace, name)
+              yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name), {
+                fieldManager: "engine-test",
+              })
+            }),
+          { concurrency: 8, discard: true },
+        )
+        const wanted = podsRun() ? "Ready" : "Progressing"
+        const converged = yield* eventually(
+          Effect.gen(function* () {
+            const list = yield* admin.list(Kinds.Workspace, { namespace })
+            const done = list.items.filter((w) => {
+              const status = w.status as { observedGeneration?: number } | undefined
+              if (status?.observedGeneration !== w.metadata.generation) return false
+              return podsRun()
+                ? condition(w, "Ready")?.status === "True"
+                : condition(w, "Progressing")?.reason === "MigrationRunning"
+            })
+            if (done.length < count) return yield* Effect.fail(`${done.length}/${count} ${wanted}`)
+            return list.items
+          }),
+          "480 seconds",
+        )
+        const seconds = (Date.now() - started) / 1000
+        assert.strictEqual(converged.length, count)
+        for (const kind of [Kinds.Deployment, Kinds.StatefulSet, Kinds.Service, Kinds.Secret, Kinds.Job]) {
+          const list = yield* admin.list(kind, {
+            namespace,
+            labelSelector: "app.kubernetes.io/managed-by=cartographer",
+          })
+          assert.isAtLeast(list.items.length, count, kind.kind)
+        }
+        const writes = yield* Effect.promise(() =>
+          readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }),
+        )
+        process.stderr.write(
+          `[engine-scale] ${count} Workspaces ${wanted} in ${seconds.toFixed(1)} s; reconciles ${JSON.stringify(
+            Object.fromEntries(results),
+          )}; operator writes ${writes.length} (${(writes.length / count).toFixed(1)} per Workspace)\n`,
+        )
+      }),
+    { timeout: 540_000 },
+  )
+})

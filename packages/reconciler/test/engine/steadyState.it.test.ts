@@ -1,0 +1,99 @@
+// The headline property: a converged Workspace costs zero writes. Over three resyncs of converged Workspaces the API
+// server's own audit log records no mutating request from the operator's ServiceAccount — counted by the server,
+// not by the engine's counters.
+import { Kinds } from "@cartographer/k8s"
+import {
+  type OperatorIdentity,
+  operatorIdentity,
+  readAudit,
+  sharedControlPlane,
+  useNamespace,
+} from "@cartographer/test/harness"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { Admin, eventually, podsRun, provideVolume, sample, startEngine, waitForCondition } from "./support.js"
+
+const namespace = useNamespace("engine-steady")
+let identity: OperatorIdentity
+beforeAll(async () => {
+  identity = await operatorIdentity(namespace)
+})
+afterAll(() => identity?.remove())
+
+const count = 5
+const names = Array.from({ length: count }, (_, i) => `steady-${i}`)
+
+const operatorWrites = (since: Date) =>
+  Effect.promise(() => readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }))
+
+layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("steady state", (it) => {
+  it.effect(
+    "makes zero mutating requests over three resyncs of converged Workspaces (API server audit log)",
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        const reconciles: Array<{ readonly key: string; readonly at: number; readonly result: string }> = []
+        yield* startEngine(identity, {
+          resyncPeriod: "3 seconds",
+          observer: {
+            reconciled: ({ key, result }) => reconciles.push({ key, at: Date.now(), result }),
+            queue: () => {},
+          },
+        })
+        for (const name of names) {
+          if (podsRun()) yield* provideVolume(namespace, name)
+          yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name), {
+            fieldManager: "engine-test",
+          })
+        }
+        // Converged: Ready where pods run; otherwise every status current and nothing progressing that can progress.
+        for (const name of names) {
+          if (podsRun()) yield* waitForCondition({ namespace, name }, "Ready", "True", "240 seconds")
+          else yield* waitForCondition({ namespace, name }, "Degraded", "False")
+        }
+        // Quiet: Events about the transitions are written by a rate-limited background writer; wait until the
+        // operator has written nothing for 5 seconds.
+        yield* eventually(
+          Effect.gen(function* () {
+            const recent = yield* operatorWrites(new Date(Date.now() - 5_000))
+            if (recent.length > 0) return yield* Effect.fail(`${recent.length} recent writes`)
+          }),
+          "120 seconds",
+        )
+
+        const since = new Date()
+        const from = Date.now()
+        // Three resyncs: every Workspace reconciled at least three more times.
+        yield* eventually(
+          Effect.suspend(() => {
+            const after = reconciles.filter((r) => r.at >= from)
+            const fewest = Math.min(...names.map((n) => after.filter((r) => r.key === `${namespace}/${n}`).length))
+            return fewest >= 3 ? Effect.void : Effect.fail(`only ${fewest} reconciles of some Workspace`)
+          }),
+          "60 seconds",
+        )
+        yield* Effect.sleep("500 millis")
+        const writes = yield* operatorWrites(since)
+        const during = reconciles.filter((r) => r.at >= from)
+        assert.isAtLeast(during.length, 3 * count)
+        assert.deepStrictEqual(
+          during.filter((r) => r.result !== "success").map((r) => `${r.key} ${r.result}`),
+          [],
+          "every reconcile of a converged Workspace succeeds",
+        )
+        assert.deepStrictEqual(
+          writes.map(
+            (e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.subresource ?? ""} ${e.objectRef?.name}`,
+          ),
+          [],
+        )
+        // The audit log does see this operator: it read (listed and watched) during the same period.
+        const reads = yield* Effect.promise(() =>
+          readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: false }),
+        )
+        assert.isAbove(reads.length, 0)
+      }),
+    { timeout: 280_000 },
+  )
+})

@@ -1,0 +1,133 @@
+// Helpers for the engine's integration tests against the run's real control plane. The engine always runs as the
+// operator's ServiceAccount with the shipped ClusterRole (operatorIdentity); the test itself acts as admin.
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Live, resourceKind } from "@cartographer/k8s"
+import type { Condition } from "@cartographer/schema"
+import { type OperatorIdentity, sharedControlPlane } from "@cartographer/test/harness"
+import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { parse } from "yaml"
+import { Engine } from "../../src/index.js"
+
+/** The test's own client (system:masters), as a service distinct from the operator's `KubeClient`. */
+export class Admin extends Context.Service<Admin, KubeClientShape>()("engine-test/Admin") {
+  static readonly layer = Layer.effect(
+    Admin,
+    Effect.suspend(() =>
+      Effect.gen(function* () {
+        return yield* KubeClient
+      }).pipe(Effect.provide(KubeClient.layer(sharedControlPlane().kubeConfig))),
+    ),
+  )
+}
+
+/** Whether pods run (tier `cluster`: controllers, scheduler and kwok); Ready=True needs them. */
+export const podsRun = (): boolean => sharedControlPlane().tier === "cluster"
+
+const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
+
+/** A sample Workspace from samples/, placed in `namespace` (and renamed when `name` is given). */
+export const sample = (file: string, namespace: string, name?: string): KubeObject => {
+  const document = parse(readFileSync(`${repoRoot}samples/${file}`, "utf8")) as KubeObject
+  return {
+    ...document,
+    metadata: { ...document.metadata, namespace, ...(name === undefined ? {} : { name }) },
+  }
+}
+
+/** Polls `effect` every 250 ms until it succeeds or `timeout` passes (then fails with its last error). */
+export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Input = "60 seconds") =>
+  effect.pipe(
+    Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo({ duration: Duration.fromInputUnsafe(timeout) }))),
+  )
+
+/**
+ * Starts the engine as the operator (watches now, workers once synced), for the rest of the scope. It watches the
+ * identity's namespace only (unless told otherwise): suites share the control plane, and an engine reconciling
+ * another suite's Workspaces would write in its name.
+ */
+export const startEngine = (
+  identity: OperatorIdentity,
+  options: Engine.EngineOptions = {},
+): Effect.Effect<Engine.Engine, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const engine = yield* Engine.make({ concurrency: 4, namespaces: [identity.namespace], ...options }).pipe(
+      Effect.provide(identity.layer),
+      Effect.orDie,
+    )
+    yield* Effect.forkScoped(engine.run)
+    yield* engine.synced
+    return engine
+  })
+
+export const condition = (object: KubeObject | undefined, type: Condition["type"]): Condition | undefined =>
+  ((object?.status as { conditions?: ReadonlyArray<Condition> } | undefined)?.conditions ?? []).find(
+    (c) => c.type === type,
+  )
+
+/** Fails (for `eventually`) until the Workspace's condition has this status. */
+export const waitForCondition = (
+  ref: { readonly namespace: string; readonly name: string },
+  type: Condition["type"],
+  status: Condition["status"],
+  timeout: Duration.Input = "120 seconds",
+) =>
+  eventually(
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const workspace = yield* admin.get(Kinds.Workspace, ref)
+      const found = condition(workspace, type)
+      if (found?.status !== status) {
+        return yield* Effect.fail(`${type} is ${found?.status} (${found?.reason}: ${found?.message})`)
+      }
+      return workspace
+    }),
+    timeout,
+  )
+
+const PersistentVolumes = resourceKind({
+  group: "",
+  version: "v1",
+  kind: "PersistentVolume",
+  plural: "persistentvolumes",
+  namespaced: false,
+})
+
+/**
+ * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner, and the
+ * scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
+ */
+export const provideVolume = (namespace: string, workspace: string) =>
+  Effect.gen(function* () {
+    const admin = yield* Admin
+    const name = `pv-${namespace}-${workspace}`.slice(0, 253)
+    yield* admin.apply(
+      PersistentVolumes,
+      {
+        metadata: { name, labels: { "cartographer.test/engine": "true" } },
+        spec: {
+          capacity: { storage: "100Gi" },
+          accessModes: ["ReadWriteOnce"],
+          persistentVolumeReclaimPolicy: "Retain",
+          storageClassName: "",
+          hostPath: { path: `/tmp/${name}` },
+          claimRef: { namespace, name: `${workspace}-orion-database-pvc` },
+        },
+      },
+      { fieldManager: "engine-test" },
+    )
+    yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
+  }).pipe(Effect.orDie)
+
+/** The names of the objects of `kind` in `namespace` with the Workspace's environment label. */
+export const childNames = (kind: typeof Kinds.Deployment, namespace: string, workspace: string) =>
+  Effect.gen(function* () {
+    const admin = yield* Admin
+    const list = yield* admin.list(kind, {
+      namespace,
+      labelSelector: `mlops.aigency.com/environment=${workspace}`,
+    })
+    return list.items.map((o) => o.metadata.name).sort()
+  })
+
+export type { Live }
