@@ -4,11 +4,15 @@
  * that `plan` does not load what `run` will need.
  */
 import { readFile } from "node:fs/promises"
+import { version } from "./version.js"
 
 const usage = `Usage: cartographer <command> [options]
 
 Commands:
-  plan    print the Kubernetes objects planned for a Workspace file (offline)
+  run      run the operator (watch Workspaces and reconcile them; serves /healthz, /readyz, /metrics)
+  diff     show what applying a Workspace file would change in the cluster (server-side dry-run)
+  plan     print the Kubernetes objects planned for a Workspace file (offline)
+  version  print the version
 
 Run \`cartographer <command> --help\` for a command's options.`
 
@@ -18,9 +22,23 @@ const readStdin = async (): Promise<string> => {
   return Buffer.concat(chunks).toString("utf8")
 }
 
-const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+/** An exit code, or `"started"` when a long-running command now owns the process. */
+const main = async (argv: ReadonlyArray<string>): Promise<number | "started"> => {
   const [command, ...rest] = argv
   switch (command) {
+    case "run": {
+      const { runOperator } = await import("./cli/run.js")
+      return runOperator(rest)
+    }
+    case "diff": {
+      const { runDiff } = await import("./cli/diff.js")
+      return runDiff(rest, {
+        readFile: (path) => readFile(path, "utf8"),
+        readStdin,
+        write: (text) => process.stdout.write(text),
+        error: (text) => process.stderr.write(text),
+      })
+    }
     case "plan": {
       const { randomPassword, runPlan } = await import("./cli/plan.js")
       return runPlan(rest, {
@@ -32,6 +50,10 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         now: () => new Date().toISOString(),
       })
     }
+    case "version":
+    case "--version":
+      process.stdout.write(`cartographer ${version}\n`)
+      return 0
     case undefined:
     case "help":
     case "-h":
@@ -46,7 +68,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code
+    if (code !== "started") process.exitCode = code
   },
   (error: unknown) => {
     process.stderr.write(`cartographer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)

@@ -1,0 +1,143 @@
+/**
+ * Prometheus metrics under controller-runtime's names, so that dashboards and alerts written for kubebuilder
+ * operators work unchanged: reconcile totals by result, errors, the reconcile-time histogram, work-queue depth, adds
+ * and retries, leader status, and the process metrics of prom-client's default collectors
+ * (`process_resident_memory_bytes`, `process_cpu_seconds_total`, …).
+ *
+ * The engine reports through plain synchronous callbacks (`EngineObserver`), which feed prom-client directly.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+
+/** controller-runtime's `controller` label for the Workspace controller, and its work queue's `name`. */
+export const controllerName = "workspace"
+
+/** controller-runtime's reconcile-time buckets (seconds). */
+const reconcileBuckets = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2,
+  2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+]
+
+/** What the engine reports about one reconcile. */
+export type ReconcileResult = "success" | "error" | "requeue" | "terminal"
+
+/** controller-runtime's `result` label values. */
+const resultLabel = {
+  success: "success",
+  error: "error",
+  requeue: "requeue_after",
+  terminal: "error",
+} as const satisfies Record<ReconcileResult, string>
+
+export interface OperatorMetrics {
+  readonly registry: Registry
+  readonly reconciled: (result: ReconcileResult, seconds: number) => void
+  readonly queueAdd: () => void
+  readonly queueRetry: () => void
+  readonly queueDepth: (depth: number) => void
+  /** Present when leader election is on. */
+  readonly leader: (isLeader: boolean) => void
+  /** The body of `/metrics` and its content type. */
+  readonly scrape: () => Promise<{ readonly body: string; readonly contentType: string }>
+}
+
+export const make = (options: {
+  readonly concurrency: number
+  /** The Lease name, when leader election is on (`leader_election_master_status{name}`). */
+  readonly leaseName?: string | undefined
+}): OperatorMetrics => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const controller = { controller: controllerName }
+  const queue = { name: controllerName, controller: controllerName }
+
+  const reconcileTotal = new Counter({
+    name: "controller_runtime_reconcile_total",
+    help: "Total number of reconciliations per controller",
+    labelNames: ["controller", "result"],
+    registers,
+  })
+  const reconcileErrors = new Counter({
+    name: "controller_runtime_reconcile_errors_total",
+    help: "Total number of reconciliation errors per controller",
+    labelNames: ["controller"],
+    registers,
+  })
+  const terminalErrors = new Counter({
+    name: "controller_runtime_terminal_reconcile_errors_total",
+    help: "Total number of terminal reconciliation errors per controller",
+    labelNames: ["controller"],
+    registers,
+  })
+  const reconcileTime = new Histogram({
+    name: "controller_runtime_reconcile_time_seconds",
+    help: "Length of time per reconciliation per controller",
+    labelNames: ["controller"],
+    buckets: reconcileBuckets,
+    registers,
+  })
+  const maxConcurrent = new Gauge({
+    name: "controller_runtime_max_concurrent_reconciles",
+    help: "Maximum number of concurrent reconciles per controller",
+    labelNames: ["controller"],
+    registers,
+  })
+  const depth = new Gauge({
+    name: "workqueue_depth",
+    help: "Current depth of workqueue",
+    labelNames: ["name", "controller"],
+    registers,
+  })
+  const adds = new Counter({
+    name: "workqueue_adds_total",
+    help: "Total number of adds handled by workqueue",
+    labelNames: ["name", "controller"],
+    registers,
+  })
+  const retries = new Counter({
+    name: "workqueue_retries_total",
+    help: "Total number of retries handled by workqueue",
+    labelNames: ["name", "controller"],
+    registers,
+  })
+  const leaderStatus =
+    options.leaseName === undefined
+      ? undefined
+      : new Gauge({
+          name: "leader_election_master_status",
+          help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
+          labelNames: ["name"],
+          registers,
+        })
+
+  // Every series exists from the start (at 0), as controller-runtime pre-sets them: `rate()` then works at once.
+  for (const result of new Set(Object.values(resultLabel))) reconcileTotal.inc({ ...controller, result }, 0)
+  for (const result of ["requeue"]) reconcileTotal.inc({ ...controller, result }, 0)
+  reconcileErrors.inc(controller, 0)
+  terminalErrors.inc(controller, 0)
+  reconcileTime.zero(controller)
+  maxConcurrent.set(controller, options.concurrency)
+  depth.set(queue, 0)
+  adds.inc(queue, 0)
+  retries.inc(queue, 0)
+  if (leaderStatus !== undefined && options.leaseName !== undefined) leaderStatus.set({ name: options.leaseName }, 0)
+
+  return {
+    registry,
+    reconciled: (result, seconds) => {
+      reconcileTotal.inc({ ...controller, result: resultLabel[result] })
+      reconcileTime.observe(controller, seconds)
+      if (result === "error" || result === "terminal") reconcileErrors.inc(controller)
+      if (result === "terminal") terminalErrors.inc(controller)
+    },
+    queueAdd: () => adds.inc(queue),
+    queueRetry: () => retries.inc(queue),
+    queueDepth: (value) => depth.set(queue, value),
+    leader: (isLeader) => {
+      if (leaderStatus !== undefined && options.leaseName !== undefined) {
+        leaderStatus.set({ name: options.leaseName }, isLeader ? 1 : 0)
+      }
+    },
+    scrape: async () => ({ body: await registry.metrics(), contentType: registry.contentType }),
+  }
+}
