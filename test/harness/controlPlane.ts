@@ -155,6 +155,9 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       // On SIGTERM, end open watches (clients then reconnect) instead of waiting for them: otherwise a restart
       // with informers connected stalls until the SIGKILL grace (measured: 12 s instead of 2.7 s).
       "--shutdown-watch-termination-grace-period=2s",
+      // Namespace annotations that pin a namespace's pods to nodes and add tolerations: the end-to-end suites send
+      // their pods to the local pod runner's (tainted) node, while every other suite's pods stay on kwok's.
+      "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
       // Without kube-controller-manager nobody creates the `default` ServiceAccount, and the admission plugin
       // would reject every Pod (envtest disables it the same way).
       ...(options.tier === "api" ? ["--disable-admission-plugins=ServiceAccount"] : []),

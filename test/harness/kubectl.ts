@@ -37,6 +37,11 @@ export const runKubectl = (
     })
     child.once("error", reject)
     child.once("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }))
+    // kubectl may exit before reading its input (a usage error, a bad kubeconfig): its exit code and stderr tell
+    // what happened, so the broken pipe is not an error of its own.
+    child.stdin.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") reject(error)
+    })
     child.stdin.end(options.input ?? "")
   })
 

@@ -1,0 +1,67 @@
+// A real browser on a page: Debian's Chromium, headless, run once to render the page's DOM after its scripts ran
+// and once for a screenshot. `localhost` can be pointed at another loopback address, so that a UI configured for
+// `kubectl port-forward … 4200:4200` (API at http://localhost:4200/api) works against a forward on another address.
+import { execFile } from "node:child_process"
+import { existsSync } from "node:fs"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+
+const run = promisify(execFile)
+
+export const chromiumPath = () =>
+  [process.env.CARTOGRAPHER_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
+    (p): p is string => p !== undefined && p !== "" && existsSync(p),
+  )
+
+export interface PageCapture {
+  readonly dom: string
+  readonly screenshot: string
+}
+
+/**
+ * Loads `url` until its rendered DOM satisfies `rendered` (at most `attempts` loads, each given more time: on a
+ * busy machine the first may end before the page's API calls have answered), then takes the screenshot.
+ */
+export const capturePage = async (
+  url: string,
+  options: {
+    readonly screenshot: string
+    readonly rendered: (dom: string) => boolean
+    readonly localhostIs?: string
+    readonly attempts?: number
+  },
+): Promise<PageCapture> => {
+  const chromium = chromiumPath()
+  if (!chromium) throw new Error("Chromium is not installed (Debian: apt-get install chromium)")
+  const profile = await mkdtemp(join(tmpdir(), "cartographer-chromium-"))
+  const common = (waitMs: number) => [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--hide-scrollbars",
+    `--user-data-dir=${profile}`,
+    "--window-size=1440,900",
+    // The page's timers run on virtual time: the SPA's requests and rendering settle before the capture.
+    `--virtual-time-budget=${waitMs}`,
+    ...(options.localhostIs ? [`--host-resolver-rules=MAP localhost ${options.localhostIs}`] : []),
+  ]
+  try {
+    let dom = ""
+    let waitMs = 20_000
+    for (let attempt = 1; attempt <= (options.attempts ?? 4); attempt++) {
+      dom = (
+        await run(chromium, [...common(waitMs), "--dump-dom", url], { maxBuffer: 64 * 1024 * 1024, timeout: 180_000 })
+      ).stdout
+      if (options.rendered(dom)) break
+      waitMs *= 2
+    }
+    await run(chromium, [...common(waitMs), `--screenshot=${options.screenshot}`, url], { timeout: 180_000 })
+    return { dom, screenshot: options.screenshot }
+  } finally {
+    await rm(profile, { recursive: true, force: true })
+  }
+}

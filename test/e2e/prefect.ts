@@ -1,0 +1,99 @@
+// What the end-to-end suites ask a Workspace's Prefect server, through its REST API (as the UI and clients do),
+// and how they deploy and start a flow (with the Prefect client from the pinned venv, as a data scientist would).
+import { spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { prefectVenv, venvBin } from "../prefect/index.js"
+
+export interface WorkPool {
+  readonly name: string
+  readonly type: string
+  readonly status: string | null
+}
+
+export interface Worker {
+  readonly name: string
+  readonly status: string
+  readonly last_heartbeat_time: string | null
+}
+
+export interface FlowRun {
+  readonly id: string
+  readonly name: string
+  readonly state_type: string | null
+  readonly state?: { readonly type: string; readonly name: string; readonly message: string | null }
+}
+
+export const prefectApi = (baseUrl: string) => {
+  const call = async <A>(method: "GET" | "POST", path: string, body?: unknown): Promise<A> => {
+    const response = await fetch(`${baseUrl}/api${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    })
+    const text = await response.text()
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`)
+    return JSON.parse(text) as A
+  }
+  return {
+    health: () => call<boolean>("GET", "/health"),
+    workPools: () => call<ReadonlyArray<WorkPool>>("POST", "/work_pools/filter", {}),
+    workers: (pool: string) => call<ReadonlyArray<Worker>>("POST", `/work_pools/${pool}/workers/filter`, {}),
+    flowRun: (id: string) => call<FlowRun>("GET", `/flow_runs/${id}`),
+    /** Names of every deployment. */
+    deployments: async () =>
+      (await call<ReadonlyArray<{ readonly name: string }>>("POST", "/deployments/filter", {})).map((d) => d.name),
+  }
+}
+
+const flowsDir = fileURLToPath(new URL("./flows", import.meta.url))
+
+/**
+ * Deploys flows/hello.py to `pool` as deployment `name` and starts one run; resolves with the flow run id.
+ * `apiUrl` is the server's `/api` URL as a client outside the cluster reaches it.
+ */
+export const deployAndRun = async (
+  apiUrl: string,
+  pool: string,
+  name: string,
+  jobVariables: Record<string, unknown> = {},
+): Promise<string> => {
+  const venv = await prefectVenv()
+  const home = await mkdtemp(join(tmpdir(), "cartographer-deploy-"))
+  try {
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(
+        venvBin(venv, "python"),
+        [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables)],
+        {
+          cwd: flowsDir,
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: home,
+            PREFECT_HOME: join(home, ".prefect"),
+            PREFECT_API_URL: apiUrl,
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 300_000,
+        },
+      )
+      let output = ""
+      child.stdout.on("data", (c: Buffer) => {
+        output += c.toString()
+      })
+      child.stderr.on("data", (c: Buffer) => {
+        output += c.toString()
+      })
+      child.once("error", reject)
+      child.once("close", (code) => resolve({ code, output }))
+    })
+    const id = output.trim().split("\n").at(-1)?.trim() ?? ""
+    if (code !== 0 || !/^[0-9a-f-]{36}$/u.test(id)) throw new Error(`deploy.py exited ${code}:\n${output.slice(-3000)}`)
+    return id
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,132 @@
+// `npm start` on a machine without a cluster, as a first-time user runs it: its own control plane, install/ with
+// the operator's pods played by the pod runner, the sample Workspace, and the Prefect UI at the URL it prints,
+// looked at in a real browser. Then Ctrl-C, which must leave nothing running.
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { mkdir } from "node:fs/promises"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { pollUntil, runKubectl, sharedControlPlane } from "../harness/index.js"
+import { capturePage, chromiumPath } from "./browser.js"
+import { prefectApi } from "./prefect.js"
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
+const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
+const minutes = (n: number) => n * 60_000
+
+describe("npm start with no cluster", () => {
+  let child: ChildProcess
+  let output = ""
+  let exit: Promise<number | string>
+  let uiUrl: string
+  let kubeconfig: string
+  const tail = () => output.split("\n").slice(-40).join("\n")
+
+  beforeAll(async () => {
+    // What `npm start` runs, killed with this test process if it dies (PDEATHSIG).
+    const argv = [process.execPath, "test/local/run-ts.mjs", "test/local/start.ts"]
+    const [command, args] = setpriv
+      ? [setpriv, ["--pdeathsig", "KILL", "--", ...argv]]
+      : [argv[0] as string, argv.slice(1)]
+    child = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } })
+    exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")))
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString()
+    }
+    child.stdout?.on("data", collect)
+    child.stderr?.on("data", collect)
+    const found = await pollUntil(
+      "npm start prints the Prefect UI's URL",
+      async () => {
+        const url = /Prefect UI of test-environment: (http:\/\/localhost:\d+)/u.exec(output)?.[1]
+        const config = /export KUBECONFIG=(\S+)/u.exec(output)?.[1]
+        return url && config ? { url, config } : undefined
+      },
+      {
+        timeoutMs: minutes(20),
+        intervalMs: 1_000,
+        describe: tail,
+        abort: () => (child.exitCode === null && child.signalCode === null ? undefined : "npm start exited"),
+      },
+    )
+    uiUrl = found.url
+    kubeconfig = found.config
+  }, minutes(22))
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGINT")
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+      await exit
+      clearTimeout(timer)
+    }
+  }, minutes(2))
+
+  it("prints a URL where the Prefect server of test-environment answers", async () => {
+    expect(await prefectApi(uiUrl).health()).toBe(true)
+  })
+
+  it(
+    "runs the operator from install/ as pods of its Deployment, as kubectl shows them",
+    async () => {
+      const { kubectlPath } = sharedControlPlane()
+      const pods = await pollUntil(
+        "the operator's pods are Running",
+        async () => {
+          const r = await runKubectl(kubectlPath, kubeconfig, [
+            "get",
+            "pods",
+            "-n",
+            "cartographer-system",
+            "-l",
+            "app.kubernetes.io/name=cartographer",
+            "-o",
+            "jsonpath={range .items[*]}{.status.phase}{' '}{end}",
+          ])
+          const phases = r.stdout.trim().split(/\s+/u).filter(Boolean)
+          return phases.length > 0 && phases.every((p) => p === "Running") ? phases : undefined
+        },
+        { timeoutMs: minutes(3), intervalMs: 2_000, describe: tail },
+      )
+      expect(pods.length).toBeGreaterThan(0)
+    },
+    minutes(4),
+  )
+
+  it(
+    "shows the sample's pool on the UI's work pools page in a real browser (screenshot kept)",
+    async (ctx) => {
+      if (!chromiumPath()) ctx.skip()
+      await pollUntil(
+        "the worker has created work pool default",
+        async () => ((await prefectApi(uiUrl).workPools()).some((p) => p.name === "default") ? true : undefined),
+        { timeoutMs: minutes(5), intervalMs: 2_000, describe: tail },
+      )
+      const screenshot = join(artifacts, "npm-start-work-pools.png")
+      await mkdir(dirname(screenshot), { recursive: true })
+      const page = await capturePage(`${uiUrl}/work-pools`, {
+        screenshot,
+        rendered: (dom) => dom.includes('href="/work-pools/work-pool/default"'),
+      })
+      // A pool is a card linking to its page, rendered from the API's answer at the UI's configured API URL.
+      expect(page.dom).toContain('href="/work-pools/work-pool/default"')
+      expect(existsSync(screenshot)).toBe(true)
+    },
+    minutes(8),
+  )
+
+  it(
+    "stops everything it started on Ctrl-C",
+    async () => {
+      child.kill("SIGINT")
+      const code = await Promise.race([exit, new Promise((r) => setTimeout(() => r("still running"), minutes(2)))])
+      expect(code, tail()).toBe(0)
+      // The control plane's directory (with the kubeconfig) is gone, and nothing answers at the UI's URL.
+      expect(existsSync(kubeconfig)).toBe(false)
+      await expect(fetch(`${uiUrl}/api/health`, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow()
+    },
+    minutes(3),
+  )
+})
