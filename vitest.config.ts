@@ -13,7 +13,6 @@ const exclude = ["**/node_modules/**", "**/dist/**"]
 export default defineConfig({
   ...shared,
   test: {
-    reporters: process.env.CI ? ["default"] : ["default"],
     projects: [
       {
         ...shared,

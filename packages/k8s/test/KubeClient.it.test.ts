@@ -1,10 +1,11 @@
 // KubeClient against the run's real kube-apiserver: server-side apply semantics, the status subresource,
 // paging, deletes, and every error reason the API server can be made to produce.
+import { readdir, readFile, readlink } from "node:fs/promises"
 import { createServer } from "node:net"
 import { adminUser, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { KubeConfig } from "@kubernetes/client-node"
-import { ConfigProvider, Effect, Exit, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Option, Stream } from "effect"
 import { type K8sError, Kinds, KubeClient, type KubeConfigError, type KubeObject, resourceKind } from "../src/index.js"
 import { ensureWidgetCrd, eventually, sharedClient, type Widget, Widgets } from "./support.js"
 
@@ -65,6 +66,29 @@ const freePort = () =>
       server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
     })
   })
+
+/** Inodes of this process's established TCP connections to `port` on loopback (from /proc). */
+const socketsTo = async (port: number): Promise<ReadonlySet<string>> => {
+  const fds = await readdir("/proc/self/fd")
+  const own = new Set<string>()
+  for (const fd of fds) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => "")
+    const inode = /^socket:\[(\d+)\]$/u.exec(target)?.[1]
+    if (inode !== undefined) own.add(inode)
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0")
+  const found = new Set<string>()
+  for (const table of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
+    const lines = (await readFile(table, "utf8").catch(() => "")).split("\n").slice(1)
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/u)
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; state 01 = ESTABLISHED
+      const [, , remote, state, , , , , , inode] = fields
+      if (remote?.endsWith(`:${hexPort}`) && state === "01" && inode !== undefined && own.has(inode)) found.add(inode)
+    }
+  }
+  return found
+}
 
 const withClient = <A, E>(kubeConfig: KubeConfig, effect: Effect.Effect<A, E, KubeClient>, options = {}) =>
   effect.pipe(Effect.provide(KubeClient.layer(kubeConfig, options)))
@@ -490,6 +514,36 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("KubeC
       )
       assert.strictEqual(untrusted.reason._tag, "Transport")
       assert.isFalse(untrusted.isRetryable, `TLS verification failure: ${untrusted.message}`)
+    }),
+  )
+
+  it.effect("speaks HTTP/1.1: concurrent watches hold a connection each, not streams of one HTTP/2 session", () =>
+    Effect.gen(function* () {
+      const { apiServerUrl, kubeConfig } = sharedControlPlane()
+      const port = Number(new URL(apiServerUrl).port)
+      const before = yield* Effect.promise(() => socketsTo(port))
+      yield* withClient(
+        kubeConfig,
+        Effect.gen(function* () {
+          const client = yield* KubeClient
+          for (let i = 0; i < 4; i++) {
+            yield* client
+              .watchOnce(Kinds.ConfigMap, { namespace, timeoutSeconds: 60 })
+              .pipe(Stream.runDrain, Effect.ignore, Effect.forkScoped)
+          }
+          const opened = yield* eventually(
+            Effect.promise(() => socketsTo(port)).pipe(
+              Effect.map((now) => [...now].filter((inode) => !before.has(inode)).length),
+              Effect.filterOrFail(
+                (count) => count >= 4,
+                (count) => `${count} new connections`,
+              ),
+            ),
+            "20 seconds",
+          )
+          assert.isAtLeast(opened, 4)
+        }).pipe(Effect.scoped),
+      )
     }),
   )
 

@@ -71,6 +71,18 @@ const buildUrl = (server: string, request: HttpRequest): string => {
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>
 
 /**
+ * The dispatcher restricted to HTTP/1.1. undici (client-node's fetch) negotiates HTTP/2 by default, which puts every
+ * watch and write on one session: when kube-apiserver restarts with requests in flight, undici's GOAWAY handling
+ * could spin synchronously and grow native memory until the process died (seen in the watch chaos tests), and
+ * one stalled session stalls every watch at once (client-go needs h2 health pings for that). One connection per
+ * concurrent request, pooled and kept alive, isolates watches from each other at the cost of a few sockets.
+ */
+const http1Only = (dispatcher: Dispatcher): Dispatcher =>
+  dispatcher.compose(
+    (dispatch) => (options, handler) => dispatch({ ...options, allowH2: false } as typeof options, handler),
+  )
+
+/**
  * Builds the transport for one KubeConfig. One TLS dispatcher (connection pool) is kept for the transport's
  * lifetime: client-node would build a fresh one per request, which defeats keep-alive.
  */
@@ -104,7 +116,7 @@ export const make = (
       await kubeConfig.applySecurityAuthentication(context)
       const fresh = context.getDispatcher()
       if (fresh !== undefined) {
-        if (dispatcher === undefined) dispatcher = fresh
+        if (dispatcher === undefined) dispatcher = http1Only(fresh)
         context.setDispatcher(dispatcher)
       }
       context.setHeaderParam("Accept", "application/json")
