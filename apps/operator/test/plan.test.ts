@@ -4,7 +4,7 @@ import { convergedPlan } from "@cartographer/reconciler"
 import { validateWorkspace } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
 import { parseAllDocuments } from "yaml"
-import { type PlanIo, randomPassword, runPlan } from "../src/index.js"
+import { type DiffIo, type PlanIo, randomPassword, runDiff, runPlan } from "../src/index.js"
 
 const sample = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
 
@@ -116,5 +116,33 @@ describe("cartographer plan", () => {
     expect((await run(["-f", "/nonexistent/file.yaml"])).err).toContain("ENOENT")
     expect((await run(["-f", sample, "-n", "Not_A_Namespace"])).code).toBe(2)
     expect((await run(["--help"])).code).toBe(0)
+  })
+})
+
+describe("plan and diff refuse a bad invocation before doing anything", () => {
+  const diff = async (argv: ReadonlyArray<string>) => {
+    let err = ""
+    const io: DiffIo = {
+      readFile: (path) => readFile(path, "utf8"),
+      readStdin: async () => "",
+      write: () => {},
+      error: (text) => {
+        err += text
+      },
+    }
+    return { code: await runDiff(argv, io), err }
+  }
+
+  it.each([
+    [[], "-f <file|-> is required"],
+    [["-f", sample, "--namespace", "Not_A_Namespace"], '--namespace "Not_A_Namespace" is not a namespace name'],
+    [["-f", "/nonexistent/workspace.yaml"], "cannot read /nonexistent/workspace.yaml: ENOENT"],
+  ])("%j → exit 2 and one line saying why", async (argv, message) => {
+    const planned = await run(argv)
+    expect(planned).toMatchObject({ code: 2, out: "" })
+    expect(planned.err).toContain(`cartographer plan: ${message}`)
+    const diffed = await diff(argv)
+    expect(diffed.code).toBe(2)
+    expect(diffed.err).toContain(`cartographer diff: ${message}`)
   })
 })

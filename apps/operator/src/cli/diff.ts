@@ -25,6 +25,7 @@ import { type ManagedObject, nothingObserved, type Observed, observeApplied, pla
 import { parseDocuments, validateWorkspace, type Workspace } from "@cartographer/schema"
 import { Cause, Effect, Layer, Option, TextDiff } from "effect"
 import { stringify } from "yaml"
+import { readInput } from "./input.js"
 
 export const usage = `Usage: cartographer diff -f <file|-> [options]
 
@@ -293,24 +294,9 @@ export const runDiff = async (argv: ReadonlyArray<string>, io: DiffIo): Promise<
     io.write(`${usage}\n`)
     return 0
   }
-  if (values.filename === undefined) {
-    io.error(`cartographer diff: -f <file|-> is required\n\n${usage}\n`)
-    return 2
-  }
-  if (values.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u.test(values.namespace)) {
-    io.error(`cartographer diff: --namespace "${values.namespace}" is not a namespace name\n`)
-    return 2
-  }
-  const source = values.filename
-  let text: string
-  try {
-    text = source === "-" ? await io.readStdin() : await io.readFile(source)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    io.error(`cartographer diff: cannot read ${source}: ${code ?? String(error)}\n`)
-    return 2
-  }
-  const label = source === "-" ? "<stdin>" : source
+  const input = await readInput("diff", usage, values, io)
+  if (input === 2) return 2
+  const { text, label } = input
   const workspaces: Array<{ document: Record<string, unknown>; namespace: string }> = []
   let invalid = false
   for (const document of parseDocuments(text)) {

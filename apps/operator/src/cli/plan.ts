@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto"
 import { parseArgs } from "node:util"
 import { convergedPlan, type ManagedObject, secretKeys } from "@cartographer/reconciler"
 import { parseDocuments, type ValidationIssue, validateWorkspace, type Workspace } from "@cartographer/schema"
+import { readInput } from "./input.js"
 import { toYamlStream } from "./yaml.js"
 
 export const usage = `Usage: cartographer plan -f <file|-> [options]
@@ -137,26 +138,9 @@ export const runPlan = async (argv: ReadonlyArray<string>, io: PlanIo): Promise<
     io.write(`${usage}\n`)
     return 0
   }
-  if (values.filename === undefined) {
-    io.error(`cartographer plan: -f <file|-> is required\n\n${usage}\n`)
-    return 2
-  }
-  if (values.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u.test(values.namespace)) {
-    io.error(`cartographer plan: --namespace "${values.namespace}" is not a namespace name\n`)
-    return 2
-  }
-  const source = values.filename
-  let text: string
-  try {
-    text = source === "-" ? await io.readStdin() : await io.readFile(source)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    io.error(
-      `cartographer plan: cannot read ${source}: ${code ?? (error instanceof Error ? error.message : String(error))}\n`,
-    )
-    return 2
-  }
-  const result = planText(text, source === "-" ? "<stdin>" : source, {
+  const input = await readInput("plan", usage, values, io)
+  if (input === 2) return 2
+  const result = planText(input.text, input.label, {
     ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
     omitSecret: values["omit-secret"] === true,
     password: io.password,
