@@ -107,19 +107,6 @@ export const reportingController = "mlops.aigency.com/cartographer"
 
 const noObserver: EngineObserver = { reconciled: () => {}, queue: () => {} }
 
-const childKinds: ReadonlyArray<ManagedKind> = [
-  "Secret",
-  "PersistentVolumeClaim",
-  "Service",
-  "StatefulSet",
-  "Deployment",
-  "Job",
-  "ServiceAccount",
-  "Role",
-  "RoleBinding",
-  "NetworkPolicy",
-]
-
 const resultOf = (outcome: WorkQueue.Outcome): "success" | "error" | "requeue" | "terminal" => {
   switch (outcome._tag) {
     case "Success":
@@ -171,7 +158,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
     })
 
     const children = {} as Record<ManagedKind, Cache.Cache<KubeObject>>
-    for (const kind of childKinds) {
+    for (const kind of Reconcile.managedKindNames) {
       children[kind] = yield* Cache.make(Reconcile.managedKinds[kind], {
         namespaces: options.namespaces,
         labelSelector: managedBySelector,

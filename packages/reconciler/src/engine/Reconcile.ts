@@ -67,6 +67,9 @@ export const managedKinds: { readonly [K in ManagedKind]: ResourceKind<KubeObjec
   NetworkPolicy: Kinds.NetworkPolicy,
 }
 
+/** Every kind a plan may apply, each watched by the engine. */
+export const managedKindNames = Object.keys(managedKinds) as ReadonlyArray<ManagedKind>
+
 export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
 
 export interface ReconcileContext {
