@@ -33,7 +33,6 @@ const validationKeywords = new Set([
 ])
 /** Annotation keywords that must sit on the node itself, never in `allOf`. */
 const annotationKeywords = new Set(["description", "default", "title"])
-const maxSafeInteger = 2 ** 53 - 1
 
 const jsonSchemaOf = (schema: Schema.Top): Json =>
   Schema.toJsonSchemaDocument(schema, { referencePolicy: () => undefined } as never).schema as Json
@@ -77,8 +76,9 @@ export const toStructural = (node: Json, path = "$"): Json => {
         break
       case "minimum":
       case "maximum":
-        // Schema.Int's ±2^53 bounds are noise in a CRD.
-        if (Math.abs(value as number) !== maxSafeInteger) out[key] = value
+        // Kept as they are, Schema.Int's ±(2^53 - 1) included: the API server stores int64, and an integer beyond
+        // JavaScript's safe range would be accepted there and then fail to decode in the operator.
+        out[key] = value
         break
       default:
         out[key] = value
@@ -106,13 +106,30 @@ const mergeAllOf = (out: Json, entries: Array<Json>, path: string): void => {
   if (rest.length > 0) out.allOf = [...((out.allOf as Array<Json> | undefined) ?? []), ...rest]
 }
 
+/** Keywords that constrain only numbers, and only strings: on an int-or-string node each applies to its own kind. */
+const numberKeywords = new Set(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"])
+const stringKeywords = new Set(["pattern", "minLength", "maxLength", "format"])
+
 /** The only unions the Workspace uses: a quantity (string or integer) and `X | null`. */
 const lowerAnyOf = (members: Array<Json>, path: string): Json => {
   const types = members.map((m) => m.type)
   if (members.length === 2 && types.includes("string") && types.includes("integer")) {
-    const text = members.find((m) => m.type === "string") as Json
-    const { type: _, ...constraints } = toStructural(text, path)
-    return { anyOf: [{ type: "integer" }, { type: "string" }], "x-kubernetes-int-or-string": true, ...constraints }
+    // Structural schemas allow exactly `anyOf: [{type: integer}, {type: string}]` here, so both members'
+    // constraints move up to the node, where JSON Schema applies each to its own kind of value: the integer's
+    // bounds (e.g. `minimum: 0`) to integers, the string's pattern to strings.
+    const constraintsOf = (type: string, allowed: ReadonlySet<string>) => {
+      const { type: _, ...constraints } = toStructural(members.find((m) => m.type === type) as Json, path)
+      for (const key of Object.keys(constraints))
+        if (!allowed.has(key) && !annotationKeywords.has(key))
+          throw new Error(`${path}: "${key}" on the ${type} side of an int-or-string cannot be kept apart`)
+      return constraints
+    }
+    return {
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      "x-kubernetes-int-or-string": true,
+      ...constraintsOf("string", stringKeywords),
+      ...constraintsOf("integer", numberKeywords),
+    }
   }
   const nonNull = members.filter((m) => m.type !== "null")
   if (nonNull.length === 1 && members.length === 2) return { ...toStructural(nonNull[0] as Json, path), nullable: true }

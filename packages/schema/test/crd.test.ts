@@ -41,8 +41,28 @@ describe("the generated Workspace CRD", () => {
         }
       }
       if (node.anyOf !== undefined) expect(node["x-kubernetes-int-or-string"], path).toBe(true)
-      if (typeof node.maximum === "number") expect(Math.abs(node.maximum)).toBeLessThan(2 ** 53 - 1)
     })
+  })
+
+  it("bounds every integer as the Schema does: quantities at 0 and every integer within the safe range", () => {
+    let quantities = 0
+    walk(openApi().openAPIV3Schema, "$", (node, path) => {
+      if (node["x-kubernetes-int-or-string"] === true) {
+        quantities++
+        expect({ path, minimum: node.minimum, maximum: node.maximum }).toEqual({
+          path,
+          minimum: 0,
+          maximum: Number.MAX_SAFE_INTEGER,
+        })
+      }
+      if (node.type === "integer") {
+        expect(node.maximum, `${path} has a maximum`).toEqual(expect.any(Number))
+        expect(node.maximum as number, path).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER)
+        expect(node.minimum, `${path} has a minimum`).toEqual(expect.any(Number))
+        expect(node.minimum as number, path).toBeGreaterThanOrEqual(-Number.MAX_SAFE_INTEGER)
+      }
+    })
+    expect(quantities).toBeGreaterThan(0)
   })
 
   it("describes every field of spec and status", () => {
@@ -86,6 +106,26 @@ describe("the structural lowering", () => {
     expect(() => toStructural({ anyOf: [{ type: "string" }, { type: "boolean" }] })).toThrow(/union/)
     expect(() => toStructural({ type: "object", additionalProperties: false })).toThrow(/additionalProperties/)
     expect(() => toStructural({ description: "x" })).toThrow(/type/)
+  })
+
+  it("keeps both sides' constraints on an int-or-string node", () => {
+    expect(
+      toStructural({
+        anyOf: [
+          { type: "string", pattern: "^[0-9]+$" },
+          { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        ],
+      }),
+    ).toEqual({
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      "x-kubernetes-int-or-string": true,
+      pattern: "^[0-9]+$",
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+    })
+    expect(() => toStructural({ anyOf: [{ type: "string" }, { type: "integer", minLength: 1 }] } as never)).toThrow(
+      /int-or-string/,
+    )
   })
 
   it("turns a nullable union into nullable and const into enum", () => {
