@@ -1,6 +1,6 @@
 // CRD installation the way users do it (kubectl apply, then wait for Established), one file at a time so that
 // one rejected CRD does not hide whether the others are fine.
-import { kubectlOk } from "./kubectl.js"
+import { kubectlOk, runKubectl } from "./kubectl.js"
 
 export interface CrdFailure {
   readonly file: string
@@ -19,12 +19,30 @@ export const installCrds = async (
   for (const file of files) {
     try {
       await kubectlOk(kubectlPath, kubeconfigPath, ["apply", "--server-side", "--force-conflicts", "-f", file])
-      const wait = ["wait", "--for=condition=Established", `--timeout=${Math.round(timeoutMs / 1000)}s`, "-f", file]
-      await kubectlOk(kubectlPath, kubeconfigPath, wait, { timeoutMs: timeoutMs + 10_000 })
+      await waitEstablished(kubectlPath, kubeconfigPath, file, timeoutMs)
     } catch (error) {
       if (onFailure === "throw") throw error
       failures.push({ file, message: error instanceof Error ? error.message : String(error) })
     }
   }
   return failures
+}
+
+/**
+ * `kubectl wait --for=condition=Established`, again while the CRD has no conditions yet: right after the apply the API
+ * server may still return `status.conditions: null`, which kubectl 1.36's wait reports as an error ("accessor error:
+ * <nil> is of the type <nil>") instead of waiting.
+ */
+const waitEstablished = async (kubectlPath: string, kubeconfigPath: string, file: string, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const left = Math.max(1, Math.round((deadline - Date.now()) / 1000))
+    const args = ["wait", "--for=condition=Established", `--timeout=${left}s`, "-f", file]
+    const result = await runKubectl(kubectlPath, kubeconfigPath, args, { timeoutMs: left * 1000 + 10_000 })
+    if (result.code === 0) return
+    const output = `${result.stderr}${result.stdout}`
+    if (!output.includes("accessor error") || Date.now() >= deadline)
+      throw new Error(`kubectl ${args.join(" ")} exited ${result.code}: ${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
