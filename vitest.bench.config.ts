@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config"
 
-// Benchmarks (`*.bench.ts`) run apart from the tests (`npm run bench`): they print figures and assert no timings.
+// Vitest-style micro benchmarks (`*.bench.ts` with `it`, e.g. packages/schema/bench) run apart from the tests
+// (`npm run bench:micro`, or a package's `npm run bench`): they print figures and assert no timings. The repository
+// benchmark is `npm run bench` (test/bench).
 const conditions = ["@cartographer/source", "node", "import", "module", "default"]
 
 export default defineConfig({

@@ -1,0 +1,224 @@
+// Starting, watching and killing operator processes (the engine host of engineHost.ts, bundled): their stdout events,
+// their memory, SIGTERM for a clean shutdown and SIGKILL for a crash. Children die with this process (PDEATHSIG via
+// setpriv, and an exit hook), and are stopped by PID only.
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, rmSync } from "node:fs"
+import { mkdtemp, readFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { build } from "esbuild"
+import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
+
+const entry = fileURLToPath(new URL("./engineHost.ts", import.meta.url))
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
+
+const live = new Set<ChildProcess>()
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL")
+})
+
+let bundled: Promise<{ file: string; dir: string }> | undefined
+
+/**
+ * The engine host as one ESM file (esbuild, the workspace packages from their sources, as apps/operator bundles the
+ * operator): built once per process, in a temp dir removed on exit.
+ */
+export const engineHostBundle = (): Promise<string> => {
+  bundled ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cartographer-engine-host-"))
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, "engine-host.mjs")
+    await build({
+      entryPoints: [entry],
+      outfile: file,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node24",
+      conditions: ["@cartographer/source"],
+      // CommonJS dependencies (parts of client-node) call require() for Node built-ins.
+      banner: {
+        js: 'import { createRequire as __hostRequire } from "node:module";\nconst require = __hostRequire(import.meta.url);',
+      },
+      external: ["bufferutil", "utf-8-validate"],
+      logLevel: "warning",
+    })
+    return { file, dir }
+  })()
+  return bundled.then((b) => b.file)
+}
+
+export interface MemoryStats {
+  readonly rssBytes: number
+  /** Private anonymous memory (RssAnon): the heap and native allocations, without the mapped node binary. */
+  readonly anonBytes: number
+  /** File-backed resident pages (RssFile): mostly the node binary's code, shared with other Node processes. */
+  readonly fileBytes: number
+  /** High-water mark (VmHWM). */
+  readonly peakRssBytes: number
+}
+
+export interface OperatorProcess {
+  readonly pid: number
+  readonly startedAt: number
+  /** Every event printed so far, in order. */
+  readonly events: ReadonlyArray<EngineHostEvent>
+  /** Resolves with the first event (past or future) that matches; rejects after `timeoutMs` or if the process ends. */
+  waitFor<E extends EngineHostEvent>(predicate: (event: EngineHostEvent) => event is E, timeoutMs: number): Promise<E>
+  waitFor(predicate: (event: EngineHostEvent) => boolean, timeoutMs: number): Promise<EngineHostEvent>
+  /** Exit code or signal once ended. */
+  readonly exited: Promise<number | string>
+  running(): boolean
+  memory(): Promise<MemoryStats | undefined>
+  /** The last lines of stderr (logs), for failure messages. */
+  stderrTail(lines?: number): string
+  /** SIGTERM (clean shutdown), then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>
+  /** Sends a signal (e.g. SIGUSR2 for a heap snapshot with `--heapsnapshot-signal`). */
+  signal(name: NodeJS.Signals): void
+}
+
+export interface StartOptions {
+  /** Write a V8 CPU profile into this directory when the process exits (`--cpu-prof`). */
+  readonly cpuProfileDir?: string
+  /** Extra environment (merged over this process's). */
+  readonly env?: Readonly<Record<string, string>>
+  /** Extra Node options, e.g. `--heapsnapshot-signal=SIGUSR2` or `--max-semi-space-size=4`. */
+  readonly nodeArgs?: ReadonlyArray<string>
+  /** Working directory (where Node writes heap snapshots). Default: this process's. */
+  readonly cwd?: string
+}
+
+const isKind =
+  <K extends EngineHostEvent["event"]>(kind: K) =>
+  (event: EngineHostEvent): event is Extract<EngineHostEvent, { event: K }> =>
+    event.event === kind
+
+export const eventOf = isKind
+
+export const startEngineHost = async (
+  config: EngineHostConfig,
+  options: StartOptions = {},
+): Promise<OperatorProcess> => {
+  const file = await engineHostBundle()
+  const nodeArgs = [
+    ...(options.cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]),
+    ...(options.nodeArgs ?? []),
+  ]
+  const argv = [...nodeArgs, file]
+  const [command, args] = setpriv
+    ? [setpriv, ["--pdeathsig", "KILL", "--", process.execPath, ...argv]]
+    : [process.execPath, argv]
+  const child = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: { ...process.env, ...options.env, CARTOGRAPHER_ENGINE_HOST: JSON.stringify(config) },
+  })
+  if (child.pid === undefined) throw new Error("could not start the engine host")
+  live.add(child)
+  const startedAt = Date.now()
+  const events: Array<EngineHostEvent> = []
+  const waiters = new Set<() => void>()
+  let stdoutRest = ""
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    const lines = (stdoutRest + chunk).split("\n")
+    stdoutRest = lines.pop() ?? ""
+    for (const line of lines) {
+      if (line.trim() === "") continue
+      try {
+        events.push(JSON.parse(line) as EngineHostEvent)
+      } catch {
+        // Not an event (a stray console.log): ignore.
+      }
+    }
+    for (const wake of [...waiters]) wake()
+  })
+  const stderrLines: Array<string> = []
+  let stderrRest = ""
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    const lines = (stderrRest + chunk).split("\n")
+    stderrRest = lines.pop() ?? ""
+    stderrLines.push(...lines)
+    if (stderrLines.length > 2000) stderrLines.splice(0, stderrLines.length - 1000)
+  })
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => {
+      live.delete(child)
+      for (const wake of [...waiters]) wake()
+      resolve(code ?? signal ?? "unknown")
+    })
+  })
+  const running = () => child.exitCode === null && child.signalCode === null
+  const stderrTail = (lines = 30) => [...stderrLines, stderrRest].slice(-lines).join("\n")
+  const waitFor = (predicate: (event: EngineHostEvent) => boolean, timeoutMs: number): Promise<EngineHostEvent> =>
+    new Promise((resolve, reject) => {
+      let seen = 0
+      const check = () => {
+        for (; seen < events.length; seen++) {
+          const event = events[seen] as EngineHostEvent
+          if (predicate(event)) {
+            done()
+            resolve(event)
+            return
+          }
+        }
+        if (!running()) {
+          done()
+          reject(new Error(`engine host ${child.pid} ended (${child.exitCode ?? child.signalCode})\n${stderrTail()}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`engine host ${child.pid}: no matching event within ${timeoutMs} ms\n${stderrTail()}`))
+      }, timeoutMs)
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(check)
+      }
+      waiters.add(check)
+      check()
+    })
+  const stop = async (graceMs = 10_000) => {
+    if (!running()) return
+    child.kill("SIGTERM")
+    const timer = setTimeout(() => running() && child.kill("SIGKILL"), graceMs)
+    await exited
+    clearTimeout(timer)
+  }
+  const kill = async () => {
+    if (running()) child.kill("SIGKILL")
+    await exited
+  }
+  const memory = async (): Promise<MemoryStats | undefined> => {
+    try {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8")
+      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024
+      return {
+        rssBytes: kib("VmRSS"),
+        anonBytes: kib("RssAnon"),
+        fileBytes: kib("RssFile"),
+        peakRssBytes: kib("VmHWM"),
+      }
+    } catch {
+      return undefined
+    }
+  }
+  return {
+    pid: child.pid,
+    signal: (name: NodeJS.Signals) => {
+      if (running()) child.kill(name)
+    },
+    startedAt,
+    events,
+    waitFor: waitFor as OperatorProcess["waitFor"],
+    exited,
+    running,
+    memory,
+    stderrTail,
+    stop,
+    kill,
+  }
+}

@@ -1,0 +1,84 @@
+// Disagreements between the Schema and the API server with the generated CRD that the fuzzer found and that are
+// known: each with the class it matches, a minimal reproducer, and whether it is a bug (and whose) or intended.
+// The fuzz suite fails on any class not listed here; the bugs also have a reproducer test marked `fails`, which
+// starts failing (so this list gets updated) the day the bug is fixed.
+import type { Json } from "./documents.js"
+
+export interface KnownDisagreement {
+  /** Matches `classOf(disagreement)`. */
+  readonly match: RegExp
+  readonly status: "bug" | "intended"
+  /** One behaviour sentence: what should hold (bugs) or what holds and why (intended). */
+  readonly behaviour: string
+  readonly why: string
+  readonly reproducer: Json
+}
+
+const workspace = (workflows: Record<string, Json>): Json => ({
+  apiVersion: "mlops.aigency.com/v1alpha1",
+  kind: "Workspace",
+  metadata: { name: "ws" },
+  spec: { workflows: { agentPools: [{ name: "a" }], ...workflows } },
+})
+
+export const knownDisagreements: ReadonlyArray<KnownDisagreement> = [
+  {
+    match: /^server-accepts-schema-rejects: must be an image reference such as/u,
+    status: "bug",
+    behaviour: "the CRD's image pattern refuses the whitespace that JavaScript's \\s refuses (\\v, NBSP, U+2028, BOM)",
+    why:
+      "The CRD copies the JavaScript pattern `^[^\\s]+$` into the CRD, where Go's RE2 reads `\\s` as [\\t\\n\\f\\r ] " +
+      "only; JavaScript's `\\s` also covers \\v, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, " +
+      "U+3000 and U+FEFF. Fix in toStructural: translate `\\s` to that explicit class " +
+      "(`\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}`, verified), " +
+      "or write the Schema's pattern with an explicit ASCII class.",
+    reproducer: workspace({ image: "a\u000bb" }),
+  },
+  {
+    match: /^server-accepts-schema-rejects: must be greater than zero, e\.g\. 16Gi$/u,
+    status: "bug",
+    behaviour: "the Schema and the CRD agree that a storageQuota of 1e-400 is greater than zero",
+    why:
+      "Quantity.ts positiveQuantity computes the value as a JavaScript number, which underflows to 0 for 1e-400; the " +
+      "API server's quantity() rounds it up to the smallest unit, which is > 0. Fix in the Schema: a quantity is " +
+      "positive when its mantissa has a non-zero digit (the sign cannot be negative), whatever its exponent.",
+    reproducer: workspace({ storageQuota: "1e-400" }),
+  },
+  {
+    match: /^server-accepts-schema-rejects: Expected …, got null$/u,
+    status: "bug",
+    behaviour: "an explicit null in an optional field means the same to the Schema as to the API server (absent)",
+    why:
+      "The API server drops nulls of non-nullable fields before defaulting (so `image: null`, or `image:` with " +
+      "nothing after it in YAML, is accepted and defaulted), while the Schema rejects them: `cartographer-validate` " +
+      "fails files that `kubectl apply` accepts. The operator is not affected (it reads pruned objects). Decide in " +
+      "the Schema: treat null as absent for optional keys, or document the stricter CLI.",
+    reproducer: workspace({ image: null }),
+  },
+  {
+    match: /^decoded-differently: a lone surrogate came back as U\+FFFD$/u,
+    status: "intended",
+    behaviour: "a lone UTF-16 surrogate in a string comes back from the API server as U+FFFD",
+    why:
+      "Objects are stored as UTF-8, where a lone surrogate cannot exist; Go's JSON decoder replaces it. It can only be " +
+      "sent as a JSON `\\ud800` escape (a YAML file is already UTF-8), and no field gives it meaning.",
+    reproducer: workspace({ nodeSelector: { pool: "a\ud800" } }),
+  },
+]
+
+/** Disagreements the fuzzer found that are fixed: both sides must refuse each reproducer, with a path. */
+export const fixedDisagreements: ReadonlyArray<{ readonly behaviour: string; readonly reproducer: Json }> = [
+  {
+    behaviour:
+      "the CRD rejects a negative integer quantity, as the Schema does (int-or-string nodes keep `minimum: 0`)",
+    reproducer: workspace({ server: { resources: { limits: { cpu: -1 } } } }),
+  },
+  {
+    behaviour: "the CRD rejects an integer quantity above 2^53 - 1, as the Schema does",
+    reproducer: workspace({ agentPools: [{ name: "a", resources: { requests: { cpu: 2 ** 53 + 2 } } }] }),
+  },
+  {
+    behaviour: "the CRD rejects a concurrencyLimit above 2^53 - 1, as the Schema does",
+    reproducer: workspace({ agentPools: [{ name: "a", concurrencyLimit: 2 ** 53 + 2 }] }),
+  },
+]
