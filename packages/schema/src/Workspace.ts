@@ -36,10 +36,14 @@ const Replicas = NonNegativeInt.check(Schema.isLessThanOrEqualTo(1000, { message
 
 const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
 
-/** A container image reference: no whitespace, not empty. */
+/**
+ * A container image reference: printable ASCII without spaces, not empty. Spelled as the range `!`–`~` rather than
+ * `\S`: the CRD carries the same pattern to the API server, whose RE2 `\s` knows only ASCII whitespace, so `\S` would
+ * let Unicode spaces through there that JavaScript refuses (found by the fuzz suite).
+ */
 const Image = Schema.String.check(
-  Schema.isPattern(/^[^\s]+$/u, { message: "must be an image reference such as prefecthq/prefect:3.9.1-python3.12" }),
-).annotate({ description: "A container image reference (registry/repository:tag or @digest)." })
+  Schema.isPattern(/^[!-~]+$/u, { message: "must be an image reference such as prefecthq/prefect:3.9.1-python3.12" }),
+).annotate({ description: "A container image reference (registry/repository:tag or @digest), printable ASCII." })
 
 const ObjectName = Schema.String.check(
   Schema.isMaxLength(253, { message: "must be at most 253 characters" }),
