@@ -83,7 +83,7 @@ export const renderMarkdown = (r: BenchReport): string => {
     ])
     rows.push([
       `Drift repair latency over ${o.drift.deletions} child deletions`,
-      `p50 ${n(o.drift.p50Ms)} ms, p99 ${n(o.drift.p99Ms)} ms ${mark(o.drift.p99Ms <= targets.driftP99Ms)}`,
+      `p50 ${n(o.drift.p50Ms)} ms, p99 ${n(o.drift.p99Ms)} ms ${mark(o.drift.p99Ms <= targets.driftP99Ms)} (slowest: ${o.drift.slowest.map((r) => `${r.kind} ${n(r.ms)} ms`).join(", ")})`,
       `p99 ≤ ${n(targets.driftP99Ms)} ms`,
     ])
     rows.push([

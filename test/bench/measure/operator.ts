@@ -52,6 +52,8 @@ export interface OperatorResult {
     readonly p99Ms: number
     readonly maxMs: number
     readonly unrepaired: number
+    /** The three slowest repairs, to tell an outlier's kind and the phase it fell in. */
+    readonly slowest: ReadonlyArray<{ readonly kind: string; readonly name: string; readonly ms: number }>
   }
   readonly memory: {
     readonly rssMiB: number
@@ -317,6 +319,7 @@ const measureDrift = async (
     return chosen === undefined ? [] : [chosen]
   })
   const latencies: Array<number> = []
+  const repairs: Array<{ kind: string; name: string; ms: number }> = []
   let unrepaired = 0
   for (let i = 0; i < deletions && victims.length > 0; i++) {
     const victim = victims[i % victims.length] as (typeof victims)[number]
@@ -340,7 +343,9 @@ const measureDrift = async (
     const deletion = writes.others.findLast(
       (e) => e.verb === "delete" && e.objectRef?.resource === resource && e.objectRef.name === victim.metadata.name,
     )
-    latencies.push(auditTime(repaired.stageTimestamp) - (deletion ? auditTime(deletion.stageTimestamp) : deletedAt))
+    const ms = auditTime(repaired.stageTimestamp) - (deletion ? auditTime(deletion.stageTimestamp) : deletedAt)
+    latencies.push(ms)
+    repairs.push({ kind: victim.kind, name: victim.metadata.name, ms })
   }
   latencies.sort((x, y) => x - y)
   return {
@@ -349,5 +354,6 @@ const measureDrift = async (
     p99Ms: quantile(latencies, 0.99),
     maxMs: latencies.at(-1) ?? Number.NaN,
     unrepaired,
+    slowest: repairs.sort((x, y) => y.ms - x.ms).slice(0, 3),
   }
 }
