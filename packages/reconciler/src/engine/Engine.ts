@@ -69,6 +69,11 @@ export interface EngineOptions {
   readonly observer?: EngineObserver | undefined
   /** A Workspace still progressing (migration, rollout) is reconciled again after this. Default 30 seconds. */
   readonly progressingRequeue?: Duration.Input | undefined
+  /**
+   * A Workspace with a child refused from outside it (its namespace does not exist yet, a quota, a policy) is
+   * reconciled again after this, so it recovers once the cause is fixed. Default 2 minutes.
+   */
+  readonly rejectedRecheck?: Duration.Input | undefined
   /** A reconcile running longer than this is abandoned as an error (and retried). Default 5 minutes. */
   readonly reconcileTimeout?: Duration.Input | undefined
   /** `reportingInstance` of the Events the engine records. Default: the host name. */
@@ -96,6 +101,7 @@ export const defaults = {
   fieldManager: "cartographer",
   shutdownGrace: WorkQueue.defaults.shutdownGrace,
   progressingRequeue: Duration.seconds(30),
+  rejectedRecheck: Duration.minutes(2),
   reconcileTimeout: Duration.minutes(5),
 } as const
 
@@ -208,6 +214,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
       faults,
       fieldManager: options.fieldManager ?? defaults.fieldManager,
       progressingRequeue: duration(options.progressingRequeue, defaults.progressingRequeue),
+      rejectedRecheck: duration(options.rejectedRecheck, defaults.rejectedRecheck),
     })
 
     const handle = (key: string): Effect.Effect<WorkQueue.Outcome> =>

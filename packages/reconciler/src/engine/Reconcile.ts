@@ -15,7 +15,10 @@
  *
  * A request the API server may answer better later (5xx, 429, timeouts, conflicts) ends the reconcile with a
  * retryable error (backoff). A child it refuses for good (422, 403, a missing namespace) is skipped, the rest of the
- * plan still runs, and the Workspace reports `Degraded/ApplyRejected`: retrying cannot help (terminal).
+ * plan still runs, and the Workspace reports `Degraded/ApplyRejected`: retrying at once cannot help. An invalid
+ * child (422) waits for the next change of the Workspace (terminal); a refusal from outside it (a namespace not
+ * created yet, a quota, a policy) is looked at again after `rejectedRecheck`, so the Workspace recovers on its own
+ * once an administrator fixes the cause.
  */
 import { randomBytes } from "node:crypto"
 import {
@@ -28,7 +31,7 @@ import {
   type ResourceKind,
 } from "@cartographer/k8s"
 import type { Condition, Workspace, WorkspaceStatus } from "@cartographer/schema"
-import { Clock, type Duration, Effect, Option } from "effect"
+import { Clock, Duration, Effect, Option } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind, ManagedObject } from "../plan/kube.js"
 import { labelKeys, managedBy } from "../plan/labels.js"
@@ -82,6 +85,8 @@ export interface ReconcileContext {
   readonly fieldManager: string
   /** How soon a Workspace that is still progressing is looked at again. */
   readonly progressingRequeue: Duration.Duration
+  /** How soon a Workspace with a child refused from outside it (see `ChildRejected.external`) is looked at again. */
+  readonly rejectedRecheck: Duration.Duration
 }
 
 /** RFC 3339 at second precision, as `metav1.Time` serialises. */
@@ -524,8 +529,14 @@ export const make = (ctx: ReconcileContext) => {
         const status =
           problem === undefined ? planned.status : withExecutionProblem(planned.status, problem, { now, previous })
         yield* writeStatus(key, live, previous, status)
-        if (rejected.length > 0)
-          return Outcome.terminal(new ReconcileError({ reason: rejected[0] as ReconcileErrorReason }))
+        const progressing = conditionOf(status, "Progressing")?.status === "True"
+        if (rejected.length > 0) {
+          if (!rejected.some((r) => r.external))
+            return Outcome.terminal(new ReconcileError({ reason: rejected[0] as ReconcileErrorReason }))
+          return Outcome.requeueAfter(
+            progressing ? Duration.min(ctx.progressingRequeue, ctx.rejectedRecheck) : ctx.rejectedRecheck,
+          )
+        }
         if (conflicts.length > 0) {
           return Outcome.error(
             new ReconcileError({
@@ -533,9 +544,7 @@ export const make = (ctx: ReconcileContext) => {
             }),
           )
         }
-        return conditionOf(status, "Progressing")?.status === "True"
-          ? Outcome.requeueAfter(ctx.progressingRequeue)
-          : Outcome.success
+        return progressing ? Outcome.requeueAfter(ctx.progressingRequeue) : Outcome.success
       }
     })
 

@@ -23,12 +23,14 @@ export class ApiUnavailable extends Schema.TaggedError<ApiUnavailable>("@cartogr
 
 /**
  * The API server refused a child for good: invalid (422), forbidden by policy (an admission webhook, a quota, a
- * namespace being deleted), or its namespace does not exist. Repeating the request cannot help; the Workspace
- * reports it as `Degraded/ApplyRejected`.
+ * namespace being deleted), or its namespace does not exist. Repeating the request at once cannot help; the
+ * Workspace reports it as `Degraded/ApplyRejected`. `external`: what refused it lies outside the Workspace (a
+ * namespace still to be created, a quota, a policy) and may change without the Workspace changing, so the engine
+ * looks again after a while; an invalid object (422) waits for the next spec change.
  */
 export class ChildRejected extends Schema.TaggedError<ChildRejected>("@cartographer/reconciler/ChildRejected")(
   "ChildRejected",
-  { ...Fields, object: Schema.String, status: Schema.optionalKey(Schema.Int) },
+  { ...Fields, object: Schema.String, status: Schema.optionalKey(Schema.Int), external: Schema.Boolean },
 ) {
   get isRetryable(): boolean {
     return false
@@ -108,4 +110,5 @@ export const classify = (key: string, object: string, error: K8sError): Reconcil
         object,
         message: error.message,
         ...(error.reason.status === undefined ? {} : { status: error.reason.status }),
+        external: error.reason._tag === "NotFound" || error.reason._tag === "Forbidden",
       })

@@ -51,6 +51,19 @@ describe("classifying a failed request while reconciling", () => {
     ).toBe("ChildRejected")
   })
 
+  it("marks as external what a change outside the Workspace can fix (a namespace, a quota, a policy), to be rechecked", () => {
+    const external = (reason: K8sError["reason"]) => {
+      const classified = classify("ns/ws", "x", failed(reason))
+      return classified._tag === "ChildRejected" && classified.external
+    }
+    expect(external(new NotFound({ message: 'namespaces "jobs" not found', status: 404 }))).toBe(true)
+    expect(external(new Forbidden({ message: "exceeded quota: compute, requested: cpu=2", status: 403 }))).toBe(true)
+    expect(external(new Invalid({ message: "spec.selector: immutable", causes: [] }))).toBe(false)
+    expect(
+      external(new Conflict({ message: "conflict", causes: [{ reason: "FieldManagerConflict", field: ".spec" }] })),
+    ).toBe(false)
+  })
+
   it("carries the server's Retry-After to the queue", () => {
     const reason = classify("ns/ws", "x", failed(new TooManyRequests({ message: "slow down", retryAfterSeconds: 7 })))
     const error = new ReconcileError({ reason })

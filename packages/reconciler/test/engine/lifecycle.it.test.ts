@@ -1,6 +1,7 @@
 // Deletion and refusals: children go with their Workspace through owner references (tier cluster runs the garbage
 // collector), the retained volume and Secret stay, pool RBAC in another namespace is removed by the engine without
-// any finalizer; a child the API server refuses for good is reported in the status and not retried.
+// any finalizer; a child the API server refuses is reported in the status, not retried with backoff, and looked at
+// again later when the refusal came from outside the Workspace.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { type OperatorIdentity, operatorIdentity, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
@@ -69,28 +70,35 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifec
   )
 
   it.effect(
-    "reports a child the API server refuses for good as Degraded/ApplyRejected, and still applies the rest",
+    "reports a child refused for a missing namespace as Degraded/ApplyRejected, applies the rest, and recovers once the namespace exists",
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
         const outcomes: Array<string> = []
         yield* startEngine(identity, {
+          rejectedRecheck: "2 seconds",
           observer: { reconciled: ({ key, result }) => outcomes.push(`${key} ${result}`), queue: () => {} },
         })
-        // The Role's namespace does not exist: 404 on every attempt, so retrying cannot help.
-        yield* admin.apply(Kinds.Workspace, withJobNamespace("refused", "no-such-namespace"), {
-          fieldManager: "engine-test",
-        })
+        // The Role's namespace does not exist yet: 404 on every attempt until an administrator creates it.
+        const late = `${namespace}-late`
+        yield* Effect.addFinalizer(() => admin.delete(Kinds.Namespace, { name: late }).pipe(Effect.ignore))
+        yield* admin.apply(Kinds.Workspace, withJobNamespace("refused", late), { fieldManager: "engine-test" })
         const degraded = yield* waitForCondition({ namespace, name: "refused" }, "Degraded", "True")
         assert.strictEqual(condition(degraded, "Degraded")?.reason, "ApplyRejected")
-        assert.include(condition(degraded, "Degraded")?.message, "no-such-namespace")
+        assert.include(condition(degraded, "Degraded")?.message, late)
         yield* admin.get(Kinds.Deployment, { namespace, name: "refused-orion-server" })
         yield* admin.get(Kinds.Deployment, { namespace, name: "refused-agent-default" })
-        // Terminal: not retried with backoff (a few reconciles come from child events, none from retries).
+        // Not retried with backoff (no error outcome) and not given up (no terminal one): looked at again later.
         const key = `${namespace}/refused`
-        yield* Effect.sleep("2 seconds")
-        assert.isTrue(outcomes.includes(`${key} terminal`))
+        yield* Effect.sleep("3 seconds")
+        assert.isTrue(outcomes.includes(`${key} requeue`), outcomes.join(", "))
         assert.isFalse(outcomes.includes(`${key} error`), outcomes.join(", "))
+        assert.isFalse(outcomes.includes(`${key} terminal`), outcomes.join(", "))
+
+        // The namespace appears; no change to the Workspace: the next recheck applies the pool's RBAC.
+        yield* admin.apply(Kinds.Namespace, { metadata: { name: late } }, { fieldManager: "engine-test" })
+        yield* eventually(admin.get(Kinds.Role, { namespace: late, name: `refused-agent-jobs.${namespace}` }))
+        yield* waitForCondition({ namespace, name: "refused" }, "Degraded", "False")
       }),
   )
 })
