@@ -2,10 +2,8 @@
 // shipped ClusterRole only (a missing verb fails here), on the run's real control plane.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { validateWorkspace } from "@cartographer/schema"
-import { type OperatorIdentity, operatorIdentity, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { managedKinds } from "../../src/engine/Reconcile.js"
 import { convergedPlan, type ManagedObject } from "../../src/index.js"
 import {
@@ -16,15 +14,11 @@ import {
   provideVolume,
   sample,
   startEngine,
+  useOperatorNamespace,
   waitForCondition,
 } from "./support.js"
 
-const namespace = useNamespace("engine-converge")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
+const { namespace, identity } = useOperatorNamespace("engine-converge")
 
 /** What the operator converges to for this Workspace (no uid offline, so without owner references). */
 const expectedObjects = (workspace: KubeObject): ReadonlyArray<ManagedObject> => {
@@ -44,7 +38,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("the e
         const workspace = sample("basic-workspace.yaml", namespace)
         const name = workspace.metadata?.name ?? ""
         yield* provideVolume(namespace, name)
-        yield* startEngine(identity)
+        yield* startEngine(identity())
         const created = yield* admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })
 
         const expected = expectedObjects(workspace)
@@ -106,7 +100,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("the e
         const admin = yield* Admin
         const workspace = sample("kubernetes-pool-workspace.yaml", namespace)
         const name = workspace.metadata?.name ?? ""
-        yield* startEngine(identity)
+        yield* startEngine(identity())
         yield* admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })
         const role = yield* eventually(admin.get(Kinds.Role, { namespace, name: `${name}-agent-jobs` }))
         const binding = yield* eventually(admin.get(Kinds.RoleBinding, { namespace, name: `${name}-agent-jobs` }))

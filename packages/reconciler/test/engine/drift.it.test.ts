@@ -2,25 +2,22 @@
 // what it prunes, and that an invalid spec writes nothing but the status. The engine runs as the operator's
 // ServiceAccount; "no writes" is read from the API server's audit log, not from the engine.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import {
-  type OperatorIdentity,
-  operatorIdentity,
-  readAudit,
-  sharedControlPlane,
-  useNamespace,
-} from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { migrationHashAnnotation } from "../../src/index.js"
-import { Admin, condition, eventually, podsRun, sample, startEngine, waitForCondition } from "./support.js"
+import {
+  Admin,
+  condition,
+  eventually,
+  operatorWrites,
+  podsRun,
+  sample,
+  startEngine,
+  useOperatorNamespace,
+  waitForCondition,
+} from "./support.js"
 
-const namespace = useNamespace("engine-drift")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
+const { namespace, identity } = useOperatorNamespace("engine-drift")
 
 const workspace = (name: string, workflows: Record<string, unknown> = {}): KubeObject => {
   const base = sample("basic-workspace.yaml", namespace, name)
@@ -67,12 +64,9 @@ const quiescent = (name: string) =>
   })
 
 /** Mutating requests the operator made since `since`, as the API server's audit log recorded them. */
-const operatorWrites = (since: Date) =>
-  Effect.promise(async () => {
-    // The audit backend writes each event as its request completes; give the last ones a moment.
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    return readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since })
-  })
+const writesSince = (since: Date) =>
+  // The audit backend writes each event as its request completes; give the last ones a moment.
+  Effect.sleep("500 millis").pipe(Effect.andThen(() => operatorWrites(identity(), since)))
 
 const describeWrite = (e: { verb: string; objectRef?: { resource?: string; subresource?: string; name?: string } }) =>
   `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.name ?? ""}`
@@ -81,7 +75,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
   it.effect("restores a deleted child within one reconcile", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      yield* startEngine(identity)
+      yield* startEngine(identity())
       yield* create(workspace("deleted"))
       const ref = { namespace, name: "deleted-orion-server" }
       const before = yield* eventually(admin.get(Kinds.Service, ref))
@@ -100,7 +94,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
   it.effect("restores an owned field edited by someone else (a kubectl edit of replicas and image)", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      yield* startEngine(identity)
+      yield* startEngine(identity())
       yield* create(workspace("edited"))
       const ref = { namespace, name: "edited-agent-default" }
       type Spec = { replicas: number; template: { spec: { containers: Array<{ image: string }> } } }
@@ -147,7 +141,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
     Effect.gen(function* () {
       const admin = yield* Admin
       const resyncs: Array<string> = []
-      yield* startEngine(identity, {
+      yield* startEngine(identity(), {
         resyncPeriod: "2 seconds",
         observer: { reconciled: ({ key }) => resyncs.push(key), queue: () => {} },
       })
@@ -173,7 +167,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
       )
       const live = yield* admin.get(Kinds.Service, ref)
       assert.strictEqual(live.metadata.labels?.["team.example.com/owner"], "data-science")
-      const writes = (yield* operatorWrites(since)).filter(
+      const writes = (yield* writesSince(since)).filter(
         (e) => e.objectRef?.resource === "services" && e.objectRef.name === ref.name,
       )
       assert.deepStrictEqual(writes.map(describeWrite), [])
@@ -183,7 +177,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
   it.effect("prunes a removed pool, and leaves the database volume and Secret untouched", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      yield* startEngine(identity)
+      yield* startEngine(identity())
       const pools = [
         { name: "default", replicas: 1 },
         { name: "extra", replicas: 1 },
@@ -207,7 +201,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
       assert.strictEqual(pvcAfter.metadata.uid, pvc.metadata.uid)
       assert.strictEqual(secretAfter.metadata.resourceVersion, secret.metadata.resourceVersion)
       assert.deepStrictEqual(secretAfter.data, secret.data)
-      const writes = (yield* operatorWrites(since)).map(describeWrite)
+      const writes = (yield* writesSince(since)).map(describeWrite)
       assert.include(writes, "delete deployments pruned-agent-extra")
       assert.isFalse(
         writes.some((w) => w.includes("secrets") || w.includes("persistentvolumeclaims")),
@@ -218,7 +212,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
 
   it.effect("answers a semantically invalid spec with Degraded=InvalidSpec and writes nothing to the children", () =>
     Effect.gen(function* () {
-      yield* startEngine(identity)
+      yield* startEngine(identity())
       yield* create(workspace("invalid"))
       yield* quiescent("invalid")
       const since = new Date()
@@ -227,7 +221,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
       const degraded = yield* waitForCondition({ namespace, name: "invalid" }, "Degraded", "True")
       assert.strictEqual(condition(degraded, "Degraded")?.reason, "InvalidSpec")
       assert.include(condition(degraded, "Degraded")?.message, "spec.workflows.server.resources.requests.cpu")
-      const writes = (yield* operatorWrites(since)).map(describeWrite)
+      const writes = (yield* writesSince(since)).map(describeWrite)
       assert.deepStrictEqual(
         writes.filter((w) => !w.startsWith("patch workspaces/status") && !w.includes(" events ")),
         [],

@@ -2,25 +2,13 @@
 // a crash after a write (intermediate state), a lagging cache (stale state), a lost notification (unobserved
 // state), and a crashing watch stream. Each ends converged; the database password is never replaced.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import {
-  type OperatorIdentity,
-  operatorIdentity,
-  readAudit,
-  sharedControlPlane,
-  useNamespace,
-} from "@cartographer/test/harness"
+import { readAudit, sharedControlPlane } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { Engine } from "../../src/index.js"
-import { Admin, condition, eventually, sample, startEngine } from "./support.js"
+import { Admin, condition, eventually, sample, startEngine, useOperatorNamespace } from "./support.js"
 
-const namespace = useNamespace("engine-faults")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
+const { namespace, identity } = useOperatorNamespace("engine-faults")
 
 const noFaults: Engine.FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
 
@@ -62,7 +50,7 @@ const converged = (name: string) =>
 const secretWrites = (name: string) =>
   Effect.promise(() =>
     readAudit(sharedControlPlane().auditLogPath, {
-      user: identity.user,
+      user: identity().user,
       mutating: true,
       resource: "secrets",
       name: `${name}-environment-secrets`,
@@ -78,7 +66,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
         // Every third write "crashes" the reconcile right after the API server accepted it.
         afterWrite: () => (++writes % 3 === 0 ? Effect.die("crash after a write") : Effect.void),
       }
-      yield* startEngine(identity, { backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* startEngine(identity(), { backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("crashy")
       yield* converged("crashy")
       assert.isAtLeast(writes, 9)
@@ -103,7 +91,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
           ++writes === 4 ? Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Effect.never)) : Effect.void,
       }
       const first = yield* Scope.make()
-      yield* startEngine(identity, { shutdownGrace: "10 millis" }).pipe(
+      yield* startEngine(identity(), { shutdownGrace: "10 millis" }).pipe(
         Effect.provideService(Engine.Faults, dying),
         Scope.provide(first),
       )
@@ -112,7 +100,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
       const secret = yield* admin.get(Kinds.Secret, { namespace, name: "resumed-environment-secrets" })
       yield* Scope.close(first, Exit.void)
 
-      yield* startEngine(identity)
+      yield* startEngine(identity())
       yield* converged("resumed")
       const after = yield* admin.get(Kinds.Secret, secret.metadata)
       assert.strictEqual(after.metadata.uid, secret.metadata.uid)
@@ -130,7 +118,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
             ? Effect.sleep("2 seconds").pipe(Effect.as(true))
             : Effect.succeed(true),
       }
-      yield* startEngine(identity).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* startEngine(identity()).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("lagging")
       yield* converged("lagging")
       const secret = yield* secretWrites("lagging")
@@ -149,7 +137,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
         // The cache sees Service changes, but no reconcile is queued for them.
         beforeEvent: (event) => Effect.succeed(event.kind !== "Service"),
       }
-      yield* startEngine(identity, { resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* startEngine(identity(), { resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("unobserved")
       yield* converged("unobserved")
       const ref = { namespace, name: "unobserved-orion-server" }
@@ -175,7 +163,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
             ? Effect.die("the Deployment stream crashed")
             : Effect.succeed(true),
       }
-      yield* startEngine(identity).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* startEngine(identity()).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("streams")
       yield* converged("streams")
       const deployment = { namespace, name: "streams-agent-default" }

@@ -3,19 +3,22 @@
 // any finalizer; a child the API server refuses is reported in the status, not retried with backoff, and looked at
 // again later when the refusal came from outside the Workspace.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { type OperatorIdentity, operatorIdentity, useNamespace } from "@cartographer/test/harness"
+import { useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { Admin, condition, eventually, podsRun, sample, startEngine, waitForCondition } from "./support.js"
+import {
+  Admin,
+  condition,
+  eventually,
+  podsRun,
+  sample,
+  startEngine,
+  useOperatorNamespace,
+  waitForCondition,
+} from "./support.js"
 
-const namespace = useNamespace("engine-lifecycle")
+const { namespace, identity } = useOperatorNamespace("engine-lifecycle")
 const jobs = useNamespace("engine-lifecycle-jobs")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
 
 /** A Workspace with a kubernetes pool whose flow-run Jobs go to `jobNamespace`. */
 const withJobNamespace = (name: string, jobNamespace: string): KubeObject => {
@@ -46,7 +49,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifec
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
-        yield* startEngine(identity, { namespaces: [namespace, jobs] })
+        yield* startEngine(identity(), { namespaces: [namespace, jobs] })
         const workspace = yield* admin.apply(Kinds.Workspace, withJobNamespace("deleted", jobs), {
           fieldManager: "engine-test",
         })
@@ -75,7 +78,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifec
       Effect.gen(function* () {
         const admin = yield* Admin
         const outcomes: Array<string> = []
-        yield* startEngine(identity, {
+        yield* startEngine(identity(), {
           rejectedRecheck: "2 seconds",
           observer: { reconciled: ({ key, result }) => outcomes.push(`${key} ${result}`), queue: () => {} },
         })

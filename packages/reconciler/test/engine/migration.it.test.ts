@@ -2,25 +2,22 @@
 // and the server rolls to the new image only after that Job completed. Order is read from the API server's audit
 // log and the Job's own completion time (tier cluster: kwok runs the Job's pod to completion).
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import {
-  type OperatorIdentity,
-  operatorIdentity,
-  readAudit,
-  sharedControlPlane,
-  useNamespace,
-} from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { migrationHashAnnotation } from "../../src/index.js"
-import { Admin, eventually, podsRun, provideVolume, sample, startEngine, waitForCondition } from "./support.js"
+import {
+  Admin,
+  eventually,
+  operatorWrites,
+  podsRun,
+  provideVolume,
+  sample,
+  startEngine,
+  useOperatorNamespace,
+  waitForCondition,
+} from "./support.js"
 
-const namespace = useNamespace("engine-migration")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
+const { namespace, identity } = useOperatorNamespace("engine-migration")
 
 const name = "migrating"
 const oldImage = "prefecthq/prefect:3.9.1-python3.12"
@@ -43,7 +40,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("migra
       Effect.gen(function* () {
         const admin = yield* Admin
         yield* provideVolume(namespace, name)
-        yield* startEngine(identity)
+        yield* startEngine(identity())
         yield* admin.apply(Kinds.Workspace, withImage(oldImage), { fieldManager: "engine-test" })
         yield* waitForCondition({ namespace, name }, "Ready", "True", "180 seconds")
         const server = { namespace, name: `${name}-orion-server` }
@@ -65,9 +62,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("migra
 
         // The server is held on its old image until then: its first write after the change comes after the Job's
         // creation and after the Job completed.
-        const writes = yield* Effect.promise(() =>
-          readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }),
-        )
+        const writes = yield* operatorWrites(identity(), since)
         const jobCreated = writes.findIndex(
           (e) => e.objectRef?.resource === "jobs" && e.objectRef.name === job.metadata.name,
         )

@@ -1,24 +1,21 @@
 // Fifty Workspaces created at once all converge: every planned child exists and, where pods run, every Workspace
 // is Ready. Figures (time, reconciles, writes) are printed, never asserted.
 import { Kinds } from "@cartographer/k8s"
-import {
-  type OperatorIdentity,
-  operatorIdentity,
-  readAudit,
-  sharedControlPlane,
-  useNamespace,
-} from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { Admin, condition, eventually, podsRun, provideVolume, sample, startEngine } from "./support.js"
+import {
+  Admin,
+  condition,
+  eventually,
+  operatorWrites,
+  podsRun,
+  provideVolume,
+  sample,
+  startEngine,
+  useOperatorNamespace,
+} from "./support.js"
 
-const namespace = useNamespace("engine-scale")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
+const { namespace, identity } = useOperatorNamespace("engine-scale")
 
 const count = 50
 const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(2, "0")}`)
@@ -30,7 +27,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "600 seconds" })("many 
       Effect.gen(function* () {
         const admin = yield* Admin
         const results = new Map<string, number>()
-        yield* startEngine(identity, {
+        yield* startEngine(identity(), {
           observer: {
             reconciled: ({ result }) => results.set(result, (results.get(result) ?? 0) + 1),
             queue: () => {},
@@ -74,9 +71,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "600 seconds" })("many 
           })
           assert.isAtLeast(list.items.length, count, kind.kind)
         }
-        const writes = yield* Effect.promise(() =>
-          readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }),
-        )
+        const writes = yield* operatorWrites(identity(), since)
         process.stderr.write(
           `[engine-scale] ${count} Workspaces ${wanted} in ${seconds.toFixed(1)} s; reconciles ${JSON.stringify(
             Object.fromEntries(results),

@@ -2,30 +2,25 @@
 // server's own audit log records no mutating request from the operator's ServiceAccount — counted by the server,
 // not by the engine's counters.
 import { Kinds } from "@cartographer/k8s"
-import {
-  type OperatorIdentity,
-  operatorIdentity,
-  readAudit,
-  sharedControlPlane,
-  useNamespace,
-} from "@cartographer/test/harness"
+import { readAudit, sharedControlPlane } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
-import { Admin, eventually, podsRun, provideVolume, sample, startEngine, waitForCondition } from "./support.js"
+import {
+  Admin,
+  eventually,
+  operatorWrites,
+  podsRun,
+  provideVolume,
+  sample,
+  startEngine,
+  useOperatorNamespace,
+  waitForCondition,
+} from "./support.js"
 
-const namespace = useNamespace("engine-steady")
-let identity: OperatorIdentity
-beforeAll(async () => {
-  identity = await operatorIdentity(namespace)
-})
-afterAll(() => identity?.remove())
+const { namespace, identity } = useOperatorNamespace("engine-steady")
 
 const count = 5
 const names = Array.from({ length: count }, (_, i) => `steady-${i}`)
-
-const operatorWrites = (since: Date) =>
-  Effect.promise(() => readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }))
 
 layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("steady state", (it) => {
   it.effect(
@@ -34,7 +29,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
       Effect.gen(function* () {
         const admin = yield* Admin
         const reconciles: Array<{ readonly key: string; readonly at: number; readonly result: string }> = []
-        yield* startEngine(identity, {
+        yield* startEngine(identity(), {
           resyncPeriod: "3 seconds",
           observer: {
             reconciled: ({ key, result }) => reconciles.push({ key, at: Date.now(), result }),
@@ -56,7 +51,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
         // operator has written nothing for 5 seconds.
         yield* eventually(
           Effect.gen(function* () {
-            const recent = yield* operatorWrites(new Date(Date.now() - 5_000))
+            const recent = yield* operatorWrites(identity(), new Date(Date.now() - 5_000))
             if (recent.length > 0) return yield* Effect.fail(`${recent.length} recent writes`)
           }),
           "120 seconds",
@@ -74,7 +69,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
           "60 seconds",
         )
         yield* Effect.sleep("500 millis")
-        const writes = yield* operatorWrites(since)
+        const writes = yield* operatorWrites(identity(), since)
         const during = reconciles.filter((r) => r.at >= from)
         assert.isAtLeast(during.length, 3 * count)
         assert.deepStrictEqual(
@@ -90,7 +85,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
         )
         // The audit log does see this operator: it read (listed and watched) during the same period.
         const reads = yield* Effect.promise(() =>
-          readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: false }),
+          readAudit(sharedControlPlane().auditLogPath, { user: identity().user, mutating: false }),
         )
         assert.isAbove(reads.length, 0)
       }),

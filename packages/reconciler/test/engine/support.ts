@@ -4,8 +4,15 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Live, resourceKind } from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
-import { type OperatorIdentity, sharedControlPlane } from "@cartographer/test/harness"
+import {
+  type OperatorIdentity,
+  operatorIdentity,
+  readAudit,
+  sharedControlPlane,
+  useNamespace,
+} from "@cartographer/test/harness"
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
 import { Engine } from "../../src/index.js"
 
@@ -20,6 +27,32 @@ export class Admin extends Context.Service<Admin, KubeClientShape>()("engine-tes
     ),
   )
 }
+
+/**
+ * The file's own namespace and the operator's identity in it (a ServiceAccount bound to the shipped ClusterRole),
+ * created before the file's tests and removed after them.
+ */
+export const useOperatorNamespace = (
+  prefix: string,
+): { readonly namespace: string; readonly identity: () => OperatorIdentity } => {
+  const namespace = useNamespace(prefix)
+  let identity: OperatorIdentity | undefined
+  beforeAll(async () => {
+    identity = await operatorIdentity(namespace)
+  })
+  afterAll(() => identity?.remove())
+  return {
+    namespace,
+    identity: () => {
+      if (identity === undefined) throw new Error("the operator identity exists inside the file's tests only")
+      return identity
+    },
+  }
+}
+
+/** The mutating requests the operator's identity made since `since`, from the API server's audit log. */
+export const operatorWrites = (identity: OperatorIdentity, since: Date) =>
+  Effect.promise(() => readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }))
 
 /** Whether pods run (tier `cluster`: controllers, scheduler and kwok); Ready=True needs them. */
 export const podsRun = (): boolean => sharedControlPlane().tier === "cluster"
