@@ -75,10 +75,15 @@ export const quantity = (annotations: QuantityAnnotations = {}) =>
 export const Quantity = quantity()
 export type Quantity = typeof Quantity.Type
 
+/**
+ * Whether a non-negative quantity is above zero: a non-zero digit in its number, whatever its suffix or exponent.
+ * Exact where the value as a JavaScript number is not: `1e-400` underflows to 0, yet the API server rounds it up
+ * to the smallest unit (found by the fuzz suite).
+ */
+const isAboveZero = (quantity: string): boolean => /[1-9]/u.test(/^\+?([0-9.]*)/u.exec(quantity)?.[1] ?? "")
+
 /** A quantity that must be greater than zero (a volume size). */
 export const positiveQuantity = (annotations: QuantityAnnotations = {}) =>
   quantity(annotations).check(
-    Schema.makeFilter((s: string) =>
-      (quantityValue(s) ?? 0) > 0 ? undefined : "must be greater than zero, e.g. 16Gi",
-    ),
+    Schema.makeFilter((s: string) => (isAboveZero(s) ? undefined : "must be greater than zero, e.g. 16Gi")),
   )

@@ -68,6 +68,13 @@ describe("Workspace Schema", () => {
     })
   })
 
+  it("calls a storageQuota above zero by its digits, not by a float that underflows (1e-400), as the API server does", () => {
+    for (const quota of ["1e-400", "0.001", "1n", "16Gi"]) {
+      const result = validateWorkspace(withChange((ws) => (ws.spec.workflows.storageQuota = quota)))
+      expect(result.ok, quota).toBe(true)
+    }
+  })
+
   it("accepts every generated valid Workspace", () => {
     fc.assert(
       fc.property(workspaceDocument, (doc) => {
@@ -346,6 +353,12 @@ const badInputs: ReadonlyArray<readonly [string, unknown, string, string]> = [
   [
     "storageQuota zero",
     withChange((ws) => (ws.spec.workflows.storageQuota = "0")),
+    "spec.workflows.storageQuota",
+    "must be greater than zero, e.g. 16Gi",
+  ],
+  [
+    "storageQuota zero with a unit and an exponent",
+    withChange((ws) => (ws.spec.workflows.storageQuota = "0.00e9")),
     "spec.workflows.storageQuota",
     "must be greater than zero, e.g. 16Gi",
   ],
