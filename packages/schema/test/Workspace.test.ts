@@ -75,6 +75,22 @@ describe("Workspace Schema", () => {
     }
   })
 
+  it("reads an explicit null as an absent field, as the API server does (`image:` with nothing after it)", () => {
+    const result = validateWorkspace(
+      withChange((ws) => {
+        ws.spec.workflows.image = null
+        ws.spec.workflows.agentPools[0].replicas = null
+      }),
+    )
+    expect(result.ok && result.value.spec.workflows.image).toBe(Defaults.defaultPrefectImage)
+    expect(result.ok && result.value.spec.workflows.agentPools[0]?.replicas).toBe(1)
+    const required = validateWorkspace(withChange((ws) => (ws.spec.workflows.agentPools = null)))
+    expect(required.ok ? [] : required.issues).toEqual([{ path: "spec.workflows.agentPools", message: "is required" }])
+    // A field the Schema does not know is still reported, null or not, as the API server's strict validation does.
+    const unknown = validateWorkspace(withChange((ws) => (ws.spec.workflows.imagee = null)))
+    expect(unknown.ok ? [] : unknown.issues.map((i) => i.path)).toEqual(["spec.workflows.imagee"])
+  })
+
   it("accepts every generated valid Workspace", () => {
     fc.assert(
       fc.property(workspaceDocument, (doc) => {

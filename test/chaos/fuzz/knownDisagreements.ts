@@ -23,17 +23,6 @@ const workspace = (workflows: Record<string, Json>): Json => ({
 
 export const knownDisagreements: ReadonlyArray<KnownDisagreement> = [
   {
-    match: /^server-accepts-schema-rejects: Expected …, got null$/u,
-    status: "bug",
-    behaviour: "an explicit null in an optional field means the same to the Schema as to the API server (absent)",
-    why:
-      "The API server drops nulls of non-nullable fields before defaulting (so `image: null`, or `image:` with " +
-      "nothing after it in YAML, is accepted and defaulted), while the Schema rejects them: `cartographer-validate` " +
-      "fails files that `kubectl apply` accepts. The operator is not affected (it reads pruned objects). Decide in " +
-      "the Schema: treat null as absent for optional keys, or document the stricter CLI.",
-    reproducer: workspace({ image: null }),
-  },
-  {
     match: /^decoded-differently: a lone surrogate came back as U\+FFFD$/u,
     status: "intended",
     behaviour: "a lone UTF-16 surrogate in a string comes back from the API server as U+FFFD",
@@ -53,6 +42,11 @@ export const fixedDisagreements: ReadonlyArray<{
   readonly both: "reject" | "accept"
   readonly reproducer: Json
 }> = [
+  {
+    behaviour: "an explicit null in an optional field means the same to the Schema as to the API server: absent",
+    both: "accept",
+    reproducer: workspace({ image: null }),
+  },
   {
     behaviour: "the Schema and the CRD agree that a storageQuota of 1e-400 is greater than zero",
     both: "accept",
