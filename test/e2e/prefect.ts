@@ -11,6 +11,9 @@ export interface WorkPool {
   readonly name: string
   readonly type: string
   readonly status: string | null
+  readonly base_job_template?: {
+    readonly variables?: { readonly properties?: Record<string, { readonly default?: unknown } | undefined> }
+  }
 }
 
 export interface Worker {

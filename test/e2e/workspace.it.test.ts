@@ -42,6 +42,8 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
   "a Workspace from samples/basic-workspace.yaml, run for real",
   () => {
     const namespace = useNamespace("e2e-workspace")
+    /** Where the kubernetes pool's flow-run Jobs go once its job namespace changes. */
+    const movedJobs = `${namespace}-jobs`
     let api: KubeApi
     let runner: PodRunner
     let identity: OperatorIdentity
@@ -105,6 +107,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       await operator?.stop()
       await runner?.stop()
       await identity?.remove()
+      await kubectl(["delete", "namespace", movedJobs, "--ignore-not-found", "--wait=false"])
     }, minutes(3))
 
     it(
@@ -250,6 +253,41 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         expect(log).not.toMatch(/forbidden/iu)
       },
       minutes(15),
+    )
+
+    it(
+      "moves an existing kubernetes work pool to a new job namespace: its RBAC there, and its template's namespace",
+      async () => {
+        const created = await kubectl(["create", "namespace", movedJobs])
+        expect(created.code, created.stderr).toBe(0)
+        const live = await api.get<{ spec: { workflows: { agentPools: Array<{ name: string }> } } }>(
+          `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${workspace}`,
+        )
+        const index = live.spec.workflows.agentPools.findIndex((p) => p.name === "jobs")
+        expect(index).toBeGreaterThanOrEqual(0)
+        const patched = await kubectl([
+          "patch",
+          "workspace",
+          workspace,
+          "-n",
+          namespace,
+          "--type=json",
+          "-p",
+          JSON.stringify([{ op: "add", path: `/spec/workflows/agentPools/${index}/jobNamespace`, value: movedJobs }]),
+        ])
+        expect(patched.code, patched.stderr).toBe(0)
+        await until("the pool's Role in the new job namespace", () =>
+          api.find(
+            `/apis/rbac.authorization.k8s.io/v1/namespaces/${movedJobs}/roles/${workspace}-agent-jobs.${namespace}`,
+          ),
+        )
+        // The pool existed already, so `--base-job-template` no longer applies: the worker's init container aligns it.
+        await until("the work pool sends flow-run Jobs to the new namespace", async () => {
+          const pool = (await server().workPools()).find((p) => p.name === "jobs")
+          return pool?.base_job_template?.variables?.properties?.namespace?.default === movedJobs ? pool : undefined
+        })
+      },
+      minutes(10),
     )
 
     it(

@@ -31,7 +31,7 @@ describe("worker pools", () => {
     ])
   })
 
-  it("send a kubernetes pool's flow-run Jobs to its job namespace through the base job template the worker creates the pool with", () => {
+  it("send a kubernetes pool's flow-run Jobs to its job namespace through the base job template (the worker creates the pool with it; an init container aligns a pool that exists)", () => {
     const p = plan(ws({ agentPools: [{ name: "k8s", type: "kubernetes", jobNamespace: "flows" }] }), nothing)
     const deployment = find(p, "Deployment", agent("k8s"))
     const worker = container(deployment)
@@ -40,7 +40,13 @@ describe("worker pools", () => {
     expect(path).toBe("/home/prefect/base-job-template.json")
     expect(init?.image).toBe(worker.image)
     expect(init?.args?.slice(0, 2)).toEqual(["python", "-c"])
-    expect(envOf(init!)).toMatchObject({ CARTOGRAPHER_JOB_NAMESPACE: "flows", CARTOGRAPHER_BASE_JOB_TEMPLATE: path })
+    expect(envOf(init!)).toMatchObject({
+      CARTOGRAPHER_JOB_NAMESPACE: "flows",
+      CARTOGRAPHER_WORK_POOL: "k8s",
+      CARTOGRAPHER_BASE_JOB_TEMPLATE: path,
+      // It aligns an existing pool through the Prefect API, reached as the worker reaches it.
+      PREFECT_API_URL: envOf(worker).PREFECT_API_URL,
+    })
     // The file is written to a volume both containers mount.
     const mountOf = (c: typeof worker) => c.volumeMounts?.find((m) => path?.startsWith(`${m.mountPath}/`))?.name
     expect(mountOf(init!)).toBeDefined()

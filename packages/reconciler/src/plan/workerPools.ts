@@ -55,14 +55,46 @@ export const baseJobTemplatePath = `${prefectHome}/base-job-template.json`
  * The kubernetes worker's default base job template sends flow-run Jobs to the namespace `default`, where the pool's
  * Role grants nothing. The template is written by the image's own prefect-kubernetes (so it always matches the worker's
  * version) with the `namespace` default set to the pool's job namespace, and given to `prefect worker start
- * --base-job-template`, which uses it when it creates the work pool (an existing pool keeps its template).
+ * --base-job-template`, which uses it only when it creates the work pool. A pool that already exists (its job
+ * namespace changed, or it was created before) gets just that default aligned through the Prefect API, so whatever
+ * else its users changed in its template stays. The init container gives the server a minute to answer (it is not
+ * up yet on a first deployment, when the worker creates the pool anyway), then lets the worker start regardless.
  */
 const baseJobTemplateScript = [
-  "import json, os",
+  "import asyncio, json, os, sys, time",
   "from prefect_kubernetes.worker import KubernetesWorker",
+  'namespace = os.environ["CARTOGRAPHER_JOB_NAMESPACE"]',
+  'pool_name = os.environ["CARTOGRAPHER_WORK_POOL"]',
   "template = KubernetesWorker.get_default_base_job_template()",
-  'template["variables"]["properties"]["namespace"]["default"] = os.environ["CARTOGRAPHER_JOB_NAMESPACE"]',
+  'template["variables"]["properties"]["namespace"]["default"] = namespace',
   'json.dump(template, open(os.environ["CARTOGRAPHER_BASE_JOB_TEMPLATE"], "w"))',
+  "async def align():",
+  "    from prefect.client.orchestration import get_client",
+  "    from prefect.client.schemas.actions import WorkPoolUpdate",
+  "    from prefect.exceptions import ObjectNotFound",
+  "    async with get_client() as client:",
+  "        try:",
+  "            pool = await client.read_work_pool(pool_name)",
+  "        except ObjectNotFound:",
+  '            return "not created yet: the worker creates it with the template"',
+  "        current = pool.base_job_template",
+  '        field = current.get("variables", {}).get("properties", {}).get("namespace")',
+  "        if field is None:",
+  '            return "its template has no namespace variable: left as it is"',
+  '        if field.get("default") == namespace:',
+  '            return "sends flow-run Jobs to " + namespace',
+  '        field["default"] = namespace',
+  "        await client.update_work_pool(pool_name, WorkPoolUpdate(base_job_template=current))",
+  '        return "now sends flow-run Jobs to " + namespace',
+  "for attempt in range(12):",
+  "    try:",
+  '        print("work pool " + pool_name + ": " + asyncio.run(align()))',
+  "        break",
+  "    except Exception as error:",
+  '        print("the Prefect server does not answer yet: " + str(error), file=sys.stderr)',
+  "        time.sleep(5)",
+  "else:",
+  '    print("work pool " + pool_name + ": its job namespace is not aligned (no server); the worker starts anyway", file=sys.stderr)',
 ].join("\n")
 
 export const workerArgs = (pool: AgentPool): ReadonlyArray<string> => [
@@ -79,15 +111,17 @@ export const workerArgs = (pool: AgentPool): ReadonlyArray<string> => [
   ...[...new Set(pool.workQueues ?? [])].flatMap((queue) => ["--work-queue", queue]),
 ]
 
-const baseJobTemplateContainer = (ctx: PlanContext, pool: AgentPool): Container => ({
+/** `env`: the worker's, so that it reaches the Prefect server as the worker does (URL, credentials). */
+const baseJobTemplateContainer = (ctx: PlanContext, pool: AgentPool, env: ReadonlyArray<EnvVar>): Container => ({
   name: "base-job-template",
   image: workerImage(ctx, pool),
   imagePullPolicy: pullPolicy(ctx),
   args: ["python", "-c", baseJobTemplateScript],
   workingDir: prefectHome,
   env: [
-    ...prefectScratch.env,
+    ...env,
     { name: "CARTOGRAPHER_JOB_NAMESPACE", value: jobNamespace(ctx, pool) },
+    { name: "CARTOGRAPHER_WORK_POOL", value: pool.name },
     { name: "CARTOGRAPHER_BASE_JOB_TEMPLATE", value: baseJobTemplatePath },
   ],
   resources: resourcesOr(pool.resources, defaultResources.worker),
@@ -140,7 +174,7 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: Reado
           automountServiceAccountToken: kubernetes,
           ...commonPodFields(ctx),
           securityContext: podSecurity(prefectUid),
-          ...(kubernetes ? { initContainers: [baseJobTemplateContainer(ctx, pool)] } : {}),
+          ...(kubernetes ? { initContainers: [baseJobTemplateContainer(ctx, pool, env)] } : {}),
           containers: [
             {
               name: "agent",
