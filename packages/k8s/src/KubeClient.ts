@@ -13,7 +13,7 @@ import * as Http from "./internal/http.js"
 import * as KubeConfigLoader from "./internal/kubeconfig.js"
 import { Decode, Invalid, K8sError, type K8sErrorReason, Timeout } from "./K8sError.js"
 import type { Access, ResourceKind } from "./Kinds.js"
-import { type KubeObject, ListEnvelope, type Live, LiveEnvelope, type ObjectRef } from "./KubeObject.js"
+import { envelopeProblem, type KubeObject, ListEnvelope, type Live, type ObjectRef } from "./KubeObject.js"
 
 export { KubeConfigError } from "./internal/kubeconfig.js"
 
@@ -50,7 +50,10 @@ export interface ApplyOptions {
   readonly fieldManager?: string | undefined
   /** Take ownership of fields other managers own. Default `true`: a controller always forces what it owns. */
   readonly force?: boolean | undefined
-  /** Server-side dry run (`dryRun=All`): validated, defaulted, admitted, not persisted. Default `false`. */
+  /**
+   * Server-side dry run (`dryRun=All`): validated, defaulted, admitted, not persisted. Default `false`. The answer is
+   * the object as it would be; for a would-be create its uid and resourceVersion are `""`.
+   */
   readonly dryRun?: boolean | undefined
 }
 
@@ -179,22 +182,24 @@ const describe = (kind: ResourceKind<KubeObject, Access>, ref?: ObjectRef): stri
 const refForLog = (object: KubeObject): ObjectRef | undefined =>
   object.metadata?.name === undefined ? undefined : { name: object.metadata.name, namespace: object.metadata.namespace }
 
-const decodeEnvelope = Schema.decodeUnknownResult(LiveEnvelope)
 const decodeListEnvelope = Schema.decodeUnknownResult(ListEnvelope)
 
 /**
  * Checks the envelope of an object read from the server and fills `apiVersion`/`kind` (list items omit them).
- * The decoded value is used only as a check: Schema strips unknown keys, the original object is returned.
+ * `dryRun`: the answer to a dry-run write, where a would-be create has no uid/resourceVersion; they become `""`.
  */
 export const toLive = (
   kind: ResourceKind<KubeObject, Access>,
   value: unknown,
+  dryRun = false,
 ): Result.Result<Live<KubeObject>, K8sErrorReason> => {
-  const envelope = decodeEnvelope(value)
-  if (Result.isFailure(envelope)) {
-    return Result.fail(new Decode({ message: `not a ${kind.kind}: ${envelope.failure.message}` }))
+  const problem = envelopeProblem(value, dryRun)
+  if (problem !== undefined) return Result.fail(new Decode({ message: `not a ${kind.kind}: ${problem}` }))
+  let object = value as Live<KubeObject>
+  if (object.metadata.uid === undefined || object.metadata.resourceVersion === undefined) {
+    const { uid, resourceVersion } = object.metadata as Partial<Live["metadata"]>
+    object = { ...object, metadata: { ...object.metadata, uid: uid ?? "", resourceVersion: resourceVersion ?? "" } }
   }
-  const object = value as Live<KubeObject>
   return Result.succeed(
     object.apiVersion === undefined || object.kind === undefined
       ? { ...object, apiVersion: kind.apiVersion, kind: kind.kind }
@@ -279,8 +284,8 @@ export const make = (
         }),
       )
 
-    const callObject = (kind: ResourceKind<KubeObject, Access>, request: Http.HttpRequest) =>
-      call(request).pipe(Effect.flatMap((body) => Effect.fromResult(toLive(kind, body))))
+    const callObject = (kind: ResourceKind<KubeObject, Access>, request: Http.HttpRequest, dryRun?: boolean) =>
+      call(request).pipe(Effect.flatMap((body) => Effect.fromResult(toLive(kind, body, dryRun === true))))
 
     const fail = (operation: string) => (reason: K8sErrorReason) => new K8sError({ reason, operation })
 
@@ -345,17 +350,21 @@ export const make = (
         options: ApplyOptions = {},
       ) {
         const ref = yield* Effect.fromResult(refOf(kind, object))
-        return yield* callObject(kind, {
-          method: "PATCH",
-          path: objectPath(kind, ref, subresource),
-          query: {
-            fieldManager: fieldManagerOf(options.fieldManager),
-            force: options.force === false ? "false" : "true",
-            ...dryRunQuery(options.dryRun),
+        return yield* callObject(
+          kind,
+          {
+            method: "PATCH",
+            path: objectPath(kind, ref, subresource),
+            query: {
+              fieldManager: fieldManagerOf(options.fieldManager),
+              force: options.force === false ? "false" : "true",
+              ...dryRunQuery(options.dryRun),
+            },
+            body: forApply(kind, object),
+            contentType: "application/apply-patch+yaml",
           },
-          body: forApply(kind, object),
-          contentType: "application/apply-patch+yaml",
-        })
+          options.dryRun,
+        )
       })
 
     const apply = Effect.fn("KubeClient.apply")(function* (
@@ -387,12 +396,16 @@ export const make = (
       yield* Effect.annotateCurrentSpan("k8s.operation", operation)
       return yield* Effect.fromResult(refOf(kind, object)).pipe(
         Effect.flatMap((ref) =>
-          callObject(kind, {
-            method: "POST",
-            path: collectionPath(kind, ref.namespace),
-            query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
-            body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
-          }),
+          callObject(
+            kind,
+            {
+              method: "POST",
+              path: collectionPath(kind, ref.namespace),
+              query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
+              body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
+            },
+            options.dryRun,
+          ),
         ),
         Effect.mapError(fail(operation)),
       )
@@ -407,12 +420,16 @@ export const make = (
       yield* Effect.annotateCurrentSpan("k8s.operation", operation)
       return yield* Effect.fromResult(refOf(kind, object)).pipe(
         Effect.flatMap((ref) =>
-          callObject(kind, {
-            method: "PUT",
-            path: objectPath(kind, ref),
-            query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
-            body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
-          }),
+          callObject(
+            kind,
+            {
+              method: "PUT",
+              path: objectPath(kind, ref),
+              query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
+              body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
+            },
+            options.dryRun,
+          ),
         ),
         Effect.mapError(fail(operation)),
       )
@@ -448,7 +465,7 @@ export const make = (
         Effect.flatMap((response) =>
           typeof response === "object" && response !== null && Reflect.get(response, "kind") === "Status"
             ? Effect.succeed(Option.none<Live<KubeObject>>())
-            : Effect.fromResult(toLive(kind, response)).pipe(Effect.map(Option.some)),
+            : Effect.fromResult(toLive(kind, response, options.dryRun === true)).pipe(Effect.map(Option.some)),
         ),
         Effect.mapError(fail(operation)),
       )

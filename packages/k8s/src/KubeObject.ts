@@ -40,7 +40,11 @@ export interface KubeObject {
   readonly [field: string]: unknown
 }
 
-/** Metadata of an object read from the server: these fields are always present (and checked on decode). */
+/**
+ * Metadata of an object read from the server: these fields are always present (and checked on decode). The one
+ * exception is the answer to a dry-run write that would create the object: nothing was persisted, so the server gives
+ * it no resourceVersion (and, for an apply, no uid); the client reports those as `""`.
+ */
 export interface LiveMeta extends ObjectMeta {
   readonly name: string
   readonly uid: string
@@ -67,17 +71,34 @@ export interface ObjectRef {
 export const objectKey = (ref: { readonly name: string; readonly namespace?: string | undefined }): string =>
   ref.namespace === undefined || ref.namespace === "" ? ref.name : `${ref.namespace}/${ref.name}`
 
-/** The envelope checked on every object read from the server; the body passes through untouched. */
-export const LiveEnvelope = Schema.Struct({
-  apiVersion: Schema.optionalKey(Schema.String),
-  kind: Schema.optionalKey(Schema.String),
-  metadata: Schema.Struct({
-    name: Schema.String,
-    namespace: Schema.optionalKey(Schema.String),
-    uid: Schema.String,
-    resourceVersion: Schema.String,
-  }),
-})
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * Checks the envelope of an object read from the server (the body passes through untouched) and says what is wrong
+ * with it, path first, or `undefined` when it is a live object. A plain structural check rather than a Schema decode:
+ * it runs on every watch event and list item and reads five fields, so it allocates nothing on the hot path.
+ * `wouldBeCreated`: the answer to a dry-run write, where an object that does not exist yet has no uid or
+ * resourceVersion.
+ */
+export const envelopeProblem = (value: unknown, wouldBeCreated = false): string | undefined => {
+  if (!isObject(value)) return "expected an object"
+  for (const field of ["apiVersion", "kind"] as const) {
+    if (value[field] !== undefined && typeof value[field] !== "string") return `${field}: expected a string`
+  }
+  const metadata = value.metadata
+  if (!isObject(metadata)) return "metadata: expected an object"
+  if (typeof metadata.name !== "string") return "metadata.name: expected a string"
+  if (metadata.namespace !== undefined && typeof metadata.namespace !== "string") {
+    return "metadata.namespace: expected a string"
+  }
+  for (const field of ["uid", "resourceVersion"] as const) {
+    const present = metadata[field]
+    if (typeof present === "string" || (wouldBeCreated && present === undefined)) continue
+    return `metadata.${field}: expected a string`
+  }
+  return undefined
+}
 
 /** The envelope of a list response: `metadata.resourceVersion` and `metadata.continue`, plus the items. */
 export const ListEnvelope = Schema.Struct({

@@ -200,6 +200,22 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("KubeC
     }),
   )
 
+  it.effect("a dry-run apply of an object that does not exist answers it as the server would create it", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient
+      const service = {
+        metadata: { name: "dry-new", namespace },
+        spec: { selector: { app: "dry" }, ports: [{ port: 80 }] },
+      }
+      const preview = yield* client.apply(Kinds.Service, service, { dryRun: true })
+      // Nothing was persisted, so there is no resourceVersion; what the server defaults is there.
+      assert.strictEqual(preview.metadata.resourceVersion, "")
+      assert.strictEqual((preview.spec as { sessionAffinity?: string }).sessionAffinity, "None")
+      const missing = yield* failure(client.get(Kinds.Service, { namespace, name: "dry-new" }))
+      assert.strictEqual(missing.reason._tag, "NotFound")
+    }),
+  )
+
   it.effect(
     "lists more than 500 objects in pages that follow the continue token",
     () =>

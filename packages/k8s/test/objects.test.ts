@@ -5,7 +5,7 @@ import { truncateUtf8 } from "../src/EventRecorder.js"
 import { formatMicroTime, nowMicroTime } from "../src/internal/microTime.js"
 import { Kinds, resourceKind } from "../src/Kinds.js"
 import { collectionPath, type KubeClient, toLive } from "../src/KubeClient.js"
-import { objectKey } from "../src/KubeObject.js"
+import { envelopeProblem, objectKey } from "../src/KubeObject.js"
 
 describe("API paths", () => {
   it("puts core kinds under /api and others under /apis", () => {
@@ -51,6 +51,40 @@ describe("objects read from the server", () => {
   it("rejects an object without name, uid or resourceVersion as Decode", () => {
     const live = toLive(Kinds.ConfigMap, { metadata: { name: "a" } })
     assert.isTrue(Result.isFailure(live) && live.failure._tag === "Decode")
+  })
+
+  it("accepts a dry run's would-be create without uid or resourceVersion, reporting them as empty", () => {
+    const preview = toLive(Kinds.ConfigMap, { metadata: { name: "a", namespace: "ns" } }, true)
+    assert.isTrue(Result.isSuccess(preview))
+    if (Result.isSuccess(preview)) {
+      assert.deepStrictEqual(preview.success.metadata, { name: "a", namespace: "ns", uid: "", resourceVersion: "" })
+    }
+    assert.isTrue(Result.isFailure(toLive(Kinds.ConfigMap, { metadata: {} }, true)))
+  })
+
+  it("names the first field of a malformed envelope, path first", () => {
+    const meta = { name: "a", uid: "u", resourceVersion: "1" }
+    assert.strictEqual(envelopeProblem(null), "expected an object")
+    assert.strictEqual(envelopeProblem([]), "expected an object")
+    assert.strictEqual(envelopeProblem({ kind: 3, metadata: meta }), "kind: expected a string")
+    assert.strictEqual(envelopeProblem({ metadata: "x" }), "metadata: expected an object")
+    assert.strictEqual(envelopeProblem({ metadata: { ...meta, name: 1 } }), "metadata.name: expected a string")
+    assert.strictEqual(
+      envelopeProblem({ metadata: { ...meta, namespace: 1 } }),
+      "metadata.namespace: expected a string",
+    )
+    assert.strictEqual(
+      envelopeProblem({ metadata: { name: "a", resourceVersion: "1" } }),
+      "metadata.uid: expected a string",
+    )
+    assert.strictEqual(
+      envelopeProblem({ metadata: { name: "a", uid: "u", resourceVersion: 1 } }),
+      "metadata.resourceVersion: expected a string",
+    )
+    // Only a dry run's would-be create may leave them out, and even then they must be strings when present.
+    assert.isUndefined(envelopeProblem({ metadata: { name: "a" } }, true))
+    assert.strictEqual(envelopeProblem({ metadata: { name: "a", uid: 7 } }, true), "metadata.uid: expected a string")
+    assert.isUndefined(envelopeProblem({ apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { x: 1 } }))
   })
 
   it("keys namespaced objects as namespace/name and cluster-scoped ones by name", () => {

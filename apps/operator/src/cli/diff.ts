@@ -154,25 +154,13 @@ export const convergedAgainst = (workspace: Workspace, observed: Observed) => {
   return plan(workspace, observeApplied(second, outcome))
 }
 
-/**
- * The object as a server-side apply would leave it (dry run). For an object that does not exist yet the API server
- * answers a dry-run create without `metadata.resourceVersion`, which the client rejects as not a live object: the
- * request was accepted (validation and admission passed), so the desired object itself is shown.
- */
+/** The object as a server-side apply would leave it, defaulted and admitted by the API server (dry run). */
 const dryRunApply = (
   client: KubeClientShape,
   kind: AnyKind,
   object: KubeObject,
   fieldManager: string,
-  exists: boolean,
-): Effect.Effect<KubeObject, K8sError> =>
-  client
-    .apply(kind, object, { dryRun: true, fieldManager, force: true })
-    .pipe(
-      Effect.catch((error: K8sError) =>
-        !exists && error.reason._tag === "Decode" ? Effect.succeed(object) : Effect.fail(error),
-      ),
-    )
+): Effect.Effect<KubeObject, K8sError> => client.apply(kind, object, { dryRun: true, fieldManager, force: true })
 
 interface WorkspaceDiff {
   readonly diffs: ReadonlyArray<ObjectDiff>
@@ -201,7 +189,7 @@ const diffWorkspace = (
     const live = yield* getOption(client, Kinds.Workspace, namespace, name).pipe(
       Effect.catch(failed(`get ${workspaceId}`)),
     )
-    const merged = yield* dryRunApply(client, Kinds.Workspace, desired, fieldManager, live !== undefined).pipe(
+    const merged = yield* dryRunApply(client, Kinds.Workspace, desired, fieldManager).pipe(
       Effect.catch(failed(`dry-run apply ${workspaceId}`)),
     )
     if (merged === undefined) return { diffs, errors }
@@ -236,13 +224,9 @@ const diffWorkspace = (
       const current = yield* getOption(client, kind, objectNamespace, object.metadata.name).pipe(
         Effect.catch(failed(`get ${id}`)),
       )
-      const result = yield* dryRunApply(
-        client,
-        kind,
-        object as unknown as KubeObject,
-        "cartographer",
-        current !== undefined,
-      ).pipe(Effect.catch(failed(`dry-run apply ${id}`)))
+      const result = yield* dryRunApply(client, kind, object as unknown as KubeObject, "cartographer").pipe(
+        Effect.catch(failed(`dry-run apply ${id}`)),
+      )
       if (result !== undefined) diffs.push(unified(id, current, result))
     }
 
