@@ -12,6 +12,7 @@
  * 2. **Prune** what the plan's selectors match and the plan no longer produces (never Secrets or volumes), with the
  *    object's uid as a precondition so a re-created object of the same name is never deleted by mistake.
  * 3. **Status** through `/status`, only when it differs from the live one; an Event when `Ready` or `Degraded` flips.
+ *    When the reconcile wrote anything, the status comes from a second plan over the view that holds those writes.
  *
  * A request the API server may answer better later (5xx, 429, timeouts, conflicts) ends the reconcile with a
  * retryable error (backoff). A child it refuses for good (422, 403, a missing namespace) is skipped, the rest of the
@@ -304,14 +305,17 @@ export const make = (ctx: ReconcileContext) => {
       { discard: true },
     )
 
-  /** Applies one planned object unless it already holds. `"replan"`: the Secret exists after all. */
+  /**
+   * Applies one planned object unless it already holds. `"wrote"`: it was written; `"replan"`: the Secret exists
+   * after all.
+   */
   const applyOne = (
     key: string,
     uid: string | undefined,
     object: ManagedObject,
     conflicts: Array<string>,
     rejected: Array<ChildRejected>,
-  ): Effect.Effect<"ok" | "replan", ReconcileError> =>
+  ): Effect.Effect<"ok" | "wrote" | "replan", ReconcileError> =>
     Effect.gen(function* () {
       const kind = managedKinds[object.kind]
       const ref = { namespace: object.metadata.namespace, name: object.metadata.name }
@@ -349,7 +353,7 @@ export const make = (ctx: ReconcileContext) => {
         ownWrites.recordWrite(object.kind, slim(created.value.result), key)
         if (created.value.existed) return "replan"
         yield* wrote({ ...write, verb: "create" })
-        return "ok"
+        return "wrote"
       }
       const applied = yield* client.apply(kind, desired, { fieldManager, force: true }).pipe(
         Effect.map(Option.some),
@@ -358,15 +362,17 @@ export const make = (ctx: ReconcileContext) => {
       if (Option.isNone(applied)) return "ok"
       ownWrites.recordWrite(object.kind, slim(applied.value), key)
       yield* wrote(write)
-      return "ok"
+      return "wrote"
     })
 
+  /** Deletes what the plan no longer wants; `true` when it deleted something. */
   const prune = (
     key: string,
     selectors: Plan["prune"],
     rejected: Array<ChildRejected>,
-  ): Effect.Effect<void, ReconcileError> =>
+  ): Effect.Effect<boolean, ReconcileError> =>
     Effect.gen(function* () {
+      let deleted = false
       const kinds = new Set(selectors.map((s) => s.kind))
       const existing: Array<ExistingObject & { readonly live: Live<KubeObject>; readonly managedKind: ManagedKind }> =
         []
@@ -404,8 +410,10 @@ export const make = (ctx: ReconcileContext) => {
           )
         if (!result) continue
         ownWrites.recordDelete(target.managedKind, target.live)
+        deleted = true
         yield* wrote({ key, verb: "delete", kind: target.kind, namespace: target.namespace, name: target.name })
       }
+      return deleted
     })
 
   /**
@@ -507,10 +515,12 @@ export const make = (ctx: ReconcileContext) => {
         const conflicts: Array<string> = []
         const rejected: Array<ChildRejected> = []
         let replan = false
+        let applied = false
         for (const wave of waves(planned.apply)) {
           const results = yield* Effect.forEach(wave, (object) => applyOne(key, uid, object, conflicts, rejected), {
             concurrency: "unbounded",
           })
+          applied ||= results.includes("wrote")
           if (results.includes("replan")) {
             replan = true
             break
@@ -524,10 +534,24 @@ export const make = (ctx: ReconcileContext) => {
             }),
           )
         }
-        yield* prune(key, planned.prune, rejected)
+        const pruned = yield* prune(key, planned.prune, rejected)
+        // The status says what the cluster looks like after this reconcile's own writes (the view holds them), so
+        // that e.g. a new Workspace's first status already names the migration Job just created, instead of a
+        // "pending" one that the next reconcile must correct: one status write instead of two.
+        const settled =
+          applied || pruned
+            ? plan(
+                workspace,
+                observedOf({
+                  now,
+                  generatedPassword: password,
+                  previousStatus: workspace.status,
+                  children: yield* gather(workspace, key, uid),
+                }),
+              ).status
+            : planned.status
         const problem = problemOf(rejected, conflicts)
-        const status =
-          problem === undefined ? planned.status : withExecutionProblem(planned.status, problem, { now, previous })
+        const status = problem === undefined ? settled : withExecutionProblem(settled, problem, { now, previous })
         yield* writeStatus(key, live, previous, status)
         const progressing = conditionOf(status, "Progressing")?.status === "True"
         if (rejected.length > 0) {
