@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process"
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { parseDocuments, validateText } from "../src/index.js"
 
 const repo = join(import.meta.dirname, "..", "..", "..")
@@ -25,7 +25,15 @@ const runWithInput = (args: Array<string>, input: string) =>
     p.stdin?.end(input)
   })
 
-const scratch = () => mkdtempSync(join(tmpdir(), "cartographer-validate-"))
+const scratchDirs: Array<string> = []
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), "cartographer-validate-"))
+  scratchDirs.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true })
+})
 const invalid = `apiVersion: mlops.aigency.com/v1alpha1
 kind: Workspace
 metadata:

@@ -3,8 +3,7 @@
 // setpriv, and an exit hook), and are stopped by PID only.
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, rmSync } from "node:fs"
-import { mkdtemp, readFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { mkdir, readdir, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
@@ -18,17 +17,34 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL")
 })
 
-let bundled: Promise<{ file: string; dir: string }> | undefined
+let bundled: Promise<string> | undefined
+
+const bundleDir = fileURLToPath(new URL("../../../node_modules/.cache/cartographer-engine-host/", import.meta.url))
+const bundleName = /^engine-host-(\d+)\.mjs$/u
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
 
 /**
  * The engine host as one ESM file (esbuild, the workspace packages from their sources, as apps/operator bundles the
- * operator): built once per process, in a temp dir removed on exit.
+ * operator): built once per process into node_modules/.cache, named by the process's PID. A vitest worker that is
+ * killed never runs its exit hook, so each build first removes the bundles of processes that are gone.
  */
 export const engineHostBundle = (): Promise<string> => {
   bundled ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cartographer-engine-host-"))
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
-    const file = join(dir, "engine-host.mjs")
+    await mkdir(bundleDir, { recursive: true })
+    for (const name of await readdir(bundleDir)) {
+      const pid = Number(bundleName.exec(name)?.[1])
+      if (pid > 0 && !alive(pid)) await rm(join(bundleDir, name), { force: true })
+    }
+    const file = join(bundleDir, `engine-host-${process.pid}.mjs`)
+    process.once("exit", () => rmSync(file, { force: true }))
     await build({
       entryPoints: [entry],
       outfile: file,
@@ -44,9 +60,9 @@ export const engineHostBundle = (): Promise<string> => {
       external: ["bufferutil", "utf-8-validate"],
       logLevel: "warning",
     })
-    return { file, dir }
+    return file
   })()
-  return bundled.then((b) => b.file)
+  return bundled
 }
 
 export interface MemoryStats {
