@@ -23,6 +23,7 @@ export {
   type OperatorIdentityOptions,
   operatorClusterRolePath,
   operatorIdentity,
+  operatorNodeOptions,
 } from "./operatorIdentity.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"

@@ -15,6 +15,20 @@ export const operatorClusterRolePath = fileURLToPath(
   new URL("../../install/rbac/operator-cluster-role.yaml", import.meta.url),
 )
 
+const operatorDeploymentPath = fileURLToPath(new URL("../../install/manager/deployment.yaml", import.meta.url))
+
+/**
+ * The `NODE_OPTIONS` the shipped Deployment runs the operator with (install/manager/deployment.yaml), so that tests
+ * and benchmarks that start the operator as a process measure the runtime users get.
+ */
+export const operatorNodeOptions = async (): Promise<string> => {
+  const deployment = parse(await readFile(operatorDeploymentPath, "utf8")) as {
+    spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } }
+  }
+  const operator = deployment.spec.template.spec.containers.find((c) => c.name === "operator")
+  return operator?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? ""
+}
+
 const ClusterRoles = resourceKind({
   group: "rbac.authorization.k8s.io",
   version: "v1",

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url"
 import {
   type ControlPlane,
   type KubectlResult,
+  operatorNodeOptions,
   pollUntil,
   readAudit,
   runKubectl,
@@ -32,6 +33,8 @@ let cp: ControlPlane
 let bundle: Bundle
 let unpacked: string
 let operatorKubeconfig: string
+/** As the Deployment runs the operator. */
+let nodeOptions: string
 const processes: Array<RunningCli> = []
 
 const kubectl = (args: ReadonlyArray<string>, input?: string): Promise<KubectlResult> =>
@@ -55,7 +58,7 @@ const operator = (name: string) => {
       "--metrics-bind-address=127.0.0.1:0",
     ],
     // As the Deployment sets them (downward API): the Lease goes to the pod's namespace.
-    { POD_NAME: name, POD_NAMESPACE: system },
+    { POD_NAME: name, POD_NAMESPACE: system, NODE_OPTIONS: nodeOptions },
   )
   processes.push(cli)
   return cli
@@ -91,6 +94,7 @@ const staticVolume = (namespace: string, claim: string) => ({
 
 beforeAll(async () => {
   const started = Date.now()
+  nodeOptions = await operatorNodeOptions()
   ;[cp, bundle] = await Promise.all([startControlPlane({ tier: "cluster", nodes: 2 }), buildBundle()])
   // The release zip, unpacked into a dedicated folder as the README says.
   const { release } = (await import(join(root, "scripts", "release.mjs"))) as {

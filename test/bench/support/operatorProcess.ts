@@ -6,6 +6,7 @@ import { existsSync, rmSync } from "node:fs"
 import { mkdir, readdir, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { operatorNodeOptions } from "@cartographer/test/harness"
 import { build } from "esbuild"
 import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
 
@@ -128,10 +129,17 @@ export const startEngineHost = async (
   const [command, args] = setpriv
     ? [setpriv, ["--pdeathsig", "KILL", "--", process.execPath, ...argv]]
     : [process.execPath, argv]
+  // The Node options the shipped Deployment runs the operator with, so that what is measured is what users run.
+  const shipped = await operatorNodeOptions()
   const child = spawn(command, args, {
     stdio: ["ignore", "pipe", "pipe"],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    env: { ...process.env, ...options.env, CARTOGRAPHER_ENGINE_HOST: JSON.stringify(config) },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, shipped].filter((o) => o !== undefined && o !== "").join(" "),
+      ...options.env,
+      CARTOGRAPHER_ENGINE_HOST: JSON.stringify(config),
+    },
   })
   if (child.pid === undefined) throw new Error("could not start the engine host")
   live.add(child)
