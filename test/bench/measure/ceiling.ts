@@ -33,8 +33,14 @@ export const firstPlan = (live: unknown) => {
   return { workspace, apply: p.apply, status: p.status }
 }
 
+/**
+ * The nearest-rank quantile of sorted samples: the smallest sample with at least `q` of them at or below it (the p99
+ * of 100 samples is the 99th, not the largest; reports list the slowest samples beside it).
+ */
 export const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
-  sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number)
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number)
 
 const apply = async (api: RawApi, path: string, body: unknown): Promise<void> => {
   const response = await api.send({
