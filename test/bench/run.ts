@@ -70,6 +70,8 @@ const renderProfile = (profile: ProfileSummary, file: string): string =>
 /** Runs every measurement; writes the results to `options.out`. */
 export const runBench = async (options: BenchOptions): Promise<BenchOutcome> => {
   const started = performance.now()
+  // Before the run writes its own results (and profile) into the tree.
+  const measuredCommit = commit()
   const log = options.log
   mkdirSync(options.out, { recursive: true })
   const cluster = await startBenchCluster({ maxSockets: Math.max(16, options.concurrency) })
@@ -136,7 +138,7 @@ export const runBench = async (options: BenchOptions): Promise<BenchOutcome> => 
     const pure = measurePureThroughput({ quick: options.quick })
     report = {
       date: new Date().toISOString(),
-      commit: commit(),
+      commit: measuredCommit,
       machine,
       parameters: {
         workspaces: options.workspaces,
