@@ -61,6 +61,20 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         },
       )
     const server = () => prefectApi(runner.serviceUrl(namespace, `${workspace}-orion-server`, 4200))
+    /** `kubectl patch` of the sample Workspace, as a user would change it. */
+    const patchWorkspace = async (type: "json" | "merge", patch: unknown) => {
+      const patched = await kubectl([
+        "patch",
+        "workspace",
+        workspace,
+        "-n",
+        namespace,
+        `--type=${type}`,
+        "-p",
+        JSON.stringify(patch),
+      ])
+      expect(patched.code, patched.stderr).toBe(0)
+    }
     const workerLog = async (pool: string) => {
       const pods = await listChildren<Pod>(api, namespace, "pods", `${env},mlops.aigency.com/pool=${pool}`)
       const texts = await Promise.all(
@@ -216,19 +230,9 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
     it(
       "gives a kubernetes pool's worker the RBAC to run a flow as a Kubernetes Job (no Forbidden in its log)",
       async () => {
-        const patched = await kubectl([
-          "patch",
-          "workspace",
-          workspace,
-          "-n",
-          namespace,
-          "--type=json",
-          "-p",
-          JSON.stringify([
-            { op: "add", path: "/spec/workflows/agentPools/-", value: { name: "jobs", type: "kubernetes" } },
-          ]),
+        await patchWorkspace("json", [
+          { op: "add", path: "/spec/workflows/agentPools/-", value: { name: "jobs", type: "kubernetes" } },
         ])
-        expect(patched.code, patched.stderr).toBe(0)
         await until("a worker of pool jobs is ONLINE", async () =>
           (await server().workers("jobs")).find((w) => w.status === "ONLINE"),
         )
@@ -265,17 +269,9 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         )
         const index = live.spec.workflows.agentPools.findIndex((p) => p.name === "jobs")
         expect(index).toBeGreaterThanOrEqual(0)
-        const patched = await kubectl([
-          "patch",
-          "workspace",
-          workspace,
-          "-n",
-          namespace,
-          "--type=json",
-          "-p",
-          JSON.stringify([{ op: "add", path: `/spec/workflows/agentPools/${index}/jobNamespace`, value: movedJobs }]),
+        await patchWorkspace("json", [
+          { op: "add", path: `/spec/workflows/agentPools/${index}/jobNamespace`, value: movedJobs },
         ])
-        expect(patched.code, patched.stderr).toBe(0)
         await until("the pool's Role in the new job namespace", () =>
           api.find(
             `/apis/rbac.authorization.k8s.io/v1/namespaces/${movedJobs}/roles/${workspace}-agent-jobs.${namespace}`,
@@ -295,17 +291,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       async () => {
         const image = "prefecthq/prefect:3.9.1-python3.11"
         const before = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
-        const patched = await kubectl([
-          "patch",
-          "workspace",
-          workspace,
-          "-n",
-          namespace,
-          "--type=merge",
-          "-p",
-          JSON.stringify({ spec: { workflows: { image } } }),
-        ])
-        expect(patched.code, patched.stderr).toBe(0)
+        await patchWorkspace("merge", { spec: { workflows: { image } } })
         const job = await until("a new migration Job completes", async () => {
           const jobs = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
           return jobs.find((j) => !before.some((b) => b.metadata.name === j.metadata.name) && isComplete(j))
