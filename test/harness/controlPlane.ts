@@ -61,10 +61,14 @@ export interface ControlPlane {
   /** The CRD files of `options.crds` that were rejected or did not become Established, with kubectl's message. */
   readonly crdFailures: ReadonlyArray<CrdFailure>
   clientFor(serviceAccount: ServiceAccountRef): Promise<ServiceAccountClient>
-  /** Stops kube-apiserver and starts it again on the same port with the same etcd data. */
-  restartApiServer(): Promise<void>
   /**
-   * Compacts etcd to its current revision; resolves with it. Watches that etcd serves (Events: no watch cache)
+   * Stops kube-apiserver and starts it again on the same port with the same etcd data. `whileDown` runs in between
+   * (e.g. `compactEtcd`: no watch can then see a write after the compaction before the restart).
+   */
+  restartApiServer(whileDown?: () => Promise<unknown>): Promise<void>
+  /**
+   * Compacts etcd to a new revision past every one a client has seen (it writes a key outside the API server's
+   * prefix first); resolves with it. Watches that etcd serves (Events: no watch cache)
    * from older resourceVersions get 410 Gone at once; kinds behind kube-apiserver's watch cache keep replaying
    * recent history from the cache until `restartApiServer()`, as in a real cluster.
    */
@@ -232,8 +236,9 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       nodeNames,
       crdFailures,
       clientFor: (serviceAccount) => serviceAccountClient(access, serviceAccount),
-      restartApiServer: async () => {
+      restartApiServer: async (whileDown) => {
         await apiServer?.stop(10_000)
+        await whileDown?.()
         await startApiServer()
       },
       compactEtcd: () => etcd.compact(),
