@@ -31,6 +31,31 @@ describe("worker pools", () => {
     ])
   })
 
+  it("leave an autoscaled pool's replicas to its autoscaler, and report what it set", () => {
+    const w = ws({
+      agentPools: [
+        { name: "default", replicas: 3, autoscaled: true },
+        { name: "fixed", replicas: 2 },
+      ],
+    })
+    const p = plan(w, nothing)
+    expect(find(p, "Deployment", agent("default")).spec.replicas).toBeUndefined()
+    expect(find(p, "Deployment", agent("fixed")).spec.replicas).toBe(2)
+    // Before the autoscaler acts the Deployment has the API's default, 1; afterwards whatever it set counts.
+    const ready = plan(w, settled(w))
+    expect(ready.status.pools?.find((x) => x.name === "default")).toMatchObject({ replicas: 1, readyReplicas: 1 })
+    const base = settled(w)
+    const scaled = {
+      ...base,
+      pools: (base.pools ?? []).map((x) =>
+        x.name === "default" ? { ...x, specReplicas: 5, replicas: 5, readyReplicas: 5, availableReplicas: 5 } : x,
+      ),
+    }
+    const after = plan(w, scaled)
+    expect(after.status.pools?.find((x) => x.name === "default")).toMatchObject({ replicas: 5, readyReplicas: 5 })
+    expect(after.status.conditions?.find((c) => c.type === "Ready")?.status).toBe("True")
+  })
+
   it("send a kubernetes pool's flow-run Jobs to its job namespace through the base job template (the worker creates the pool with it; an init container aligns a pool that exists)", () => {
     const p = plan(ws({ agentPools: [{ name: "k8s", type: "kubernetes", jobNamespace: "flows" }] }), nothing)
     const deployment = find(p, "Deployment", agent("k8s"))

@@ -136,6 +136,12 @@ export const AgentPool = Schema.Struct({
     "Number of worker processes (pods) polling this pool. 0 pauses the pool.",
   ),
   type: withDefault(PoolType, Defaults.defaultPoolType),
+  autoscaled: Schema.optionalKey(Schema.Boolean).annotate({
+    description:
+      "Leave the number of workers to a HorizontalPodAutoscaler (or any other controller) that scales the Deployment " +
+      "`<workspace>-agent-<name>`: Cartographer stops setting its `replicas` and ignores `replicas` above. When " +
+      "switched on, the Deployment falls back to 1 replica until the autoscaler sets it. Default false.",
+  }),
   concurrencyLimit: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(1, { message: "must be 1 or more (leave it out for no limit)" })),
   ).annotate({

@@ -185,7 +185,8 @@ export interface Deployment {
   readonly kind: "Deployment"
   readonly metadata: ObjectMeta
   readonly spec: {
-    readonly replicas: number
+    /** Absent when another controller (an autoscaler) owns it. */
+    readonly replicas?: number
     readonly revisionHistoryLimit: number
     readonly selector: LabelSelector
     readonly strategy: { readonly type: "Recreate" } | { readonly type: "RollingUpdate" }

@@ -86,12 +86,12 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     apply.push(planPoolDeployment(ctx, pool, env.env))
   }
 
-  const poolFacts: ReadonlyArray<PoolFacts> = workflows.agentPools.map((pool) => ({
-    pool: pool.name,
-    name: agentName(ctx, pool.name),
-    desired: pool.replicas,
-    observed: observed.pools?.find((p) => p.name === pool.name),
-  }))
+  const poolFacts: ReadonlyArray<PoolFacts> = workflows.agentPools.map((pool) => {
+    const seen = observed.pools?.find((p) => p.name === pool.name)
+    // An autoscaled pool wants what its autoscaler last set (1, the API's default, before the Deployment exists).
+    const desired = pool.autoscaled === true ? (seen?.specReplicas ?? 1) : pool.replicas
+    return { pool: pool.name, name: agentName(ctx, pool.name), desired, observed: seen }
+  })
   const facts: StatusFacts = {
     database: internalDatabase
       ? { name: databaseName(ctx), desired: workflows.databaseReplicas, observed: observed.database }

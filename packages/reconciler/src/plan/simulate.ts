@@ -30,7 +30,8 @@ export interface ApplyOutcome {
 }
 
 const workload = (object: Deployment | StatefulSet, ready: boolean): WorkloadObservation => {
-  const replicas = object.spec.replicas
+  // A Deployment without replicas gets the API's default.
+  const replicas = object.spec.replicas ?? 1
   return {
     generation: 1,
     observedGeneration: 1,

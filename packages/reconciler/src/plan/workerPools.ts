@@ -162,7 +162,8 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: Reado
     kind: "Deployment",
     metadata: metadata(ctx, agentName(ctx, pool.name), podLabels),
     spec: {
-      replicas: pool.replicas,
+      // An autoscaled pool's replicas belong to its autoscaler: not applying the field leaves it to that owner.
+      ...(pool.autoscaled === true ? {} : { replicas: pool.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "agent", pool.name) },
       strategy: { type: "RollingUpdate" },

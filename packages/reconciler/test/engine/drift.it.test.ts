@@ -174,6 +174,53 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
     }),
   )
 
+  it.effect("leaves an autoscaled pool's replicas to its autoscaler, also across a resync, and reports them", () =>
+    Effect.gen(function* () {
+      const admin = yield* Admin
+      const reconciles: Array<string> = []
+      yield* startEngine(identity(), {
+        resyncPeriod: "2 seconds",
+        observer: { reconciled: ({ key }) => reconciles.push(key), queue: () => {} },
+      })
+      yield* create(workspace("scaled", { agentPools: [{ name: "default", replicas: 2, autoscaled: true }] }))
+      yield* settled("scaled")
+      const ref = { namespace, name: "scaled-agent-default" }
+      const created = yield* eventually(admin.get(Kinds.Deployment, ref))
+      // Not set by the operator: the API's default until an autoscaler acts.
+      assert.strictEqual((created.spec as { replicas?: number }).replicas, 1)
+      // What an autoscaler does: set replicas under its own field manager (the operator holds no claim on them).
+      yield* admin.apply(
+        Kinds.Deployment,
+        { metadata: { name: ref.name, namespace }, spec: { replicas: 4 } },
+        { fieldManager: "an-autoscaler", force: false },
+      )
+      const since = new Date()
+      const count = reconciles.length
+      yield* eventually(
+        Effect.suspend(() =>
+          reconciles.slice(count).filter((k) => k === `${namespace}/scaled`).length >= 2
+            ? Effect.void
+            : Effect.fail("no resync yet"),
+        ),
+      )
+      const live = yield* admin.get(Kinds.Deployment, ref)
+      assert.strictEqual((live.spec as { replicas?: number }).replicas, 4)
+      const writes = (yield* writesSince(since)).filter(
+        (e) => e.objectRef?.resource === "deployments" && e.objectRef.name === ref.name,
+      )
+      assert.deepStrictEqual(writes.map(describeWrite), [])
+      // The status reports the pool at the size its autoscaler chose.
+      yield* eventually(
+        Effect.gen(function* () {
+          const ws = yield* admin.get(Kinds.Workspace, { namespace, name: "scaled" })
+          const pools = (ws.status as { pools?: Array<{ name: string; replicas: number }> } | undefined)?.pools
+          const pool = pools?.find((p) => p.name === "default")
+          return pool?.replicas === 4 ? pool : yield* Effect.fail("status does not show 4 replicas yet")
+        }),
+      )
+    }),
+  )
+
   it.effect("prunes a removed pool, and leaves the database volume and Secret untouched", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
