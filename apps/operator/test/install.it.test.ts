@@ -230,7 +230,18 @@ describe("installing from the release zip", () => {
     await standby.stop("SIGTERM")
   }, 180_000)
 
-  it("kubectl delete -k install leaves nothing of ours behind but the retained data volume and its Secret", async () => {
+  it("uninstalling as the README says leaves nothing of ours behind but the retained data volume and its Secret", async () => {
+    // The Workspaces first, in the foreground: kubectl returns once the garbage collector has removed what the
+    // operator created. Deleting the CRD first races it: once the kind is gone it cannot resolve the children's
+    // owner references and leaves them (seen on a loaded machine).
+    const workspaces = await kubectl([
+      "delete",
+      "-f",
+      join(unpacked, "samples", "basic-workspace.yaml"),
+      "--cascade=foreground",
+      "--timeout=180s",
+    ])
+    expect(workspaces.code, workspaces.stderr).toBe(0)
     const result = await kubectl(["delete", "-k", join(unpacked, "install"), "--timeout=180s"])
     expect(result.code, result.stderr).toBe(0)
     const ours = async () => {
