@@ -69,7 +69,9 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
       yield* startEngine(identity(), { backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("crashy")
       yield* converged("crashy")
-      assert.isAtLeast(writes, 9)
+      // Every third write crashed its reconcile: six writes or more means at least two crashed reconciles were picked
+      // up again (the sample's first convergence makes about eight, its status written once).
+      assert.isAtLeast(writes, 6)
       const secret = yield* secretWrites("crashy")
       assert.deepStrictEqual(
         secret.map((e) => e.verb),
