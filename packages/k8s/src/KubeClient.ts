@@ -284,8 +284,11 @@ export const make = (
         }),
       )
 
-    const callObject = (kind: ResourceKind<KubeObject, Access>, request: Http.HttpRequest, dryRun?: boolean) =>
-      call(request).pipe(Effect.flatMap((body) => Effect.fromResult(toLive(kind, body, dryRun === true))))
+    /** A write's answer is checked as a dry run's when the request asked for one (`dryRunQuery`). */
+    const callObject = (kind: ResourceKind<KubeObject, Access>, request: Http.HttpRequest) =>
+      call(request).pipe(
+        Effect.flatMap((body) => Effect.fromResult(toLive(kind, body, request.query?.dryRun === "All"))),
+      )
 
     const fail = (operation: string) => (reason: K8sErrorReason) => new K8sError({ reason, operation })
 
@@ -350,21 +353,17 @@ export const make = (
         options: ApplyOptions = {},
       ) {
         const ref = yield* Effect.fromResult(refOf(kind, object))
-        return yield* callObject(
-          kind,
-          {
-            method: "PATCH",
-            path: objectPath(kind, ref, subresource),
-            query: {
-              fieldManager: fieldManagerOf(options.fieldManager),
-              force: options.force === false ? "false" : "true",
-              ...dryRunQuery(options.dryRun),
-            },
-            body: forApply(kind, object),
-            contentType: "application/apply-patch+yaml",
+        return yield* callObject(kind, {
+          method: "PATCH",
+          path: objectPath(kind, ref, subresource),
+          query: {
+            fieldManager: fieldManagerOf(options.fieldManager),
+            force: options.force === false ? "false" : "true",
+            ...dryRunQuery(options.dryRun),
           },
-          options.dryRun,
-        )
+          body: forApply(kind, object),
+          contentType: "application/apply-patch+yaml",
+        })
       })
 
     const apply = Effect.fn("KubeClient.apply")(function* (
@@ -396,16 +395,12 @@ export const make = (
       yield* Effect.annotateCurrentSpan("k8s.operation", operation)
       return yield* Effect.fromResult(refOf(kind, object)).pipe(
         Effect.flatMap((ref) =>
-          callObject(
-            kind,
-            {
-              method: "POST",
-              path: collectionPath(kind, ref.namespace),
-              query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
-              body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
-            },
-            options.dryRun,
-          ),
+          callObject(kind, {
+            method: "POST",
+            path: collectionPath(kind, ref.namespace),
+            query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
+            body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
+          }),
         ),
         Effect.mapError(fail(operation)),
       )
@@ -420,16 +415,12 @@ export const make = (
       yield* Effect.annotateCurrentSpan("k8s.operation", operation)
       return yield* Effect.fromResult(refOf(kind, object)).pipe(
         Effect.flatMap((ref) =>
-          callObject(
-            kind,
-            {
-              method: "PUT",
-              path: objectPath(kind, ref),
-              query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
-              body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
-            },
-            options.dryRun,
-          ),
+          callObject(kind, {
+            method: "PUT",
+            path: objectPath(kind, ref),
+            query: { fieldManager: fieldManagerOf(options.fieldManager), ...dryRunQuery(options.dryRun) },
+            body: { ...object, apiVersion: object.apiVersion ?? kind.apiVersion, kind: object.kind ?? kind.kind },
+          }),
         ),
         Effect.mapError(fail(operation)),
       )
