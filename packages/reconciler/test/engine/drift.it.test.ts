@@ -71,6 +71,38 @@ const writesSince = (since: Date) =>
 const describeWrite = (e: { verb: string; objectRef?: { resource?: string; subresource?: string; name?: string } }) =>
   `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.name ?? ""}`
 
+/** The operator's writes to one object since `since`, described. */
+const writesTo = (since: Date, resource: string, name: string) =>
+  writesSince(since).pipe(
+    Effect.map((writes) =>
+      writes.filter((e) => e.objectRef?.resource === resource && e.objectRef.name === name).map(describeWrite),
+    ),
+  )
+
+/**
+ * An engine that resyncs every 2 seconds, and a wait for two more reconciles of a Workspace from the moment it runs:
+ * the one its change's own event triggers, then a resync.
+ */
+const resyncingEngine = Effect.gen(function* () {
+  const reconciled: Array<string> = []
+  yield* startEngine(identity(), {
+    resyncPeriod: "2 seconds",
+    observer: { reconciled: ({ key }) => reconciled.push(key), queue: () => {} },
+  })
+  const twoMoreReconciles = (name: string) =>
+    Effect.suspend(() => {
+      const from = reconciled.length
+      return eventually(
+        Effect.suspend(() =>
+          reconciled.slice(from).filter((k) => k === `${namespace}/${name}`).length >= 2
+            ? Effect.void
+            : Effect.fail("no resync yet"),
+        ),
+      )
+    })
+  return { twoMoreReconciles }
+})
+
 layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift repair", (it) => {
   it.effect("restores a deleted child within one reconcile", () =>
     Effect.gen(function* () {
@@ -140,11 +172,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
   it.effect("leaves a label a user added alone, also across a resync, and writes nothing for it", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      const resyncs: Array<string> = []
-      yield* startEngine(identity(), {
-        resyncPeriod: "2 seconds",
-        observer: { reconciled: ({ key }) => resyncs.push(key), queue: () => {} },
-      })
+      const { twoMoreReconciles } = yield* resyncingEngine
       yield* create(workspace("labelled"))
       yield* settled("labelled")
       // The server Service: unlike the workloads, nothing about it changes while the Workspace comes up.
@@ -156,32 +184,17 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
         { fieldManager: "a-user" },
       )
       const since = new Date()
-      const count = resyncs.length
-      // At least two more reconciles of this Workspace: the label's own event, then a resync.
-      yield* eventually(
-        Effect.suspend(() =>
-          resyncs.slice(count).filter((k) => k === `${namespace}/labelled`).length >= 2
-            ? Effect.void
-            : Effect.fail("no resync yet"),
-        ),
-      )
+      yield* twoMoreReconciles("labelled")
       const live = yield* admin.get(Kinds.Service, ref)
       assert.strictEqual(live.metadata.labels?.["team.example.com/owner"], "data-science")
-      const writes = (yield* writesSince(since)).filter(
-        (e) => e.objectRef?.resource === "services" && e.objectRef.name === ref.name,
-      )
-      assert.deepStrictEqual(writes.map(describeWrite), [])
+      assert.deepStrictEqual(yield* writesTo(since, "services", ref.name), [])
     }),
   )
 
   it.effect("leaves an autoscaled pool's replicas to its autoscaler, also across a resync, and reports them", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      const reconciles: Array<string> = []
-      yield* startEngine(identity(), {
-        resyncPeriod: "2 seconds",
-        observer: { reconciled: ({ key }) => reconciles.push(key), queue: () => {} },
-      })
+      const { twoMoreReconciles } = yield* resyncingEngine
       yield* create(workspace("scaled", { agentPools: [{ name: "default", replicas: 2, autoscaled: true }] }))
       yield* settled("scaled")
       const ref = { namespace, name: "scaled-agent-default" }
@@ -195,20 +208,10 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
         { fieldManager: "an-autoscaler", force: false },
       )
       const since = new Date()
-      const count = reconciles.length
-      yield* eventually(
-        Effect.suspend(() =>
-          reconciles.slice(count).filter((k) => k === `${namespace}/scaled`).length >= 2
-            ? Effect.void
-            : Effect.fail("no resync yet"),
-        ),
-      )
+      yield* twoMoreReconciles("scaled")
       const live = yield* admin.get(Kinds.Deployment, ref)
       assert.strictEqual((live.spec as { replicas?: number }).replicas, 4)
-      const writes = (yield* writesSince(since)).filter(
-        (e) => e.objectRef?.resource === "deployments" && e.objectRef.name === ref.name,
-      )
-      assert.deepStrictEqual(writes.map(describeWrite), [])
+      assert.deepStrictEqual(yield* writesTo(since, "deployments", ref.name), [])
       // The status reports the pool at the size its autoscaler chose.
       yield* eventually(
         Effect.gen(function* () {
