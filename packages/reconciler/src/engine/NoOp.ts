@@ -135,6 +135,8 @@ const holdsAt = (desired: unknown, live: unknown, field: string, parent: string)
     return true
   }
   if (desired === live) return true
+  // The API server omits empty strings from `omitempty` fields (an env var's `value: ""`): absent is what it stores.
+  if (desired === "" && live === undefined) return true
   return isQuantityField(field, parent) && sameQuantity(desired, live)
 }
 

@@ -142,6 +142,20 @@ describe("holds: do the desired fields already hold on the live object?", () => 
     expect(holds(desired, changed)).toBe(false)
   })
 
+  it('holds an empty string the server stored as absent (an env var set to ""), and no other missing value', () => {
+    const desired = edit(server, (d) => d.spec.template.spec.containers[0].env.push({ name: "EMPTY", value: "" }))
+    const stored = edit(asServerReturnsIt(desired), (d) => {
+      delete d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "EMPTY").value
+    })
+    expect(holds(desired, stored)).toBe(true)
+    const otherValue = edit(stored, (d) => {
+      d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "EMPTY").value = "x"
+    })
+    expect(holds(desired, otherValue)).toBe(false)
+    const noImage = edit(live, (d) => delete d.spec.template.spec.containers[0].image)
+    expect(holds(server, noImage)).toBe(false)
+  })
+
   it("does not treat other strings as quantities (an env value of 1 is not 1.0)", () => {
     const desired = edit(server, (d) => d.spec.template.spec.containers[0].env.push({ name: "N", value: "1" }))
     const live2 = edit(asServerReturnsIt(desired), (d) => {
