@@ -52,8 +52,8 @@ export interface OperatorResult {
     readonly p99Ms: number
     readonly maxMs: number
     readonly unrepaired: number
-    /** The three slowest repairs, to tell an outlier's kind and the phase it fell in. */
-    readonly slowest: ReadonlyArray<{ readonly kind: string; readonly name: string; readonly ms: number }>
+    /** The three slowest repairs, with what the operator was doing meanwhile, to explain an outlier. */
+    readonly slowest: ReadonlyArray<Repair>
   }
   readonly memory: {
     readonly rssMiB: number
@@ -67,6 +67,19 @@ export interface OperatorResult {
     readonly heapUsedMiB?: number
   }
   readonly profile: string | undefined
+}
+
+/** One drift repair, and what the operator did between the deletion and the re-apply. */
+export interface Repair {
+  readonly kind: string
+  readonly name: string
+  readonly ms: number
+  /** Reconciles of the victim's Workspace in that window (result and duration), in order. */
+  readonly runs: ReadonlyArray<{ readonly result: string; readonly ms: number }>
+  /** Reconciles of other Workspaces in that window (a resync's burst, for one). */
+  readonly others: number
+  /** The longest event-loop block the operator reported over that window (its 1-second reports). */
+  readonly loopDelayMaxMs: number
 }
 
 export interface OperatorOptions {
@@ -237,7 +250,7 @@ export const measureOperator = async (cluster: BenchCluster, options: OperatorOp
     log(`steady state: ${reconciles} reconciles, ${steadyWrites.length} writes`)
 
     // 4. Drift repair.
-    const drift = await measureDrift(cluster, plans, writes, options.driftDeletions)
+    const drift = await measureDrift(cluster, plans, writes, options.driftDeletions, b)
     log(`drift: p50 ${drift.p50Ms.toFixed(0)} ms, p99 ${drift.p99Ms.toFixed(0)} ms`)
 
     // 5. Memory.
@@ -304,6 +317,29 @@ const checkChildrenExist = async (cluster: BenchCluster, plans: ReadonlyArray<Re
 }
 
 /**
+ * What the operator reported between a deletion (`from`) and its repair (`to`): reconciles of other Workspaces, event
+ * loop blocks (its 1-second reports, up to one after), and the runs of the victim's Workspace up to the one that
+ * repaired it (a run is reported when it ends, after its writes).
+ */
+const meanwhile = (host: OperatorProcess, owner: string, from: number, to: number) => {
+  const runs: Array<{ result: string; ms: number }> = []
+  let others = 0
+  let loopDelayMaxMs = 0
+  let repairedBy = false
+  for (const e of host.events) {
+    if (e.event === "reconciled" && e.t >= from) {
+      if (e.key === owner && !repairedBy) {
+        runs.push({ result: e.result, ms: e.ms })
+        repairedBy = e.t >= to
+      } else if (e.key !== owner && e.t <= to) others++
+    }
+    if (e.event === "memory" && e.t >= from && e.t <= to + 1_000)
+      loopDelayMaxMs = Math.max(loopDelayMaxMs, e.loopDelayMaxMs)
+  }
+  return { runs, others, loopDelayMaxMs }
+}
+
+/**
  * Deletes children one at a time (round robin over the kinds that hold no data, each of another Workspace) and
  * waits for the operator's re-apply of that very object; latency between the two audit timestamps.
  */
@@ -312,17 +348,19 @@ const measureDrift = async (
   plans: ReadonlyArray<ReturnType<typeof firstPlan>>,
   writes: Mutations,
   deletions: number,
+  host: OperatorProcess,
 ): Promise<OperatorResult["drift"]> => {
   const victims = plans.flatMap((p, i) => {
     const candidates = p.apply.filter((o) => ["Deployment", "Service", "StatefulSet", "NetworkPolicy"].includes(o.kind))
     const chosen = candidates[i % Math.max(1, candidates.length)]
-    return chosen === undefined ? [] : [chosen]
+    const owner = `${p.workspace.metadata.namespace}/${p.workspace.metadata.name}`
+    return chosen === undefined ? [] : [{ object: chosen, owner }]
   })
   const latencies: Array<number> = []
-  const repairs: Array<{ kind: string; name: string; ms: number }> = []
+  const repairs: Array<Repair> = []
   let unrepaired = 0
   for (let i = 0; i < deletions && victims.length > 0; i++) {
-    const victim = victims[i % victims.length] as (typeof victims)[number]
+    const { object: victim, owner } = victims[i % victims.length] as (typeof victims)[number]
     const resource = resourceOf(victim.kind)
     const path = objectPath(victim)
     const response = await cluster.api.send({ method: "DELETE", path })
@@ -343,9 +381,10 @@ const measureDrift = async (
     const deletion = writes.others.findLast(
       (e) => e.verb === "delete" && e.objectRef?.resource === resource && e.objectRef.name === victim.metadata.name,
     )
-    const ms = auditTime(repaired.stageTimestamp) - (deletion ? auditTime(deletion.stageTimestamp) : deletedAt)
-    latencies.push(ms)
-    repairs.push({ kind: victim.kind, name: victim.metadata.name, ms })
+    const from = deletion ? auditTime(deletion.stageTimestamp) : deletedAt
+    const to = auditTime(repaired.stageTimestamp)
+    latencies.push(to - from)
+    repairs.push({ kind: victim.kind, name: victim.metadata.name, ms: to - from, ...meanwhile(host, owner, from, to) })
   }
   latencies.sort((x, y) => x - y)
   return {

@@ -7,6 +7,7 @@
 // Configuration: the JSON in $CARTOGRAPHER_ENGINE_HOST (see `EngineHostConfig`). Bundled by esbuild before it runs
 // (operatorProcess.ts), so that no TypeScript loader sits in the measured process.
 
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { getHeapStatistics } from "node:v8"
 import { KubeClient, LeaderElection } from "@cartographer/k8s"
 import { Engine } from "@cartographer/reconciler"
@@ -48,7 +49,7 @@ export interface EngineHostConfig {
    * `process.memoryUsage()`: that reads /proc/self/stat for the RSS, synchronously on the event loop, and the CPU
    * profile of a 1,000-Workspace run on a busy machine put 36 s of its 129 s there (more than the process's whole
    * CPU time: the loop was blocked, not computing). The RSS is read from outside, from /proc/<pid>/status
-   * (operatorProcess.ts).
+   * (operatorProcess.ts). Each report also carries the longest event-loop block since the previous one.
    */
   readonly reportMemoryEveryMs?: number
   /** Seed of the fault dice, so that a run can be repeated. */
@@ -62,11 +63,25 @@ export type EngineHostEvent =
   | { readonly event: "synced"; readonly t: number }
   | { readonly event: "leading"; readonly t: number; readonly identity: string }
   | { readonly event: "lost"; readonly t: number; readonly identity: string }
-  | { readonly event: "reconciled"; readonly t: number; readonly key: string; readonly result: string }
+  | {
+      readonly event: "reconciled"
+      readonly t: number
+      readonly key: string
+      readonly result: string
+      /** How long the reconcile ran. */
+      readonly ms: number
+    }
   | { readonly event: "write"; readonly t: number; readonly n: number; readonly write: Engine.Write }
   | { readonly event: "crash"; readonly t: number; readonly afterWrites: number }
   | { readonly event: "dropped"; readonly t: number; readonly kind: string; readonly object?: string | undefined }
-  | { readonly event: "memory"; readonly t: number; readonly heapUsed: number; readonly heapTotal: number }
+  | {
+      readonly event: "memory"
+      readonly t: number
+      readonly heapUsed: number
+      readonly heapTotal: number
+      /** The longest the event loop was blocked since the previous report (what delays a watch event). */
+      readonly loopDelayMaxMs: number
+    }
 
 const emit = (event: EngineHostEvent) => {
   // Pipes are written synchronously on Linux: a line is out before a SIGKILL that follows it.
@@ -122,9 +137,19 @@ const program = (config: EngineHostConfig) =>
     emit({ event: "started", t: Date.now() })
     const every = config.reportMemoryEveryMs
     if (every !== undefined) {
+      const loop = monitorEventLoopDelay({ resolution: 10 })
+      loop.enable()
       const timer = setInterval(() => {
         const heap = getHeapStatistics()
-        emit({ event: "memory", t: Date.now(), heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size })
+        const loopDelayMaxMs = loop.max / 1e6
+        loop.reset()
+        emit({
+          event: "memory",
+          t: Date.now(),
+          heapUsed: heap.used_heap_size,
+          heapTotal: heap.total_heap_size,
+          loopDelayMaxMs,
+        })
       }, every)
       timer.unref()
     }
@@ -138,8 +163,9 @@ const program = (config: EngineHostConfig) =>
       identity: config.identity,
       ...(config.fieldManager === undefined ? {} : { fieldManager: config.fieldManager }),
       observer: {
-        reconciled: ({ key, result }) => {
-          if (config.reportReconciles === true) emit({ event: "reconciled", t: Date.now(), key, result })
+        reconciled: ({ key, result, seconds }) => {
+          if (config.reportReconciles === true)
+            emit({ event: "reconciled", t: Date.now(), key, result, ms: Math.round(seconds * 1000) })
         },
         queue: () => {},
       },
