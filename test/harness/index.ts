@@ -23,7 +23,7 @@ export {
   type OperatorIdentityOptions,
   operatorClusterRolePath,
   operatorIdentity,
-  operatorNodeOptions,
+  operatorRuntimeEnv,
 } from "./operatorIdentity.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"

@@ -18,15 +18,18 @@ export const operatorClusterRolePath = fileURLToPath(
 const operatorDeploymentPath = fileURLToPath(new URL("../../install/manager/deployment.yaml", import.meta.url))
 
 /**
- * The `NODE_OPTIONS` the shipped Deployment runs the operator with (install/manager/deployment.yaml), so that tests
- * and benchmarks that start the operator as a process measure the runtime users get.
+ * The literal environment the shipped Deployment runs the operator with (install/manager/deployment.yaml: Node's and
+ * glibc's memory settings; not the downward-API variables, which a test sets itself), so that tests and benchmarks
+ * that start the operator as a process measure the runtime users get.
  */
-export const operatorNodeOptions = async (): Promise<string> => {
+export const operatorRuntimeEnv = async (): Promise<Readonly<Record<string, string>>> => {
   const deployment = parse(await readFile(operatorDeploymentPath, "utf8")) as {
     spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } }
   }
   const operator = deployment.spec.template.spec.containers.find((c) => c.name === "operator")
-  return operator?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? ""
+  return Object.fromEntries(
+    (operator?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value] as const])),
+  )
 }
 
 const ClusterRoles = resourceKind({

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url"
 import {
   type ControlPlane,
   type KubectlResult,
-  operatorNodeOptions,
+  operatorRuntimeEnv,
   pollUntil,
   readAudit,
   runKubectl,
@@ -33,8 +33,8 @@ let cp: ControlPlane
 let bundle: Bundle
 let unpacked: string
 let operatorKubeconfig: string
-/** As the Deployment runs the operator. */
-let nodeOptions: string
+/** The environment the Deployment runs the operator with (Node's and glibc's memory settings). */
+let runtimeEnv: Readonly<Record<string, string>>
 const processes: Array<RunningCli> = []
 
 const kubectl = (args: ReadonlyArray<string>, input?: string): Promise<KubectlResult> =>
@@ -58,7 +58,7 @@ const operator = (name: string) => {
       "--metrics-bind-address=127.0.0.1:0",
     ],
     // As the Deployment sets them (downward API): the Lease goes to the pod's namespace.
-    { POD_NAME: name, POD_NAMESPACE: system, NODE_OPTIONS: nodeOptions },
+    { ...runtimeEnv, POD_NAME: name, POD_NAMESPACE: system },
   )
   processes.push(cli)
   return cli
@@ -94,7 +94,7 @@ const staticVolume = (namespace: string, claim: string) => ({
 
 beforeAll(async () => {
   const started = Date.now()
-  nodeOptions = await operatorNodeOptions()
+  runtimeEnv = await operatorRuntimeEnv()
   ;[cp, bundle] = await Promise.all([startControlPlane({ tier: "cluster", nodes: 2 }), buildBundle()])
   // The release zip, unpacked into a dedicated folder as the README says.
   const { release } = (await import(join(root, "scripts", "release.mjs"))) as {

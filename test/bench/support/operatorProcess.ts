@@ -6,7 +6,7 @@ import { existsSync, rmSync } from "node:fs"
 import { mkdir, readdir, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { operatorNodeOptions } from "@cartographer/test/harness"
+import { operatorRuntimeEnv } from "@cartographer/test/harness"
 import { build } from "esbuild"
 import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
 
@@ -129,14 +129,17 @@ export const startEngineHost = async (
   const [command, args] = setpriv
     ? [setpriv, ["--pdeathsig", "KILL", "--", process.execPath, ...argv]]
     : [process.execPath, argv]
-  // The Node options the shipped Deployment runs the operator with, so that what is measured is what users run.
-  const shipped = await operatorNodeOptions()
+  // The runtime settings the shipped Deployment runs the operator with, so that what is measured is what users run.
+  const shipped = await operatorRuntimeEnv()
   const child = spawn(command, args, {
     stdio: ["ignore", "pipe", "pipe"],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: {
       ...process.env,
-      NODE_OPTIONS: [process.env.NODE_OPTIONS, shipped].filter((o) => o !== undefined && o !== "").join(" "),
+      ...shipped,
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, shipped.NODE_OPTIONS]
+        .filter((o) => o !== undefined && o !== "")
+        .join(" "),
       ...options.env,
       CARTOGRAPHER_ENGINE_HOST: JSON.stringify(config),
     },
