@@ -34,6 +34,12 @@ describe("the benchmark at smoke size (10 Workspaces)", () => {
     expect(o.steadyState.reconciles, "no resync happened").toBeGreaterThanOrEqual(3 * 10)
     expect(o.steadyState.mutatingByKind, "writes at rest").toEqual({})
     expect(o.drift).toMatchObject({ deletions: 5, unrepaired: 0 })
+    // Each slow repair says what the operator did meanwhile: at least the run of its Workspace that repaired it, and
+    // the event loop's worst block from a report covering it (an idle loop reports about its 10 ms resolution).
+    for (const repair of o.drift.slowest) {
+      expect(repair.runs.length, `${repair.kind} ${repair.name}: no run of its Workspace`).toBeGreaterThan(0)
+      expect(repair.loopDelayMaxMs, `${repair.kind} ${repair.name}: no event-loop report`).toBeGreaterThan(0)
+    }
     expect(o.memory.rssMiB).toBeGreaterThan(0)
     // The CPU profile of the convergence is kept, complete (it parses and has samples), and summarised.
     expect(profile?.busySeconds, "no CPU profile of the convergence").toBeGreaterThan(0)

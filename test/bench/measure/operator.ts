@@ -357,7 +357,7 @@ const measureDrift = async (
     return chosen === undefined ? [] : [{ object: chosen, owner }]
   })
   const latencies: Array<number> = []
-  const repairs: Array<Repair> = []
+  const windows: Array<{ kind: string; name: string; owner: string; from: number; to: number }> = []
   let unrepaired = 0
   for (let i = 0; i < deletions && victims.length > 0; i++) {
     const { object: victim, owner } = victims[i % victims.length] as (typeof victims)[number]
@@ -384,8 +384,16 @@ const measureDrift = async (
     const from = deletion ? auditTime(deletion.stageTimestamp) : deletedAt
     const to = auditTime(repaired.stageTimestamp)
     latencies.push(to - from)
-    repairs.push({ kind: victim.kind, name: victim.metadata.name, ms: to - from, ...meanwhile(host, owner, from, to) })
+    windows.push({ kind: victim.kind, name: victim.metadata.name, owner, from, to })
   }
+  // The operator reports its event loop once a second, and a run when it ends: wait for the reports that cover the
+  // last window before reading them.
+  await sleep(1_500)
+  const repairs: Array<Repair> = windows.map(({ owner, from, to, ...victim }) => ({
+    ...victim,
+    ms: to - from,
+    ...meanwhile(host, owner, from, to),
+  }))
   latencies.sort((x, y) => x - y)
   return {
     deletions: latencies.length + unrepaired,
