@@ -35,10 +35,15 @@ const n = (value: number, digits = 0) =>
     : "n/a"
 const mark = (ok: boolean) => (ok ? "✅" : "❌")
 
-/** "Deployment 1,084 ms (2 runs of its Workspace: error 3 ms, ok 12 ms; 37 others; loop blocked ≤ 20 ms)". */
+/**
+ * "Deployment 1,084 ms (2 runs of its Workspace: error 3 ms, ok 12 ms; 37 others; loop blocked ≤ 20 ms; 1 watch of
+ * its kind ended)".
+ */
 const describeRepair = (r: Repair): string => {
   const runs = r.runs.map((run) => `${run.result} ${n(run.ms)} ms`).join(", ")
-  return `${r.kind} ${n(r.ms)} ms (${r.runs.length === 1 ? "1 run" : `${r.runs.length} runs`} of its Workspace${runs === "" ? "" : `: ${runs}`}; ${n(r.others)} others; loop blocked ≤ ${n(r.loopDelayMaxMs)} ms)`
+  const watches =
+    r.watchesEnded === 0 ? "" : `; ${r.watchesEnded === 1 ? "1 watch" : `${r.watchesEnded} watches`} of its kind ended`
+  return `${r.kind} ${n(r.ms)} ms (${r.runs.length === 1 ? "1 run" : `${r.runs.length} runs`} of its Workspace${runs === "" ? "" : `: ${runs}`}; ${n(r.others)} others; loop blocked ≤ ${n(r.loopDelayMaxMs)} ms${watches})`
 }
 
 export const renderMarkdown = (r: BenchReport): string => {

@@ -80,6 +80,8 @@ export interface Repair {
   readonly others: number
   /** The longest event-loop block the operator reported over that window (its 1-second reports). */
   readonly loopDelayMaxMs: number
+  /** The operator's watches of the victim's kind that ended in that window or the second before (a reconnect). */
+  readonly watchesEnded: number
 }
 
 export interface OperatorOptions {
@@ -113,6 +115,8 @@ class Mutations {
   readonly all: Array<AuditEvent> = []
   /** Everybody else's. */
   readonly others: Array<AuditEvent> = []
+  /** The operator's watch connections that ended (the audit log records a watch when it ends). */
+  readonly watchesEnded: Array<AuditEvent> = []
   private readonly tail: AuditTail
   private readonly user: string
   constructor(tail: AuditTail, user: string) {
@@ -121,7 +125,9 @@ class Mutations {
   }
   /** The operator's new mutating requests. */
   async poll(): Promise<ReadonlyArray<AuditEvent>> {
-    const fresh = (await this.tail.read()).filter((e) => mutatingVerbs.has(e.verb))
+    const read = await this.tail.read()
+    this.watchesEnded.push(...read.filter((e) => e.verb === "watch" && e.user.username === this.user))
+    const fresh = read.filter((e) => mutatingVerbs.has(e.verb))
     const mine = fresh.filter((e) => e.user.username === this.user)
     this.all.push(...mine)
     this.others.push(...fresh.filter((e) => e.user.username !== this.user))
@@ -321,7 +327,12 @@ const checkChildrenExist = async (cluster: BenchCluster, plans: ReadonlyArray<Re
  * loop blocks (its 1-second reports, up to one after), and the runs of the victim's Workspace up to the one that
  * repaired it (a run is reported when it ends, after its writes).
  */
-const meanwhile = (host: OperatorProcess, owner: string, from: number, to: number) => {
+const meanwhile = (
+  host: OperatorProcess,
+  writes: Mutations,
+  victim: { readonly owner: string; readonly resource: string; readonly from: number; readonly to: number },
+) => {
+  const { owner, from, to } = victim
   const runs: Array<{ result: string; ms: number }> = []
   let others = 0
   let loopDelayMaxMs = 0
@@ -336,7 +347,11 @@ const meanwhile = (host: OperatorProcess, owner: string, from: number, to: numbe
     if (e.event === "memory" && e.t >= from && e.t <= to + 1_000)
       loopDelayMaxMs = Math.max(loopDelayMaxMs, e.loopDelayMaxMs)
   }
-  return { runs, others, loopDelayMaxMs }
+  const watchesEnded = writes.watchesEnded.filter((e) => {
+    const ended = auditTime(e.stageTimestamp)
+    return e.objectRef?.resource === victim.resource && ended >= from - 1_000 && ended <= to
+  }).length
+  return { runs, others, loopDelayMaxMs, watchesEnded }
 }
 
 /**
@@ -357,7 +372,7 @@ const measureDrift = async (
     return chosen === undefined ? [] : [{ object: chosen, owner }]
   })
   const latencies: Array<number> = []
-  const windows: Array<{ kind: string; name: string; owner: string; from: number; to: number }> = []
+  const windows: Array<{ kind: string; name: string; owner: string; resource: string; from: number; to: number }> = []
   let unrepaired = 0
   for (let i = 0; i < deletions && victims.length > 0; i++) {
     const { object: victim, owner } = victims[i % victims.length] as (typeof victims)[number]
@@ -384,15 +399,17 @@ const measureDrift = async (
     const from = deletion ? auditTime(deletion.stageTimestamp) : deletedAt
     const to = auditTime(repaired.stageTimestamp)
     latencies.push(to - from)
-    windows.push({ kind: victim.kind, name: victim.metadata.name, owner, from, to })
+    windows.push({ kind: victim.kind, name: victim.metadata.name, owner, resource, from, to })
   }
   // The operator reports its event loop once a second, and a run when it ends: wait for the reports that cover the
   // last window before reading them.
   await sleep(1_500)
-  const repairs: Array<Repair> = windows.map(({ owner, from, to, ...victim }) => ({
-    ...victim,
-    ms: to - from,
-    ...meanwhile(host, owner, from, to),
+  await writes.poll()
+  const repairs: Array<Repair> = windows.map(({ kind, name, ...window }) => ({
+    kind,
+    name,
+    ms: window.to - window.from,
+    ...meanwhile(host, writes, window),
   }))
   latencies.sort((x, y) => x - y)
   return {
