@@ -371,7 +371,6 @@ const measureDrift = async (
     const owner = `${p.workspace.metadata.namespace}/${p.workspace.metadata.name}`
     return chosen === undefined ? [] : [{ object: chosen, owner }]
   })
-  const latencies: Array<number> = []
   const windows: Array<{ kind: string; name: string; owner: string; resource: string; from: number; to: number }> = []
   let unrepaired = 0
   for (let i = 0; i < deletions && victims.length > 0; i++) {
@@ -398,7 +397,6 @@ const measureDrift = async (
     )
     const from = deletion ? auditTime(deletion.stageTimestamp) : deletedAt
     const to = auditTime(repaired.stageTimestamp)
-    latencies.push(to - from)
     windows.push({ kind: victim.kind, name: victim.metadata.name, owner, resource, from, to })
   }
   // The operator reports its event loop once a second, and a run when it ends: wait for the reports that cover the
@@ -411,7 +409,7 @@ const measureDrift = async (
     ms: window.to - window.from,
     ...meanwhile(host, writes, window),
   }))
-  latencies.sort((x, y) => x - y)
+  const latencies = repairs.map((r) => r.ms).sort((x, y) => x - y)
   return {
     deletions: latencies.length + unrepaired,
     p50Ms: quantile(latencies, 0.5),
