@@ -3,6 +3,7 @@ import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from "@kubernetes/client-node"
 import { Duration, Schema } from "effect"
+import { Agent } from "undici"
 import * as Classify from "../src/internal/classify.js"
 import { K8sError, type K8sErrorReason } from "../src/K8sError.js"
 
@@ -169,23 +170,56 @@ describe("classifying thrown values", () => {
     expectReason(Classify.fromException(new DOMException("timed out", "TimeoutError")), "Timeout", true)
   })
 
-  it("maps a real undici connection refusal to a retryable Transport with its code", async () => {
-    // A loopback port nobody listens on, requested through client-node's own fetch stack (the one we use).
+  const closedPort = async () => {
     const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     const { port } = server.address() as AddressInfo
     await new Promise<void>((resolve) => server.close(() => resolve()))
-    const error = await new IsomorphicFetchHttpLibrary()
-      .send(new RequestContext(`http://127.0.0.1:${port}/api`, HttpMethod.GET))
-      .toPromise()
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      )
+    return port
+  }
+  const rejection = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+
+  it("maps a real connection refusal to a retryable Transport with its code, from fetch (watches)", async () => {
+    // A loopback port nobody listens on, requested through client-node's own fetch stack (the one watches use).
+    const port = await closedPort()
+    const error = await rejection(
+      new IsomorphicFetchHttpLibrary()
+        .send(new RequestContext(`http://127.0.0.1:${port}/api`, HttpMethod.GET))
+        .toPromise(),
+    )
     const reason = Classify.fromException(error)
     expectReason(reason, "Transport", true)
     assert.strictEqual(reason._tag === "Transport" && reason.code, "ECONNREFUSED")
     assert.include(reason.message, "fetch failed")
+  })
+
+  it("maps undici request's own errors (other requests): a refusal and a connection closed mid-answer", async () => {
+    const agent = new Agent()
+    try {
+      const port = await closedPort()
+      const refused = Classify.fromException(
+        await rejection(agent.request({ origin: `http://127.0.0.1:${port}`, path: "/api", method: "GET" })),
+      )
+      expectReason(refused, "Transport", true)
+      assert.strictEqual(refused._tag === "Transport" && refused.code, "ECONNREFUSED")
+
+      // A server that reads the request and hangs up without an answer.
+      const server = createServer((socket) => socket.once("data", () => socket.destroy()))
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      const { port: closing } = server.address() as AddressInfo
+      const closed = Classify.fromException(
+        await rejection(agent.request({ origin: `http://127.0.0.1:${closing}`, path: "/api", method: "GET" })),
+      )
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      expectReason(closed, "Transport", true)
+      assert.strictEqual(closed._tag === "Transport" && closed.code, "UND_ERR_SOCKET")
+    } finally {
+      await agent.close()
+    }
   })
 
   it("follows nested causes and AggregateErrors to the socket error code", () => {
