@@ -44,5 +44,9 @@ describe("the benchmark at smoke size (10 Workspaces)", () => {
     // The CPU profile of the convergence is kept, complete (it parses and has samples), and summarised.
     expect(profile?.busySeconds, "no CPU profile of the convergence").toBeGreaterThan(0)
     expect(statSync(join(out, "operator-converge.cpuprofile")).size).toBeGreaterThan(0)
+    // Its samples are mapped back to the modules they ran in (the bundle's source map), not to one line of it.
+    const areas = profile?.areas.map((a) => a.area) ?? []
+    expect(areas).toContain("effect (fibers, Schema, streams)")
+    expect(areas).toContain("engine (queue, no-op checks, execution)")
   }, 600_000)
 })

@@ -9,29 +9,54 @@ import { build } from "esbuild"
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..")
 
+/**
+ * The esbuild settings of everything that runs as the operator: this bundle, and the benchmark's and chaos suites'
+ * engine host (test/bench/support/operatorProcess.ts), so that what is measured is built as what ships.
+ */
+export const runtimeBuildOptions = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node24",
+  // The workspace packages' TypeScript sources, as in the tests (no build of theirs needed).
+  conditions: ["@cartographer/source"],
+  // CommonJS dependencies (prom-client, parts of client-node) call require() for Node built-ins.
+  banner: {
+    js: 'import { createRequire as __cartographerRequire } from "node:module";\nconst require = __cartographerRequire(import.meta.url);',
+  },
+  // ws loads these native accelerators when present and works without them.
+  external: ["bufferutil", "utf-8-validate"],
+  // Without comments, and with names kept (readable stack traces): V8 keeps the whole source text in the heap for
+  // as long as the process runs, and a single character beyond Latin-1 in any comment (undici's have typographic
+  // quotes) makes it a two-byte string. 4.4 MB of source then held 8.8 MiB; without comments 3 MB of one-byte
+  // text. The operator started 10-20 MiB smaller at 1,000 Workspaces (test/bench/README.md).
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: "eof",
+  logLevel: "warning",
+}
+
+/** Fails when a bundle's text goes beyond Latin-1, which would double what its source takes in V8's heap (above). */
+export const assertLatin1 = async (file) => {
+  const text = await readFile(file, "utf8")
+  const at = text.search(/[\u0100-\u{10ffff}]/u)
+  if (at >= 0) {
+    const line = text.slice(0, at).split("\n").length
+    throw new Error(`${file}:${line}: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + 20))} is beyond Latin-1`)
+  }
+}
+
 /** Builds the bundle; resolves with its path and size in bytes. */
 export const bundle = async ({ outfile = join(appDir, "dist", "cartographer.mjs") } = {}) => {
   const { version } = JSON.parse(await readFile(join(appDir, "package.json"), "utf8"))
   const result = await build({
+    ...runtimeBuildOptions,
     entryPoints: [join(appDir, "src", "main.ts")],
     outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node24",
-    // The workspace packages' TypeScript sources, as in the tests (no build of theirs needed).
-    conditions: ["@cartographer/source"],
-    // CommonJS dependencies (prom-client, parts of client-node) call require() for Node built-ins.
-    banner: {
-      js: 'import { createRequire as __cartographerRequire } from "node:module";\nconst require = __cartographerRequire(import.meta.url);',
-    },
     define: { __CARTOGRAPHER_VERSION__: JSON.stringify(version) },
-    // ws loads these native accelerators when present and works without them.
-    external: ["bufferutil", "utf-8-validate"],
-    legalComments: "eof",
     metafile: true,
-    logLevel: "warning",
   })
+  await assertLatin1(outfile)
   const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0)
   return { outfile, bytes, version }
 }

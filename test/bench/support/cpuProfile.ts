@@ -1,8 +1,11 @@
 // Where the operator's CPU time goes, from a V8 `.cpuprofile` (`node --cpu-prof`) of the bundled process: self time
 // per function and per area (effect, undici, client-node, our packages, Node internals, GC). The bundle is one
-// file, so functions are mapped back to their source module through the `// path/to/module` comment esbuild writes
-// at the start of every module.
+// file of a few long lines (built as the operator ships, without comments), so functions are mapped back to their
+// source module through the source map esbuild writes beside it.
 import { readFileSync } from "node:fs"
+import { dirname, relative, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { originalPositionFor, TraceMap } from "@jridgewell/trace-mapping"
 
 interface ProfileNode {
   readonly id: number
@@ -33,29 +36,24 @@ export interface ProfileSummary {
   readonly functions: ReadonlyArray<{ readonly name: string; readonly module: string; readonly percent: number }>
 }
 
-/** Module boundaries of an esbuild bundle: [first line (0-based), module path], sorted. */
-const moduleMap = (bundle: string): ReadonlyArray<readonly [number, string]> => {
-  const out: Array<readonly [number, string]> = []
-  bundle.split("\n").forEach((line, index) => {
-    const m = /^\/\/ ((?:node_modules|packages|test|apps)\/\S+\.(?:m?[jt]s|cjs|json))$/u.exec(line)
-    if (m) out.push([index, m[1] as string])
-  })
-  return out
-}
+const repoRoot = fileURLToPath(new URL("../../..", import.meta.url))
 
-const moduleAt = (map: ReadonlyArray<readonly [number, string]>, line: number): string => {
-  let lo = 0
-  let hi = map.length - 1
-  let found = "(bundle prologue)"
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1
-    const entry = map[mid] as readonly [number, string]
-    if (entry[0] <= line) {
-      found = entry[1]
-      lo = mid + 1
-    } else hi = mid - 1
+/** The source module (repository-relative, `node_modules/effect/dist/…`) of a position in the bundle. */
+const moduleLookup = (bundlePath: string) => {
+  const map = new TraceMap(readFileSync(`${bundlePath}.map`, "utf8"))
+  const bundleDir = dirname(bundlePath)
+  const modules = new Map<string, string>()
+  return (line: number, column: number): string => {
+    // The profile's positions are 0-based; the source map's lines are 1-based.
+    const { source } = originalPositionFor(map, { line: line + 1, column })
+    if (source === null) return "(bundle prologue)"
+    let module = modules.get(source)
+    if (module === undefined) {
+      module = relative(repoRoot, resolve(bundleDir, source))
+      modules.set(source, module)
+    }
+    return module
   }
-  return found
 }
 
 const areas: ReadonlyArray<readonly [RegExp, string]> = [
@@ -80,7 +78,7 @@ const areaOf = (module: string, functionName: string): string => {
 export const summarizeProfile = (profilePath: string, bundlePath: string, top = 15): ProfileSummary => {
   const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile
   if (!Array.isArray(profile.samples) || profile.samples.length === 0) throw new Error(`${profilePath}: no samples`)
-  const map = moduleMap(readFileSync(bundlePath, "utf8"))
+  const moduleAt = moduleLookup(bundlePath)
   const bundleUrl = `file://${bundlePath}`
   const selfMicros = new Map<number, number>()
   profile.samples.forEach((id, i) => {
@@ -92,14 +90,14 @@ export const summarizeProfile = (profilePath: string, bundlePath: string, top = 
   for (const node of profile.nodes) {
     const micros = selfMicros.get(node.id) ?? 0
     if (micros === 0) continue
-    const { functionName, url, lineNumber } = node.callFrame
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame
     if (functionName === "(idle)") continue
     busy += micros
-    const module = url === bundleUrl ? moduleAt(map, lineNumber) : url.replace(/^file:\/\//u, "")
+    const module = url === bundleUrl ? moduleAt(lineNumber, columnNumber) : url.replace(/^file:\/\//u, "")
     const area = areaOf(module, functionName)
     byArea.set(area, (byArea.get(area) ?? 0) + micros)
     const name = functionName === "" ? "(anonymous)" : functionName
-    const key = `${name} ${module}:${lineNumber}`
+    const key = `${name} ${module}:${lineNumber}:${columnNumber}`
     const entry = byFunction.get(key) ?? { name, module: `${module}`, micros: 0 }
     entry.micros += micros
     byFunction.set(key, entry)

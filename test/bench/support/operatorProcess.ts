@@ -7,10 +7,12 @@ import { mkdir, readdir, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { operatorRuntimeEnv } from "@cartographer/test/harness"
-import { build } from "esbuild"
+import { type BuildOptions, build } from "esbuild"
 import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
 
 const entry = fileURLToPath(new URL("./engineHost.ts", import.meta.url))
+/** The operator's own bundling settings (apps/operator/scripts/bundle.mjs), so that the host is built as what ships. */
+const bundleScript = fileURLToPath(new URL("../../../apps/operator/scripts/bundle.mjs", import.meta.url))
 const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
 
 const live = new Set<ChildProcess>()
@@ -21,7 +23,7 @@ process.once("exit", () => {
 let bundled: Promise<string> | undefined
 
 const bundleDir = fileURLToPath(new URL("../../../node_modules/.cache/cartographer-engine-host/", import.meta.url))
-const bundleName = /^engine-host-(\d+)\.mjs$/u
+const bundleName = /^engine-host-(\d+)\.mjs(?:\.map)?$/u
 
 const alive = (pid: number): boolean => {
   try {
@@ -33,9 +35,9 @@ const alive = (pid: number): boolean => {
 }
 
 /**
- * The engine host as one ESM file (esbuild, the workspace packages from their sources, as apps/operator bundles the
- * operator): built once per process into node_modules/.cache, named by the process's PID. A vitest worker that is
- * killed never runs its exit hook, so each build first removes the bundles of processes that are gone.
+ * The engine host as one ESM file, built with the operator's bundling settings, once per process into
+ * node_modules/.cache, named by the process's PID. A vitest worker that is killed never runs its exit hook, so each
+ * build first removes the bundles of processes that are gone.
  */
 export const engineHostBundle = (): Promise<string> => {
   bundled ??= (async () => {
@@ -45,22 +47,18 @@ export const engineHostBundle = (): Promise<string> => {
       if (pid > 0 && !alive(pid)) await rm(join(bundleDir, name), { force: true })
     }
     const file = join(bundleDir, `engine-host-${process.pid}.mjs`)
-    process.once("exit", () => rmSync(file, { force: true }))
-    await build({
-      entryPoints: [entry],
-      outfile: file,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node24",
-      conditions: ["@cartographer/source"],
-      // CommonJS dependencies (parts of client-node) call require() for Node built-ins.
-      banner: {
-        js: 'import { createRequire as __hostRequire } from "node:module";\nconst require = __hostRequire(import.meta.url);',
-      },
-      external: ["bufferutil", "utf-8-validate"],
-      logLevel: "warning",
+    process.once("exit", () => {
+      rmSync(file, { force: true })
+      rmSync(`${file}.map`, { force: true })
     })
+    const { runtimeBuildOptions, assertLatin1 } = (await import(bundleScript)) as {
+      runtimeBuildOptions: BuildOptions
+      assertLatin1: (file: string) => Promise<void>
+    }
+    // The source map is written beside the bundle and not linked from it (Node never loads it): the CPU profile's
+    // positions in the bundle's few long lines are mapped back to modules with it (cpuProfile.ts).
+    await build({ ...runtimeBuildOptions, entryPoints: [entry], outfile: file, sourcemap: "external" })
+    await assertLatin1(file)
     return file
   })()
   return bundled
