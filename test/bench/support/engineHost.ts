@@ -13,6 +13,7 @@ import { KubeClient, LeaderElection } from "@cartographer/k8s"
 import { Engine } from "@cartographer/reconciler"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer, Logger, References } from "effect"
+import { limitHeapGrowth } from "../../../apps/operator/src/run/HeapGrowth.js"
 
 export interface EngineHostFaults {
   /** Kill this process (SIGKILL, no cleanup) right after its n-th successful write: a crash between two writes. */
@@ -190,6 +191,8 @@ const program = (config: EngineHostConfig) =>
   })
 
 const config = JSON.parse(process.env.CARTOGRAPHER_ENGINE_HOST ?? "{}") as EngineHostConfig
+// The heap settings `cartographer run` starts with, so that what is measured is what ships.
+limitHeapGrowth()
 const client = KubeClient.layerFromFile(config.kubeconfig, { userAgent: `cartographer-engine-host/${config.identity}` })
 // Logs go to stderr: stdout is the event channel.
 const logging = Layer.merge(

@@ -5,6 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect } from "effect"
+import { limitHeapGrowth } from "../run/HeapGrowth.js"
 import { main, teardown } from "../run/Operator.js"
 import { loadRunConfig, usage } from "../run/RunConfig.js"
 import { makeEngine } from "../run/WorkspaceEngine.js"
@@ -22,6 +23,7 @@ export const runOperator = async (argv: ReadonlyArray<string>): Promise<number |
     process.stdout.write(`${usage}\n`)
     return 0
   }
+  limitHeapGrowth()
   NodeRuntime.runMain(main(loaded.success, makeEngine), { disableErrorReporting: true, teardown })
   return "started"
 }
