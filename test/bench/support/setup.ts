@@ -61,7 +61,14 @@ const namespacedKinds = ["Workspace", ...managedKindNames]
  */
 export const clearNamespace = async (api: RawApi, namespace: string): Promise<void> => {
   for (const kind of namespacedKinds) {
-    const r = await api.send({ method: "DELETE", path: collectionPath(kind, namespace), timeoutMs: 120_000 })
-    if (r.status >= 300) throw new Error(`delete ${kind} in ${namespace}: HTTP ${r.status} ${r.body.slice(0, 200)}`)
+    // The API server gives a deletecollection its request timeout (60 s) and answers 504 when it runs out, having
+    // deleted part of the collection: on a slow machine, 1,000 objects of a kind can take longer. Each retry deletes
+    // what is left.
+    for (let attempt = 1; ; attempt++) {
+      const r = await api.send({ method: "DELETE", path: collectionPath(kind, namespace), timeoutMs: 120_000 })
+      if (r.status < 300) break
+      if (r.status !== 504 || attempt === 5)
+        throw new Error(`delete ${kind} in ${namespace}: HTTP ${r.status} ${r.body.slice(0, 200)}`)
+    }
   }
 }
