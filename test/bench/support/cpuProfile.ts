@@ -38,7 +38,7 @@ export interface ProfileSummary {
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url))
 
-/** The source module (repository-relative, `node_modules/effect/dist/…`) of a position in the bundle. */
+/** The source module (repository-relative, `packages/k8s/src/…`, `node_modules/undici/lib/…`) of a bundle position. */
 const moduleLookup = (bundlePath: string) => {
   const map = new TraceMap(readFileSync(`${bundlePath}.map`, "utf8"))
   const bundleDir = dirname(bundlePath)
