@@ -531,8 +531,8 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("KubeC
       assert.strictEqual(untrusted.reason._tag, "Transport")
       assert.isFalse(untrusted.isRetryable, `TLS verification failure: ${untrusted.message}`)
 
-      // A token user without a CA gets no TLS dispatcher from client-node: the transport's own pool, with the
-      // system's CAs, which do not trust the test CA.
+      // A token user without a CA gets no TLS dispatcher from client-node: the transport falls back to client-node's
+      // fetch (undici's global pool, the system's CAs, which do not trust the test CA).
       const systemCas = yield* withClient(
         kubeConfigWith({ withCa: false, token: "not-checked" }),
         failure(KubeClient.use((c) => c.list(Kinds.ConfigMap, { namespace }))),

@@ -1,9 +1,14 @@
 import type { AddressInfo } from "node:net"
 import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from "@kubernetes/client-node"
+import {
+  ApiException,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  RequestContext,
+} from "@kubernetes/client-node"
 import { Duration, Schema } from "effect"
-import { Agent } from "undici"
 import * as Classify from "../src/internal/classify.js"
 import { K8sError, type K8sErrorReason } from "../src/K8sError.js"
 
@@ -197,8 +202,19 @@ describe("classifying thrown values", () => {
     assert.include(reason.message, "fetch failed")
   })
 
+  /** The undici Agent client-node hands the transport for a cluster with TLS settings (here: skip verification). */
+  const clientNodeAgent = async () => {
+    const kubeConfig = new KubeConfig()
+    kubeConfig.loadFromClusterAndUser({ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: true }, { name: "u" })
+    const context = new RequestContext("https://127.0.0.1:1/api", HttpMethod.GET)
+    await kubeConfig.applySecurityAuthentication(context)
+    const agent = context.getDispatcher()
+    if (agent === undefined) throw new Error("client-node gave no dispatcher")
+    return agent
+  }
+
   it("maps undici request's own errors (other requests): a refusal and a connection closed mid-answer", async () => {
-    const agent = new Agent()
+    const agent = await clientNodeAgent()
     try {
       const port = await closedPort()
       const refused = Classify.fromException(

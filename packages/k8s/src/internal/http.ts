@@ -2,14 +2,13 @@
  * Raw HTTP to the API server through client-node's own configuration: `KubeConfig.applySecurityAuthentication`
  * supplies the auth headers (tokens, exec plugins, in-cluster token rotation) and the TLS dispatcher (an undici
  * Agent). Requests go through that dispatcher's `request` API; watches through client-node's fetch, whose web stream
- * the watch decoder reads. This is the only module that touches client-node or undici at runtime.
+ * the watch decoder reads. This is the only module that touches client-node at runtime.
  *
  * Why not the typed API classes: they deserialize timestamps into `Date`s, cannot target `/status` generically,
  * throw untyped `ApiException`s, and their `Watch` aborts after 30 s of silence and drops unparseable lines.
  */
 import { HttpMethod, IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from "@kubernetes/client-node"
 import { Duration, Effect, type Scope } from "effect"
-import { Agent } from "undici"
 import type { K8sErrorReason } from "../K8sError.js"
 import { Transport } from "../K8sError.js"
 import * as Classify from "./classify.js"
@@ -94,9 +93,10 @@ const http1Only = (dispatcher: Dispatcher): Dispatcher =>
   )
 
 /**
- * Builds the transport for one KubeConfig. One connection pool is kept for the transport's lifetime: client-node
- * would build a fresh TLS dispatcher per request, which defeats keep-alive. A cluster without TLS settings (plain
- * HTTP, or HTTPS with the system's CAs) gets no dispatcher from client-node; it gets a plain Agent of ours.
+ * Builds the transport for one KubeConfig. One TLS dispatcher (connection pool) is kept for the transport's
+ * lifetime: client-node would build a fresh one per request, which defeats keep-alive. A cluster without TLS
+ * settings (plain HTTP, or HTTPS with the system's CAs) gets no dispatcher from client-node: its requests go through
+ * client-node's fetch and undici's global pool.
  */
 export const make = (
   kubeConfig: KubeConfig,
@@ -124,23 +124,16 @@ export const make = (
 
     /**
      * Builds an authenticated request context; auth headers are recomputed every time (tokens rotate). Its
-     * dispatcher is always the transport's pool.
+     * dispatcher is the transport's pool, when client-node gives one.
      */
-    const prepare = async (
-      request: HttpRequest,
-      url: URL,
-      signal: AbortSignal,
-    ): Promise<{ readonly context: RequestContext; readonly pool: Dispatcher }> => {
+    const prepare = async (request: HttpRequest, url: URL, signal: AbortSignal): Promise<RequestContext> => {
       const context = new RequestContext(url.toString(), methods[request.method])
       await kubeConfig.applySecurityAuthentication(context)
-      if (dispatcher === undefined) {
-        // The keep-alive client-node sets on its own Agents (30 s, as client-go).
-        const own =
-          context.getDispatcher() ?? new Agent({ connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } })
-        dispatcher = http1Only(own)
+      const fresh = context.getDispatcher()
+      if (fresh !== undefined) {
+        if (dispatcher === undefined) dispatcher = http1Only(fresh)
+        context.setDispatcher(dispatcher)
       }
-      const pool = dispatcher
-      context.setDispatcher(pool)
       context.setHeaderParam("Accept", "application/json")
       context.setHeaderParam("User-Agent", options.userAgent)
       if (request.body !== undefined) {
@@ -148,7 +141,7 @@ export const make = (
         context.setBody(JSON.stringify(request.body))
       }
       context.setSignal(signal)
-      return { context, pool }
+      return context
     }
 
     /**
@@ -159,7 +152,12 @@ export const make = (
      */
     const send = async (request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> => {
       const url = buildUrl(server, request)
-      const { context, pool } = await prepare(request, url, signal)
+      const context = await prepare(request, url, signal)
+      const pool = context.getDispatcher()
+      if (pool === undefined) {
+        const response = await library.send(context).toPromise()
+        return { status: response.httpStatusCode, headers: response.headers, body: await response.body.text() }
+      }
       const response = await pool.request({
         origin: url.origin,
         path: url.pathname + url.search,
@@ -199,7 +197,7 @@ export const make = (
         )
         const response = yield* Effect.tryPromise({
           try: async () => {
-            const { context } = await prepare(request, buildUrl(server, request), controller.signal)
+            const context = await prepare(request, buildUrl(server, request), controller.signal)
             return await library.send(context).toPromise()
           },
           catch: Classify.fromException,
