@@ -532,7 +532,7 @@ export const make = (
             },
             requestTimeout,
           )
-          return Stream.fromReadableStream({ evaluate: () => response.body, onError: Classify.fromException }).pipe(
+          return Stream.fromAsyncIterable(response.body, Classify.fromException).pipe(
             Stream.timeoutOrElse({
               duration: inactivity,
               orElse: () =>

@@ -1,8 +1,8 @@
 /**
  * Raw HTTP to the API server through client-node's own configuration: `KubeConfig.applySecurityAuthentication`
  * supplies the auth headers (tokens, exec plugins, in-cluster token rotation) and the TLS dispatcher (an undici
- * Agent). Requests go through that dispatcher's `request` API; watches through client-node's fetch, whose web stream
- * the watch decoder reads. This is the only module that touches client-node at runtime.
+ * Agent). Requests and watches go through that dispatcher's `request` API. This is the only module that touches
+ * client-node at runtime.
  *
  * Why not the typed API classes: they deserialize timestamps into `Date`s, cannot target `/status` generically,
  * throw untyped `ApiException`s, and their `Watch` aborts after 30 s of silence and drops unparseable lines.
@@ -35,7 +35,8 @@ export interface HttpResponse {
 export interface StreamingResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
-  readonly body: ReadableStream<Uint8Array>
+  /** The body's chunks as they arrive (a Node stream, or fetch's web stream without a dispatcher). */
+  readonly body: AsyncIterable<Uint8Array>
 }
 
 export interface HttpTransport {
@@ -76,6 +77,14 @@ const flatHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<str
     if (value !== undefined) flat[name] = typeof value === "string" ? value : value.join(", ")
   }
   return flat
+}
+
+/** A response whose headers have arrived; its body is read whole or streamed, once. */
+interface OpenResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly text: () => Promise<string>
+  readonly stream: () => AsyncIterable<Uint8Array> | null
 }
 
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>
@@ -146,17 +155,23 @@ export const make = (
 
     /**
      * undici's `request` rather than `fetch`: no Request/Response/Headers objects and no web stream per call, which
-     * the CPU profile of a 1,000-Workspace convergence put among the operator's largest costs. Unlike fetch it asks
-     * for no compression: the API server gzips only large responses (lists), which costs its CPU, the resource a
-     * convergence is bound by, to save bytes that on a cluster network a cold start's lists can afford.
+     * the CPU profile of a 1,000-Workspace convergence put among the operator's largest costs; a watch's body is a
+     * Node stream. Unlike fetch it asks for no compression: the API server gzips only large responses (lists), which
+     * costs its CPU, the resource a convergence is bound by, to save bytes that on a cluster network a cold start's
+     * lists can afford.
      */
-    const send = async (request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> => {
+    const open = async (request: HttpRequest, signal: AbortSignal): Promise<OpenResponse> => {
       const url = buildUrl(server, request)
       const context = await prepare(request, url, signal)
       const pool = context.getDispatcher()
       if (pool === undefined) {
         const response = await library.send(context).toPromise()
-        return { status: response.httpStatusCode, headers: response.headers, body: await response.body.text() }
+        return {
+          status: response.httpStatusCode,
+          headers: response.headers,
+          text: () => response.body.text(),
+          stream: () => response.body.stream(),
+        }
       }
       const response = await pool.request({
         origin: url.origin,
@@ -166,8 +181,17 @@ export const make = (
         body: (context.getBody() as string | undefined) ?? null,
         signal,
       })
-      const body = await response.body.text()
-      return { status: response.statusCode, headers: flatHeaders(response.headers), body }
+      return {
+        status: response.statusCode,
+        headers: flatHeaders(response.headers),
+        text: () => response.body.text(),
+        stream: () => response.body,
+      }
+    }
+
+    const send = async (request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> => {
+      const response = await open(request, signal)
+      return { status: response.status, headers: response.headers, body: await response.text() }
     }
 
     const request = (request: HttpRequest, timeout: Duration.Input) =>
@@ -196,10 +220,7 @@ export const make = (
           (controller) => Effect.sync(() => controller.abort()),
         )
         const response = yield* Effect.tryPromise({
-          try: async () => {
-            const context = await prepare(request, buildUrl(server, request), controller.signal)
-            return await library.send(context).toPromise()
-          },
+          try: () => open(request, controller.signal),
           catch: Classify.fromException,
         }).pipe(
           Effect.timeoutOrElse({
@@ -208,17 +229,15 @@ export const make = (
               Effect.fail(Classify.fromException(new DOMException("no response headers in time", "TimeoutError"))),
           }),
         )
-        if (response.httpStatusCode !== 200) {
-          const body = yield* Effect.tryPromise({ try: () => response.body.text(), catch: Classify.fromException })
-          return yield* Effect.fail(
-            Classify.fromResponse({ status: response.httpStatusCode, headers: response.headers, body }),
-          )
+        if (response.status !== 200) {
+          const body = yield* Effect.tryPromise({ try: () => response.text(), catch: Classify.fromException })
+          return yield* Effect.fail(Classify.fromResponse({ status: response.status, headers: response.headers, body }))
         }
-        const body = response.body.stream()
+        const body = response.stream()
         if (body === null) {
           return yield* new Transport({ message: "the watch response has no body", status: 200 })
         }
-        return { status: response.httpStatusCode, headers: response.headers, body } satisfies StreamingResponse
+        return { status: response.status, headers: response.headers, body } satisfies StreamingResponse
       })
 
     return { server, request, stream } satisfies HttpTransport
