@@ -2,7 +2,7 @@
  * fast-check generators for the planner's properties: Workspaces as users write them, decoded through the Schema (so
  * every generated value is one the operator could really receive), and observations of the world around them.
  */
-import { Names, validateWorkspace, type Workspace } from "@cartographer/schema"
+import { compareQuantities, Names, validateWorkspace, type Workspace } from "@cartographer/schema"
 import fc from "fast-check"
 import type { JobState, Observed, WorkloadObservation } from "../src/index.js"
 import { encodeBase64 } from "../src/plan/secrets.js"
@@ -25,13 +25,38 @@ const quantity = fc.oneof(
   fc.integer({ min: 1, max: 16 }),
 )
 
-const resources = fc.record(
-  {
-    requests: fc.dictionary(fc.constantFrom("cpu", "memory", "ephemeral-storage"), quantity, { maxKeys: 3 }),
-    limits: fc.dictionary(fc.constantFrom("cpu", "memory", "nvidia.com/gpu"), quantity, { maxKeys: 3 }),
-  },
-  { requiredKeys: [] },
-)
+/**
+ * Resources a container may have: a request above its limit swaps with it, and GPUs (an extended resource) are
+ * whole, with a request, when there is one, equal to the limit.
+ */
+const resources = fc
+  .record(
+    {
+      requests: fc.dictionary(fc.constantFrom("cpu", "memory", "ephemeral-storage"), quantity, { maxKeys: 3 }),
+      limits: fc.dictionary(fc.constantFrom("cpu", "memory"), quantity, { maxKeys: 2 }),
+      gpus: fc.record({ count: fc.integer({ min: 0, max: 8 }), requested: fc.boolean() }),
+    },
+    { requiredKeys: [] },
+  )
+  .map(({ gpus, ...given }) => {
+    const requests: Record<string, string | number> = { ...given.requests }
+    const limits: Record<string, string | number> = { ...given.limits }
+    for (const [name, limit] of Object.entries(limits)) {
+      const request = requests[name]
+      if (request !== undefined && (compareQuantities(String(request), String(limit)) ?? 0) > 0) {
+        requests[name] = limit
+        limits[name] = request
+      }
+    }
+    if (gpus !== undefined) {
+      limits["nvidia.com/gpu"] = gpus.count
+      if (gpus.requested) requests["nvidia.com/gpu"] = gpus.count
+    }
+    return {
+      ...(given.requests === undefined && gpus?.requested !== true ? {} : { requests }),
+      ...(given.limits === undefined && gpus === undefined ? {} : { limits }),
+    }
+  })
 
 /** User env, including names Cartographer reserves and duplicates, which the planner must drop deterministically. */
 const envVar = fc.oneof(

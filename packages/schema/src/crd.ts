@@ -7,7 +7,7 @@
  */
 import { JsonSchema, Schema } from "effect"
 import { maxLabelLength, maxWorkspaceNameLength } from "./Names.js"
-import { apiVersion, group, kind, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
+import { apiVersion, group, kind, maxResources, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
 type Json = { [key: string]: unknown }
@@ -156,6 +156,53 @@ const setAt = (node: Json, keys: Array<string>, update: (n: Json) => Json): void
   ;(parent.properties as Json)[last] = update(at(node, ...keys))
 }
 
+/** CEL: an extended resource (`isExtendedResource` in Workspace.ts). */
+const celExtended = (k: string) => `(${k}.contains('/') && !${k}.contains('kubernetes.io/'))`
+
+/** The CEL twins of the `Resources` filter in Workspace.ts, on one list and on the pair. */
+const resourceListRules = (): Array<Json> => [
+  {
+    rule: "self.all(k, k.contains('/') || k in ['cpu', 'memory', 'ephemeral-storage'] || k.startsWith('hugepages-'))",
+    message:
+      "resource names are cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain, such as nvidia.com/gpu",
+  },
+  {
+    rule: `self.all(k, !${celExtended("k")} || string(self[k]).matches('^[0-9]+$'))`,
+    message: "extended resources (such as nvidia.com/gpu) must be whole numbers such as 1 or 2",
+  },
+]
+const request = "quantity(string(self.requests[k]))"
+const limit = "quantity(string(self.limits[k]))"
+const resourcesRule = (): Json => ({
+  rule:
+    `!has(self.requests) || self.requests.all(k, (k.startsWith('hugepages-') || ${celExtended("k")}) ` +
+    `? (has(self.limits) && k in self.limits && ${request}.compareTo(${limit}) == 0) ` +
+    `: (!has(self.limits) || !(k in self.limits) || !${request}.isGreaterThan(${limit})))`,
+  message:
+    "every request must be at most its limit, and hugepages and extended resources (never overcommitted) need a limit equal to the request",
+  fieldPath: ".requests",
+})
+
+/** Adds the resource rules to every `resources` (an object of `requests` and `limits`) under `node`. */
+const withResourceRules = (node: Json): number => {
+  let found = 0
+  const properties = node.properties
+  if (isObject(properties)) {
+    if (isObject(properties.requests) && isObject(properties.limits)) {
+      // Fresh objects for every place: the YAML writer would otherwise print shared ones as anchors and aliases.
+      node["x-kubernetes-validations"] = [resourcesRule()]
+      for (const list of [properties.requests, properties.limits]) {
+        list.maxProperties = maxResources
+        list["x-kubernetes-validations"] = resourceListRules()
+      }
+      return 1
+    }
+    for (const child of Object.values(properties)) if (isObject(child)) found += withResourceRules(child)
+  }
+  if (isObject(node.items)) found += withResourceRules(node.items)
+  return found
+}
+
 /** The `openAPIV3Schema` of the CRD. */
 export const workspaceOpenApiSchema = (): Json => {
   const spec = toStructural(jsonSchemaOf(WorkspaceSpec), "spec")
@@ -164,6 +211,7 @@ export const workspaceOpenApiSchema = (): Json => {
   setAt(status, ["conditions"], (n) => keyedList(n, "type"))
   setAt(status, ["pools"], (n) => keyedList(n, "name"))
   // Filters the decoder runs in TypeScript, expressed in CEL so that the API server refuses the same objects.
+  if (withResourceRules(spec) < 4) throw new Error("expected the server's, database's, redis' and pools' resources")
   setAt(spec, ["workflows", "storageQuota"], (n) => ({
     ...n,
     "x-kubernetes-validations": [

@@ -454,6 +454,47 @@ const badInputs: ReadonlyArray<readonly [string, unknown, string, string]> = [
     "must not be empty",
   ],
   [
+    "a request above its limit",
+    withChange((ws) => (ws.spec.workflows.server = { resources: { requests: { cpu: 2 }, limits: { cpu: "1500m" } } })),
+    "spec.workflows.server.resources.requests.cpu",
+    "must not be more than limits.cpu (1500m)",
+  ],
+  [
+    "a fractional GPU",
+    withChange((ws) => (ws.spec.workflows.agentPools[0].resources = { limits: { "nvidia.com/gpu": "0.5" } })),
+    'spec.workflows.agentPools[0].resources.limits["nvidia.com/gpu"]',
+    "must be a whole number such as 1 or 2: extended resources are counted in units",
+  ],
+  [
+    "a GPU request without a limit",
+    withChange((ws) => (ws.spec.workflows.agentPools[0].resources = { requests: { "nvidia.com/gpu": 1 } })),
+    'spec.workflows.agentPools[0].resources.requests["nvidia.com/gpu"]',
+    "must equal limits.nvidia.com/gpu: Kubernetes never overcommits nvidia.com/gpu, so it needs a limit of the same amount",
+  ],
+  [
+    "a resource name without a domain",
+    withChange((ws) => (ws.spec.workflows.database = { resources: { limits: { gpu: 1 } } })),
+    "spec.workflows.database.resources.limits.gpu",
+    "must be cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain, such as nvidia.com/gpu",
+  ],
+  [
+    "too many resources",
+    withChange(
+      (ws) =>
+        (ws.spec.workflows.redis = {
+          resources: { limits: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`example.com/r${i}`, 1])) },
+        }),
+    ),
+    "spec.workflows.redis.resources.limits",
+    "must list at most 16 resources",
+  ],
+  [
+    "a quantity too long to be one",
+    withChange((ws) => (ws.spec.workflows.storageQuota = `${"1".repeat(64)}Gi`)),
+    "spec.workflows.storageQuota",
+    "must be at most 64 characters",
+  ],
+  [
     "unknown field in workflows",
     withChange((ws) => (ws.spec.workflows.replicas = 3)),
     "spec.workflows.replicas",

@@ -3,7 +3,7 @@
  * optional field, so that properties exercise the whole Schema.
  */
 import fc from "fast-check"
-import { Names, type WorkspaceEncoded } from "../src/index.js"
+import { compareQuantities, Names, type WorkspaceEncoded } from "../src/index.js"
 
 const label = (max: number) => fc.stringMatching(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/).filter((s) => s.length <= max)
 
@@ -14,13 +14,38 @@ const quantity = fc.oneof(
   fc.integer({ min: 1, max: 16 }),
 )
 
-const resources = fc.record(
-  {
-    requests: fc.dictionary(fc.constantFrom("cpu", "memory", "ephemeral-storage"), quantity, { maxKeys: 3 }),
-    limits: fc.dictionary(fc.constantFrom("cpu", "memory", "nvidia.com/gpu"), quantity, { maxKeys: 3 }),
-  },
-  { requiredKeys: [] },
-)
+/**
+ * Resources a container may have: a request above its limit swaps with it, and GPUs (an extended resource) are
+ * whole, with a request, when there is one, equal to the limit.
+ */
+const resources = fc
+  .record(
+    {
+      requests: fc.dictionary(fc.constantFrom("cpu", "memory", "ephemeral-storage"), quantity, { maxKeys: 3 }),
+      limits: fc.dictionary(fc.constantFrom("cpu", "memory"), quantity, { maxKeys: 2 }),
+      gpus: fc.record({ count: fc.integer({ min: 0, max: 8 }), requested: fc.boolean() }),
+    },
+    { requiredKeys: [] },
+  )
+  .map(({ gpus, ...given }) => {
+    const requests: Record<string, string | number> = { ...given.requests }
+    const limits: Record<string, string | number> = { ...given.limits }
+    for (const [name, limit] of Object.entries(limits)) {
+      const request = requests[name]
+      if (request !== undefined && (compareQuantities(String(request), String(limit)) ?? 0) > 0) {
+        requests[name] = limit
+        limits[name] = request
+      }
+    }
+    if (gpus !== undefined) {
+      limits["nvidia.com/gpu"] = gpus.count
+      if (gpus.requested) requests["nvidia.com/gpu"] = gpus.count
+    }
+    return {
+      ...(given.requests === undefined && gpus?.requested !== true ? {} : { requests }),
+      ...(given.limits === undefined && gpus === undefined ? {} : { limits }),
+    }
+  })
 
 const envVar = fc.oneof(
   fc.record({ name: fc.constantFrom("FOO", "BAR_1", "my.var"), value: fc.string({ maxLength: 20 }) }),

@@ -22,8 +22,8 @@ describe("semantic checks", () => {
     expect(checked.ok).toBe(false)
     if (checked.ok) return
     expect(checked.issues.map((i) => i.path)).toEqual([
-      "spec.workflows.server.resources.requests.cpu",
       "spec.workflows.agentPools[0].resources.requests.memory",
+      "spec.workflows.server.resources.requests.cpu",
     ])
     const p = planUnknown(workspace, nothing)
     expect(p.apply).toEqual([])
