@@ -21,7 +21,6 @@ export type { Plan, PruneSelector } from "./plan/Plan.js"
 export { checkWorkspace, plan, planInvalid, planUnknown } from "./plan/planner.js"
 export { type ExistingObject, neverPruned, pruneTargets } from "./plan/prune.js"
 export { secretKeys } from "./plan/secrets.js"
-export { specIssues } from "./plan/semantics.js"
 export { type ApplyOutcome, convergedPlan, observeApplied } from "./plan/simulate.js"
 export {
   type Decision,

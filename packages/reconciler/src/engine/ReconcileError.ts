@@ -50,7 +50,7 @@ export class OwnershipConflict extends Schema.TaggedError<OwnershipConflict>(
   }
 }
 
-/** The Workspace fails the Schema or a semantic rule: nothing is written but its status (`Degraded/InvalidSpec`). */
+/** The Workspace fails the Schema: nothing is written but its status (`Degraded/InvalidSpec`). */
 export class InvalidSpec extends Schema.TaggedError<InvalidSpec>("@cartographer/reconciler/InvalidSpec")(
   "InvalidSpec",
   Fields,

@@ -26,7 +26,6 @@ import { pruneSelectors } from "./prune.js"
 import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
 import { planSecret } from "./secrets.js"
-import { specIssues } from "./semantics.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
 import {
   buildStatus,
@@ -157,18 +156,14 @@ export const planInvalid = (
 }
 
 /**
- * Decodes an object as read from the API server and checks the rules the Schema cannot state (`semantics.ts`): the
- * Workspace to plan, or every issue. Unknown fields are ignored by default (the CRD already pruned them).
+ * Decodes an object as read from the API server: the Workspace to plan, or every issue. The Schema also refuses what
+ * the API server would accept in a Workspace and refuse in its children (a request above its limit), so a plan
+ * never stops half-way on an invalid child. Unknown fields are ignored by default (the CRD already pruned them).
  */
 export const checkWorkspace = (
   raw: unknown,
   options: ValidateOptions = { unknownFields: "ignore" },
-): ValidationResult => {
-  const result = validateWorkspace(raw, options)
-  if (!result.ok) return result
-  const issues = specIssues(result.value)
-  return issues.length === 0 ? result : { ok: false, issues }
-}
+): ValidationResult => validateWorkspace(raw, options)
 
 /**
  * Decodes an object as read from the API server and plans it: `plan` when it is a valid Workspace, `planInvalid`
