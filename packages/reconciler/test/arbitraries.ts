@@ -2,8 +2,10 @@
  * fast-check generators for the planner's properties: Workspaces as users write them, decoded through the Schema (so
  * every generated value is one the operator could really receive), and observations of the world around them.
  */
-import { compareQuantities, Names, validateWorkspace, type Workspace } from "@cartographer/schema"
+import { Names, validateWorkspace, type Workspace } from "@cartographer/schema"
 import fc from "fast-check"
+// The Schema's own generators of what users write into a container's resources and quantities.
+import { containerResources, quantity } from "../../schema/test/arbitraries.js"
 import type { JobState, Observed, WorkloadObservation } from "../src/index.js"
 import { encodeBase64 } from "../src/plan/secrets.js"
 
@@ -17,46 +19,6 @@ export const dnsLabel = (max: number): fc.Arbitrary<string> =>
     )
     .map(([head, middle, tail]) => (max === 1 ? head : `${head}${middle}${tail}`))
     .filter((s) => s.length <= max)
-
-const quantity = fc.oneof(
-  fc.integer({ min: 1, max: 4096 }).map((n) => `${n}Mi`),
-  fc.integer({ min: 1, max: 64 }).map((n) => `${n}Gi`),
-  fc.integer({ min: 1, max: 4000 }).map((n) => `${n}m`),
-  fc.integer({ min: 1, max: 16 }),
-)
-
-/**
- * Resources a container may have: a request above its limit swaps with it, and GPUs (an extended resource) are
- * whole, with a request, when there is one, equal to the limit.
- */
-const resources = fc
-  .record(
-    {
-      requests: fc.dictionary(fc.constantFrom("cpu", "memory", "ephemeral-storage"), quantity, { maxKeys: 3 }),
-      limits: fc.dictionary(fc.constantFrom("cpu", "memory"), quantity, { maxKeys: 2 }),
-      gpus: fc.record({ count: fc.integer({ min: 0, max: 8 }), requested: fc.boolean() }),
-    },
-    { requiredKeys: [] },
-  )
-  .map(({ gpus, ...given }) => {
-    const requests: Record<string, string | number> = { ...given.requests }
-    const limits: Record<string, string | number> = { ...given.limits }
-    for (const [name, limit] of Object.entries(limits)) {
-      const request = requests[name]
-      if (request !== undefined && (compareQuantities(String(request), String(limit)) ?? 0) > 0) {
-        requests[name] = limit
-        limits[name] = request
-      }
-    }
-    if (gpus !== undefined) {
-      limits["nvidia.com/gpu"] = gpus.count
-      if (gpus.requested) requests["nvidia.com/gpu"] = gpus.count
-    }
-    return {
-      ...(given.requests === undefined && gpus?.requested !== true ? {} : { requests }),
-      ...(given.limits === undefined && gpus === undefined ? {} : { limits }),
-    }
-  })
 
 /** User env, including names Cartographer reserves and duplicates, which the planner must drop deterministically. */
 const envVar = fc.oneof(
@@ -101,7 +63,7 @@ export const poolDocument = (maxName: number) =>
       concurrencyLimit: fc.integer({ min: 1, max: 100 }),
       workQueues: fc.array(fc.constantFrom("default", "nightly", "gpu", "no"), { maxLength: 3 }),
       jobNamespace: fc.oneof(dnsLabel(20), fc.constant("default")),
-      resources,
+      resources: containerResources,
       env: fc.array(envVar, { maxLength: 3 }),
     },
     { requiredKeys: ["name"] },
@@ -132,7 +94,7 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
               }),
               server: fc.record(
                 {
-                  resources,
+                  resources: containerResources,
                   uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
                   logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
                   env: fc.array(envVar, { maxLength: 3 }),
@@ -142,7 +104,7 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
               database: fc.record(
                 {
                   image: fc.constantFrom("postgres:17.6", "postgres:16"),
-                  resources,
+                  resources: containerResources,
                   external: fc.record({
                     secretRef: fc.record(
                       { name: dnsLabel(20), key: fc.constantFrom("url", "connection-url") },
@@ -153,7 +115,10 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                 },
                 { requiredKeys: [] },
               ),
-              redis: fc.record({ image: fc.constant("redis:8.2"), resources }, { requiredKeys: [] }),
+              redis: fc.record(
+                { image: fc.constant("redis:8.2"), resources: containerResources },
+                { requiredKeys: [] },
+              ),
               networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
               nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), dnsLabel(10), { maxKeys: 2 }),
             },

@@ -7,7 +7,7 @@ import { compareQuantities, Names, type WorkspaceEncoded } from "../src/index.js
 
 const label = (max: number) => fc.stringMatching(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/).filter((s) => s.length <= max)
 
-const quantity = fc.oneof(
+export const quantity = fc.oneof(
   fc.integer({ min: 1, max: 4096 }).map((n) => `${n}Mi`),
   fc.integer({ min: 1, max: 64 }).map((n) => `${n}Gi`),
   fc.integer({ min: 1, max: 4000 }).map((n) => `${n}m`),
@@ -18,7 +18,7 @@ const quantity = fc.oneof(
  * Resources a container may have: a request above its limit swaps with it, and GPUs (an extended resource) are
  * whole, with a request, when there is one, equal to the limit.
  */
-const resources = fc
+export const containerResources = fc
   .record(
     {
       requests: fc.dictionary(fc.constantFrom("cpu", "memory", "ephemeral-storage"), quantity, { maxKeys: 3 }),
@@ -74,7 +74,7 @@ const pool = (maxName: number) =>
       concurrencyLimit: fc.integer({ min: 1, max: 100 }),
       workQueues: fc.array(fc.constantFrom("default", "nightly", "gpu"), { maxLength: 2 }),
       jobNamespace: label(20),
-      resources,
+      resources: containerResources,
       env: fc.array(envVar, { maxLength: 2 }),
     },
     { requiredKeys: ["name"] },
@@ -99,7 +99,7 @@ export const workspaceDocument: fc.Arbitrary<WorkspaceEncoded> = label(Names.max
         }),
         server: fc.record(
           {
-            resources,
+            resources: containerResources,
             uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
             logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
             env: fc.array(envVar, { maxLength: 2 }),
@@ -109,7 +109,7 @@ export const workspaceDocument: fc.Arbitrary<WorkspaceEncoded> = label(Names.max
         database: fc.record(
           {
             image: fc.constant("postgres:17.6"),
-            resources,
+            resources: containerResources,
             external: fc.record({
               secretRef: fc.record(
                 { name: label(20), key: fc.constantFrom("url", "connection-url") },
@@ -120,7 +120,7 @@ export const workspaceDocument: fc.Arbitrary<WorkspaceEncoded> = label(Names.max
           },
           { requiredKeys: [] },
         ),
-        redis: fc.record({ image: fc.constant("redis:8.2"), resources }, { requiredKeys: [] }),
+        redis: fc.record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] }),
         networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
         nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), label(10), { maxKeys: 2 }),
       },
