@@ -1,21 +1,11 @@
 // Drift repair and the limits of ownership: what the engine restores within one reconcile, what it leaves alone,
-// what it prunes, and that an invalid spec writes nothing but the status. The engine runs as the operator's
-// ServiceAccount; "no writes" is read from the API server's audit log, not from the engine.
+// and what it prunes. The engine runs as the operator's ServiceAccount; "no writes" is read from the API server's
+// audit log, not from the engine. (An invalid spec, which today's CRD refuses at the door, reaches the engine after a
+// CRD upgrade: test/chaos/crdUpgrade.it.test.ts.)
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { migrationHashAnnotation } from "../../src/index.js"
-import {
-  Admin,
-  condition,
-  eventually,
-  operatorWrites,
-  podsRun,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-  waitForCondition,
-} from "./support.js"
+import { Admin, eventually, operatorWrites, sample, startEngine, useOperatorNamespace } from "./support.js"
 
 const { namespace, identity } = useOperatorNamespace("engine-drift")
 
@@ -42,26 +32,6 @@ const settled = (name: string) =>
       return live
     }),
   )
-
-/**
- * Waits until nothing about the Workspace will be written for a while: its status is current and, where pods run,
- * its migration is done and the server rolled out (kwok completes the Job whenever it gets to it).
- */
-const quiescent = (name: string) =>
-  Effect.gen(function* () {
-    yield* settled(name)
-    if (!podsRun()) return
-    yield* eventually(
-      Effect.gen(function* () {
-        const admin = yield* Admin
-        const server = yield* admin.get(Kinds.Deployment, { namespace, name: `${name}-orion-server` })
-        if (server.metadata.annotations?.[migrationHashAnnotation] === undefined) {
-          return yield* Effect.fail("migration not done")
-        }
-      }),
-    )
-    yield* settled(name)
-  })
 
 /** Mutating requests the operator made since `since`, as the API server's audit log recorded them. */
 const writesSince = (since: Date) =>
@@ -257,26 +227,6 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
         writes.some((w) => w.includes("secrets") || w.includes("persistentvolumeclaims")),
         writes.join(),
       )
-    }),
-  )
-
-  it.effect("answers a semantically invalid spec with Degraded=InvalidSpec and writes nothing to the children", () =>
-    Effect.gen(function* () {
-      yield* startEngine(identity())
-      yield* create(workspace("invalid"))
-      yield* quiescent("invalid")
-      const since = new Date()
-      // The CRD accepts it (both are quantities); a request above its limit is refused only for the Deployment.
-      yield* create(workspace("invalid", { server: { resources: { requests: { cpu: "2" }, limits: { cpu: "1" } } } }))
-      const degraded = yield* waitForCondition({ namespace, name: "invalid" }, "Degraded", "True")
-      assert.strictEqual(condition(degraded, "Degraded")?.reason, "InvalidSpec")
-      assert.include(condition(degraded, "Degraded")?.message, "spec.workflows.server.resources.requests.cpu")
-      const writes = (yield* writesSince(since)).map(describeWrite)
-      assert.deepStrictEqual(
-        writes.filter((w) => !w.startsWith("patch workspaces/status") && !w.includes(" events ")),
-        [],
-      )
-      assert.isAbove(writes.filter((w) => w.startsWith("patch workspaces/status invalid")).length, 0)
     }),
   )
 })
