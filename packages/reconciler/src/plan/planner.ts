@@ -156,9 +156,10 @@ export const planInvalid = (
 }
 
 /**
- * Decodes an object as read from the API server: the Workspace to plan, or every issue. The Schema also refuses what
- * the API server would accept in a Workspace and refuse in its children (a request above its limit), so a plan
- * never stops half-way on an invalid child. Unknown fields are ignored by default (the CRD already pruned them).
+ * Decodes an object as read from the API server: the Workspace to plan, or every issue. The Schema refuses what the
+ * API server would refuse in the Workspace's children (a request above its limit), so a plan never stops half-way on
+ * an invalid child. Today's CRD refuses the same, but a Workspace stored under an earlier CRD is never re-validated
+ * by the API server. Unknown fields are ignored by default (the CRD already pruned them).
  */
 export const checkWorkspace = (
   raw: unknown,
