@@ -7,20 +7,19 @@
 // The looser CRD is today's CRD without the container-resources rules, which is what releases before those rules
 // shipped installed. The swap needs a private control plane: the run's shared one serves suites that rely on the
 // rules while this file runs.
-import { readdir, readFile } from "node:fs/promises"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { mutatingVerbs } from "@cartographer/test/harness"
+import { readFile } from "node:fs/promises"
+import { basename } from "node:path"
+import { pollUntil } from "@cartographer/test/harness"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { auditTail, auditTime } from "../bench/support/auditTail.js"
-import type { BenchCluster } from "../bench/support/benchCluster.js"
+import { auditTail } from "../bench/support/auditTail.js"
+import { type BenchCluster, crdFiles } from "../bench/support/benchCluster.js"
 import { workspaceName } from "../bench/support/benchWorkspaces.js"
 import { collectionPath, objectPath } from "../bench/support/objectPaths.js"
 import { eventOf } from "../bench/support/operatorProcess.js"
 import { createNamespace, createWorkspaceAt } from "../bench/support/setup.js"
 import { patchWorkflows, sleep, startOperator, usePrivateCluster } from "./support/cluster.js"
-import { fixpointWrites, waitConverged, waitSettled } from "./support/convergence.js"
+import { fixpointWrites, isWriteBy, waitConverged, waitSettled } from "./support/convergence.js"
 
 const cluster = usePrivateCluster()
 const namespace = "upgrade"
@@ -31,12 +30,10 @@ const overLimit = { server: { resources: { requests: { cpu: "2" }, limits: { cpu
 
 type Json = Record<string, unknown>
 
-const crdDir = fileURLToPath(new URL("../../install/crd", import.meta.url))
-
 const workspaceCrd = async (): Promise<Json> => {
-  const files = (await readdir(crdDir)).filter((f) => f.startsWith("workspaces.") && f.endsWith(".yaml"))
+  const files = (await crdFiles()).filter((f) => basename(f).startsWith("workspaces."))
   if (files.length !== 1) throw new Error(`expected one Workspace CRD in install/crd, found ${files.join(", ")}`)
-  return parse(await readFile(join(crdDir, files[0] as string), "utf8")) as Json
+  return parse(await readFile(files[0] as string, "utf8")) as Json
 }
 
 /** A copy of `node` without the CEL rules of every `resources` object and of its `requests` and `limits`. */
@@ -50,7 +47,7 @@ const withoutResourceRules = (node: unknown, underResources = false): unknown =>
       out[key] = Object.fromEntries(
         Object.entries(value).map(([property, schema]) => [
           property,
-          withoutResourceRules(schema, property === "resources" || (underResources && property !== "resources")),
+          withoutResourceRules(schema, underResources || property === "resources"),
         ]),
       )
     } else out[key] = withoutResourceRules(value)
@@ -92,13 +89,9 @@ const refusesOverLimit = async (c: BenchCluster): Promise<boolean> => {
   throw new Error(`dry-run create: HTTP ${response.status} ${response.body.slice(0, 300)}`)
 }
 
-const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(200)
-  }
-}
+/** Polls `condition` until it holds (30 s at most). */
+const until = (what: string, condition: () => Promise<boolean>): Promise<true> =>
+  pollUntil(what, async () => ((await condition()) ? true : undefined), { timeoutMs: 30_000 })
 
 interface LiveWorkspace {
   readonly metadata: { readonly generation: number }
@@ -149,13 +142,16 @@ describe("a CRD upgrade that tightens validation", () => {
     const after = await startOperator(c, { identity: "after-upgrade", namespaces: [namespace] })
     await after.waitFor(eventOf("synced"), 60_000)
 
-    let degraded: Awaited<ReturnType<typeof degradedOfCurrentGeneration>>
-    await until("Degraded=InvalidSpec for the stored spec", async () => {
-      degraded = await degradedOfCurrentGeneration(c)
-      return degraded?.reason === "InvalidSpec"
-    })
+    const degraded = await pollUntil(
+      "Degraded=InvalidSpec for the stored spec",
+      async () => {
+        const condition = await degradedOfCurrentGeneration(c)
+        return condition?.reason === "InvalidSpec" ? condition : undefined
+      },
+      { timeoutMs: 30_000 },
+    )
     expect(degraded).toMatchObject({ status: "True", reason: "InvalidSpec" })
-    expect(degraded?.message).toContain(invalidPath)
+    expect(degraded.message).toContain(invalidPath)
 
     // Ratcheting lets a change elsewhere in the spec through; the operator still rolls nothing out.
     await patchWorkflows(c, namespace, name, { image: "prefecthq/prefect:3.8.8-python3.11" })
@@ -164,12 +160,7 @@ describe("a CRD upgrade that tightens validation", () => {
       async () => (await degradedOfCurrentGeneration(c))?.reason === "InvalidSpec",
     )
     await sleep(1_000) // the audit backend writes each event as its request completes
-    const writes = (await tail.read()).filter(
-      (e) =>
-        mutatingVerbs.has(e.verb) &&
-        e.userAgent?.includes("/after-upgrade") === true &&
-        auditTime(e.requestReceivedTimestamp) >= after.startedAt,
-    )
+    const writes = (await tail.read()).filter(isWriteBy("after-upgrade", after.startedAt))
     const described = writes.map(
       (e) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`,
     )

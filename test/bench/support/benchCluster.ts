@@ -26,7 +26,8 @@ export interface BenchCluster {
   stop(): Promise<void>
 }
 
-const crdFiles = async (): Promise<ReadonlyArray<string>> => {
+/** The CRD files of install/crd, as the cluster installs them. */
+export const crdFiles = async (): Promise<ReadonlyArray<string>> => {
   const dir = join(repoRoot, "install", "crd")
   return (await readdir(dir)).filter((f) => f.endsWith(".yaml")).map((f) => join(dir, f))
 }

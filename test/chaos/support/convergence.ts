@@ -5,7 +5,7 @@
 // - a fixpoint: a fresh operator process (cold caches, no faults) reconciles every Workspace once and writes
 //   nothing, i.e. every live child already holds what the planner wants and every status is current.
 import { labelKeys, managedKindNames } from "@cartographer/reconciler"
-import { mutatingVerbs } from "@cartographer/test/harness"
+import { type AuditEvent, mutatingVerbs } from "@cartographer/test/harness"
 import { firstPlan } from "../../bench/measure/ceiling.js"
 import { auditTail, auditTime } from "../../bench/support/auditTail.js"
 import type { BenchCluster } from "../../bench/support/benchCluster.js"
@@ -106,6 +106,14 @@ export const waitConverged = async (
   )
 }
 
+/** Whether an audit event is a write by the engine host started as `identity`, received at `since` (ms) or later. */
+export const isWriteBy =
+  (identity: string, since: number) =>
+  (e: AuditEvent): boolean =>
+    mutatingVerbs.has(e.verb) &&
+    e.userAgent?.includes(`/${identity}`) === true &&
+    auditTime(e.requestReceivedTimestamp) >= since
+
 /**
  * Starts a fresh operator on `namespace`, lets it reconcile every Workspace once (plus `settleMs`), and resolves with
  * the writes it made (expected: none). Stops it afterwards.
@@ -143,12 +151,7 @@ export const fixpointWrites = async (
     await host.stop()
   }
   const since = host.startedAt
-  const writes = (await tail.read()).filter(
-    (e) =>
-      mutatingVerbs.has(e.verb) &&
-      e.userAgent?.includes(`/${identity}`) === true &&
-      auditTime(e.requestReceivedTimestamp) >= since,
-  )
+  const writes = (await tail.read()).filter(isWriteBy(identity, since))
   // For a status write, say what changed: that is the state the previous operator left behind.
   const after = new Map(
     (await list(cluster, "Workspace", namespace)).map((w) => [w.metadata.name, JSON.stringify(w.status)]),
