@@ -282,8 +282,8 @@ describe("RBAC and audit", () => {
   })
 })
 
-describe.skipIf(cp.tier !== "cluster")(
-  `controllers, scheduler and kwok (tier cluster)${cp.tier === "cluster" ? "" : " [skipped: CARTOGRAPHER_TEST_TIER=api]"}`,
+describe.skipIf(cp.tier === "api")(
+  `controllers, scheduler and kwok (tiers cluster and node)${cp.tier === "api" ? " [skipped: CARTOGRAPHER_TEST_TIER=api]" : ""}`,
   () => {
     const namespace = useNamespace("cluster")
 

@@ -37,8 +37,8 @@ const workspace = "test-environment"
 const env = `${environmentLabel}=${workspace}`
 const minutes = (n: number) => n * 60_000
 
-// Pods are scheduled only in tier "cluster" (CARTOGRAPHER_TEST_TIER=api has no scheduler).
-describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
+// Pods are scheduled in tiers "cluster" and "node" (CARTOGRAPHER_TEST_TIER=api has no scheduler).
+describe.runIf(inject("cartographerControlPlane")?.tier !== "api")(
   "a Workspace from samples/basic-workspace.yaml, run for real",
   () => {
     const namespace = useNamespace("e2e-workspace")

@@ -5,11 +5,17 @@ import { accessSync, constants } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-export type Tier = "api" | "cluster"
+/**
+ * "api": etcd + kube-apiserver. "cluster": + kube-controller-manager, kube-scheduler and kwok's fake nodes (pods
+ * become Running, nothing runs). "node": the cluster plus one real node (test/node) whose pods do run.
+ */
+export type Tier = "api" | "cluster" | "node"
 
 export const binaryNames = {
   api: ["etcd", "kube-apiserver", "kubectl"],
   cluster: ["etcd", "kube-apiserver", "kubectl", "kube-controller-manager", "kube-scheduler", "kwok"],
+  // The node's own binaries are built by test/node/build-node-binaries.sh.
+  node: ["etcd", "kube-apiserver", "kubectl", "kube-controller-manager", "kube-scheduler", "kwok"],
 } as const
 
 export type BinaryName = (typeof binaryNames)["cluster"][number]
@@ -39,7 +45,10 @@ const build = (tier: Tier): Promise<string> =>
   new Promise((resolve, reject) => {
     const env = { ...process.env }
     delete env.KUBEBUILDER_ASSETS // it would make the script only check that directory
-    const child = spawn("bash", [buildScript, "--tier", tier], { stdio: ["ignore", "pipe", "inherit"], env })
+    const child = spawn("bash", [buildScript, "--tier", tier === "node" ? "cluster" : tier], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env,
+    })
     let stdout = ""
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString()

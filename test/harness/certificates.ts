@@ -71,6 +71,41 @@ const leaf = async (
 // Subjects are slash-separated; escape what openssl would read as separators.
 const rdn = (value: string) => value.replace(/[/\\,+=]/g, (c) => `\\${c}`)
 
+/** The API server's `--service-cluster-ip-range`: its first address is the `kubernetes` Service's ClusterIP. */
+export const serviceClusterIpRange = "10.96.0.0/16"
+export const kubernetesServiceIp = "10.96.0.1"
+const kubernetesServiceNames = [
+  "kubernetes",
+  "kubernetes.default",
+  "kubernetes.default.svc",
+  "kubernetes.default.svc.cluster.local",
+]
+
+/** A certificate for another server (e.g. a kubelet), signed by the run's CA, for the given IP and DNS names. */
+export const issueServingCertificate = (
+  pki: Pki,
+  dir: string,
+  name: string,
+  subject: string,
+  names: { readonly ips: ReadonlyArray<string>; readonly dns: ReadonlyArray<string> },
+): Promise<CertFiles> =>
+  leaf(dir, name, `/CN=${rdn(subject)}`, pki, [
+    ...leafExtensions("serverAuth"),
+    `subjectAltName=${[...names.ips.map((ip) => `IP:${ip}`), ...names.dns.map((d) => `DNS:${d}`)].join(",")}`,
+  ])
+
+/** A client certificate for another identity (user = CN, groups = O), signed by the run's CA. */
+export const issueClientCertificate = (pki: Pki, dir: string, name: string, identity: ClientIdentity) =>
+  leaf(dir, name, subjectOf(identity), pki, leafExtensions("clientAuth"))
+
+const leafExtensions = (usage: string) => [
+  "basicConstraints=critical,CA:FALSE",
+  "keyUsage=critical,digitalSignature,keyEncipherment",
+  `extendedKeyUsage=${usage}`,
+]
+
+const subjectOf = ({ user, groups }: ClientIdentity) => `${groups.map((g) => `/O=${rdn(g)}`).join("")}/CN=${rdn(user)}`
+
 export const createPki = async (dir: string, identities: ReadonlyArray<ClientIdentity>): Promise<Pki> => {
   const ca = { caCert: join(dir, "ca.crt"), caKey: join(dir, "ca.key") }
   await openssl([
@@ -88,20 +123,16 @@ export const createPki = async (dir: string, identities: ReadonlyArray<ClientIde
     "-out",
     ca.caCert,
   ])
-  const leafExt = (usage: string) => [
-    "basicConstraints=critical,CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
-    `extendedKeyUsage=${usage}`,
-  ]
   const serving = leaf(dir, "apiserver", "/CN=kube-apiserver", ca, [
-    ...leafExt("serverAuth"),
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc",
+    ...leafExtensions("serverAuth"),
+    // Loopback for the harness; the `kubernetes` Service's ClusterIP and names for pods on the real node.
+    `subjectAltName=IP:127.0.0.1,IP:${kubernetesServiceIp},DNS:localhost,${kubernetesServiceNames.map((n) => `DNS:${n}`).join(",")}`,
   ])
   const clients = Promise.all(
-    identities.map(async ({ user, groups }, i) => {
-      const subject = `${groups.map((g) => `/O=${rdn(g)}`).join("")}/CN=${rdn(user)}`
-      return [user, await leaf(dir, `client-${i}`, subject, ca, leafExt("clientAuth"))] as const
-    }),
+    identities.map(
+      async (identity, i) =>
+        [identity.user, await leaf(dir, `client-${i}`, subjectOf(identity), ca, leafExtensions("clientAuth"))] as const,
+    ),
   )
   const sa = generateKeyPairSync("ec", { namedCurve: "P-256" })
   const serviceAccountKey = join(dir, "sa.key")

@@ -13,10 +13,24 @@ export interface SharedControlPlaneInfo {
   readonly caFile: string
   readonly workDir: string
   readonly nodeNames: ReadonlyArray<string>
+  /** Tier "node": the real node (see test/node and useRealNode). */
+  readonly realNode?: RealNodeInfo
+  /** Why this run has no real node, in one line (what the machine lacks, or the tier chosen). */
+  readonly realNodeUnavailable?: string
   /** The CRD manifests from install/crd/ that the global setup applied before the tests started. */
   readonly crds: ReadonlyArray<string>
   /** Those of them the API server rejected or did not establish: the proof tests fail with this message. */
   readonly crdFailures: ReadonlyArray<{ readonly file: string; readonly message: string }>
+}
+
+export interface RealNodeInfo {
+  readonly name: string
+  readonly nodeIp: string
+  /** The host's end of the node's link: the only address outside the node its traffic could be routed to. */
+  readonly hostIp: string
+  readonly podCidr: string
+  /** The node's directory: its components' logs are in `logs/`, pod logs in `var/log/pods/`. */
+  readonly dir: string
 }
 
 declare module "vitest" {

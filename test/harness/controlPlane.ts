@@ -1,12 +1,16 @@
 // A real Kubernetes control plane for tests, from local binaries: etcd + kube-apiserver (tier "api"), plus
-// kube-controller-manager, kube-scheduler and kwok with fake nodes (tier "cluster"). Loopback only, random
-// ports, TLS, RBAC, an audit log; everything lives in one temp dir and dies with stop() or with the runner.
+// kube-controller-manager, kube-scheduler and kwok with fake nodes (tier "cluster"), plus one real node whose pods
+// run (tier "node", test/node). Loopback only, random ports, TLS, RBAC, an audit log; everything lives in one temp
+// dir and dies with stop() or with the runner.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { KubeConfig } from "@kubernetes/client-node"
+import { findNodeBinaries } from "../node/binaries.js"
+import { type BuiltImage, buildImages } from "../node/images.js"
+import { type RealNode, startRealNode } from "../node/RealNode.js"
 import { auditPolicy } from "./audit.js"
 import { binary, findBinaries, type Tier } from "./binaries.js"
-import { type ClientIdentity, createPki, type Pki } from "./certificates.js"
+import { type ClientIdentity, createPki, type Pki, serviceClusterIpRange } from "./certificates.js"
 import { startClusterComponents } from "./clusterComponents.js"
 import { type CrdFailure, installCrds } from "./crds.js"
 import { startEtcd } from "./etcd.js"
@@ -30,8 +34,10 @@ export interface ControlPlaneOptions {
    * lists it in `crdFailures` and goes on, so that one broken CRD fails the tests about it, not every suite.
    */
   readonly onCrdFailure?: "throw" | "report"
-  /** Fake kwok nodes in tier "cluster" (default 3). */
+  /** Fake kwok nodes in tiers "cluster" and "node" (default 3). */
   readonly nodes?: number
+  /** Tier "node": the images the real node gets (default: every image test/node/images builds). */
+  readonly images?: ReadonlyArray<BuiltImage>
   /** Deadline for each component to become ready (default 120 s, or $CARTOGRAPHER_CONTROLPLANE_START_TIMEOUT ms). */
   readonly startTimeoutMs?: number
 }
@@ -58,6 +64,8 @@ export interface ControlPlane {
   readonly workDir: string
   readonly etcdUrl: string
   readonly nodeNames: ReadonlyArray<string>
+  /** Tier "node": the real node (its pods run), tainted so that only namespaces that ask for it use it. */
+  readonly realNode?: RealNode
   /** The CRD files of `options.crds` that were rejected or did not become Established, with kubectl's message. */
   readonly crdFailures: ReadonlyArray<CrdFailure>
   clientFor(serviceAccount: ServiceAccountRef): Promise<ServiceAccountClient>
@@ -82,6 +90,8 @@ const identities = {
   controllerManager: { user: "system:kube-controller-manager", groups: [] },
   scheduler: { user: "system:kube-scheduler", groups: [] },
   kwok: { user: "cartographer-test-kwok", groups: ["system:masters"] },
+  // How the API server authenticates to kubelets (logs, exec, port-forward): kubeadm's apiserver-kubelet-client.
+  kubeletClient: { user: "kube-apiserver-kubelet-client", groups: ["system:masters"] },
 } satisfies Record<string, ClientIdentity>
 
 const defaultTimeout = () => Number(process.env.CARTOGRAPHER_CONTROLPLANE_START_TIMEOUT) || 120_000
@@ -110,7 +120,10 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       .map((p) => `--- ${p.name} (pid ${p.pid}) ${p.logPath}\n${logTail(p.logPath)}`)
       .join("\n")
 
+  let realNode: RealNode | undefined
   const stopAll = async () => {
+    // The node first: its kubelet would otherwise spend the shutdown retrying against a gone API server.
+    await realNode?.stop()
     // Dependents first so that they do not spend the shutdown retrying against a gone API server.
     await Promise.all(components.map((p) => p.stop(5_000)))
     await apiServer?.stop(10_000)
@@ -144,12 +157,17 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       `--tls-private-key-file=${pki.serving.key}`,
       `--client-ca-file=${pki.caCert}`,
       "--authorization-mode=Node,RBAC",
-      "--service-cluster-ip-range=10.96.0.0/16",
+      `--service-cluster-ip-range=${serviceClusterIpRange}`,
       `--service-account-issuer=${apiServerUrl}`,
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       "--allow-privileged=true",
-      // The `kubernetes` Service cannot point at a loopback address; nothing in the tests needs it.
+      `--kubelet-client-certificate=${clientCert(identities.kubeletClient).cert}`,
+      `--kubelet-client-key=${clientCert(identities.kubeletClient).key}`,
+      `--kubelet-certificate-authority=${pki.caCert}`,
+      // A node's name resolves nowhere: reach kubelets at their node IP.
+      "--kubelet-preferred-address-types=InternalIP",
+      // The `kubernetes` Service cannot point at a loopback address: the real node's harness writes its endpoints.
       "--endpoint-reconciler-type=none",
       `--audit-policy-file=${auditPolicyPath}`,
       `--audit-log-path=${auditLogPath}`,
@@ -205,7 +223,7 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
     )
 
     const nodeNames =
-      options.tier === "cluster"
+      options.tier !== "api"
         ? await startClusterComponents({
             binaries,
             workDir,
@@ -219,6 +237,22 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
             logs,
           })
         : []
+
+    if (options.tier === "node") {
+      const [nodeBinaries, images] = await Promise.all([
+        findNodeBinaries(),
+        options.images === undefined ? buildImages() : Promise.resolve(options.images),
+      ])
+      realNode = await startRealNode({
+        admin: kubeConfig,
+        pki,
+        apiServerPort: port,
+        binaries: nodeBinaries,
+        images,
+        dir: join(workDir, "node"),
+        timeoutMs,
+      })
+    }
 
     const access = { admin: kubeConfig, apiServerUrl, caFile: pki.caCert, workDir }
     let stopped = false
@@ -234,6 +268,7 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       workDir,
       etcdUrl: etcd.url,
       nodeNames,
+      ...(realNode === undefined ? {} : { realNode }),
       crdFailures,
       clientFor: (serviceAccount) => serviceAccountClient(access, serviceAccount),
       restartApiServer: async (whileDown) => {

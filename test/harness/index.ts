@@ -2,7 +2,7 @@
 // docs/adr/0001-control-plane-versions.md.
 export { type AuditEvent, type AuditFilter, mutatingVerbs, readAudit } from "./audit.js"
 export { type Binaries, type BinaryName, findBinaries } from "./binaries.js"
-export type { SharedControlPlaneInfo } from "./context.js"
+export type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 export { kubeconfigEnv } from "./context.js"
 export {
   adminUser,
@@ -26,4 +26,13 @@ export {
   operatorRuntimeEnv,
 } from "./operatorIdentity.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
-export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"
+export {
+  describeOnRealNode,
+  kubectl,
+  placeOnRealNode,
+  realNode,
+  type SharedControlPlane,
+  sharedControlPlane,
+  useNamespace,
+  useRealNode,
+} from "./testing.js"

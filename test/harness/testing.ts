@@ -2,8 +2,9 @@
 // ServiceAccount clients, kubectl, and a namespace per suite.
 import { randomBytes } from "node:crypto"
 import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node"
-import { afterAll, beforeAll, inject } from "vitest"
-import type { SharedControlPlaneInfo } from "./context.js"
+import { afterAll, beforeAll, describe, inject, it } from "vitest"
+import { realNodeTaint } from "../node/kubelet.js"
+import type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
 import { type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js"
 import { type ServiceAccountClient, type ServiceAccountRef, serviceAccountClient } from "./serviceAccounts.js"
@@ -58,4 +59,60 @@ export const useNamespace = (prefix: string): string => {
     }
   })
   return name
+}
+
+/**
+ * A suite whose pods must really run (tier "node"). Without a real node it fails with one line saying why; it is
+ * skipped instead only when the run chose a tier without one (CARTOGRAPHER_TEST_TIER) outside CI (CI=true).
+ */
+export const describeOnRealNode = (name: string, suite: () => void): void => {
+  const info = inject("cartographerControlPlane")
+  if (info?.realNode !== undefined) {
+    describe(name, suite)
+    return
+  }
+  const reason = info?.realNodeUnavailable ?? "no shared control plane"
+  const chosen = info !== undefined && process.env.CARTOGRAPHER_TEST_TIER !== undefined
+  if (chosen && process.env.CI !== "true") {
+    describe.skip(`${name} [skipped: ${reason}]`, suite)
+    return
+  }
+  describe(name, () => {
+    it("needs the real node", () => {
+      throw new Error(reason)
+    })
+  })
+}
+
+/** The run's real node; only inside `describeOnRealNode`. */
+export const realNode = (): RealNodeInfo => {
+  const node = sharedControlPlane().realNode
+  if (node === undefined) throw new Error("this run has no real node: use describeOnRealNode")
+  return node
+}
+
+/**
+ * Sends every pod of `namespace` to the real node (PodNodeSelector and PodTolerationRestriction annotations, which the
+ * harness's API server enables), Jobs and pods other controllers create included. Call after `useNamespace`.
+ */
+export const useRealNode = (namespace: string): void => {
+  beforeAll(async () => {
+    await placeOnRealNode(namespace)
+  })
+}
+
+/** The namespace annotations of useRealNode, for namespaces a suite creates itself. */
+export const placeOnRealNode = async (namespace: string): Promise<void> => {
+  const tolerations = [
+    { key: realNodeTaint.key, operator: "Equal", value: realNodeTaint.value, effect: realNodeTaint.effect },
+  ]
+  const annotated = await kubectl([
+    "annotate",
+    "--overwrite",
+    "namespace",
+    namespace,
+    `scheduler.alpha.kubernetes.io/node-selector=kubernetes.io/hostname=${realNode().name}`,
+    `scheduler.alpha.kubernetes.io/defaultTolerations=${JSON.stringify(tolerations)}`,
+  ])
+  if (annotated.code !== 0) throw new Error(`annotating namespace ${namespace}: ${annotated.stderr}`)
 }

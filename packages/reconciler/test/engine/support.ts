@@ -55,7 +55,7 @@ export const operatorWrites = (identity: OperatorIdentity, since: Date) =>
   Effect.promise(() => readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }))
 
 /** Whether pods run (tier `cluster`: controllers, scheduler and kwok); Ready=True needs them. */
-export const podsRun = (): boolean => sharedControlPlane().tier === "cluster"
+export const podsRun = (): boolean => sharedControlPlane().tier !== "api"
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
 
