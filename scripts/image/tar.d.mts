@@ -9,7 +9,8 @@ export declare const TarType: {
   readonly pax: "x"
 }
 
-export interface TarEntryInput {
+/** What a header says of an entry. */
+interface TarHeader {
   readonly path: string
   readonly type: string
   readonly mode: number
@@ -17,6 +18,10 @@ export interface TarEntryInput {
   readonly gid: number
   readonly size: number
   readonly mtime: number
+}
+
+/** An entry to write: its content is `data`, or the file `source` (read when its turn comes). */
+export interface TarEntryInput extends TarHeader {
   readonly linkname?: string
   readonly devmajor?: number
   readonly devminor?: number
@@ -24,14 +29,8 @@ export interface TarEntryInput {
   readonly source?: string
 }
 
-export interface TarEntry {
-  readonly path: string
-  readonly type: string
-  readonly mode: number
-  readonly uid: number
-  readonly gid: number
-  readonly size: number
-  readonly mtime: number
+/** An entry read; `data` only when it was asked for. */
+export interface TarEntry extends TarHeader {
   readonly linkname: string
   readonly uname: string
   readonly gname: string

@@ -2,32 +2,20 @@
 // and (on request) each layer's entries, without unpacking anything to disk.
 import { Readable } from "node:stream"
 import { createGunzip, createZstdDecompress } from "node:zlib"
+import type { Platform, RuntimeConfig } from "../../../scripts/image/oci.mjs"
 import { readTar, readTarMember, type TarEntry } from "../../../scripts/image/tar.mjs"
 
 interface Descriptor {
   readonly mediaType: string
   readonly digest: string
   readonly size: number
-  readonly platform?: { readonly architecture: string; readonly os: string; readonly variant?: string }
+  readonly platform?: Platform
   readonly annotations?: Readonly<Record<string, string>>
 }
 
-export interface OciConfig {
+export interface OciConfig extends Platform {
   readonly created: string
-  readonly architecture: string
-  readonly os: string
-  readonly variant?: string
-  readonly config: {
-    readonly User?: string
-    readonly Env?: ReadonlyArray<string>
-    readonly Entrypoint?: ReadonlyArray<string>
-    readonly Cmd?: ReadonlyArray<string>
-    readonly WorkingDir?: string
-    readonly ExposedPorts?: Readonly<Record<string, object>>
-    readonly Volumes?: Readonly<Record<string, object>>
-    readonly StopSignal?: string
-    readonly Labels?: Readonly<Record<string, string>>
-  }
+  readonly config: RuntimeConfig
   readonly rootfs: { readonly type: string; readonly diff_ids: ReadonlyArray<string> }
 }
 
