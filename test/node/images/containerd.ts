@@ -57,7 +57,7 @@ export const missingPrerequisites = (tools: ReadonlyArray<string> = imageTestToo
   if (missing.length === 0) return undefined
   return (
     `the image tests need ${missing.join(" and ")}: apt-get install containerd runc mmdebstrap util-linux iproute2 ` +
-    "gcc libc6-dev python3-pip"
+    "gcc libc6-dev python3-pip skopeo"
   )
 }
 

@@ -1,10 +1,12 @@
 // The operator's image (scripts/image/operator.mjs), the one the release ships: two independent builds give the same
 // bytes, and it is what the repository's Dockerfile describes (no Docker here: the Dockerfile's text against the
 // archive's config and files).
+import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import { beforeAll, describe, expect, it } from "vitest"
 import type { buildOperatorImage as BuildOperatorImage } from "../../../scripts/image/operator.mjs"
 import type { TarEntry } from "../../../scripts/image/tar.mjs"
@@ -15,6 +17,7 @@ import { missingPrerequisites } from "./containerd.js"
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 const operatorModule = join(root, "scripts", "image", "operator.mjs")
 
+const run = promisify(execFile)
 const sha256 = async (file: string) =>
   createHash("sha256")
     .update(await readFile(file))
@@ -42,7 +45,7 @@ describe("the operator image", () => {
   let files: Map<string, TarEntry>
 
   beforeAll(async () => {
-    const missing = missingPrerequisites(["mmdebstrap", "dpkg-deb", "npm"])
+    const missing = missingPrerequisites(["mmdebstrap", "dpkg-deb", "npm", "skopeo"])
     if (missing !== undefined) throw new Error(missing)
     const { buildOperatorImage } = (await import(operatorModule)) as { buildOperatorImage: typeof BuildOperatorImage }
     const { dir } = await ownedTempDir("cartographer-operator-image-test-")
@@ -138,6 +141,13 @@ describe("the operator image", () => {
     for (const absent of ["bin/sh", "usr/bin/sh", "bin/bash", "usr/bin/dpkg", "usr/bin/apt", "usr/bin/apt-get"]) {
       expect(files.has(absent)).toBe(false)
     }
+  })
+
+  it("is read by skopeo as an OCI archive too, the same index and both platforms", async () => {
+    const { stdout } = await run("skopeo", ["inspect", "--raw", `oci-archive:${path}`])
+    expect(`sha256:${createHash("sha256").update(stdout).digest("hex")}`).toBe(archive.digest)
+    const index = JSON.parse(stdout) as { manifests: Array<{ platform: { architecture: string } }> }
+    expect(index.manifests.map((m) => m.platform.architecture).sort()).toEqual(["amd64", "arm64"])
   })
 
   it("has the user 1000 in /etc/passwd and /etc/group, with a home of its own; root owns everything else", () => {
