@@ -123,9 +123,9 @@ const recipeFiles = ["operator.mjs", "debian.mjs", "layer.mjs", "tar.mjs", "oci.
  * in distroless images). Cached under `cacheDir` when given.
  */
 const runtimeLibraries = async (arch, cacheDir, work, log) => {
+  // Keyed by what decides the extraction (this function's own text included), not by the rest of the recipe.
   const key = createHash("sha256")
-  for (const file of recipeFiles) key.update(await readFile(file))
-  key.update(`${runtimeSuite} ${arch} ${runtimePackages.join(",")}`)
+  key.update(`${runtimeSuite} ${arch} ${runtimePackages.join(",")}\n${runtimeLibraries.toString()}`)
   const dir =
     cacheDir === undefined
       ? join(work, `debian-${arch}`)

@@ -247,7 +247,13 @@ const main = async () => {
   if (unknown.length > 0) throw new Error(`unknown image ${unknown.join(", ")} (known: ${known.join(", ")})`)
   const wanted = (short: string) => only.length === 0 || only.includes(short)
   await mkdir(cache, { recursive: true })
+  // Under the lock nothing else builds: work directories and partial files are a crashed run's.
   await removeTree(join(cache, "work"))
+  for (const dir of [cache, join(cache, "layers")]) {
+    for (const name of await readdir(dir).catch(() => [] as Array<string>)) {
+      if (/\.partial(-\d+)?$/u.test(name)) await rm(join(dir, name), { force: true })
+    }
+  }
   const started = Date.now()
   const lines: Array<string> = []
   const keep = new Set<string>()

@@ -8,6 +8,7 @@
 // command, replaces entrypoint and command both: the tests put the image's entrypoint in front themselves, and
 // run as another user through setpriv (ctr has no --user), as the kubelet's runAsUser would.
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { chmod, chown, mkdir, readFile, readlink } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,7 +21,10 @@ import { type Containerd, type CtrResult, missingPrerequisites, startContainerd 
 import { images, pauseReference, postgresMajor, prefectPins } from "./images.js"
 
 const buildScript = fileURLToPath(new URL("./build-images.sh", import.meta.url))
-const operatorReference = "docker.io/library/cartographer:0.1.0"
+const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+  version: string
+}
+const operatorReference = `docker.io/library/cartographer:${version}`
 const reference = (short: string) => images.find((i) => i.short === short)?.reference ?? short
 
 /** build-images.sh's `<reference>\t<archive>` lines; its progress goes to the test's stderr. */
@@ -444,8 +448,8 @@ describe("the images of the node tests", () => {
 
   describe("the operator", () => {
     it("runs its CLI as uid 1000 from the image's own settings", async () => {
-      const version = await runToEnd(operatorReference, ["node", "/app/cartographer.mjs", "version"])
-      expect(version.stdout.trim()).toBe("cartographer 0.1.0")
+      const cli = await runToEnd(operatorReference, ["node", "/app/cartographer.mjs", "version"])
+      expect(cli.stdout.trim()).toBe(`cartographer ${version}`)
       const uid = await runToEnd(operatorReference, ["node", "-e", "console.log(process.getuid(), process.cwd())"])
       expect(uid.stdout.trim()).toBe("1000 /app")
     })

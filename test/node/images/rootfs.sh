@@ -43,8 +43,9 @@ in_root() {
     mount --rbind /dev "$root/dev"
     mount -t proc proc "$root/proc"
     while IFS= read -r pair; do mount --bind "${pair%%:*}" "$root${pair#*:}"; done <<<"$BINDS"
+    ca=(); [ ! -s "$root/run/build-ca.crt" ] || ca=(SSL_CERT_FILE=/run/build-ca.crt)
     exec chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive SSL_CERT_FILE=/run/build-ca.crt "$@"
+      HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${ca[@]}" "$@"
   ' in_root "$ROOTFS" "$@" || status=$?
   # The mounts ended with their namespace: only the empty placeholders are left to remove.
   local p
@@ -53,10 +54,13 @@ in_root() {
 }
 export -f in_root in_root_binds
 
-# apt_install PKG...: installs Debian packages (no recommends) and leaves no package lists or archives behind.
+# apt_install PKG...: installs Debian packages (no recommends) and leaves no package lists or archives behind. An https
+# mirror is verified with the machine's CA bundle: the image may have no CA store of its own yet.
 apt_install() {
-  in_root apt-get -o Acquire::Retries=3 update -qq
-  in_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  local options=(-o Acquire::Retries=3)
+  [ ! -f "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" ] || options+=(-o Acquire::https::CaInfo=/run/build-ca.crt)
+  in_root apt-get "${options[@]}" update -qq
+  in_root apt-get "${options[@]}" install -y -qq --no-install-recommends "$@" >/dev/null
   in_root apt-get clean
   rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin
 }
