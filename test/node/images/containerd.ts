@@ -1,0 +1,138 @@
+// A containerd of the test's own (private socket, root and state in a temp dir; no CRI plugin), to import image
+// archives into and run their containers with `ctr`, as the node's containerd will. Stopped and removed by the test.
+import { execFile } from "node:child_process"
+import { accessSync, constants } from "node:fs"
+import { readFile, rm, writeFile } from "node:fs/promises"
+import { delimiter, join } from "node:path"
+import { pollUntil } from "../../harness/network.js"
+import { launch, logTail, type ManagedProcess, ownedTempDir } from "../../harness/processes.js"
+
+export interface CtrResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface Containerd {
+  readonly dir: string
+  /** `ctr --address <socket> -n k8s.io <args…>`: resolves with the exit code and output, even on failure. */
+  ctr(args: ReadonlyArray<string>, timeoutMs?: number): Promise<CtrResult>
+  /** Kills what still runs, stops containerd and removes its directory. */
+  stop(): Promise<void>
+}
+
+const onPath = (tool: string) =>
+  (process.env.PATH ?? "").split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, tool), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+
+/** Everything the image tests run: the image builder's tools, containerd and runc, and netns/setpriv helpers. */
+export const imageTestTools = [
+  "containerd",
+  "ctr",
+  "runc",
+  "mmdebstrap",
+  "unshare",
+  "nsenter",
+  "setpriv",
+  "ip",
+  "cc",
+  "dpkg-deb",
+  "npm",
+]
+
+/**
+ * What a test of images needs, as one line naming what is missing (or undefined when nothing is): root and `tools`.
+ */
+export const missingPrerequisites = (tools: ReadonlyArray<string> = imageTestTools): string | undefined => {
+  const missing: Array<string> = []
+  if (process.getuid?.() !== 0) missing.push("root (run the tests as root)")
+  const absent = tools.filter((tool) => !onPath(tool))
+  if (absent.length > 0) missing.push(`${absent.join(", ")} on PATH`)
+  if (missing.length === 0) return undefined
+  return (
+    `the image tests need ${missing.join(" and ")}: apt-get install containerd runc mmdebstrap util-linux iproute2 ` +
+    "gcc libc6-dev python3-pip skopeo"
+  )
+}
+
+const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number) =>
+  new Promise<CtrResult>((resolve) => {
+    execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+export const startContainerd = async (): Promise<Containerd> => {
+  const { dir, forget } = await ownedTempDir("cartographer-containerd-")
+  const socket = join(dir, "containerd.sock")
+  const config = join(dir, "config.toml")
+  // Every path containerd would otherwise take from the machine (its root, state, the `opt` plugin's directory) is
+  // the temp dir's: the node's own containerd, if one runs, is never touched.
+  await writeFile(
+    config,
+    [
+      "version = 2",
+      `root = "${join(dir, "root")}"`,
+      `state = "${join(dir, "state")}"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      "[grpc]",
+      `  address = "${socket}"`,
+      "[ttrpc]",
+      `  address = "${socket}.ttrpc"`,
+      "[debug]",
+      '  address = ""',
+      "[metrics]",
+      '  address = ""',
+      '[plugins."io.containerd.internal.v1.opt"]',
+      `  path = "${join(dir, "opt")}"`,
+      "",
+    ].join("\n"),
+  )
+  const log = join(dir, "containerd.log")
+  const daemon: ManagedProcess = launch("containerd", "containerd", ["--config", config], log)
+  const ctr = (args: ReadonlyArray<string>, timeoutMs = 120_000) =>
+    run("ctr", ["--address", socket, "-n", "k8s.io", ...args], timeoutMs)
+  try {
+    await pollUntil(
+      "the test's containerd to answer",
+      async () => ((await ctr(["version"], 5_000)).code === 0 ? true : undefined),
+      {
+        timeoutMs: 20_000,
+        describe: () => logTail(log),
+      },
+    )
+  } catch (error) {
+    await daemon.stop()
+    throw error
+  }
+  const stop = async () => {
+    // Tasks first (their shims outlive containerd otherwise), then containers and their snapshots.
+    for (const id of (await ctr(["tasks", "ls", "-q"])).stdout.split("\n").filter(Boolean)) {
+      await ctr(["tasks", "kill", "-s", "SIGKILL", id])
+      await pollUntil(
+        `task ${id} to end`,
+        async () => ((await ctr(["tasks", "delete", id])).code === 0 ? true : undefined),
+        {
+          timeoutMs: 10_000,
+        },
+      ).catch(() => undefined)
+    }
+    for (const id of (await ctr(["containers", "ls", "-q"])).stdout.split("\n").filter(Boolean)) {
+      await ctr(["containers", "delete", id])
+    }
+    await daemon.stop()
+    const mounts = await readFile("/proc/self/mountinfo", "utf8")
+    if (!mounts.includes(`${dir}/`)) {
+      await rm(dir, { recursive: true, force: true })
+      forget()
+    }
+  }
+  return { dir, ctr, stop }
+}
