@@ -22,9 +22,10 @@ import {
   remainingCgroups,
   removeNodeCgroups,
 } from "./cgroups.js"
-import { startContainerd } from "./containerd.js"
-import { type BuiltImage, importImages } from "./images.js"
+import { type Containerd, startContainerd } from "./containerd.js"
+import type { BuiltImage } from "./images.js"
 import { realNodeLabel, startKubelet } from "./kubelet.js"
+import { alive, lock } from "./locks.js"
 import { missingNodePrerequisites } from "./prerequisites.js"
 import { type Provisioner, startProvisioner } from "./provisioner.js"
 import { addressesFor, createSandbox, freeK, hostLink, type NodeAddresses, run, type Sandbox } from "./sandbox.js"
@@ -62,36 +63,13 @@ export interface RealNode {
 // Which node ids exist and who owns them: a node whose owner process is gone is swept at the next start.
 const registryDir = "/run/cartographer-nodes"
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/** Runs `f` holding the machine-wide node lock (a directory: mkdir is atomic); a dead holder's lock is broken. */
+/** Runs `f` holding the machine-wide node registry lock. */
 const withRegistryLock = async <A>(f: () => Promise<A>): Promise<A> => {
-  const lock = join(registryDir, ".lock")
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    try {
-      await mkdir(lock)
-      await writeFile(join(lock, "pid"), String(process.pid))
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const holder = Number(await readFile(join(lock, "pid"), "utf8").catch(() => "0"))
-      if (holder > 0 && !alive(holder)) await rm(lock, { recursive: true, force: true })
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by process ${holder}`)
-      else await sleep(100)
-    }
-  }
+  const held = await lock(join(registryDir, ".lock"))
   try {
     return await f()
   } finally {
-    await rm(lock, { recursive: true, force: true })
+    await held.release()
   }
 }
 
@@ -192,6 +170,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
   const hostProcesses: ManagedProcess[] = []
   let sandbox: Sandbox | undefined
   let provisioner: Provisioner | undefined
+  let containerd: Containerd | undefined
   let stopped = false
 
   const stop = async () => {
@@ -203,6 +182,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       .deleteNode({ name })
       .catch(() => undefined)
     await teardown(id, sandbox?.netnsInode)
+    await containerd?.release()
     await Promise.all(hostProcesses.map((p) => p.stop(2_000)))
   }
 
@@ -229,8 +209,8 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
     ])
     const apiServerUrl = `https://127.0.0.1:${options.apiServerPort}`
 
-    const containerd = await startContainerd(sandbox, timeoutMs)
-    await importImages(containerd.socket, options.images)
+    containerd = await startContainerd(sandbox, timeoutMs)
+    await containerd.importImages(options.images)
 
     const objects = KubernetesObjectApi.makeApiClient(admin)
     for (const object of clusterServiceObjects(addresses.nodeIp, options.apiServerPort)) {

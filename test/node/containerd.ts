@@ -1,23 +1,35 @@
 // containerd (Debian's 1.6, with runc) as the node's CRI runtime, inside the sandbox. Its socket is in the node's
 // directory on the host's filesystem, so that `ctr` on the host can import images into it.
-import { mkdir, writeFile } from "node:fs/promises"
+//
+// Its store (content, snapshots, metadata) is kept between runs in the cache, so that a warm start imports nothing:
+// unpacking the Prefect images alone takes most of a minute. One node at a time owns it (a lock); a second node
+// on the machine meanwhile gets a store of its own in its directory. What a run left in the store besides images
+// (containers, sandboxes, their snapshots) is removed before kubelet starts.
+import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { homedir } from "node:os"
 import { join } from "node:path"
 import { pollUntil } from "../harness/network.js"
 import type { ManagedProcess } from "../harness/processes.js"
+import { pauseReference } from "./images/images.js"
+import type { BuiltImage } from "./images.js"
+import { tryLock } from "./locks.js"
 import { type NodeAddresses, run, type Sandbox } from "./sandbox.js"
-
-/** The pause image the CRI plugin starts every pod sandbox from (built here: test/node/images). */
-export const sandboxImage = "registry.k8s.io/pause:3.10"
 
 export interface Containerd {
   readonly process: ManagedProcess
   /** The CRI endpoint, `unix://…`. */
   readonly endpoint: string
   readonly socket: string
+  /** Imports the archives this store does not hold yet under their reference (an archive's path names its content). */
+  importImages(images: ReadonlyArray<BuiltImage>): Promise<void>
+  /** Gives the shared store back (after the process has ended). */
+  release(): Promise<void>
 }
 
-const config = (dir: string, socket: string, cniConfDir: string) => `version = 2
-root = "${join(dir, "containerd", "root")}"
+const sharedStore = join(process.env.CARTOGRAPHER_CACHE ?? join(homedir(), ".cache", "cartographer"), "node-containerd")
+
+const config = (root: string, dir: string, socket: string, cniConfDir: string) => `version = 2
+root = "${root}"
 # /run is the sandbox's own tmpfs: shim sockets, runc's state and the pods' netns files stay inside the sandbox.
 state = "/run/containerd"
 # Snapshotters that cannot work here only add errors to the log.
@@ -30,7 +42,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   path = "${join(dir, "containerd", "opt")}"
 
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${sandboxImage}"
+  sandbox_image = "${pauseReference}"
   # Root here lacks CAP_SYS_RESOURCE: without this, runc fails to lower a sandbox's oom_score_adj and no pod starts.
   restrict_oom_score_adj = true
   # The kernel has no AppArmor; SELinux is off.
@@ -81,13 +93,16 @@ const cniConfig = (dir: string, a: NodeAddresses) =>
 
 export const startContainerd = async (sandbox: Sandbox, timeoutMs: number): Promise<Containerd> => {
   const { dir } = sandbox
+  await mkdir(sharedStore, { recursive: true })
+  const owned = await tryLock(join(sharedStore, "lock"))
+  const root = owned === undefined ? join(dir, "containerd", "root") : join(sharedStore, "root")
   const cniConfDir = join(dir, "cni", "net.d")
   await mkdir(cniConfDir, { recursive: true })
   await writeFile(join(cniConfDir, "10-cartographer-node.conflist"), cniConfig(dir, sandbox.addresses))
   const socket = join(dir, "containerd.sock")
   const configPath = join(dir, "containerd.toml")
-  await writeFile(configPath, config(dir, socket, cniConfDir))
-  const process = sandbox.launch("containerd", "containerd", ["--config", configPath, "--log-level", "info"])
+  await writeFile(configPath, config(root, dir, socket, cniConfDir))
+  const daemon = sandbox.launch("containerd", "containerd", ["--config", configPath, "--log-level", "info"])
   await pollUntil(
     "containerd answers",
     async () => {
@@ -97,8 +112,36 @@ export const startContainerd = async (sandbox: Sandbox, timeoutMs: number): Prom
     {
       timeoutMs,
       intervalMs: 200,
-      abort: () => (process.running() ? undefined : `containerd exited (${process.status()})`),
+      abort: () => (daemon.running() ? undefined : `containerd exited (${daemon.status()})`),
     },
   )
-  return { process, endpoint: `unix://${socket}`, socket }
+  const ctr = (args: ReadonlyArray<string>) => run("ctr", ["--address", socket, "--namespace", "k8s.io", ...args])
+  // An earlier run's containers and pod sandboxes (their processes died with it): kubelet must not meet them.
+  const leftovers = (await ctr(["containers", "list", "--quiet"])).split("\n").filter((c) => c !== "")
+  if (leftovers.length > 0) await ctr(["containers", "delete", ...leftovers])
+  const importedFile = join(root, "cartographer-imported.json")
+  // Which archive each reference was last imported from (an archive's path names its content).
+  const imported = new Map<string, string>(
+    Object.entries(JSON.parse(await readFile(importedFile, "utf8").catch(() => "{}")) as Record<string, string>),
+  )
+  return {
+    process: daemon,
+    endpoint: `unix://${socket}`,
+    socket,
+    importImages: async (images) => {
+      const fresh = images.filter((i) => imported.get(i.name) !== i.archive)
+      // An archive imports only as a new reference: the reference of an earlier build goes first.
+      await Promise.all(
+        fresh.map(async (i) => {
+          await ctr(["images", "remove", i.name]).catch(() => undefined)
+          await ctr(["images", "import", i.archive])
+        }),
+      )
+      for (const i of fresh) imported.set(i.name, i.archive)
+      await writeFile(importedFile, JSON.stringify(Object.fromEntries([...imported].sort())))
+    },
+    release: async () => {
+      await owned?.release()
+    },
+  }
 }

@@ -14,7 +14,7 @@ import {
   useRealNode,
 } from "../harness/index.js"
 import { runKubectl } from "../harness/kubectl.js"
-import { testImages, toolboxImage } from "./images.js"
+import { testImages, toolboxReference as toolboxImage } from "./images.js"
 import { run as exec } from "./sandbox.js"
 
 const minutes = (n: number) => n * 60_000

@@ -98,6 +98,9 @@ const prefectConfig: ImageConfig = {
   Labels: { "io.prefect.python-version": "3.13" },
 }
 
+/** The node proof tests' image (a name under the reserved `.test` domain, so that nothing ever tries to pull it). */
+export const toolboxReference = "cartographer.test/toolbox:1"
+
 export const images: ReadonlyArray<ImageRecipe> = [
   {
     reference: pauseReference,
@@ -154,6 +157,13 @@ export const images: ReadonlyArray<ImageRecipe> = [
       ExposedPorts: { "6379/tcp": {} },
       Volumes: { "/data": {} },
     },
+  },
+  {
+    // Not an image the operator plans: the node proof tests' shell, web server and clients (toolbox/toolbox.sh).
+    reference: toolboxReference,
+    short: "toolbox",
+    top: { name: "toolbox", parent: debian, script: "toolbox/toolbox.sh", suite: debianSuite },
+    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
   },
 ]
 
