@@ -65,8 +65,8 @@ describe("worker pools", () => {
     expect(path).toBe("/home/prefect/base-job-template.json")
     expect(init?.image).toBe(worker.image)
     expect(init?.args?.slice(0, 2)).toEqual(["python", "-c"])
+    expect(JSON.parse(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}").variables.namespace).toBe("flows")
     expect(envOf(init!)).toMatchObject({
-      CARTOGRAPHER_JOB_NAMESPACE: "flows",
       CARTOGRAPHER_WORK_POOL: "k8s",
       CARTOGRAPHER_BASE_JOB_TEMPLATE: path,
       // It aligns an existing pool through the Prefect API, reached as the worker reaches it.
@@ -80,6 +80,34 @@ describe("worker pools", () => {
     const plain = find(plan(ws(), nothing), "Deployment", agent("default"))
     expect(plain.spec.template.spec.initContainers).toBeUndefined()
     expect(container(plain).args).not.toContain("--base-job-template")
+  })
+
+  it("give a kubernetes pool's flow-run Jobs the pool's image and the restricted profile's settings of every other pod", () => {
+    const overlayOf = (pool: Record<string, unknown>, image?: string) => {
+      const p = plan(
+        ws({ ...(image ? { image } : {}), agentPools: [{ name: "k8s", type: "kubernetes", ...pool }] }),
+        nothing,
+      )
+      const init = find(p, "Deployment", agent("k8s")).spec.template.spec.initContainers?.[0]
+      return JSON.parse(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}")
+    }
+    expect(overlayOf({}, "prefecthq/prefect:3.8.8-python3.11").variables.image).toBe(
+      "prefecthq/prefect:3.8.8-python3.11",
+    )
+    expect(overlayOf({ image: "registry.example/flows:7" }).variables.image).toBe("registry.example/flows:7")
+    const overlay = overlayOf({})
+    const worker = find(plan(ws(), nothing), "Deployment", agent("default")).spec.template.spec
+    // The same pod and container hardening as the Workspace's own workers (which the restricted profile admits).
+    expect(overlay.pod.securityContext).toEqual(worker.securityContext)
+    expect(overlay.container.securityContext).toEqual(worker.containers[0]?.securityContext)
+    expect(overlay.pod.volumes).toEqual(worker.volumes)
+    expect(overlay.container.volumeMounts).toEqual(worker.containers[0]?.volumeMounts)
+    expect(overlay.container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    })
   })
 
   it("talk to the in-cluster API and serve their health check on 8080, probed at /health", () => {

@@ -52,21 +52,45 @@ export const clusterUid = (ctx: PlanContext): string => `cartographer.${ctx.name
 export const baseJobTemplatePath = `${prefectHome}/base-job-template.json`
 
 /**
- * The kubernetes worker's default base job template sends flow-run Jobs to the namespace `default`, where the pool's
- * Role grants nothing. The template is written by the image's own prefect-kubernetes (so it always matches the worker's
- * version) with the `namespace` default set to the pool's job namespace, and given to `prefect worker start
- * --base-job-template`, which uses it only when it creates the work pool. A pool that already exists (its job
- * namespace changed, or it was created before) gets just that default aligned through the Prefect API, so whatever
- * else its users changed in its template stays. The init container gives the server a minute to answer (it is not
- * up yet on a first deployment, when the worker creates the pool anyway), then lets the worker start regardless.
+ * What a `kubernetes` pool's flow-run Jobs get from Cartographer: its job namespace (the default template's is
+ * `default`, where the pool's Role grants nothing), the pool's image (else the Workspace's; left to the worker, it
+ * would name an image from its own Python version) and the same hardening as every other pod of the Workspace, so
+ * that namespaces enforcing the restricted Pod Security profile admit them: a non-root user, no privilege
+ * escalation, no capabilities, the runtime's seccomp profile, and a read-only root with writable `HOME`, `/tmp` and
+ * `PREFECT_HOME`. The container's `env` becomes a list of our variables; the worker puts each run's own variables
+ * (its API URL, the deployment's `env`) before them.
+ */
+export const jobTemplateOverlay = (ctx: PlanContext, pool: AgentPool) => ({
+  variables: { namespace: jobNamespace(ctx, pool), image: pool.image ?? ctx.workflows.image },
+  pod: { securityContext: podSecurity(prefectUid), volumes: prefectScratch.volumes },
+  container: {
+    securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+    workingDir: prefectHome,
+    volumeMounts: prefectScratch.mounts,
+    env: prefectScratch.env,
+  },
+})
+
+/**
+ * The template is the image's own prefect-kubernetes default (so it always matches the worker's version) with
+ * `jobTemplateOverlay` applied, given to `prefect worker start --base-job-template`, which uses it only when it
+ * creates the work pool. A pool that already exists (its job namespace changed, or it was created before) gets just
+ * its namespace aligned through the Prefect API, so whatever else its users changed in its template stays. The init
+ * container gives the server a minute to answer (it is not up yet on a first deployment, when the worker creates the
+ * pool anyway), then lets the worker start regardless.
  */
 const baseJobTemplateScript = [
   "import asyncio, json, os, sys, time",
   "from prefect_kubernetes.worker import KubernetesWorker",
-  'namespace = os.environ["CARTOGRAPHER_JOB_NAMESPACE"]',
+  'overlay = json.loads(os.environ["CARTOGRAPHER_JOB_TEMPLATE_OVERLAY"])',
+  'namespace = overlay["variables"]["namespace"]',
   'pool_name = os.environ["CARTOGRAPHER_WORK_POOL"]',
   "template = KubernetesWorker.get_default_base_job_template()",
-  'template["variables"]["properties"]["namespace"]["default"] = namespace',
+  'for name, value in overlay["variables"].items():',
+  '    template["variables"]["properties"][name]["default"] = value',
+  'pod = template["job_configuration"]["job_manifest"]["spec"]["template"]["spec"]',
+  'pod.update(overlay["pod"])',
+  'pod["containers"][0].update(overlay["container"])',
   'json.dump(template, open(os.environ["CARTOGRAPHER_BASE_JOB_TEMPLATE"], "w"))',
   "async def align():",
   "    from prefect.client.orchestration import get_client",
@@ -120,7 +144,7 @@ const baseJobTemplateContainer = (ctx: PlanContext, pool: AgentPool, env: Readon
   workingDir: prefectHome,
   env: [
     ...env,
-    { name: "CARTOGRAPHER_JOB_NAMESPACE", value: jobNamespace(ctx, pool) },
+    { name: "CARTOGRAPHER_JOB_TEMPLATE_OVERLAY", value: JSON.stringify(jobTemplateOverlay(ctx, pool)) },
     { name: "CARTOGRAPHER_WORK_POOL", value: pool.name },
     { name: "CARTOGRAPHER_BASE_JOB_TEMPLATE", value: baseJobTemplatePath },
   ],
