@@ -1,5 +1,6 @@
-// Reads of the test cluster for the end-to-end suites: Workspace children by label, with the admin's eyes.
-import type { KubeApi } from "../podrunner/index.js"
+// Reads of the test cluster for the end-to-end suites: Workspace children by label, with the admin's eyes; a
+// Service's address as the host reaches it on the real node; container logs as `kubectl logs` shows them.
+import { type KubeApi, kubectl } from "../harness/index.js"
 
 export interface Meta {
   readonly metadata: {
@@ -71,3 +72,38 @@ export const isComplete = (job: Job) =>
 
 export const isReady = (pod: Pod) =>
   pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false
+
+interface EndpointSlice {
+  readonly endpoints?: ReadonlyArray<{
+    readonly addresses: ReadonlyArray<string>
+    readonly conditions?: { readonly ready?: boolean }
+  }>
+  readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number }>
+}
+
+/**
+ * `http://<pod IP>:<port>` of a Ready endpoint of the Service, as kube-proxy would pick one: the host reaches the
+ * real node's pods (not its ClusterIPs, which only exist inside the node). Undefined while none is Ready.
+ */
+export const serviceUrl = async (
+  api: KubeApi,
+  namespace: string,
+  service: string,
+  portName: string,
+): Promise<string | undefined> => {
+  const slices = await api.get<{ items: ReadonlyArray<EndpointSlice> }>(
+    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
+  )
+  for (const slice of slices.items) {
+    const port = slice.ports?.find((p) => p.name === portName)?.port
+    const ready = slice.endpoints?.find((e) => e.conditions?.ready === true)?.addresses[0]
+    if (port !== undefined && ready !== undefined) return `http://${ready}:${port}`
+  }
+  return undefined
+}
+
+/** The logs of every container `container` of the pods selected, as `kubectl logs` shows them (kubelet's). */
+export const containerLogs = async (namespace: string, selector: string, container: string): Promise<string> => {
+  const got = await kubectl(["logs", "-n", namespace, "-l", selector, "-c", container, "--tail=-1", "--prefix"])
+  return got.stdout
+}

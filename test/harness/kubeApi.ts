@@ -1,4 +1,4 @@
-// The few API calls a kubelet makes, as raw HTTPS with the credentials of a KubeConfig (client certificate or
+// A small client for the API calls the test tools make, as raw HTTPS with the credentials of a KubeConfig (client certificate or
 // bearer token): JSON reads and writes, merge patches of `/status`, and watches as async iterables of events.
 import { type IncomingMessage, request } from "node:http"
 import { Agent, request as httpsRequest } from "node:https"

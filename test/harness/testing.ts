@@ -1,9 +1,11 @@
 // Test-side helpers for the run's shared control plane (started by globalSetup.ts): the admin client,
 // ServiceAccount clients, kubectl, and a namespace per suite.
 import { randomBytes } from "node:crypto"
+import { join } from "node:path"
 import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, inject, it } from "vitest"
 import { realNodeTaint } from "../node/kubelet.js"
+import { type Lock, lock } from "../node/locks.js"
 import type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
 import { type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js"
@@ -94,10 +96,22 @@ export const realNode = (): RealNodeInfo => {
 /**
  * Sends every pod of `namespace` to the real node (PodNodeSelector and PodTolerationRestriction annotations, which the
  * harness's API server enables), Jobs and pods other controllers create included. Call after `useNamespace`.
+ *
+ * `exclusive`: the suite runs whole Workspaces, and the node (2 cores here) has room for one at a time; suites that
+ * ask for it take turns (a lock across the run's test files), waiting up to `waitMinutes` (default 60).
  */
-export const useRealNode = (namespace: string): void => {
-  beforeAll(async () => {
-    await placeOnRealNode(namespace)
+export const useRealNode = (namespace: string, options: { exclusive?: boolean; waitMinutes?: number } = {}): void => {
+  let held: Lock | undefined
+  beforeAll(
+    async () => {
+      if (options.exclusive)
+        held = await lock(join(realNode().dir, "workspace-suite.lock"), (options.waitMinutes ?? 60) * 60_000)
+      await placeOnRealNode(namespace)
+    },
+    ((options.waitMinutes ?? 60) + 1) * 60_000,
+  )
+  afterAll(async () => {
+    await held?.release()
   })
 }
 

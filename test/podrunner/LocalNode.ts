@@ -3,7 +3,7 @@
 // controller neither taints it nor evicts its pods. It carries no kwok annotation: kwok, which the harness starts
 // with `--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake`, leaves it and its pods alone.
 import { cpus, hostname } from "node:os"
-import { ApiError, type KubeApi } from "./KubeApi.js"
+import { ApiError, type KubeApi } from "../harness/kubeApi.js"
 
 export const runnerNodeLabel = "cartographer.dev/pod-runner"
 /** With `exclusive`, only pods that tolerate this taint are scheduled to the runner's node. */

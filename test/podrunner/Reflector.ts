@@ -1,6 +1,6 @@
 // List-then-watch of one collection into a map, as a kubelet's informers do: relists when the watch's
 // resourceVersion expired (410), reconnects when the server ends the connection, and reports every change.
-import type { KubeApi } from "./KubeApi.js"
+import type { KubeApi } from "../harness/kubeApi.js"
 
 interface Meta {
   readonly metadata?: { readonly namespace?: string; readonly name?: string; readonly resourceVersion?: string }

@@ -2,7 +2,7 @@
 // (Secret and ConfigMap keys, the downward API's pod fields) resolved and `$(VAR)` references expanded against the
 // variables defined before (`$$(VAR)` escapes). `command` and `args` are expanded against the result.
 import type { V1Container, V1Pod } from "@kubernetes/client-node"
-import type { KubeApi } from "./KubeApi.js"
+import type { KubeApi } from "../harness/kubeApi.js"
 
 /** A variable whose source is missing: the kubelet reports CreateContainerConfigError and retries. */
 export class ConfigError extends Error {}

@@ -2,7 +2,7 @@
 // (Prefect from a pinned venv, Postgres from Debian). Not part of the operator. See README.md beside this file.
 export { type Addresses, makeAddresses } from "./addresses.js"
 export { lookupImage, parseImage } from "./images.js"
-export { type KubeApi, makeKubeApi } from "./KubeApi.js"
+export { type KubeApi, makeKubeApi } from "../harness/kubeApi.js"
 export { runnerNodeLabel, runnerTaint } from "./LocalNode.js"
 export { type PodRunner, type PodRunnerOptions, startPodRunner } from "./PodRunner.js"
 export { rewriteForContainer, rewriteForProbe } from "./rewrite.js"

@@ -4,7 +4,7 @@
 // Retain so that a deleted claim leaves its data. Without it, a pod with a claim is never scheduled: the test
 // control plane has no storage provisioner.
 import { join } from "node:path"
-import { ApiError, type KubeApi } from "./KubeApi.js"
+import { ApiError, type KubeApi } from "../harness/kubeApi.js"
 import { keyOf, type Reflector, reflect } from "./Reflector.js"
 
 interface Claim {

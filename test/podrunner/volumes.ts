@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { V1Pod, V1Volume } from "@kubernetes/client-node"
-import type { KubeApi } from "./KubeApi.js"
+import type { KubeApi } from "../harness/kubeApi.js"
 
 export class VolumeError extends Error {}
 

@@ -1,28 +1,47 @@
 """Deploys flows/hello.py to a work pool and starts one run: what a data scientist does from a laptop.
 
 Usage: PREFECT_API_URL=http://<server>/api python deploy.py <work-pool> <deployment-name> [job-variables-json]
-Prints the flow run's id as the last line. The code is not copied anywhere: the deployment's pull step sets the
-working directory to this folder, which the workers can read because they run on this machine.
+Prints the flow run's id as the last line. The flow's code travels in the deployment itself: its pull steps write
+hello.py into a scratch directory of whatever runs the flow (the process worker's container, or a kubernetes pool's
+flow-run Job) and run it from there, so the cluster needs no storage of its own for the code (git, a bucket).
 """
 
+import asyncio
+import base64
 import json
+import shlex
 import sys
 from pathlib import Path
 
-from prefect import flow
-from prefect.deployments import run_deployment
+from prefect.client.orchestration import get_client
 
 pool, name = sys.argv[1], sys.argv[2]
 job_variables = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-here = Path(__file__).resolve().parent
-
-deployment_id = flow.from_source(source=str(here), entrypoint="hello.py:hello").deploy(
-    name=name,
-    work_pool_name=pool,
-    job_variables=job_variables,
-    print_next_steps=False,
-    build=False,
-    push=False,
+source = base64.b64encode((Path(__file__).resolve().parent / "hello.py").read_bytes()).decode()
+directory = "/tmp/cartographer-e2e-flow"
+write = (
+    f"import base64, os; os.makedirs({directory!r}, exist_ok=True); "
+    f"open({directory!r} + '/hello.py', 'wb').write(base64.b64decode({source!r}))"
 )
-run = run_deployment(name=f"hello/{name}", timeout=0, parameters={"name": name})
-print(run.id)
+pull_steps = [
+    {"prefect.deployments.steps.run_shell_script": {"script": f"python3 -c {shlex.quote(write)}"}},
+    {"prefect.deployments.steps.set_working_directory": {"directory": directory}},
+]
+
+
+async def main() -> None:
+    async with get_client() as client:
+        flow_id = await client.create_flow_from_name("hello")
+        deployment_id = await client.create_deployment(
+            flow_id=flow_id,
+            name=name,
+            work_pool_name=pool,
+            entrypoint="hello.py:hello",
+            pull_steps=pull_steps,
+            job_variables=job_variables,
+        )
+        run = await client.create_flow_run_from_deployment(deployment_id, parameters={"name": name})
+        print(run.id)
+
+
+asyncio.run(main())
