@@ -31,5 +31,4 @@ export {
   objectKey,
 } from "./KubeObject.js"
 export * as LeaderElection from "./LeaderElection.js"
-export * as Store from "./Store.js"
 export * as Watch from "./Watch.js"

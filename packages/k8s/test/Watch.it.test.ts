@@ -1,10 +1,10 @@
-// The list-then-watch stream and the Store against the run's real kube-apiserver. Faults that need the API
+// The list-then-watch stream against the run's real kube-apiserver. Faults that need the API
 // server restarted or etcd compacted are in WatchChaos.it.test.ts (on a private control plane).
 import { adminUser, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
-import { type Duration, Effect, Fiber, Metric, Option, Random, Ref, Stream } from "effect"
-import { KubeClient, Store, Watch } from "../src/index.js"
-import { ensureWidgetCrd, eventually, sharedClient, type Widget, Widgets } from "./support.js"
+import { type Duration, Effect, Fiber, Metric, Random, Ref, Stream } from "effect"
+import { KubeClient, Watch } from "../src/index.js"
+import { ensureWidgetCrd, eventually, type Mirror, mirror, sharedClient, type Widget, Widgets } from "./support.js"
 
 const namespace = useNamespace("k8s-watch")
 
@@ -42,11 +42,11 @@ const collect = (stream: Stream.Stream<Watch.WatchEvent<Widget>, never, KubeClie
     return { events, fiber, until }
   })
 
-/** Store contents and a fresh list, both as name → resourceVersion. */
-const storeMatchesServer = (store: Store.Store<Widget>, labelSelector: string) =>
+/** What the stream's consumer holds and a fresh list, both as name → resourceVersion. */
+const mirrorMatchesServer = (store: Mirror<Widget>, labelSelector: string) =>
   Effect.gen(function* () {
     const client = yield* KubeClient
-    const cached = (yield* store.list()).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
+    const cached = [...store.objects.values()].map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
     const fresh = (yield* client.list(Widgets, { namespace, labelSelector })).items
       .map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`)
       .sort()
@@ -155,17 +155,16 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
   )
 
   it.effect(
-    "keeps a synced Store equal to a fresh list while objects are written concurrently",
+    "keeps what a consumer applies equal to a fresh list while objects are written concurrently",
     () =>
       Effect.gen(function* () {
         yield* ensureWidgetCrd
         const client = yield* KubeClient
         const labels = { watch: "store" }
         for (let i = 0; i < 10; i++) yield* client.apply(Widgets, widget(`s-${i}`, labels))
-        const store = yield* Store.make(Widgets, { namespace, labelSelector: "watch=store" })
+        const store = yield* mirror(Widgets, { namespace, labelSelector: "watch=store" })
         yield* store.synced.pipe(Effect.timeout("30 seconds"))
-        assert.isTrue(yield* store.isSynced)
-        assert.strictEqual((yield* store.keys).length, 10)
+        assert.strictEqual(store.objects.size, 10)
 
         const writer = Effect.gen(function* () {
           const name = `s-${yield* Random.nextIntBetween(0, 29)}`
@@ -182,44 +181,9 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
           { concurrency: "unbounded", discard: true },
         ).pipe(Effect.forkChild)
         yield* Fiber.join(writers)
-        const count = yield* eventually(storeMatchesServer(store, "watch=store"), "30 seconds")
+        const count = yield* eventually(mirrorMatchesServer(store, "watch=store"), "30 seconds")
         assert.isAbove(count, 0)
       }),
     { timeout: 90_000 },
-  )
-
-  it.effect("delivers Store events after the cache reflects them", () =>
-    Effect.gen(function* () {
-      yield* ensureWidgetCrd
-      const client = yield* KubeClient
-      const store = yield* Store.make(Widgets, { namespace, labelSelector: "watch=ordered-store" })
-      const checked = yield* Ref.make<ReadonlyArray<boolean>>([])
-      yield* store.events.pipe(
-        Stream.runForEach((event) =>
-          event.type === "SYNCED"
-            ? Effect.void
-            : store
-                .get(event.object.metadata)
-                .pipe(
-                  Effect.flatMap((cached) =>
-                    Ref.update(checked, (all) => [
-                      ...all,
-                      event.type === "DELETED" ? Option.isNone(cached) : Option.isSome(cached),
-                    ]),
-                  ),
-                ),
-        ),
-        Effect.forkScoped,
-      )
-      yield* store.synced
-      yield* client.apply(Widgets, widget("e-1", { watch: "ordered-store" }))
-      yield* client.delete(Widgets, { namespace, name: "e-1" })
-      const results = yield* eventually(
-        Ref.get(checked).pipe(
-          Effect.flatMap((all) => (all.length >= 2 ? Effect.succeed(all) : Effect.fail("waiting"))),
-        ),
-      )
-      assert.deepStrictEqual(results, [true, true])
-    }),
   )
 })

@@ -1,7 +1,17 @@
 // Helpers for this package's integration tests against the real control plane from @cartographer/test.
 import { sharedControlPlane } from "@cartographer/test/harness"
-import { Duration, Effect, Layer, Schedule } from "effect"
-import { type K8sError, KubeClient, type KubeObject, resourceKind } from "../src/index.js"
+import { Deferred, Duration, Effect, Layer, Schedule, type Scope, Stream } from "effect"
+import {
+  type Access,
+  type K8sError,
+  KubeClient,
+  type KubeObject,
+  type Live,
+  objectKey,
+  type ResourceKind,
+  resourceKind,
+  Watch,
+} from "../src/index.js"
 
 /** The admin client of the run's shared control plane. */
 export const sharedClient: Layer.Layer<KubeClient, K8sError> = Layer.unwrap(
@@ -91,3 +101,32 @@ export const ensureWidgetCrd: Effect.Effect<void, K8sError | string, KubeClient>
     "60 seconds",
   )
 })
+
+/** What a consumer of `Watch.watch` holds after applying every event in order: the stream's contract. */
+export interface Mirror<A extends KubeObject> {
+  /** The objects held, by `namespace/name`. */
+  readonly objects: ReadonlyMap<string, Live<A>>
+  /** Completes with the first SYNCED event. */
+  readonly synced: Effect.Effect<void>
+}
+
+/** Applies the watch stream of `kind` to a map, in the background of the current scope. */
+export const mirror = <A extends KubeObject, X extends Access>(
+  kind: ResourceKind<A, X>,
+  options: Watch.WatchOptions,
+): Effect.Effect<Mirror<A>, never, KubeClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const objects = new Map<string, Live<A>>()
+    const synced = yield* Deferred.make<void>()
+    yield* Watch.watch(kind, options).pipe(
+      Stream.runForEach((event) => {
+        if (event.type === "SYNCED") return Deferred.succeed(synced, undefined)
+        const key = objectKey(event.object.metadata)
+        if (event.type === "DELETED") objects.delete(key)
+        else objects.set(key, event.object)
+        return Effect.void
+      }),
+      Effect.forkScoped,
+    )
+    return { objects, synced: Deferred.await(synced) }
+  })

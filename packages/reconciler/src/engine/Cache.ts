@@ -1,6 +1,6 @@
 /**
- * The engine's informer cache of one kind: `Watch.watch` streams (one cluster-wide, or one per watched namespace)
- * applied to a map, with what a controller needs beyond `@cartographer/k8s`'s `Store`:
+ * The engine's informer cache of one kind (client-go's shared informer): `Watch.watch` streams (one cluster-wide, or
+ * one per watched namespace) applied to a map, with what a controller needs beyond the stream itself:
  *
  * - **An owner index** (client-go's indexers): the objects of each Workspace, so a reconcile looks up its children
  *   in O(its children) instead of scanning every object of the kind — 1,000 Workspaces stay linear.
