@@ -19,11 +19,10 @@
 import { hostname } from "node:os"
 import {
   Clock,
-  Context,
   Deferred,
   Duration,
   Effect,
-  Layer,
+  Fiber,
   Option,
   Random,
   Schema,
@@ -77,14 +76,16 @@ export interface Elector {
   /** Completes when leadership, once held, is lost. Never completes on a clean shutdown. */
   readonly lost: Effect.Effect<void>
   /**
-   * Waits for leadership, then runs `effect`; if leadership is lost first, `effect` is interrupted at once and
-   * this fails with `LeadershipLost`.
+   * Waits for leadership, then runs `effect` until it ends or leadership is lost:
+   *
+   * - Lost: fails at once with `LeadershipLost`. `effect` is told to stop but not awaited: another candidate may
+   *   already lead, so nothing may keep writing while it winds down; the caller exits (controller-runtime does the
+   *   same: no graceful shutdown after a lost election).
+   * - Interrupted (clean shutdown): `effect` is interrupted and awaited, so it can drain; the Lease is released
+   *   afterwards by the elector's scope.
    */
   readonly whileLeader: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LeadershipLost, R>
 }
-
-/** The elector as a service, for wiring the operator's layers. */
-export class LeaderElector extends Context.Service<LeaderElector, Elector>()("@cartographer/k8s/LeaderElector") {}
 
 type Attempt = "Leading" | "HeldByOther" | "Raced"
 
@@ -269,14 +270,18 @@ export const make = (
     yield* Effect.forkScoped(elect)
 
     const whileLeader = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | LeadershipLost, R> =>
-      Deferred.await(acquired).pipe(
-        Effect.andThen(
-          Effect.raceFirst(
-            effect,
-            Deferred.await(lost).pipe(Effect.andThen(Effect.fail(new LeadershipLost({ identity, lease: leaseName })))),
-          ),
-        ),
-      )
+      Effect.gen(function* () {
+        yield* Deferred.await(acquired)
+        const fiber = yield* Effect.forkDetach(effect)
+        const loss = Deferred.await(lost).pipe(
+          Effect.andThen(Effect.fail(new LeadershipLost({ identity, lease: leaseName }))),
+        )
+        return yield* Effect.raceFirst(Fiber.join(fiber), loss).pipe(
+          // Told to stop, not awaited (the race is already settled with the failure).
+          Effect.tapError(() => Effect.sync(() => fiber.interruptUnsafe())),
+          Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+        )
+      })
 
     return {
       identity,
@@ -287,8 +292,3 @@ export const make = (
       whileLeader,
     } satisfies Elector
   })
-
-/** A layer running one candidate for the layer's lifetime (released on clean shutdown). */
-export const layer = (
-  options: LeaderElectionOptions,
-): Layer.Layer<LeaderElector, InvalidLeaderElectionOptions, KubeClient> => Layer.effect(LeaderElector, make(options))

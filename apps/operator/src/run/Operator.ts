@@ -10,7 +10,6 @@
 import { randomUUID } from "node:crypto"
 import { type K8sError, KubeClient, LeaderElection } from "@cartographer/k8s"
 import { Cause, Duration, Effect, type Runtime, Schema, type Scope, Stream } from "effect"
-import { runWhileLeading } from "./Leadership.js"
 import * as Logging from "./Logging.js"
 import * as Metrics from "./Metrics.js"
 import * as Probes from "./Probes.js"
@@ -131,12 +130,18 @@ export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
     if (synced._tag === "None") return yield* new CacheSyncTimeout({ seconds: seconds(config.cacheSyncTimeout) })
     yield* Effect.logInfo("caches synced", { seconds: (Date.now() - started) / 1000 })
 
+    // Interruption (SIGTERM) reaches the workers; they drain before this completes.
+    const workers = engine.run.pipe(Effect.onInterrupt(() => Effect.logInfo("reconcile workers stopped")))
     if (elector === undefined) {
       yield* Effect.logInfo("starting the reconcile workers (leader election disabled)")
-      // Interruption (SIGTERM) reaches the workers directly; they drain before this completes.
-      return yield* engine.run.pipe(Effect.onInterrupt(() => Effect.logInfo("reconcile workers stopped")))
+      return yield* workers
     }
-    return yield* runWhileLeading(elector, `${config.leaderElectionNamespace}/${config.leaderElectionId}`, engine.run)
+    yield* elector.acquired
+    yield* Effect.logInfo("leading: starting the reconcile workers", {
+      lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}`,
+      identity: elector.identity,
+    })
+    return yield* elector.whileLeader(workers)
   })
 
 /** Exit codes: 0 clean shutdown, 1 fatal error, 2 usage/configuration error. */
