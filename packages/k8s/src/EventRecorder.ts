@@ -12,7 +12,7 @@
  *   with server-side apply and a few retries, and any failure is logged and swallowed. Events are diagnostics:
  *   losing one must never fail or slow a reconcile.
  */
-import { Cause, Clock, Context, Duration, Effect, Layer, Queue, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Queue, type Scope } from "effect"
 import { formatMicroTime } from "./internal/microTime.js"
 import { Kinds } from "./Kinds.js"
 import { KubeClient } from "./KubeClient.js"
@@ -55,8 +55,6 @@ export interface Recorder {
   /** Records an event. Never fails, never waits for the API. */
   readonly record: (event: EventInput) => Effect.Effect<void>
 }
-
-export class EventRecorder extends Context.Service<EventRecorder, Recorder>()("@cartographer/k8s/EventRecorder") {}
 
 interface Series {
   readonly name: string
@@ -234,7 +232,3 @@ export const make = (options: EventRecorderOptions): Effect.Effect<Recorder, nev
 
     return { record } satisfies Recorder
   })
-
-/** A layer holding one recorder for the layer's lifetime. */
-export const layer = (options: EventRecorderOptions): Layer.Layer<EventRecorder, never, KubeClient> =>
-  Layer.effect(EventRecorder, make(options))

@@ -191,9 +191,6 @@ export const K8sErrorReason = Schema.Union([
 ])
 export type K8sErrorReason = typeof K8sErrorReason.Type
 
-/** The `_tag`s of {@link K8sErrorReason}. */
-export type K8sErrorReasonTag = K8sErrorReason["_tag"]
-
 /**
  * A failed Kubernetes API operation. `reason` says what happened; `isRetryable` whether trying again can help;
  * `operation` names the request (`apply apps/v1 Deployment ns/name`) for logs.
@@ -224,7 +221,3 @@ export class K8sError extends Schema.TaggedError<K8sError>("@cartographer/k8s/K8
 }
 
 export const isK8sError = (u: unknown): u is K8sError => Predicate.hasProperty(u, TypeId)
-
-/** True when `error` is a `K8sError` with the given reason. */
-export const hasReason = (error: unknown, tag: K8sErrorReasonTag): error is K8sError =>
-  isK8sError(error) && error.reason._tag === tag

@@ -236,12 +236,3 @@ export const watch = <A extends KubeObject, X extends Access>(
       }),
     { bufferSize: options.bufferSize ?? 1024, strategy: "suspend" },
   )
-
-/** `watch` with its `KubeClient` taken from the context now (for callers holding the service). */
-export const watchWith =
-  (client: KubeClient["Service"]) =>
-  <A extends KubeObject, X extends Access>(
-    kind: ResourceKind<A, X>,
-    options?: WatchOptions,
-  ): Stream.Stream<WatchEvent<A>> =>
-    watch(kind, options).pipe(Stream.provideService(KubeClient, client))

@@ -86,8 +86,6 @@ export interface WorkQueue {
   readonly inFlight: Effect.Effect<ReadonlyArray<string>>
   /** Consecutive failures of `key` (0 after a success). */
   readonly failures: (key: string) => Effect.Effect<number>
-  /** Forgets `key`: its failures and any pending delayed add (the object is gone). */
-  readonly forget: (key: string) => Effect.Effect<void>
   /**
    * Processes keys with `handler` on `concurrency` workers until interrupted, then drains (see the module doc).
    * A failure or defect of `handler` counts as an `Error` outcome: a bad reconcile never stops the workers.
@@ -298,7 +296,6 @@ export const make = (options: WorkQueueOptions = {}): Effect.Effect<WorkQueue, n
       depth: Effect.sync(() => queued.size),
       inFlight: Effect.sync(() => [...processing]),
       failures: (key) => Effect.sync(() => failureCounts.get(key) ?? 0),
-      forget: (key) => cancelTimer(key).pipe(Effect.andThen(Effect.sync(() => failureCounts.delete(key)))),
       run,
     } satisfies WorkQueue
   })
