@@ -4,8 +4,12 @@
  * and retries, leader status, and the process metrics of prom-client's default collectors
  * (`process_resident_memory_bytes`, `process_cpu_seconds_total`, …).
  *
- * The engine reports through plain synchronous callbacks (`EngineObserver`), which feed prom-client directly.
+ * The engine reports through plain synchronous callbacks (`EngineObserver`), which feed prom-client directly. The
+ * watch streams of `@cartographer/k8s` count lists, 410 relists, failures and synthesized deletions as Effect
+ * metrics (`cartographer_k8s_watch_*{kind}`); a scrape appends them in the same text format.
  */
+import { Effect } from "effect"
+import { PrometheusMetrics } from "effect/observability"
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
 
 /** controller-runtime's `controller` label for the Workspace controller, and its work queue's `name`. */
@@ -37,7 +41,7 @@ export interface OperatorMetrics {
   /** Present when leader election is on. */
   readonly leader: (isLeader: boolean) => void
   /** The body of `/metrics` and its content type. */
-  readonly scrape: () => Promise<{ readonly body: string; readonly contentType: string }>
+  readonly scrape: Effect.Effect<{ readonly body: string; readonly contentType: string }>
 }
 
 export const make = (options: {
@@ -138,6 +142,10 @@ export const make = (options: {
         leaderStatus.set({ name: options.leaseName }, isLeader ? 1 : 0)
       }
     },
-    scrape: async () => ({ body: await registry.metrics(), contentType: registry.contentType }),
+    scrape: Effect.gen(function* () {
+      const own = yield* Effect.promise(() => registry.metrics())
+      const effectMetrics = yield* PrometheusMetrics.format()
+      return { body: `${own}${effectMetrics}`, contentType: registry.contentType }
+    }),
   }
 }

@@ -39,9 +39,7 @@ export const metricsRoutes = (metrics: OperatorMetrics) =>
       yield* router.add(
         "GET",
         "/metrics",
-        Effect.promise(metrics.scrape).pipe(
-          Effect.map(({ body, contentType }) => HttpServerResponse.text(body, { contentType })),
-        ),
+        metrics.scrape.pipe(Effect.map(({ body, contentType }) => HttpServerResponse.text(body, { contentType }))),
       )
     }),
   )
