@@ -4,13 +4,6 @@
 export { type DiffIo, maskSecrets, runDiff, usage as diffUsage } from "./cli/diff.js"
 export { type PlanIo, planText, randomPassword, runPlan, usage as planUsage } from "./cli/plan.js"
 export { toYaml, toYamlStream } from "./cli/yaml.js"
-export {
-  CacheSyncTimeout,
-  type EngineSettings,
-  type MakeEngine,
-  main as operatorMain,
-  operator,
-  type WorkspaceEngine,
-} from "./run/Operator.js"
+export { CacheSyncTimeout, main as operatorMain, operator } from "./run/Operator.js"
 export { loadRunConfig, type RunConfig, runOptions, UsageError, usage as runUsage } from "./run/RunConfig.js"
 export { version } from "./version.js"

@@ -1,7 +1,7 @@
+import { Engine } from "@cartographer/reconciler"
 import { Duration, Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { loadRunConfig, parseBindAddress, parseDuration, type RunConfig, runOptions } from "../src/run/RunConfig.js"
-import { defaultConcurrency } from "../src/run/WorkspaceEngine.js"
 
 const load = (argv: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.runPromise(Effect.result(loadRunConfig(argv, env)))
@@ -41,7 +41,7 @@ describe("cartographer run configuration", () => {
   })
 
   it("defaults --concurrency to the engine's own default", () => {
-    expect(runOptions.find((o) => o.flag === "concurrency")?.default).toBe(String(defaultConcurrency))
+    expect(runOptions.find((o) => o.flag === "concurrency")?.default).toBe(String(Engine.defaults.concurrency))
   })
 
   it("reads every option from its environment variable", async () => {

@@ -8,43 +8,13 @@
  * servers closed, client closed.
  */
 import { randomUUID } from "node:crypto"
-import { type K8sError, KubeClient, LeaderElection } from "@cartographer/k8s"
-import { Cause, Duration, Effect, type Runtime, Schema, type Scope, Stream } from "effect"
+import { KubeClient, LeaderElection } from "@cartographer/k8s"
+import { Engine } from "@cartographer/reconciler"
+import { Cause, Duration, Effect, type Runtime, Schema, Stream } from "effect"
 import * as Logging from "./Logging.js"
 import * as Metrics from "./Metrics.js"
 import * as Probes from "./Probes.js"
 import type { RunConfig } from "./RunConfig.js"
-
-/** The engine as the operator uses it (the contract of `@cartographer/reconciler`'s `Engine`). */
-export interface WorkspaceEngine {
-  /** Completes once every watch's initial list is in its store. */
-  readonly synced: Effect.Effect<void>
-  readonly isSynced: Effect.Effect<boolean>
-  /** The reconcile workers; interrupting them stops taking work and drains within the shutdown grace. */
-  readonly run: Effect.Effect<never>
-}
-
-export interface EngineSettings {
-  readonly namespaces?: ReadonlyArray<string>
-  readonly concurrency: number
-  readonly shutdownGrace: Duration.Duration
-  /** This replica's name (`reportingInstance` of Events). */
-  readonly identity: string
-  readonly observer: {
-    readonly reconciled: (o: {
-      readonly key: string
-      readonly result: Metrics.ReconcileResult
-      readonly seconds: number
-    }) => void
-    readonly queue: (
-      e: { readonly type: "add" | "retry"; readonly key: string } | { readonly type: "depth"; readonly depth: number },
-    ) => void
-  }
-}
-
-export type MakeEngine = (
-  settings: EngineSettings,
-) => Effect.Effect<WorkspaceEngine, K8sError, KubeClient | Scope.Scope>
 
 /** The watch caches did not sync within `--cache-sync-timeout`. */
 export class CacheSyncTimeout extends Schema.TaggedError<CacheSyncTimeout>("@cartographer/operator/CacheSyncTimeout")(
@@ -59,7 +29,7 @@ export class CacheSyncTimeout extends Schema.TaggedError<CacheSyncTimeout>("@car
 const seconds = (d: Duration.Duration) => Duration.toMillis(d) / 1000
 
 /** The operator, until interrupted (clean shutdown) or a fatal error. */
-export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
+export const operator = (config: RunConfig) =>
   Effect.gen(function* () {
     const started = Date.now()
     const leaseName = config.leaderElect ? config.leaderElectionId : undefined
@@ -74,7 +44,7 @@ export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
     // (logger, level), so that it goes through the same logger as everything else.
     const services = yield* Effect.context<never>()
     const logSync = Effect.runSyncWith(services)
-    const observer: EngineSettings["observer"] = {
+    const observer: Engine.EngineObserver = {
       reconciled: ({ key, result, seconds }) => {
         metrics.reconciled(result, seconds)
         const fields = { key, result, seconds: Math.round(seconds * 1e6) / 1e6 }
@@ -100,7 +70,8 @@ export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
       yield* Probes.serve("metrics", config.metricsBindAddress, Probes.metricsRoutes(metrics))
     }
 
-    const engine = yield* makeEngine({
+    // Options not set here keep the engine's stated defaults (Engine.defaults).
+    const engine = yield* Engine.make({
       ...(config.namespaces.length === 0 ? {} : { namespaces: config.namespaces }),
       concurrency: config.concurrency,
       shutdownGrace: config.shutdownGrace,
@@ -170,8 +141,8 @@ export const kubeClientLayer = (config: RunConfig) =>
  * The whole process: the operator with its logger and client, logging a fatal error once (as a JSON line) before the
  * process exits with `exitCodeOf`.
  */
-export const main = (config: RunConfig, makeEngine: MakeEngine) =>
-  operator(config, makeEngine).pipe(
+export const main = (config: RunConfig) =>
+  operator(config).pipe(
     Effect.scoped,
     Effect.provide(kubeClientLayer(config)),
     Effect.tapCause((cause) =>
