@@ -3,7 +3,7 @@
  */
 
 export * as Engine from "./engine/Engine.js"
-export { managedKindNames } from "./engine/Reconcile.js"
+export { managedKindNames } from "./engine/ManagedKinds.js"
 export type * from "./plan/kube.js"
 export { labelKeys, managedBy } from "./plan/labels.js"
 export { migrationHashAnnotation, migrationHashLabel } from "./plan/migration.js"

@@ -8,6 +8,7 @@
  * watch streams of `@cartographer/k8s` count lists, 410 relists, failures and synthesized deletions as Effect
  * metrics (`cartographer_k8s_watch_*{kind}`); a scrape appends them in the same text format.
  */
+import type { Engine } from "@cartographer/reconciler"
 import { Effect } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
@@ -21,20 +22,17 @@ const reconcileBuckets = [
   2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
 ]
 
-/** What the engine reports about one reconcile. */
-export type ReconcileResult = "success" | "error" | "requeue" | "terminal"
-
 /** controller-runtime's `result` label values. */
 const resultLabel = {
   success: "success",
   error: "error",
   requeue: "requeue_after",
   terminal: "error",
-} as const satisfies Record<ReconcileResult, string>
+} as const satisfies Record<Engine.ReconcileResult, string>
 
 export interface OperatorMetrics {
   readonly registry: Registry
-  readonly reconciled: (result: ReconcileResult, seconds: number) => void
+  readonly reconciled: (result: Engine.ReconcileResult, seconds: number) => void
   readonly queueAdd: () => void
   readonly queueRetry: () => void
   readonly queueDepth: (depth: number) => void

@@ -4,7 +4,7 @@ import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { validateWorkspace } from "@cartographer/schema"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { managedKinds } from "../../src/engine/Reconcile.js"
+import { managedKinds } from "../../src/engine/ManagedKinds.js"
 import { convergedPlan, type ManagedObject } from "../../src/index.js"
 import {
   Admin,

@@ -1,0 +1,28 @@
+// Executing a plan's applies: the order of the waves.
+import { describe, expect, it } from "vitest"
+import { waves } from "../../src/engine/Apply.js"
+import { planUnknown } from "../../src/index.js"
+import { nothing } from "../fixtures.js"
+
+const raw = (workflows: Record<string, unknown>) => ({
+  apiVersion: "mlops.aigency.com/v1alpha1",
+  kind: "Workspace",
+  metadata: { name: "ws", namespace: "prefect", uid: "u", generation: 2 },
+  spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
+})
+
+describe("apply waves", () => {
+  it("puts the Secret alone first, then what workloads refer to, then workloads and RoleBindings", () => {
+    const planned = planUnknown(
+      raw({ agentPools: [{ name: "default" }, { name: "k", type: "kubernetes" }] }),
+      nothing,
+    ).apply
+    const kinds = waves(planned).map((wave) => [...new Set(wave.map((o) => o.kind))].sort())
+    expect(kinds).toEqual([
+      ["Secret"],
+      ["NetworkPolicy", "PersistentVolumeClaim", "Role", "Service", "ServiceAccount"],
+      ["Deployment", "Job", "RoleBinding", "StatefulSet"],
+    ])
+    expect(waves(planned).flat()).toHaveLength(planned.length)
+  })
+})
