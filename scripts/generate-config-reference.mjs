@@ -25,7 +25,16 @@ const importSource = async (path) => {
     format: "esm",
     target: "node24",
     conditions: ["@cartographer/source"],
-    packages: "external",
+    // The workspace packages from their sources (as the tests see them, no build needed); the others as installed.
+    plugins: [
+      {
+        name: "external-dependencies",
+        setup: (esbuild) =>
+          esbuild.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith("@cartographer/") ? undefined : { path: args.path, external: true },
+          ),
+      },
+    ],
     logLevel: "error",
   })
   // Written inside the repository, so that the external packages (effect, yaml) resolve from its node_modules.
@@ -136,7 +145,7 @@ const readmeEnd = "<!-- configuration-reference:end -->"
 
 const main = async () => {
   const check = process.argv.includes("--check")
-  const [{ workspaceJsonSchema }, { runOptions }] = await Promise.all([
+  const [{ workspaceJsonSchema }, { runOptionReference: runOptions }] = await Promise.all([
     importSource("packages/schema/src/index.ts"),
     importSource("apps/operator/src/run/RunConfig.ts"),
   ])

@@ -186,6 +186,9 @@ const make = (
 
 /** The Kubernetes client service. */
 export class KubeClient extends Context.Service<KubeClient, KubeClientShape>()("@cartographer/k8s/KubeClient") {
+  /** The defaults of `KubeClientOptions` and of each request's options. */
+  static readonly defaults = defaults
+
   /** From a client-node `KubeConfig` (e.g. the test harness'). */
   static readonly layer = (kubeConfig: KubeConfig, options?: KubeClientOptions): Layer.Layer<KubeClient, K8sError> =>
     Layer.effect(KubeClient, make(kubeConfig, options))

@@ -36,17 +36,28 @@ import { Kinds } from "./Kinds.js"
 import { KubeClient } from "./KubeClient.js"
 import type { Lease, Live } from "./KubeObject.js"
 
+/** controller-runtime's defaults, each stated once: the operator's flags default to them. */
+export const defaults = {
+  /** How long a lease is valid without renewal. */
+  leaseDuration: Duration.seconds(15),
+  /** How long the leader keeps trying to renew before giving up. */
+  renewDeadline: Duration.seconds(10),
+  /** Interval between attempts to acquire or renew. */
+  retryPeriod: Duration.seconds(2),
+  fieldManager: "cartographer-leader-election",
+} as const
+
 export interface LeaderElectionOptions {
   readonly namespace: string
   /** Lease name. */
   readonly name: string
   /** This candidate's identity. Default `<hostname>_<uuid>` (controller-runtime). */
   readonly identity?: string | undefined
-  /** How long a lease is valid without renewal. Default 15 seconds. */
+  /** How long a lease is valid without renewal. Default `defaults.leaseDuration` (15 seconds). */
   readonly leaseDuration?: Duration.Input | undefined
-  /** How long the leader keeps trying to renew before giving up. Default 10 seconds. */
+  /** How long the leader keeps trying to renew before giving up. Default `defaults.renewDeadline` (10 seconds). */
   readonly renewDeadline?: Duration.Input | undefined
-  /** Interval between attempts to acquire or renew. Default 2 seconds. */
+  /** Interval between attempts to acquire or renew. Default `defaults.retryPeriod` (2 seconds). */
   readonly retryPeriod?: Duration.Input | undefined
   /** Release the Lease when the scope closes while leading. Default `true`. */
   readonly releaseOnShutdown?: boolean | undefined
@@ -96,9 +107,9 @@ export const make = (
   options: LeaderElectionOptions,
 ): Effect.Effect<Elector, InvalidLeaderElectionOptions, KubeClient | Scope.Scope> =>
   Effect.gen(function* () {
-    const leaseDuration = seconds(options.leaseDuration ?? "15 seconds")
-    const renewDeadline = seconds(options.renewDeadline ?? "10 seconds")
-    const retryPeriod = seconds(options.retryPeriod ?? "2 seconds")
+    const leaseDuration = seconds(options.leaseDuration ?? defaults.leaseDuration)
+    const renewDeadline = seconds(options.renewDeadline ?? defaults.renewDeadline)
+    const retryPeriod = seconds(options.retryPeriod ?? defaults.retryPeriod)
     if (!(leaseDuration > renewDeadline && renewDeadline > 1.2 * retryPeriod && retryPeriod > 0)) {
       return yield* new InvalidLeaderElectionOptions({
         message: `need leaseDuration (${leaseDuration}s) > renewDeadline (${renewDeadline}s) > 1.2 × retryPeriod (${retryPeriod}s)`,
@@ -106,7 +117,7 @@ export const make = (
     }
     const client = yield* KubeClient
     const identity = options.identity ?? `${hostname()}_${crypto.randomUUID()}`
-    const fieldManager = options.fieldManager ?? "cartographer-leader-election"
+    const fieldManager = options.fieldManager ?? defaults.fieldManager
     const ref = { namespace: options.namespace, name: options.name }
     const leaseName = `${options.namespace}/${options.name}`
     const log = { lease: leaseName, identity }

@@ -59,7 +59,7 @@ export interface EngineOptions {
   readonly backoffBase?: Duration.Input | undefined
   /** Longest retry delay. Default 5 minutes. */
   readonly backoffCap?: Duration.Input | undefined
-  /** Field manager of every write. Default `"cartographer"`. */
+  /** Field manager of every write. Default: the client's (`KubeClient.defaults.fieldManager`, `"cartographer"`). */
   readonly fieldManager?: string | undefined
   /** How long in-flight reconciles may take to finish once `run` is interrupted. Default 30 seconds. */
   readonly shutdownGrace?: Duration.Input | undefined
@@ -96,7 +96,7 @@ export const defaults = {
   resyncPeriod: Duration.hours(10),
   backoffBase: WorkQueue.defaults.backoffBase,
   backoffCap: WorkQueue.defaults.backoffCap,
-  fieldManager: "cartographer",
+  fieldManager: KubeClient.defaults.fieldManager,
   shutdownGrace: WorkQueue.defaults.shutdownGrace,
   progressingRequeue: Duration.seconds(30),
   rejectedRecheck: Duration.minutes(2),
