@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
-import { convergedPlan } from "@cartographer/reconciler"
+import { convergedPlan, generatePassword } from "@cartographer/reconciler"
 import { validateWorkspace } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
 import { parseAllDocuments } from "yaml"
-import { type DiffIo, type PlanIo, randomPassword, runDiff, runPlan } from "../src/index.js"
+import { type DiffIo, runDiff } from "../src/cli/diff.js"
+import { type PlanIo, runPlan } from "../src/cli/plan.js"
 
 const sample = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
 
@@ -65,8 +66,8 @@ describe("cartographer plan", () => {
     const without = await run(["-f", sample, "--omit-secret"])
     expect(documents(without.out).some((d) => d.kind === "Secret")).toBe(false)
     expect(without.out).toContain("# Secret test-environment-environment-secrets omitted (--omit-secret)")
-    expect(randomPassword()).toMatch(/^[A-Za-z0-9_-]{32}$/u)
-    expect(randomPassword()).not.toBe(randomPassword())
+    expect(generatePassword()).toMatch(/^[A-Za-z0-9_-]{32}$/u)
+    expect(generatePassword()).not.toBe(generatePassword())
   })
 
   it("keeps strings that YAML 1.1 would read as booleans or numbers strings", async () => {

@@ -3,7 +3,8 @@
  */
 
 export * as Engine from "./engine/Engine.js"
-export { managedKindNames } from "./engine/ManagedKinds.js"
+export { managedKindNames, managedKinds } from "./engine/ManagedKinds.js"
+export { generatePassword } from "./password.js"
 export type * from "./plan/kube.js"
 export { labelKeys, managedBy } from "./plan/labels.js"
 export { migrationHashAnnotation, migrationHashLabel } from "./plan/migration.js"
