@@ -4,7 +4,7 @@
  * that `plan` does not load what `run` will need.
  */
 import { readFile } from "node:fs/promises"
-import { version } from "./version.js"
+import { unsupportedNode, version } from "./version.js"
 
 const usage = `Usage: cartographer <command> [options]
 
@@ -66,12 +66,19 @@ const main = async (argv: ReadonlyArray<string>): Promise<number | "started"> =>
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== "started") process.exitCode = code
-  },
-  (error: unknown) => {
-    process.stderr.write(`cartographer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exitCode = 2
-  },
-)
+// Before any command is loaded: on an older Node.js they fail deep inside a dependency instead of saying why.
+const unsupported = unsupportedNode(process.versions.node)
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`)
+  process.exitCode = 2
+} else {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== "started") process.exitCode = code
+    },
+    (error: unknown) => {
+      process.stderr.write(`cartographer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+      process.exitCode = 2
+    },
+  )
+}
