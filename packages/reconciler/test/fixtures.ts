@@ -1,5 +1,6 @@
 /** Small helpers for example-based tests: a Workspace from a few fields, and finding objects in a plan. */
 import type { Workspace } from "@cartographer/schema"
+import { decode } from "@cartographer/schema/testing"
 import {
   type Container,
   type Deployment,
@@ -10,7 +11,6 @@ import {
   type Plan,
   plan,
 } from "../src/index.js"
-import { decode } from "./arbitraries.js"
 
 export const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "s3cr3t/p@ss:word" }
 export const nothing = nothingObserved(inputs)

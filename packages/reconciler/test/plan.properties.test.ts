@@ -1,4 +1,5 @@
 import { type AgentPool, Names, type Workspace } from "@cartographer/schema"
+import { decode, dnsLabel, poolDocument, workspace } from "@cartographer/schema/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
@@ -11,7 +12,7 @@ import {
   plan,
   pruneTargets,
 } from "../src/index.js"
-import { decode, dnsLabel, observedFor, poolDocument, workspace } from "./arbitraries.js"
+import { observedFor } from "./arbitraries.js"
 import { podSpecOf, violations } from "./kubernetesRules.js"
 
 const runs = { numRuns: 200 }

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Defaults, decodeWorkspace, encodeWorkspace, validateWorkspace, type WorkspaceEncoded } from "../src/index.js"
-import { workspaceDocument } from "./arbitraries.js"
+import { workspaceDocument } from "../testing/index.js"
 
 const base = (): WorkspaceEncoded => ({
   apiVersion: "mlops.aigency.com/v1alpha1",
@@ -93,7 +93,7 @@ describe("Workspace Schema", () => {
 
   it("accepts every generated valid Workspace", () => {
     fc.assert(
-      fc.property(workspaceDocument, (doc) => {
+      fc.property(workspaceDocument(), (doc) => {
         const result = validateWorkspace(doc)
         if (!result.ok) throw new Error(`${JSON.stringify(doc)}\n${JSON.stringify(result.issues)}`)
       }),
@@ -103,7 +103,7 @@ describe("Workspace Schema", () => {
 
   it("round-trips: decode, encode, decode gives the same Workspace, and encoding makes every default explicit", () => {
     fc.assert(
-      fc.property(workspaceDocument, (doc) => {
+      fc.property(workspaceDocument(), (doc) => {
         const first = validateWorkspace(doc)
         if (!first.ok) return false
         const encoded = encodeWorkspace(first.value)
@@ -119,7 +119,7 @@ describe("Workspace Schema", () => {
 
   it("keeps values that were given instead of defaulting them", () => {
     fc.assert(
-      fc.property(workspaceDocument, (doc) => {
+      fc.property(workspaceDocument(), (doc) => {
         const result = validateWorkspace(doc)
         if (!result.ok) return false
         const given = doc.spec.workflows

@@ -4,6 +4,7 @@
 // resync), and a field someone else changed, scaled or removed does not.
 import { Kinds, type KubeObject, type Live } from "@cartographer/k8s"
 import { validateWorkspace } from "@cartographer/schema"
+import { workspaceDocument } from "@cartographer/schema/testing"
 import { useNamespace } from "@cartographer/test/harness"
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -12,7 +13,6 @@ import { slim } from "../../src/engine/Cache.js"
 import { managedKinds } from "../../src/engine/ManagedKinds.js"
 import { holds, withIntent } from "../../src/engine/NoOp.js"
 import { nothingObserved, plan } from "../../src/index.js"
-import { workspaceDocument } from "../arbitraries.js"
 import { inputs } from "../fixtures.js"
 import { Admin, sample } from "./support.js"
 
