@@ -54,12 +54,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       const pods = await kubectl(["get", "pods,jobs,deployments,statefulsets,pvc", "-n", namespace, "-o", "wide"])
       return `--- pods\n${pods.stdout}${pods.stderr}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
     }
-    const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(6)) =>
-      pollUntil(what, check, { timeoutMs, intervalMs: 2_000, describe: () => "(see the logs above)" }).catch(
-        async (error: Error) => {
-          throw new Error(`${error.message}\n${await logs()}`)
-        },
-      )
+    const patiently = { timeoutMs: minutes(6), intervalMs: 2_000, describe: logs }
     const server = () => prefectApi(runner.serviceUrl(namespace, `${workspace}-orion-server`, 4200))
     /** `kubectl patch` of the sample Workspace, as a user would change it. */
     const patchWorkspace = async (type: "json" | "merge", patch: unknown) => {
@@ -127,14 +122,22 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
     it(
       "runs the database migration Job to completion before any server pod starts",
       async () => {
-        const job = await until("the migration Job completes", async () => {
-          const jobs = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
-          return jobs.find(isComplete)
-        })
-        const servers = await until("a server pod exists", async () => {
-          const pods = await listChildren<Pod>(api, namespace, "pods", `${env},${componentLabel}=server`)
-          return pods.length > 0 ? pods : undefined
-        })
+        const job = await pollUntil(
+          "the migration Job completes",
+          async () => {
+            const jobs = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
+            return jobs.find(isComplete)
+          },
+          patiently,
+        )
+        const servers = await pollUntil(
+          "a server pod exists",
+          async () => {
+            const pods = await listChildren<Pod>(api, namespace, "pods", `${env},${componentLabel}=server`)
+            return pods.length > 0 ? pods : undefined
+          },
+          patiently,
+        )
         const completed = Date.parse(job.status?.completionTime ?? "")
         for (const pod of servers) {
           expect(Date.parse(pod.metadata.creationTimestamp ?? "")).toBeGreaterThanOrEqual(completed - 1_000)
@@ -146,15 +149,19 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
     it(
       "brings the server to Ready, and its /api/health answers true",
       async () => {
-        await until("the server Deployment is ready", async () => {
-          const [deployment] = await listChildren<Deployment>(
-            api,
-            namespace,
-            "deployments",
-            `${env},${componentLabel}=server`,
-          )
-          return (deployment?.status?.readyReplicas ?? 0) >= 1 ? deployment : undefined
-        })
+        await pollUntil(
+          "the server Deployment is ready",
+          async () => {
+            const [deployment] = await listChildren<Deployment>(
+              api,
+              namespace,
+              "deployments",
+              `${env},${componentLabel}=server`,
+            )
+            return (deployment?.status?.readyReplicas ?? 0) >= 1 ? deployment : undefined
+          },
+          patiently,
+        )
         expect(await server().health()).toBe(true)
       },
       minutes(10),
@@ -169,18 +176,26 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         const pools = manifest.spec.workflows.agentPools.map((p) => p.name)
         expect(pools.length).toBeGreaterThan(0)
         for (const pool of pools) {
-          const found = await until(`work pool ${pool} exists`, async () =>
-            (await server().workPools()).find((p) => p.name === pool),
+          const found = await pollUntil(
+            `work pool ${pool} exists`,
+            async () => (await server().workPools()).find((p) => p.name === pool),
+            patiently,
           )
           expect(found.type).toBe("process")
-          await until(`a worker of pool ${pool} is ONLINE`, async () =>
-            (await server().workers(pool)).find((w) => w.status === "ONLINE"),
+          await pollUntil(
+            `a worker of pool ${pool} is ONLINE`,
+            async () => (await server().workers(pool)).find((w) => w.status === "ONLINE"),
+            patiently,
           )
           // The worker's own health endpoint is its readiness probe: Ready means the runner saw it answer.
-          await until(`the pod of pool ${pool} is Ready`, async () => {
-            const pods = await listChildren<Pod>(api, namespace, "pods", `${env},mlops.aigency.com/pool=${pool}`)
-            return pods.find(isReady)
-          })
+          await pollUntil(
+            `the pod of pool ${pool} is Ready`,
+            async () => {
+              const pods = await listChildren<Pod>(api, namespace, "pods", `${env},mlops.aigency.com/pool=${pool}`)
+              return pods.find(isReady)
+            },
+            patiently,
+          )
         }
       },
       minutes(10),
@@ -191,13 +206,13 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       async () => {
         const apiUrl = `${runner.serviceUrl(namespace, `${workspace}-orion-server`, 4200)}/api`
         const id = await deployAndRun(apiUrl, "default", "e2e-process")
-        const run = await until(
+        const run = await pollUntil(
           `flow run ${id} reaches a final state`,
           async () => {
             const r = await server().flowRun(id)
             return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
           },
-          minutes(8),
+          { ...patiently, timeoutMs: minutes(8) },
         )
         expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
         expect(await workerLog("default")).toContain(id)
@@ -233,23 +248,29 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         await patchWorkspace("json", [
           { op: "add", path: "/spec/workflows/agentPools/-", value: { name: "jobs", type: "kubernetes" } },
         ])
-        await until("a worker of pool jobs is ONLINE", async () =>
-          (await server().workers("jobs")).find((w) => w.status === "ONLINE"),
+        await pollUntil(
+          "a worker of pool jobs is ONLINE",
+          async () => (await server().workers("jobs")).find((w) => w.status === "ONLINE"),
+          patiently,
         )
         const apiUrl = `${runner.serviceUrl(namespace, `${workspace}-orion-server`, 4200)}/api`
         const id = await deployAndRun(apiUrl, "jobs", "e2e-kubernetes")
-        const job = await until("the worker creates a Job for the flow run", async () => {
-          const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
-          return jobs.items.find((j) => j.metadata.labels?.["prefect.io/flow-run-id"] === id)
-        })
+        const job = await pollUntil(
+          "the worker creates a Job for the flow run",
+          async () => {
+            const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
+            return jobs.items.find((j) => j.metadata.labels?.["prefect.io/flow-run-id"] === id)
+          },
+          patiently,
+        )
         expect(job.metadata.namespace).toBe(namespace)
-        const run = await until(
+        const run = await pollUntil(
           `flow run ${id} reaches a final state`,
           async () => {
             const r = await server().flowRun(id)
             return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
           },
-          minutes(8),
+          { ...patiently, timeoutMs: minutes(8) },
         )
         expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
         const log = await workerLog("jobs")
@@ -272,16 +293,23 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         await patchWorkspace("json", [
           { op: "add", path: `/spec/workflows/agentPools/${index}/jobNamespace`, value: movedJobs },
         ])
-        await until("the pool's Role in the new job namespace", () =>
-          api.find(
-            `/apis/rbac.authorization.k8s.io/v1/namespaces/${movedJobs}/roles/${workspace}-agent-jobs.${namespace}`,
-          ),
+        await pollUntil(
+          "the pool's Role in the new job namespace",
+          () =>
+            api.find(
+              `/apis/rbac.authorization.k8s.io/v1/namespaces/${movedJobs}/roles/${workspace}-agent-jobs.${namespace}`,
+            ),
+          patiently,
         )
         // The pool existed already, so `--base-job-template` no longer applies: the worker's init container aligns it.
-        await until("the work pool sends flow-run Jobs to the new namespace", async () => {
-          const pool = (await server().workPools()).find((p) => p.name === "jobs")
-          return pool?.base_job_template?.variables?.properties?.namespace?.default === movedJobs ? pool : undefined
-        })
+        await pollUntil(
+          "the work pool sends flow-run Jobs to the new namespace",
+          async () => {
+            const pool = (await server().workPools()).find((p) => p.name === "jobs")
+            return pool?.base_job_template?.variables?.properties?.namespace?.default === movedJobs ? pool : undefined
+          },
+          patiently,
+        )
       },
       minutes(10),
     )
@@ -292,15 +320,23 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         const image = "prefecthq/prefect:3.9.1-python3.11"
         const before = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
         await patchWorkspace("merge", { spec: { workflows: { image } } })
-        const job = await until("a new migration Job completes", async () => {
-          const jobs = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
-          return jobs.find((j) => !before.some((b) => b.metadata.name === j.metadata.name) && isComplete(j))
-        })
-        const pods = await until("the server runs the new image, Ready", async () => {
-          const all = await listChildren<Pod>(api, namespace, "pods", `${env},${componentLabel}=server`)
-          const fresh = all.filter((p) => p.spec.containers[0]?.image === image)
-          return fresh.length > 0 && fresh.every(isReady) && fresh.length === all.length ? fresh : undefined
-        })
+        const job = await pollUntil(
+          "a new migration Job completes",
+          async () => {
+            const jobs = await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)
+            return jobs.find((j) => !before.some((b) => b.metadata.name === j.metadata.name) && isComplete(j))
+          },
+          patiently,
+        )
+        const pods = await pollUntil(
+          "the server runs the new image, Ready",
+          async () => {
+            const all = await listChildren<Pod>(api, namespace, "pods", `${env},${componentLabel}=server`)
+            const fresh = all.filter((p) => p.spec.containers[0]?.image === image)
+            return fresh.length > 0 && fresh.every(isReady) && fresh.length === all.length ? fresh : undefined
+          },
+          patiently,
+        )
         const completed = Date.parse(job.status?.completionTime ?? "")
         for (const pod of pods) {
           expect(Date.parse(pod.metadata.creationTimestamp ?? "")).toBeGreaterThanOrEqual(completed - 1_000)
@@ -317,16 +353,20 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
         expect(deleted.code, deleted.stderr).toBe(0)
         // The credentials Secret stays with the volume on purpose: the retained data only opens with its password.
         const retained = new Set([`${workspace}-orion-database-pvc`, `${workspace}-environment-secrets`])
-        const left = await until("every child but the volume and its credentials is gone", async () => {
-          const names = (
-            await Promise.all(
-              (Object.keys(childKinds) as Array<keyof typeof childKinds>).map(async (k) =>
-                (await listChildren(api, namespace, k, env)).map((o) => `${k}/${o.metadata.name}`),
-              ),
-            )
-          ).flat()
-          return names.every((n) => retained.has(n.split("/")[1] ?? "")) ? names : undefined
-        })
+        const left = await pollUntil(
+          "every child but the volume and its credentials is gone",
+          async () => {
+            const names = (
+              await Promise.all(
+                (Object.keys(childKinds) as Array<keyof typeof childKinds>).map(async (k) =>
+                  (await listChildren(api, namespace, k, env)).map((o) => `${k}/${o.metadata.name}`),
+                ),
+              )
+            ).flat()
+            return names.every((n) => retained.has(n.split("/")[1] ?? "")) ? names : undefined
+          },
+          patiently,
+        )
         expect([...left].sort()).toEqual([
           `persistentvolumeclaims/${workspace}-orion-database-pvc`,
           `secrets/${workspace}-environment-secrets`,
@@ -340,7 +380,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       async () => {
         const applied = await kubectl(["apply", "-n", namespace, "-f", sample])
         expect(applied.code, applied.stderr).toBe(0)
-        const deployments = await until(
+        const deployments = await pollUntil(
           "the server answers with the deployments made before the deletion",
           async () => {
             const names = await server()
@@ -348,6 +388,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
               .catch(() => undefined)
             return names?.includes("e2e-process") ? names : undefined
           },
+          patiently,
         )
         expect(deployments).toContain("e2e-kubernetes")
       },

@@ -16,7 +16,6 @@ export {
 export { fakeNodeAnnotation } from "./fakeNodes.js"
 export { loadKubeConfig } from "./kubeconfig.js"
 export { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
-export { pollUntil } from "./network.js"
 export {
   type IdentityAccess,
   type OperatorIdentity,
@@ -25,5 +24,6 @@ export {
   operatorIdentity,
   operatorRuntimeEnv,
 } from "./operatorIdentity.js"
+export { eventually, type PollOptions, pollUntil } from "./poll.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"

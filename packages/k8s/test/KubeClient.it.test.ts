@@ -2,12 +2,12 @@
 // paging, deletes, and every error reason the API server can be made to produce.
 import { readdir, readFile, readlink } from "node:fs/promises"
 import { createServer } from "node:net"
-import { adminUser, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
+import { adminUser, eventually, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { KubeConfig } from "@kubernetes/client-node"
 import { ConfigProvider, Effect, Exit, Layer, Option, Stream } from "effect"
 import { type K8sError, Kinds, KubeClient, type KubeConfigError, type KubeObject, resourceKind } from "../src/index.js"
-import { ensureWidgetCrd, eventually, sharedClient, type Widget, Widgets } from "./support.js"
+import { ensureWidgetCrd, sharedClient, type Widget, Widgets } from "./support.js"
 
 const namespace = useNamespace("k8s-client")
 

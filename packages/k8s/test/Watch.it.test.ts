@@ -1,10 +1,10 @@
 // The list-then-watch stream against the run's real kube-apiserver. Faults that need the API
 // server restarted or etcd compacted are in WatchChaos.it.test.ts (on a private control plane).
-import { adminUser, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
+import { adminUser, eventually, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
-import { type Duration, Effect, Fiber, Metric, Random, Ref, Stream } from "effect"
+import { Effect, Fiber, Metric, Random, Ref, Stream } from "effect"
 import { KubeClient, Watch } from "../src/index.js"
-import { ensureWidgetCrd, eventually, type Mirror, mirror, sharedClient, type Widget, Widgets } from "./support.js"
+import { ensureWidgetCrd, type Mirror, mirror, sharedClient, type Widget, Widgets } from "./support.js"
 
 const namespace = useNamespace("k8s-watch")
 
@@ -19,7 +19,10 @@ const counter = (metric: Metric.Metric<number, Metric.CounterState<number>>) =>
 const describeEvent = (event: Watch.WatchEvent<Widget>) =>
   event.type === "SYNCED" ? "SYNCED" : `${event.type} ${event.object.metadata.name}`
 
-/** Runs the stream in the background, collecting its events. */
+/**
+ * Runs the stream in the background, collecting its events. `seen(predicate)` succeeds with them once they satisfy
+ * `predicate`, and fails listing them otherwise (for `eventually`).
+ */
 const collect = (stream: Stream.Stream<Watch.WatchEvent<Widget>, never, KubeClient>) =>
   Effect.gen(function* () {
     const events = yield* Ref.make<ReadonlyArray<Watch.WatchEvent<Widget>>>([])
@@ -27,19 +30,13 @@ const collect = (stream: Stream.Stream<Watch.WatchEvent<Widget>, never, KubeClie
       Stream.runForEach((event) => Ref.update(events, (all) => [...all, event])),
       Effect.forkScoped,
     )
-    const until = (
-      predicate: (all: ReadonlyArray<Watch.WatchEvent<Widget>>) => boolean,
-      timeout: Duration.Input = "30 seconds",
-    ) =>
-      eventually(
-        Ref.get(events).pipe(
-          Effect.flatMap((all) =>
-            predicate(all) ? Effect.succeed(all) : Effect.fail(all.map(describeEvent).join(", ")),
-          ),
+    const seen = (predicate: (all: ReadonlyArray<Watch.WatchEvent<Widget>>) => boolean) =>
+      Ref.get(events).pipe(
+        Effect.flatMap((all) =>
+          predicate(all) ? Effect.succeed(all) : Effect.fail(all.map(describeEvent).join(", ")),
         ),
-        timeout,
       )
-    return { events, fiber, until }
+    return { events, fiber, seen }
   })
 
 /** What the stream's consumer holds and a fresh list, both as name → resourceVersion. */
@@ -67,15 +64,15 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
       yield* client.apply(Widgets, widget("a", labels))
       yield* client.apply(Widgets, widget("b", labels))
       yield* client.apply(Widgets, widget("other", { watch: "elsewhere" }))
-      const { until } = yield* collect(Watch.watch(Widgets, { namespace, labelSelector: "watch=order" }))
-      yield* until((all) => all.some((e) => e.type === "SYNCED"))
+      const { seen } = yield* collect(Watch.watch(Widgets, { namespace, labelSelector: "watch=order" }))
+      yield* eventually(seen((all) => all.some((e) => e.type === "SYNCED")))
       yield* client.apply(Widgets, widget("c", labels))
       yield* client.apply(Widgets, widget("a", labels, 2))
       yield* client.delete(Widgets, { namespace, name: "b" })
-      const all = yield* until((all) => all.some((e) => e.type === "DELETED"))
-      const seen = all.map(describeEvent)
-      assert.deepStrictEqual(seen.slice(0, 2).sort(), ["ADDED a", "ADDED b"])
-      assert.deepStrictEqual(seen.slice(2), ["SYNCED", "ADDED c", "MODIFIED a", "DELETED b"])
+      const all = yield* eventually(seen((all) => all.some((e) => e.type === "DELETED")))
+      const described = all.map(describeEvent)
+      assert.deepStrictEqual(described.slice(0, 2).sort(), ["ADDED a", "ADDED b"])
+      assert.deepStrictEqual(described.slice(2), ["SYNCED", "ADDED c", "MODIFIED a", "DELETED b"])
     }),
   )
 
@@ -89,7 +86,7 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
         const listsBefore = yield* counter(Watch.metrics.lists)
         const since = new Date(Date.now() - 1000)
         // The server closes every watch after one second.
-        const { until } = yield* collect(
+        const { seen } = yield* collect(
           Watch.watch(Widgets, {
             namespace,
             labelSelector: "watch=resume",
@@ -97,12 +94,12 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
             maxTimeoutSeconds: 1,
           }),
         )
-        yield* until((all) => all.some((e) => e.type === "SYNCED"))
+        yield* eventually(seen((all) => all.some((e) => e.type === "SYNCED")))
         for (let i = 0; i < 10; i++) {
           yield* client.apply(Widgets, widget(`r-${i}`, labels))
           yield* Effect.sleep("400 millis")
         }
-        const all = yield* until((all) => all.filter((e) => e.type === "ADDED").length === 10)
+        const all = yield* eventually(seen((all) => all.filter((e) => e.type === "ADDED").length === 10))
         assert.deepStrictEqual(
           all.map(describeEvent),
           ["SYNCED", ...Array.from({ length: 10 }, (_, i) => `ADDED r-${i}`)],
@@ -140,15 +137,15 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
         yield* ensureWidgetCrd
         const client = yield* KubeClient
         const failuresBefore = yield* counter(Watch.metrics.failures)
-        const { until } = yield* collect(
+        const { seen } = yield* collect(
           Watch.watch(Widgets, { namespace, labelSelector: "watch=silent", inactivityTimeout: "1 second" }),
         )
-        yield* until((all) => all.some((e) => e.type === "SYNCED"))
+        yield* eventually(seen((all) => all.some((e) => e.type === "SYNCED")))
         // Silence (1 s), backoff (0.8–1.6 s), silence again: two firings within 5 s.
         yield* Effect.sleep("5 seconds")
         assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 2, "the watchdog fired")
         yield* client.apply(Widgets, widget("after-silence", { watch: "silent" }))
-        const all = yield* until((all) => all.some((e) => e.type === "ADDED"))
+        const all = yield* eventually(seen((all) => all.some((e) => e.type === "ADDED")))
         assert.deepStrictEqual(all.map(describeEvent), ["SYNCED", "ADDED after-silence"])
       }),
     { timeout: 60_000 },

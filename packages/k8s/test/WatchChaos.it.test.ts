@@ -2,11 +2,11 @@
 // concurrently. These faults run on a PRIVATE control plane (tier "api") started by this file: restarting the
 // shared one would disturb every other suite, and the shared control plane's restart/compact methods live in the
 // global-setup process, out of reach of test workers.
-import { type ControlPlane, startControlPlane } from "@cartographer/test/harness"
+import { type ControlPlane, eventually, startControlPlane } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Metric, Random, Ref, Stream } from "effect"
 import { type K8sError, Kinds, KubeClient, type KubeObject, type Live, Watch } from "../src/index.js"
-import { eventually, type Mirror, mirror } from "./support.js"
+import { type Mirror, mirror } from "./support.js"
 
 class PrivateControlPlane extends Context.Service<PrivateControlPlane, ControlPlane>()("test/PrivateControlPlane") {
   static readonly layer = Layer.effect(

@@ -1,6 +1,6 @@
 // Helpers for this package's integration tests against the real control plane from @cartographer/test.
-import { sharedControlPlane } from "@cartographer/test/harness"
-import { Deferred, Duration, Effect, Layer, Schedule, type Scope, Stream } from "effect"
+import { eventually, sharedControlPlane } from "@cartographer/test/harness"
+import { Deferred, Effect, Layer, type Scope, Stream } from "effect"
 import {
   type Access,
   type K8sError,
@@ -77,12 +77,6 @@ const widgetCrd = {
     ],
   },
 }
-
-/** Polls `effect` every 100 ms until it succeeds or `timeout` passes (then fails with its last error). */
-export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Input = "30 seconds") =>
-  effect.pipe(
-    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo({ duration: Duration.fromInputUnsafe(timeout) }))),
-  )
 
 /** Installs the Widget CRD (idempotent; never deleted: the control plane is thrown away) and waits until served. */
 export const ensureWidgetCrd: Effect.Effect<void, K8sError | string, KubeClient> = Effect.gen(function* () {

@@ -1,7 +1,9 @@
 // The engine takes a Workspace to everything its plan holds, running as the operator's ServiceAccount with the
 // shipped ClusterRole only (a missing verb fails here), on the run's real control plane.
+
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { validateWorkspace } from "@cartographer/schema"
+import { eventually } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { managedKinds } from "../../src/engine/ManagedKinds.js"
@@ -9,7 +11,6 @@ import { convergedPlan, type ManagedObject } from "../../src/index.js"
 import {
   Admin,
   condition,
-  eventually,
   podsRun,
   provideVolume,
   sample,

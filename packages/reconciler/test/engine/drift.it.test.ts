@@ -2,10 +2,12 @@
 // and what it prunes. The engine runs as the operator's ServiceAccount; "no writes" is read from the API server's
 // audit log, not from the engine. (An invalid spec, which today's CRD refuses at the door, reaches the engine after a
 // CRD upgrade: test/chaos/crdUpgrade.it.test.ts.)
+
 import { Kinds, type KubeObject } from "@cartographer/k8s"
+import { eventually } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, eventually, operatorWrites, sample, startEngine, useOperatorNamespace } from "./support.js"
+import { Admin, operatorWrites, sample, startEngine, useOperatorNamespace } from "./support.js"
 
 const { namespace, identity } = useOperatorNamespace("engine-drift")
 

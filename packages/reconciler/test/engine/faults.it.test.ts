@@ -2,11 +2,11 @@
 // a crash after a write (intermediate state), a lagging cache (stale state), a lost notification (unobserved
 // state), and a crashing watch stream. Each ends converged; the database password is never replaced.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { readAudit, sharedControlPlane } from "@cartographer/test/harness"
+import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
 import { Engine } from "../../src/index.js"
-import { Admin, condition, eventually, sample, startEngine, useOperatorNamespace } from "./support.js"
+import { Admin, condition, sample, startEngine, useOperatorNamespace } from "./support.js"
 
 const { namespace, identity } = useOperatorNamespace("engine-faults")
 

@@ -3,19 +3,10 @@
 // any finalizer; a child the API server refuses is reported in the status, not retried with backoff, and looked at
 // again later when the refusal came from outside the Workspace.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { useNamespace } from "@cartographer/test/harness"
+import { eventually, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import {
-  Admin,
-  condition,
-  eventually,
-  podsRun,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-  waitForCondition,
-} from "./support.js"
+import { Admin, condition, podsRun, sample, startEngine, useOperatorNamespace, waitForCondition } from "./support.js"
 
 const { namespace, identity } = useOperatorNamespace("engine-lifecycle")
 const jobs = useNamespace("engine-lifecycle-jobs")

@@ -1,13 +1,14 @@
 // An image change migrates the database first: the new migration Job is created while the server keeps its image,
 // and the server rolls to the new image only after that Job completed. Order is read from the API server's audit
 // log and the Job's own completion time (tier cluster: kwok runs the Job's pod to completion).
+
 import { Kinds, type KubeObject } from "@cartographer/k8s"
+import { eventually } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { migrationHashAnnotation } from "../../src/index.js"
 import {
   Admin,
-  eventually,
   operatorWrites,
   podsRun,
   provideVolume,

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
 import {
   type ControlPlane,
+  eventually,
   type OperatorIdentity,
   operatorIdentity,
   startControlPlane,
@@ -13,7 +14,7 @@ import {
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer } from "effect"
 import { Engine } from "../../src/index.js"
-import { condition, eventually, sample } from "./support.js"
+import { condition, sample } from "./support.js"
 
 const crd = fileURLToPath(new URL("../../../../install/crd/workspaces.mlops.aigency.com.yaml", import.meta.url))
 const namespace = "restart"

@@ -1,12 +1,13 @@
 // Fifty Workspaces created at once all converge: every planned child exists and, where pods run, every Workspace
 // is Ready. Figures (time, reconciles, writes) are printed, never asserted.
+
 import { Kinds } from "@cartographer/k8s"
+import { eventually } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import {
   Admin,
   condition,
-  eventually,
   operatorWrites,
   podsRun,
   provideVolume,

@@ -2,12 +2,11 @@
 // server's own audit log records no mutating request from the operator's ServiceAccount — counted by the server,
 // not by the engine's counters.
 import { Kinds } from "@cartographer/k8s"
-import { readAudit, sharedControlPlane } from "@cartographer/test/harness"
+import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import {
   Admin,
-  eventually,
   operatorWrites,
   podsRun,
   provideVolume,

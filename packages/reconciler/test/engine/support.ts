@@ -5,13 +5,14 @@ import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Live, resourceKind } from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
 import {
+  eventually,
   type OperatorIdentity,
   operatorIdentity,
   readAudit,
   sharedControlPlane,
   useNamespace,
 } from "@cartographer/test/harness"
-import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Context, type Duration, Effect, Layer, type Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
 import { Engine } from "../../src/index.js"
@@ -67,12 +68,6 @@ export const sample = (file: string, namespace: string, name?: string): KubeObje
     metadata: { ...document.metadata, namespace, ...(name === undefined ? {} : { name }) },
   }
 }
-
-/** Polls `effect` every 250 ms until it succeeds or `timeout` passes (then fails with its last error). */
-export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Input = "60 seconds") =>
-  effect.pipe(
-    Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo({ duration: Duration.fromInputUnsafe(timeout) }))),
-  )
 
 /**
  * Starts the engine as the operator (watches now, workers once synced), for the rest of the scope. It watches the
