@@ -25,5 +25,6 @@ export {
   operatorRuntimeEnv,
 } from "./operatorIdentity.js"
 export { eventually, type PollOptions, pollUntil } from "./poll.js"
+export { type RunOptions, type RunResult, run, type StartedProcess, type StartOptions, start } from "./processes.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"
