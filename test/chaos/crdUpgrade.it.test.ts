@@ -9,7 +9,7 @@
 // rules while this file runs.
 import { readFile } from "node:fs/promises"
 import { basename } from "node:path"
-import { pollUntil } from "@cartographer/test/harness"
+import { auditSentinel, pollUntil } from "@cartographer/test/harness"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
 import { auditTail } from "../bench/support/auditTail.js"
@@ -18,7 +18,7 @@ import { workspaceName } from "../bench/support/benchWorkspaces.js"
 import { collectionPath, objectPath } from "../bench/support/objectPaths.js"
 import { eventOf } from "../bench/support/operatorProcess.js"
 import { createNamespace, createWorkspaceAt } from "../bench/support/setup.js"
-import { patchWorkflows, sleep, startOperator, usePrivateCluster } from "./support/cluster.js"
+import { patchWorkflows, startOperator, usePrivateCluster } from "./support/cluster.js"
 import { fixpointWrites, isWriteBy, waitConverged, waitSettled } from "./support/convergence.js"
 
 const cluster = usePrivateCluster()
@@ -158,7 +158,7 @@ describe("a CRD upgrade that tightens validation", () => {
       async () => (await degradedOfCurrentGeneration(c))?.reason === "InvalidSpec",
       shortly,
     )
-    await sleep(1_000) // the audit backend writes each event as its request completes
+    await auditSentinel(c.controlPlane.auditLogPath, ({ path }) => c.api.send({ method: "GET", path }))
     const writes = (await tail.read()).filter(isWriteBy("after-upgrade", after.startedAt))
     const described = writes.map(
       (e) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`,

@@ -1,6 +1,6 @@
 // The real control plane harness for Cartographer's tests. See test/controlplane/ and
 // docs/adr/0001-control-plane-versions.md.
-export { type AuditEvent, type AuditFilter, mutatingVerbs, readAudit } from "./audit.js"
+export { type AuditEvent, type AuditFilter, auditSentinel, mutatingVerbs, readAudit } from "./audit.js"
 export { type Binaries, type BinaryName, findBinaries } from "./binaries.js"
 export type { SharedControlPlaneInfo } from "./context.js"
 export { kubeconfigEnv } from "./context.js"
@@ -27,4 +27,4 @@ export {
 export { eventually, type PollOptions, pollUntil } from "./poll.js"
 export { type RunOptions, type RunResult, run, type StartedProcess, type StartOptions, start } from "./processes.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
-export { kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"
+export { auditSettled, kubectl, type SharedControlPlane, sharedControlPlane, useNamespace } from "./testing.js"

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto"
 import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node"
 import { afterAll, beforeAll, inject } from "vitest"
+import { auditSentinel } from "./audit.js"
 import type { SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
 import { type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js"
@@ -58,4 +59,12 @@ export const useNamespace = (prefix: string): string => {
     }
   })
   return name
+}
+
+/** `auditSentinel` on the run's control plane: afterwards its audit log holds every request completed before. */
+export const auditSettled = (): Promise<void> => {
+  const core = sharedControlPlane().kubeConfig.makeApiClient(CoreV1Api)
+  return auditSentinel(sharedControlPlane().auditLogPath, ({ name }) =>
+    core.readNamespacedConfigMap({ namespace: "default", name }).catch(() => undefined),
+  )
 }

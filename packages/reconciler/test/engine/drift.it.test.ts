@@ -36,9 +36,7 @@ const settled = (name: string) =>
   )
 
 /** Mutating requests the operator made since `since`, as the API server's audit log recorded them. */
-const writesSince = (since: Date) =>
-  // The audit backend writes each event as its request completes; give the last ones a moment.
-  Effect.sleep("500 millis").pipe(Effect.andThen(() => operatorWrites(identity(), since)))
+const writesSince = (since: Date) => operatorWrites(identity(), since)
 
 const describeWrite = (e: { verb: string; objectRef?: { resource?: string; subresource?: string; name?: string } }) =>
   `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.name ?? ""}`

@@ -67,7 +67,6 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
           }),
           "60 seconds",
         )
-        yield* Effect.sleep("500 millis")
         const writes = yield* operatorWrites(identity(), since)
         const during = reconciles.filter((r) => r.at >= from)
         assert.isAtLeast(during.length, 3 * count)

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Live, resourceKind } from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
 import {
+  auditSettled,
   eventually,
   type OperatorIdentity,
   operatorIdentity,
@@ -51,9 +52,15 @@ export const useOperatorNamespace = (
   }
 }
 
-/** The mutating requests the operator's identity made since `since`, from the API server's audit log. */
+/**
+ * The mutating requests the operator's identity made since `since`, from the API server's audit log, once the log
+ * holds every request completed before this call (`auditSettled`).
+ */
 export const operatorWrites = (identity: OperatorIdentity, since: Date) =>
-  Effect.promise(() => readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }))
+  Effect.promise(async () => {
+    await auditSettled()
+    return readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since })
+  })
 
 /** Whether pods run (tier `cluster`: controllers, scheduler and kwok); Ready=True needs them. */
 export const podsRun = (): boolean => sharedControlPlane().tier === "cluster"
