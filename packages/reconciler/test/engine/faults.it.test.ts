@@ -3,19 +3,20 @@
 // state), and a crashing watch stream. Each ends converged; the database password is never replaced.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { assert } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
 import { Engine } from "../../src/index.js"
-import { Admin, condition, sample, startEngine, useOperatorNamespace } from "./support.js"
+import { Admin, condition, engineSuite } from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-faults")
+const suite = engineSuite("engine-faults")
+const { namespace } = suite
 
 const noFaults: Engine.FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
 
 const create = (name: string) =>
   Effect.gen(function* () {
     const admin = yield* Admin
-    return yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+    return yield* admin.apply(Kinds.Workspace, suite.sample("basic-workspace.yaml", name) as KubeObject, {
       fieldManager: "engine-test",
     })
   })
@@ -50,14 +51,14 @@ const converged = (name: string) =>
 const secretWrites = (name: string) =>
   Effect.promise(() =>
     readAudit(sharedControlPlane().auditLogPath, {
-      user: identity().user,
+      user: suite.identity().user,
       mutating: true,
       resource: "secrets",
       name: `${name}-environment-secrets`,
     }),
   )
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("faults", (it) => {
+suite.tests("faults", "240 seconds", (it) => {
   it.effect("converges when every reconcile crashes after some of its writes", () =>
     Effect.gen(function* () {
       let writes = 0
@@ -66,7 +67,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
         // Every third write "crashes" the reconcile right after the API server accepted it.
         afterWrite: () => (++writes % 3 === 0 ? Effect.die("crash after a write") : Effect.void),
       }
-      yield* startEngine(identity(), { backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine({ backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("crashy")
       yield* converged("crashy")
       // Every third write crashed its reconcile: six writes or more means at least two crashed reconciles were picked
@@ -93,16 +94,15 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
           ++writes === 4 ? Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Effect.never)) : Effect.void,
       }
       const first = yield* Scope.make()
-      yield* startEngine(identity(), { shutdownGrace: "10 millis" }).pipe(
-        Effect.provideService(Engine.Faults, dying),
-        Scope.provide(first),
-      )
+      yield* suite
+        .startEngine({ shutdownGrace: "10 millis" })
+        .pipe(Effect.provideService(Engine.Faults, dying), Scope.provide(first))
       yield* create("resumed")
       yield* Deferred.await(crashed)
       const secret = yield* admin.get(Kinds.Secret, { namespace, name: "resumed-environment-secrets" })
       yield* Scope.close(first, Exit.void)
 
-      yield* startEngine(identity())
+      yield* suite.startEngine()
       yield* converged("resumed")
       const after = yield* admin.get(Kinds.Secret, secret.metadata)
       assert.strictEqual(after.metadata.uid, secret.metadata.uid)
@@ -120,7 +120,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
             ? Effect.sleep("2 seconds").pipe(Effect.as(true))
             : Effect.succeed(true),
       }
-      yield* startEngine(identity()).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine().pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("lagging")
       yield* converged("lagging")
       const secret = yield* secretWrites("lagging")
@@ -139,7 +139,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
         // The cache sees Service changes, but no reconcile is queued for them.
         beforeEvent: (event) => Effect.succeed(event.kind !== "Service"),
       }
-      yield* startEngine(identity(), { resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine({ resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("unobserved")
       yield* converged("unobserved")
       const ref = { namespace, name: "unobserved-orion-server" }
@@ -165,7 +165,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
             ? Effect.die("the Deployment stream crashed")
             : Effect.succeed(true),
       }
-      yield* startEngine(identity()).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine().pipe(Effect.provideService(Engine.Faults, faults))
       yield* create("streams")
       yield* converged("streams")
       const deployment = { namespace, name: "streams-agent-default" }

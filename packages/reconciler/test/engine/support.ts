@@ -2,7 +2,7 @@
 // operator's ServiceAccount with the shipped ClusterRole (operatorIdentity); the test itself acts as admin.
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Live, resourceKind } from "@cartographer/k8s"
+import { Kinds, KubeClient, type KubeClientShape, type KubeObject, resourceKind } from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
 import {
   auditSettled,
@@ -13,6 +13,7 @@ import {
   sharedControlPlane,
   useNamespace,
 } from "@cartographer/test/harness"
+import { layer, type Vitest } from "@effect/vitest"
 import { Context, type Duration, Effect, Layer, type Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
@@ -154,15 +155,40 @@ export const provideVolume = (namespace: string, workspace: string) =>
     yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
   }).pipe(Effect.orDie)
 
-/** The names of the objects of `kind` in `namespace` with the Workspace's environment label. */
-export const childNames = (kind: typeof Kinds.Deployment, namespace: string, workspace: string) =>
-  Effect.gen(function* () {
-    const admin = yield* Admin
-    const list = yield* admin.list(kind, {
-      namespace,
-      labelSelector: `mlops.aigency.com/environment=${workspace}`,
-    })
-    return list.items.map((o) => o.metadata.name).sort()
-  })
+/** A suite of engine tests: its namespace, the operator's identity in it, and the helpers bound to both. */
+export interface EngineSuite {
+  readonly namespace: string
+  readonly identity: () => OperatorIdentity
+  /** A sample Workspace from samples/ in the suite's namespace (renamed when `name` is given). */
+  readonly sample: (file: string, name?: string) => KubeObject
+  /** The engine as the operator, watching the suite's namespace, for the rest of the scope. */
+  readonly startEngine: (options?: Engine.EngineOptions) => Effect.Effect<Engine.Engine, never, Scope.Scope>
+  /** The operator's mutating requests since `since`, from the audit log. */
+  readonly writesSince: (since: Date) => ReturnType<typeof operatorWrites>
+  /** A volume for the database claim of Workspace `workspace`, deleted with the scope. */
+  readonly provideVolume: (workspace: string) => ReturnType<typeof provideVolume>
+  /** Fails (for `eventually`) until Workspace `name` has the condition with this status. */
+  readonly waitForCondition: (
+    name: string,
+    type: Condition["type"],
+    status: Condition["status"],
+    timeout?: Duration.Input,
+  ) => ReturnType<typeof waitForCondition>
+  /** The suite's tests, with the test's own admin client (`Admin`) and `timeout` for each. */
+  readonly tests: (title: string, timeout: Duration.Input, body: (it: Vitest.MethodsNonLive<Admin>) => void) => void
+}
 
-export type { Live }
+/** The preamble of an engine suite, written once: `engineSuite("engine-drift").tests("drift repair", ...)`. */
+export const engineSuite = (prefix: string): EngineSuite => {
+  const { namespace, identity } = useOperatorNamespace(prefix)
+  return {
+    namespace,
+    identity,
+    sample: (file, name) => sample(file, namespace, name),
+    startEngine: (options) => startEngine(identity(), options),
+    writesSince: (since) => operatorWrites(identity(), since),
+    provideVolume: (workspace) => provideVolume(namespace, workspace),
+    waitForCondition: (name, type, status, timeout) => waitForCondition({ namespace, name }, type, status, timeout),
+    tests: (title, timeout, body) => layer(Admin.layer, { excludeTestServices: true, timeout })(title, body),
+  }
+}
