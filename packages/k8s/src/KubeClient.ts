@@ -113,6 +113,13 @@ export type RawWatchEvent<A extends KubeObject = KubeObject> =
   | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: Live<A> }
   | { readonly type: "BOOKMARK"; readonly resourceVersion: string }
 
+/** A write of one whole object (apply, create, replace): the object as the server answered it. */
+export type ObjectWrite<Options> = <A extends KubeObject>(
+  kind: ResourceKind<A, "ReadWrite">,
+  object: A,
+  options?: Options,
+) => Effect.Effect<Live<A>, K8sError>
+
 export interface KubeClientShape {
   readonly get: <A extends KubeObject, X extends Access>(
     kind: ResourceKind<A, X>,
@@ -128,29 +135,13 @@ export interface KubeClientShape {
    * filled from the descriptor when missing and `metadata.managedFields` dropped): build it from desired state,
    * never from a read. A `metadata.resourceVersion` in it acts as an optimistic-concurrency precondition.
    */
-  readonly apply: <A extends KubeObject>(
-    kind: ResourceKind<A, "ReadWrite">,
-    object: A,
-    options?: ApplyOptions,
-  ) => Effect.Effect<Live<A>, K8sError>
+  readonly apply: ObjectWrite<ApplyOptions>
   /** Server-side apply to the `/status` subresource; send `apiVersion`, `kind`, `metadata.name/namespace`, `status`. */
-  readonly applyStatus: <A extends KubeObject>(
-    kind: ResourceKind<A, "ReadWrite">,
-    object: A,
-    options?: ApplyOptions,
-  ) => Effect.Effect<Live<A>, K8sError>
+  readonly applyStatus: ObjectWrite<ApplyOptions>
   /** `POST`: fails with `AlreadyExists` when the name is taken. */
-  readonly create: <A extends KubeObject>(
-    kind: ResourceKind<A, "ReadWrite">,
-    object: A,
-    options?: WriteOptions,
-  ) => Effect.Effect<Live<A>, K8sError>
+  readonly create: ObjectWrite<WriteOptions>
   /** `PUT`: a full update guarded by `metadata.resourceVersion` (409 `Conflict` when stale). */
-  readonly replace: <A extends KubeObject>(
-    kind: ResourceKind<A, "ReadWrite">,
-    object: A,
-    options?: WriteOptions,
-  ) => Effect.Effect<Live<A>, K8sError>
+  readonly replace: ObjectWrite<WriteOptions>
   /**
    * Deletes an object. Succeeds with the object when the server returns it — it is still there, terminating
    * (finalizers, foreground deletion) or, with `dryRun`, would be deleted — and `None` when it answers with a

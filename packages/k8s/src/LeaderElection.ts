@@ -47,18 +47,22 @@ export const defaults = {
   fieldManager: "cartographer-leader-election",
 } as const
 
-export interface LeaderElectionOptions {
-  readonly namespace: string
-  /** Lease name. */
-  readonly name: string
-  /** This candidate's identity. Default `<hostname>_<uuid>` (controller-runtime). */
-  readonly identity?: string | undefined
+/** The timings of an election, validated together (`leaseDuration > renewDeadline > 1.2 × retryPeriod`). */
+export interface LeaderElectionTimings {
   /** How long a lease is valid without renewal. Default `defaults.leaseDuration` (15 seconds). */
   readonly leaseDuration?: Duration.Input | undefined
   /** How long the leader keeps trying to renew before giving up. Default `defaults.renewDeadline` (10 seconds). */
   readonly renewDeadline?: Duration.Input | undefined
   /** Interval between attempts to acquire or renew. Default `defaults.retryPeriod` (2 seconds). */
   readonly retryPeriod?: Duration.Input | undefined
+}
+
+export interface LeaderElectionOptions extends LeaderElectionTimings {
+  readonly namespace: string
+  /** Lease name. */
+  readonly name: string
+  /** This candidate's identity. Default `<hostname>_<uuid>` (controller-runtime). */
+  readonly identity?: string | undefined
   /** Release the Lease when the scope closes while leading. Default `true`. */
   readonly releaseOnShutdown?: boolean | undefined
   /** Field manager of Lease writes. Default `"cartographer-leader-election"`. */
@@ -143,6 +147,16 @@ export const make = (
       return { ...lease, metadata }
     }
 
+    /** A write making this candidate the holder: `Leading`, or `Raced` when another candidate wrote first. */
+    const take = (write: Effect.Effect<Live<Lease>, K8sError>, raced: "AlreadyExists" | "Conflict", now: number) =>
+      write.pipe(
+        Effect.map((lease): Attempt => {
+          observe(lease, now)
+          return "Leading"
+        }),
+        Effect.catchReason("K8sError", raced, () => Effect.succeed<Attempt>("Raced")),
+      )
+
     const tryAcquireOrRenew: Effect.Effect<Attempt, K8sError> = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const time = yield* nowMicroTime
@@ -150,29 +164,10 @@ export const make = (
         Effect.map(Option.some),
         Effect.catchReason("K8sError", "NotFound", () => Effect.succeed(Option.none<Live<Lease>>())),
       )
+      const held = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(leaseDuration), renewTime: time }
       if (Option.isNone(current)) {
-        const created = yield* client
-          .create(
-            Kinds.Lease,
-            {
-              metadata: { name: options.name, namespace: options.namespace },
-              spec: {
-                holderIdentity: identity,
-                leaseDurationSeconds: Math.ceil(leaseDuration),
-                acquireTime: time,
-                renewTime: time,
-                leaseTransitions: 0,
-              },
-            },
-            { fieldManager },
-          )
-          .pipe(
-            Effect.map(Option.some),
-            Effect.catchReason("K8sError", "AlreadyExists", () => Effect.succeed(Option.none<Live<Lease>>())),
-          )
-        if (Option.isNone(created)) return "Raced"
-        observe(created.value, now)
-        return "Leading"
+        const lease = { metadata: ref, spec: { ...held, acquireTime: time, leaseTransitions: 0 } }
+        return yield* take(client.create(Kinds.Lease, lease, { fieldManager }), "AlreadyExists", now)
       }
       const lease = current.value
       observe(lease, now)
@@ -181,29 +176,17 @@ export const make = (
       const validFor = (spec.leaseDurationSeconds ?? leaseDuration) * 1000
       if (holder !== "" && holder !== identity && now < observedAt + validFor) return "HeldByOther"
       const renewing = holder === identity
-      const updated = yield* client
-        .replace(
-          Kinds.Lease,
-          {
-            ...stripped(lease),
-            spec: {
-              ...spec,
-              holderIdentity: identity,
-              leaseDurationSeconds: Math.ceil(leaseDuration),
-              acquireTime: renewing ? (spec.acquireTime ?? time) : time,
-              renewTime: time,
-              leaseTransitions: renewing ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
-            },
-          },
-          { fieldManager },
-        )
-        .pipe(
-          Effect.map(Option.some),
-          Effect.catchReason("K8sError", "Conflict", () => Effect.succeed(Option.none<Live<Lease>>())),
-        )
-      if (Option.isNone(updated)) return "Raced"
-      observe(updated.value, now)
-      return "Leading"
+      const transitions = spec.leaseTransitions ?? 0
+      const renewed = {
+        ...stripped(lease),
+        spec: {
+          ...spec,
+          ...held,
+          acquireTime: renewing ? (spec.acquireTime ?? time) : time,
+          leaseTransitions: renewing ? transitions : transitions + 1,
+        },
+      }
+      return yield* take(client.replace(Kinds.Lease, renewed, { fieldManager }), "Conflict", now)
     })
 
     const attempt = tryAcquireOrRenew.pipe(

@@ -11,7 +11,7 @@ const status = (code: number, reason: string, message = `${reason} happened`, de
 
 const expectReason = (reason: K8sErrorReason, tag: K8sErrorReason["_tag"], retryable: boolean) => {
   assert.strictEqual(reason._tag, tag)
-  assert.strictEqual(reason.isRetryable, retryable, `${tag} retryable`)
+  assert.strictEqual(new K8sError({ reason }).isRetryable, retryable, `${tag} retryable`)
 }
 
 describe("classifying HTTP responses", () => {

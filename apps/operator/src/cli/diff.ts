@@ -29,11 +29,10 @@ import {
   nothingObserved,
   pruneTargets,
 } from "@cartographer/reconciler"
-import { Names, validateWorkspace } from "@cartographer/schema"
+import { Names, toYaml, validateWorkspace } from "@cartographer/schema"
 import { Cause, Effect, Layer, Option, Schema, TextDiff } from "effect"
 import { help, type Options } from "./Options.js"
 import { type FileOptions, type FileWorkspace, fileOptions, type InputIo, readCommandInput } from "./WorkspaceFiles.js"
-import { toYaml } from "./yaml.js"
 
 interface DiffOptions extends FileOptions {
   readonly kubeconfig: string | undefined

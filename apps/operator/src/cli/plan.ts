@@ -11,9 +11,9 @@
  * would lock the server out. `--omit-secret` leaves the Secret out (with a comment) for such later runs.
  */
 import { convergedPlan, generatePassword, type ManagedObject, secretKeys } from "@cartographer/reconciler"
+import { toYamlStream } from "@cartographer/schema"
 import { help, type Options, Text } from "./Options.js"
 import { type FileOptions, fileOptions, type InputIo, readCommandInput, type WorkspaceFile } from "./WorkspaceFiles.js"
-import { toYamlStream } from "./yaml.js"
 
 interface PlanOptions extends FileOptions {
   readonly omitSecret: boolean

@@ -53,64 +53,51 @@ export const make = (options: {
   const controller = { controller: controllerName }
   const queue = { name: controllerName, controller: controllerName }
 
-  const reconcileTotal = new Counter({
-    name: "controller_runtime_reconcile_total",
-    help: "Total number of reconciliations per controller",
-    labelNames: ["controller", "result"],
-    registers,
-  })
-  const reconcileErrors = new Counter({
-    name: "controller_runtime_reconcile_errors_total",
-    help: "Total number of reconciliation errors per controller",
-    labelNames: ["controller"],
-    registers,
-  })
-  const terminalErrors = new Counter({
-    name: "controller_runtime_terminal_reconcile_errors_total",
-    help: "Total number of terminal reconciliation errors per controller",
-    labelNames: ["controller"],
-    registers,
-  })
+  const controllerLabels = ["controller"]
+  const queueLabels = ["name", "controller"]
+  const counter = (name: string, help: string, labelNames: Array<string>) =>
+    new Counter({ name, help, labelNames, registers })
+  const gauge = (name: string, help: string, labelNames: Array<string>) =>
+    new Gauge({ name, help, labelNames, registers })
+
+  const reconcileTotal = counter(
+    "controller_runtime_reconcile_total",
+    "Total number of reconciliations per controller",
+    [...controllerLabels, "result"],
+  )
+  const reconcileErrors = counter(
+    "controller_runtime_reconcile_errors_total",
+    "Total number of reconciliation errors per controller",
+    controllerLabels,
+  )
+  const terminalErrors = counter(
+    "controller_runtime_terminal_reconcile_errors_total",
+    "Total number of terminal reconciliation errors per controller",
+    controllerLabels,
+  )
   const reconcileTime = new Histogram({
     name: "controller_runtime_reconcile_time_seconds",
     help: "Length of time per reconciliation per controller",
-    labelNames: ["controller"],
+    labelNames: controllerLabels,
     buckets: reconcileBuckets,
     registers,
   })
-  const maxConcurrent = new Gauge({
-    name: "controller_runtime_max_concurrent_reconciles",
-    help: "Maximum number of concurrent reconciles per controller",
-    labelNames: ["controller"],
-    registers,
-  })
-  const depth = new Gauge({
-    name: "workqueue_depth",
-    help: "Current depth of workqueue",
-    labelNames: ["name", "controller"],
-    registers,
-  })
-  const adds = new Counter({
-    name: "workqueue_adds_total",
-    help: "Total number of adds handled by workqueue",
-    labelNames: ["name", "controller"],
-    registers,
-  })
-  const retries = new Counter({
-    name: "workqueue_retries_total",
-    help: "Total number of retries handled by workqueue",
-    labelNames: ["name", "controller"],
-    registers,
-  })
+  const maxConcurrent = gauge(
+    "controller_runtime_max_concurrent_reconciles",
+    "Maximum number of concurrent reconciles per controller",
+    controllerLabels,
+  )
+  const depth = gauge("workqueue_depth", "Current depth of workqueue", queueLabels)
+  const adds = counter("workqueue_adds_total", "Total number of adds handled by workqueue", queueLabels)
+  const retries = counter("workqueue_retries_total", "Total number of retries handled by workqueue", queueLabels)
   const leaderStatus =
     options.leaseName === undefined
       ? undefined
-      : new Gauge({
-          name: "leader_election_master_status",
-          help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
-          labelNames: ["name"],
-          registers,
-        })
+      : gauge(
+          "leader_election_master_status",
+          "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
+          ["name"],
+        )
 
   // Every series exists from the start (at 0), as controller-runtime pre-sets them: `rate()` then works at once.
   for (const result of new Set(Object.values(resultLabel))) reconcileTotal.inc({ ...controller, result }, 0)
