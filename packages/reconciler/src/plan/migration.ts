@@ -29,13 +29,12 @@ import { labels } from "./labels.js"
 import { databaseName, migrationJobName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
 import {
-  commonPodFields,
   containerSecurity,
   imageServiceUid,
-  podSecurity,
+  podTemplate,
   prefectHome,
+  prefectPod,
   prefectScratch,
-  prefectUid,
   pullPolicy,
 } from "./podSecurity.js"
 import { defaultResources } from "./resources.js"
@@ -111,34 +110,29 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
   const podLabels = labels(ctx, "migration")
   const spec: Job["spec"] = {
     backoffLimit: migrationBackoffLimit,
-    template: {
-      metadata: { labels: podLabels },
-      spec: {
-        automountServiceAccountToken: false,
-        ...commonPodFields(ctx),
-        securityContext: podSecurity(prefectUid),
-        // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
-        restartPolicy: "Never",
-        ...(usesInternalDatabase(ctx, revision) ? { initContainers: [waitForDatabase(ctx)] } : {}),
-        containers: [
-          {
-            name: "migrate",
-            image: revision.image,
-            imagePullPolicy: pullPolicy(ctx),
-            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-            args: ["prefect", "server", "database", "upgrade", "-y"],
-            workingDir: prefectHome,
-            env,
-            resources: defaultResources.migration,
-            volumeMounts: prefectScratch.mounts,
-            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-            // The last lines of the log become the termination message, which the Failed condition can quote.
-            terminationMessagePolicy: "FallbackToLogsOnError",
-          },
-        ],
-        volumes: prefectScratch.volumes,
-      },
-    },
+    template: podTemplate(podLabels, {
+      ...prefectPod(ctx),
+      // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
+      restartPolicy: "Never",
+      ...(usesInternalDatabase(ctx, revision) ? { initContainers: [waitForDatabase(ctx)] } : {}),
+      containers: [
+        {
+          name: "migrate",
+          image: revision.image,
+          imagePullPolicy: pullPolicy(ctx),
+          // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
+          args: ["prefect", "server", "database", "upgrade", "-y"],
+          workingDir: prefectHome,
+          env,
+          resources: defaultResources.migration,
+          volumeMounts: prefectScratch.mounts,
+          securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+          // The last lines of the log become the termination message, which the Failed condition can quote.
+          terminationMessagePolicy: "FallbackToLogsOnError",
+        },
+      ],
+      volumes: prefectScratch.volumes,
+    }),
   }
   const hash = contentHash(spec)
   return {
