@@ -15,7 +15,7 @@ import {
   useNamespace,
 } from "../harness/index.js"
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
-import { type KubeApi, makeKubeApi, type PodRunner, runnerTaint, startPodRunner } from "../podrunner/index.js"
+import { type KubeApi, makeKubeApi, type PodRunner, startNamespaceRunner } from "../podrunner/index.js"
 import { prefectVenv } from "../prefect/index.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import {
@@ -85,20 +85,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       const { kubeConfig, workDir } = sharedControlPlane()
       api = makeKubeApi(kubeConfig)
       await prefectVenv()
-      // This namespace's pods go to this suite's runner node (and tolerate its taint); every other suite's pods stay
-      // on kwok's nodes (PodNodeSelector and PodTolerationRestriction admission, enabled by the harness).
-      const nodeName = `cartographer-local-${namespace}`.slice(0, 63)
-      await api.mergePatch(`/api/v1/namespaces/${namespace}`, {
-        metadata: {
-          annotations: {
-            "scheduler.alpha.kubernetes.io/node-selector": `kubernetes.io/hostname=${nodeName}`,
-            "scheduler.alpha.kubernetes.io/defaultTolerations": JSON.stringify([
-              { key: runnerTaint.key, operator: "Equal", value: runnerTaint.value, effect: runnerTaint.effect },
-            ]),
-          },
-        },
-      })
-      runner = await startPodRunner({ kubeConfig, nodeName, exclusive: true, namespaces: (ns) => ns === namespace })
+      runner = await startNamespaceRunner(kubeConfig, api, namespace)
       logDir = join(workDir, `e2e-${namespace}`)
       await mkdir(logDir, { recursive: true })
       // The operator as shipped: its own process, as the install's ServiceAccount bound to the install's ClusterRole.

@@ -29,14 +29,9 @@ export const runKubectl = async (
 }
 
 /** Like `runKubectl` but rejects with kubectl's output when it fails. */
-export const kubectlOk = async (
-  binary: string,
-  kubeconfigPath: string,
-  args: ReadonlyArray<string>,
-  options: KubectlOptions = {},
-): Promise<string> => {
-  const result = await runKubectl(binary, kubeconfigPath, args, options)
+export const kubectlOk = async (...call: Parameters<typeof runKubectl>): Promise<string> => {
+  const result = await runKubectl(...call)
   if (result.code !== 0)
-    throw new Error(`kubectl ${args.join(" ")} exited ${result.code}: ${result.stderr}${result.stdout}`)
+    throw new Error(`kubectl ${call[2].join(" ")} exited ${result.code}: ${result.stderr}${result.stdout}`)
   return result.stdout
 }

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { pollUntil, sharedControlPlane, useNamespace } from "../harness/index.js"
-import { type KubeApi, makeKubeApi, type PodRunner, runnerTaint, startPodRunner } from "./index.js"
+import { type KubeApi, makeKubeApi, type PodRunner, startNamespaceRunner } from "./index.js"
 
 const image = "prefecthq/prefect:3.9.1-python3.12"
 
@@ -38,18 +38,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")("the loca
   beforeAll(async () => {
     const { kubeConfig } = sharedControlPlane()
     api = makeKubeApi(kubeConfig)
-    const nodeName = `cartographer-local-${namespace}`.slice(0, 63)
-    await api.mergePatch(`/api/v1/namespaces/${namespace}`, {
-      metadata: {
-        annotations: {
-          "scheduler.alpha.kubernetes.io/node-selector": `kubernetes.io/hostname=${nodeName}`,
-          "scheduler.alpha.kubernetes.io/defaultTolerations": JSON.stringify([
-            { key: runnerTaint.key, operator: "Equal", value: runnerTaint.value, effect: runnerTaint.effect },
-          ]),
-        },
-      },
-    })
-    runner = await startPodRunner({ kubeConfig, nodeName, exclusive: true, namespaces: (ns) => ns === namespace })
+    runner = await startNamespaceRunner(kubeConfig, api, namespace)
     // Pods are admitted only once kube-controller-manager has made the namespace's `default` ServiceAccount.
     await pollUntil(
       "the default ServiceAccount exists",

@@ -4,28 +4,16 @@ import { convergedPlan, generatePassword } from "@cartographer/reconciler"
 import { validateWorkspace } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
 import { parseAllDocuments } from "yaml"
-import { type DiffIo, runDiff } from "../src/cli/diff.js"
-import { type PlanIo, runPlan } from "../src/cli/plan.js"
+import { runDiff } from "../src/cli/diff.js"
+import { runPlan } from "../src/cli/plan.js"
+import { capturedIo } from "./support/io.js"
 
 const sample = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
 
 const run = async (argv: ReadonlyArray<string>, stdin = "") => {
-  let out = ""
-  let err = ""
-  const io: PlanIo = {
-    readFile: (path) => readFile(path, "utf8"),
-    readStdin: async () => stdin,
-    write: (text) => {
-      out += text
-    },
-    error: (text) => {
-      err += text
-    },
-    password: () => "fixed-for-test",
-    now: () => "2025-01-01T00:00:00Z",
-  }
-  const code = await runPlan(argv, io)
-  return { code, out, err }
+  const { io, output } = capturedIo(stdin)
+  const code = await runPlan(argv, { ...io, password: () => "fixed-for-test", now: () => "2025-01-01T00:00:00Z" })
+  return { code, ...output }
 }
 
 /** Parsed as kubectl does (YAML 1.1), empty documents dropped. */
@@ -122,16 +110,8 @@ describe("cartographer plan", () => {
 
 describe("plan and diff refuse a bad invocation before doing anything", () => {
   const diff = async (argv: ReadonlyArray<string>) => {
-    let err = ""
-    const io: DiffIo = {
-      readFile: (path) => readFile(path, "utf8"),
-      readStdin: async () => "",
-      write: () => {},
-      error: (text) => {
-        err += text
-      },
-    }
-    return { code: await runDiff(argv, io), err }
+    const { io, output } = capturedIo()
+    return { code: await runDiff(argv, io), err: output.err }
   }
 
   it.each([

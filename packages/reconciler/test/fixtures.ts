@@ -1,4 +1,7 @@
-/** Small helpers for example-based tests: a Workspace from a few fields, and finding objects in a plan. */
+/**
+ * Small helpers for example-based tests: a Workspace from a few fields (decoded, or raw as the API server has it),
+ * finding objects in a plan, and what the engine would list once a plan was applied.
+ */
 import type { Workspace } from "@cartographer/schema"
 import { decode } from "@cartographer/schema/testing"
 import {
@@ -23,6 +26,24 @@ export const ws = (workflows: Record<string, unknown> = {}, metadata: Record<str
     metadata: { name: "test-environment", namespace: "prefect", uid: "uid-1", generation: 3, ...metadata },
     spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
   })
+
+/** A Workspace `ws` in namespace `prefect` as read from the API server (not decoded), with the given workflows fields. */
+export const raw = (workflows: Record<string, unknown> = {}) => ({
+  apiVersion: "mlops.aigency.com/v1alpha1",
+  kind: "Workspace",
+  metadata: { name: "ws", namespace: "prefect", uid: "u", generation: 2 },
+  spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
+})
+
+/** What the engine would list after applying a plan: each object with its labels and controller. */
+export const inventory = (p: Plan) =>
+  p.apply.map((o) => ({
+    kind: o.kind,
+    namespace: o.metadata.namespace,
+    name: o.metadata.name,
+    labels: o.metadata.labels,
+    ...(o.metadata.ownerReferences?.[0] === undefined ? {} : { controllerUid: o.metadata.ownerReferences[0].uid }),
+  }))
 
 type KindOf<K extends ManagedObject["kind"]> = Extract<ManagedObject, { kind: K }>
 

@@ -8,11 +8,11 @@ import {
   nothingObserved,
   type Observed,
   observeApplied,
-  type Plan,
   plan,
   pruneTargets,
 } from "../src/index.js"
 import { observedFor } from "./arbitraries.js"
+import { inventory } from "./fixtures.js"
 import { podSpecOf, violations } from "./kubernetesRules.js"
 
 const runs = { numRuns: 200 }
@@ -24,16 +24,6 @@ const currentJobName = (ws: Workspace): string | undefined =>
 
 /** A Workspace with an arbitrary world around it. */
 const scenario = workspace().chain((ws) => observedFor(ws, currentJobName(ws)).map((obs) => ({ ws, obs })))
-
-/** What the engine would list after applying a plan. */
-const inventory = (p: Plan) =>
-  p.apply.map((o) => ({
-    kind: o.kind,
-    namespace: o.metadata.namespace,
-    name: o.metadata.name,
-    labels: o.metadata.labels,
-    ...(o.metadata.ownerReferences?.[0] === undefined ? {} : { controllerUid: o.metadata.ownerReferences[0].uid }),
-  }))
 
 describe("plan", () => {
   it("is total: any valid Workspace in any observed world yields a plan, never an exception", () => {

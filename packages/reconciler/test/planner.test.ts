@@ -1,14 +1,7 @@
 // The planner's entry points for objects read from the API server: semantic checks before anything is planned.
 import { describe, expect, it } from "vitest"
 import { checkWorkspace, planUnknown } from "../src/index.js"
-import { nothing } from "./fixtures.js"
-
-const raw = (workflows: Record<string, unknown>) => ({
-  apiVersion: "mlops.aigency.com/v1alpha1",
-  kind: "Workspace",
-  metadata: { name: "ws", namespace: "prefect", uid: "u", generation: 2 },
-  spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
-})
+import { nothing, raw } from "./fixtures.js"
 
 describe("semantic checks", () => {
   it("refuses a resource request above its limit, with the path, before planning anything", () => {

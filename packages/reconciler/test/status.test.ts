@@ -10,15 +10,7 @@ import {
   withExecutionProblem,
 } from "../src/index.js"
 import { toCondition } from "../src/plan/status.js"
-import { inputs, nothing } from "./fixtures.js"
-
-/** A Workspace as read from the API server, for the engine's additions to the planned status. */
-const rawWorkspace = {
-  apiVersion: "mlops.aigency.com/v1alpha1",
-  kind: "Workspace",
-  metadata: { name: "ws", namespace: "prefect", uid: "u", generation: 2 },
-  spec: { workflows: { agentPools: [{ name: "default" }] } },
-}
+import { inputs, nothing, raw } from "./fixtures.js"
 
 const up = (replicas: number) => ({
   generation: 2,
@@ -243,7 +235,7 @@ describe("an invalid spec", () => {
 })
 
 describe("execution problems in the status", () => {
-  const planned = planUnknown(rawWorkspace, nothing).status
+  const planned = planUnknown(raw(), nothing).status
 
   it("replace Degraded with the engine's reason and keep the other conditions", () => {
     const status = withExecutionProblem(

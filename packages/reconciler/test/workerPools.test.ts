@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { plan, pruneTargets } from "../src/index.js"
-import { container, envOf, find, has, nothing, settled, ws } from "./fixtures.js"
+import { container, envOf, find, has, inventory, nothing, settled, ws } from "./fixtures.js"
 
 const agent = (pool: string) => `test-environment-agent-${pool}`
 
@@ -217,15 +217,8 @@ describe("worker pools", () => {
     const before = plan(w, world)
     const after = plan(ws({ agentPools: [{ name: "default" }] }), world)
     expect(has(after, "Deployment", agent("k"))).toBe(false)
-    const inventory = before.apply.map((o) => ({
-      kind: o.kind,
-      namespace: o.metadata.namespace,
-      name: o.metadata.name,
-      labels: o.metadata.labels,
-      controllerUid: "uid-1",
-    }))
     expect(
-      pruneTargets(after.prune, inventory)
+      pruneTargets(after.prune, inventory(before))
         .map((o) => `${o.kind}/${o.name}`)
         .sort(),
     ).toEqual([

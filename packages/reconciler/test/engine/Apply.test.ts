@@ -2,14 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { waves } from "../../src/engine/Apply.js"
 import { planUnknown } from "../../src/index.js"
-import { nothing } from "../fixtures.js"
-
-const raw = (workflows: Record<string, unknown>) => ({
-  apiVersion: "mlops.aigency.com/v1alpha1",
-  kind: "Workspace",
-  metadata: { name: "ws", namespace: "prefect", uid: "u", generation: 2 },
-  spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
-})
+import { nothing, raw } from "../fixtures.js"
 
 describe("apply waves", () => {
   it("puts the Secret alone first, then what workloads refer to, then workloads and RoleBindings", () => {

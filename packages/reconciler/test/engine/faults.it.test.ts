@@ -6,7 +6,7 @@ import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/ha
 import { assert } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
 import { Engine } from "../../src/index.js"
-import { Admin, condition, engineSuite } from "./support.js"
+import { Admin, basicChildren, condition, engineSuite } from "./support.js"
 
 const suite = engineSuite("engine-faults")
 const { namespace } = suite
@@ -31,18 +31,7 @@ const converged = (name: string) =>
       if (status?.observedGeneration !== ws.metadata.generation || condition(ws, "Ready") === undefined) {
         return yield* Effect.fail("status not current")
       }
-      for (const [kind, child] of [
-        [Kinds.Secret, `${name}-environment-secrets`],
-        [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
-        [Kinds.StatefulSet, `${name}-orion-database`],
-        [Kinds.Service, `${name}-orion-database`],
-        [Kinds.Service, `${name}-orion-server`],
-        [Kinds.Deployment, `${name}-orion-server`],
-        [Kinds.Deployment, `${name}-agent-default`],
-        [Kinds.NetworkPolicy, `${name}-orion-database`],
-      ] as const) {
-        yield* admin.get(kind, { namespace, name: child })
-      }
+      for (const [kind, child] of basicChildren(name)) yield* admin.get(kind, { namespace, name: child })
       return ws
     }),
     "90 seconds",

@@ -14,7 +14,7 @@ import {
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer } from "effect"
 import { Engine } from "../../src/index.js"
-import { condition, sample } from "./support.js"
+import { basicChildren, condition, sample } from "./support.js"
 
 const crd = fileURLToPath(new URL("../../../../install/crd/workspaces.mlops.aigency.com.yaml", import.meta.url))
 const namespace = "restart"
@@ -60,16 +60,7 @@ const converged = (name: string) =>
     if (status?.observedGeneration !== ws.metadata.generation) return yield* Effect.fail(`${name}: status not current`)
     // Without pods the database never becomes ready: the engine must have said so, and created everything.
     if (condition(ws, "Ready")?.reason !== "DatabaseNotReady") return yield* Effect.fail(`${name}: not planned yet`)
-    for (const [kind, child] of [
-      [Kinds.Secret, `${name}-environment-secrets`],
-      [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
-      [Kinds.StatefulSet, `${name}-orion-database`],
-      [Kinds.Service, `${name}-orion-server`],
-      [Kinds.Deployment, `${name}-orion-server`],
-      [Kinds.Deployment, `${name}-agent-default`],
-    ] as const) {
-      yield* admin.get(kind, { namespace, name: child })
-    }
+    for (const [kind, child] of basicChildren(name)) yield* admin.get(kind, { namespace, name: child })
   })
 
 layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API server restarts", (it) => {

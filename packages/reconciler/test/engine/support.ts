@@ -155,6 +155,19 @@ export const provideVolume = (namespace: string, workspace: string) =>
     yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
   }).pipe(Effect.orDie)
 
+/** The children every Workspace of samples/basic-workspace.yaml named `name` has once planned, by kind. */
+export const basicChildren = (name: string) =>
+  [
+    [Kinds.Secret, `${name}-environment-secrets`],
+    [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
+    [Kinds.StatefulSet, `${name}-orion-database`],
+    [Kinds.Service, `${name}-orion-database`],
+    [Kinds.Service, `${name}-orion-server`],
+    [Kinds.Deployment, `${name}-orion-server`],
+    [Kinds.Deployment, `${name}-agent-default`],
+    [Kinds.NetworkPolicy, `${name}-orion-database`],
+  ] as const
+
 /** A suite of engine tests: its namespace, the operator's identity in it, and the helpers bound to both. */
 export interface EngineSuite {
   readonly namespace: string
