@@ -16,6 +16,7 @@ export {
 export { fakeNodeAnnotation } from "./fakeNodes.js"
 export { loadKubeConfig } from "./kubeconfig.js"
 export { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
+export { freePort } from "./network.js"
 export {
   type IdentityAccess,
   type OperatorIdentity,

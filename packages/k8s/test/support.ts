@@ -1,10 +1,12 @@
 // Helpers for this package's integration tests against the real control plane from @cartographer/test.
 import { eventually, sharedControlPlane } from "@cartographer/test/harness"
+import { KubeConfig } from "@kubernetes/client-node"
 import { Deferred, Effect, Layer, type Scope, Stream } from "effect"
 import {
   type Access,
   type K8sError,
   KubeClient,
+  type KubeClientOptions,
   type KubeObject,
   type Live,
   objectKey,
@@ -124,3 +126,35 @@ export const mirror = <A extends KubeObject, X extends Access>(
     )
     return { objects, synced: Deferred.await(synced) }
   })
+
+/** A kubeconfig for the shared API server with other credentials (or another server). */
+export const kubeConfigWith = (options: { server?: string; token?: string; withCa?: boolean }) => {
+  const { apiServerUrl, caFile, kubeConfig } = sharedControlPlane()
+  const user = kubeConfig.getCurrentUser()
+  const custom = new KubeConfig()
+  custom.loadFromOptions({
+    clusters: [
+      {
+        name: "test",
+        server: options.server ?? apiServerUrl,
+        skipTLSVerify: false,
+        ...(options.withCa === false ? {} : { caFile }),
+      },
+    ],
+    users: [
+      options.token === undefined && user !== null
+        ? { ...user, name: "test" }
+        : { name: "test", token: options.token ?? "" },
+    ],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
+  })
+  return custom
+}
+
+/** Runs `effect` with a client of its own for `kubeConfig`. */
+export const withClient = <A, E>(
+  kubeConfig: KubeConfig,
+  effect: Effect.Effect<A, E, KubeClient>,
+  options: KubeClientOptions = {},
+) => effect.pipe(Effect.provide(KubeClient.layer(kubeConfig, options)))
