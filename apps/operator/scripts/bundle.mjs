@@ -32,8 +32,7 @@ export const runtimeBuildOptions = {
   external: ["bufferutil", "utf-8-validate"],
   // Without comments, and with names kept (readable stack traces): V8 keeps the whole source text in the heap for
   // as long as the process runs, and a single character beyond Latin-1 in any comment (undici's have typographic
-  // quotes) makes it a two-byte string. 4.4 MB of source then held 8.8 MiB; without comments 3 MB of one-byte
-  // text. The operator started 10-20 MiB smaller at 1,000 Workspaces (test/bench/README.md).
+  // quotes) makes it a two-byte string, twice the size (what that saves: test/bench/README.md).
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: "eof",

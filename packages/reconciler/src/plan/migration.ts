@@ -1,10 +1,10 @@
 /**
  * Database migrations, and the gate that keeps the server off a revision whose migration has not succeeded.
  *
- * The server runs with migrate-on-start off (several replicas must not migrate concurrently, reference §4); instead a
- * Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is that of the Job's own content
- * (image, database, database settings, scheduling), so a Job's name says exactly what it ran, its (immutable) spec
- * never has to change, and any change that matters to the migration makes a new Job.
+ * The server runs with migrate-on-start off (several replicas must not migrate concurrently: docs/architecture.md,
+ * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is
+ * that of the Job's own content (image, database, database settings, scheduling), so a Job's name says exactly what it
+ * ran, its (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
  *
  * Remembering success: the server Deployment is annotated `mlops.aigency.com/migration-hash=<hash>` when it is rolled
  * to a migrated revision. That annotation, not the Job, is the record: the Job may be deleted (by a user, or pruned once

@@ -1,6 +1,7 @@
 /**
  * Pod hardening shared by every workload, and the writable directories a Prefect container needs under a read-only
- * root filesystem (reference §8: prefect-helm's settings, known to work with the official images).
+ * root filesystem (prefect-helm's settings, known to work with the official images: docs/architecture.md, "Prefect
+ * facts").
  */
 
 import type { PlanContext } from "./context.js"

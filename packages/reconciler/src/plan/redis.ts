@@ -1,7 +1,7 @@
 /**
  * Redis for a multi-replica server (`controllerReplicas` > 1): Deployment + Service `<ws>-orion-redis`, and the
- * settings that replace Prefect's in-memory messaging, cache, event ordering, concurrency leases and Docket (reference
- * §7; prefect-operator omits ordering and Docket, prefect-helm omits Docket).
+ * settings that replace Prefect's in-memory messaging, cache, event ordering, concurrency leases and Docket
+ * (docs/architecture.md, "Prefect facts"; prefect-operator omits ordering and Docket, prefect-helm omits Docket).
  *
  * Redis here holds only transient coordination state, so it runs without persistence on an emptyDir; it has no
  * password, and the NetworkPolicy admits only the server's pods.

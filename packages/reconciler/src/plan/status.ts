@@ -1,7 +1,7 @@
 /**
  * The Workspace's status, computed purely from the spec and the observed children.
  *
- * Three conditions (Kubernetes API conventions; reliability-defaults §9), each from a small decision function
+ * Three conditions (Kubernetes API conventions), each from a small decision function
  * returning `{ status, reason, message }` (cert-manager's policy-chain style: the first rule that applies wins):
  * - `Ready`: the server answers and every pool has its workers. A server still serving its previous revision while a
  *   migration runs (or failed) is Ready: users are served.
