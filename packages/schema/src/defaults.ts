@@ -1,6 +1,6 @@
 /**
- * Defaults that the Schema applies when a field is absent. They are stated once here so that the README's
- * configuration reference, the CRD and the decoder agree.
+ * Defaults that the Schema applies when a field is absent. They are stated once here so that the configuration
+ * reference (docs/configuration.md), the CRD and the decoder agree.
  */
 
 /** Prefect release the default images are pinned to (server, process workers, migrations). */
