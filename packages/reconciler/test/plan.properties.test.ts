@@ -1,5 +1,12 @@
-import { type AgentPool, Names, type Workspace } from "@cartographer/schema"
-import { decode, dnsLabel, poolDocument, workspace } from "@cartographer/schema/testing"
+import type { AgentPool, Workspace } from "@cartographer/schema"
+import {
+  decode,
+  dnsLabel,
+  maxStatefulSetNameLength,
+  maxWorkspaceNameLength,
+  poolDocument,
+  workspace,
+} from "@cartographer/schema/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
@@ -241,7 +248,7 @@ describe("pools", () => {
 describe("names", () => {
   it("every object planned for a Workspace of the longest allowed name is a valid, working name", () => {
     fc.assert(
-      fc.property(dnsLabel(Names.maxWorkspaceNameLength), (name) => {
+      fc.property(dnsLabel(maxWorkspaceNameLength), (name) => {
         const ws = decode({
           apiVersion: "mlops.aigency.com/v1alpha1",
           kind: "Workspace",
@@ -249,7 +256,7 @@ describe("names", () => {
           spec: { workflows: { agentPools: [{ name: "a" }] } },
         })
         for (const o of plan(ws, nothingObserved(inputs)).apply) {
-          const limit = o.kind === "StatefulSet" ? Names.maxStatefulSetNameLength : 63
+          const limit = o.kind === "StatefulSet" ? maxStatefulSetNameLength : 63
           expect(o.metadata.name.length, `${o.kind} ${o.metadata.name}`).toBeLessThanOrEqual(limit)
         }
       }),

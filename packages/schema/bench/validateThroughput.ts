@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
 import { stringify } from "yaml"
-import { validateText } from "../src/index.js"
+import { validateText } from "../src/validateFiles.js"
 import { workspaceDocument } from "../testing/index.js"
 
 export interface ValidatorThroughput {

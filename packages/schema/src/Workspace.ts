@@ -7,14 +7,14 @@
  */
 import { Effect, Schema } from "effect"
 import * as Defaults from "./defaults.js"
+import { agentName } from "./Names.js"
 import {
-  agentName,
   dns1035LabelPattern,
   dns1123LabelPattern,
   maxLabelLength,
   maxPoolNameLength,
   maxWorkspaceNameLength,
-} from "./Names.js"
+} from "./nameRules.js"
 import { positiveQuantity } from "./Quantity.js"
 import { Resources } from "./Resources.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"

@@ -6,7 +6,7 @@
  * cannot express, so that a Schema change can never silently produce a CRD that validates less than the decoder.
  */
 import { JsonSchema, Schema } from "effect"
-import { maxLabelLength, maxWorkspaceNameLength } from "./Names.js"
+import { maxLabelLength, maxWorkspaceNameLength } from "./nameRules.js"
 import { maxResources } from "./Resources.js"
 import { apiVersion, group, kind, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"

@@ -1,7 +1,8 @@
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Defaults, decodeWorkspace, encodeWorkspace, validateWorkspace } from "../src/index.js"
+import * as Defaults from "../src/defaults.js"
+import { decodeWorkspace, encodeWorkspace, validateWorkspace } from "../src/validate.js"
 import { workspaceDocument } from "../testing/index.js"
 import { base, withChange } from "./fixtures.js"
 

@@ -1,6 +1,6 @@
 // Workspace documents for the Schema's example-based tests: the original Cartographer's minimal one, and copies of it
 // with one change.
-import type { WorkspaceEncoded } from "../src/index.js"
+import type { WorkspaceEncoded } from "../src/Workspace.js"
 
 export const base = (): WorkspaceEncoded => ({
   apiVersion: "mlops.aigency.com/v1alpha1",

@@ -1,7 +1,8 @@
 // Files of Workspace documents as the validator reads them: documents with their lines, issues located in the file.
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { parseDocuments, validateText } from "../src/index.js"
+import { parseDocuments } from "../src/documents.js"
+import { validateText } from "../src/validateFiles.js"
 
 const invalid = readFileSync(new URL("./fixtures/invalid-workspace.yaml", import.meta.url), "utf8")
 

@@ -7,7 +7,14 @@
  * values the planner must treat carefully (env names Cartographer reserves, duplicates, YAML 1.1 booleans).
  */
 import fc from "fast-check"
-import { compareQuantities, Names, validateWorkspace, type Workspace, type WorkspaceEncoded } from "../src/index.js"
+import { maxPoolNameLength, maxWorkspaceNameLength } from "../src/nameRules.js"
+import { compareQuantities } from "../src/Quantity.js"
+import { validateWorkspace } from "../src/validate.js"
+import type { Workspace, WorkspaceEncoded } from "../src/Workspace.js"
+
+/** The limits the generated names respect, for tests that check derived names against them. */
+export { maxStatefulSetNameLength, maxWorkspaceNameLength } from "../src/nameRules.js"
+export type { WorkspaceEncoded }
 
 /** DNS-1123 labels of up to `max` characters (starting with a letter, so also DNS-1035). */
 export const dnsLabel = (max: number): fc.Arbitrary<string> =>
@@ -113,7 +120,7 @@ export const poolDocument = (maxName: number) =>
 
 /** A valid Workspace document as a user writes it, with a random subset of the optional fields. */
 export const workspaceDocument = (options: { readonly maxNameLength?: number } = {}): fc.Arbitrary<WorkspaceEncoded> =>
-  dnsLabel(options.maxNameLength ?? Names.maxWorkspaceNameLength).chain((name) =>
+  dnsLabel(options.maxNameLength ?? maxWorkspaceNameLength).chain((name) =>
     fc
       .record(
         {
@@ -129,7 +136,7 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
               databaseReplicas: fc.integer({ min: 0, max: 1 }),
               storageQuota: quantity,
               storageClassName: dnsLabel(20),
-              agentPools: fc.uniqueArray(poolDocument(Names.maxPoolNameLength(name)), {
+              agentPools: fc.uniqueArray(poolDocument(maxPoolNameLength(name)), {
                 minLength: 1,
                 maxLength: 4,
                 selector: (p) => p.name,
