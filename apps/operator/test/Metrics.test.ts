@@ -59,6 +59,13 @@ describe("operator metrics", () => {
     expect(body).not.toContain("leader_election_master_status")
   })
 
+  it("exposes the watch streams' series of every watched kind from the start, at zero", async () => {
+    const { body } = await scrape(Metrics.make({ concurrency: 1, watchedKinds: ["NetworkPolicy"] }))
+    for (const name of ["lists", "expired", "failures", "synthesized_deletes"]) {
+      expect(sample(body, `cartographer_k8s_watch_${name}_total`, `kind="NetworkPolicy"`)).toBe(0)
+    }
+  })
+
   it("appends the watch streams' counters, by kind", async () => {
     await Effect.runPromise(Metric.update(Metric.withAttributes(Watch.metrics.lists, { kind: "Deployment" }), 1))
     const { body } = await scrape(Metrics.make({ concurrency: 1 }))

@@ -14,6 +14,7 @@
  */
 import { Cause, Clock, Duration, Effect, Queue, type Scope } from "effect"
 import { formatMicroTime } from "./internal/microTime.js"
+import { truncateUtf8 } from "./internal/utf8.js"
 import { Kinds } from "./Kinds.js"
 import { KubeClient } from "./KubeClient.js"
 import type { KubeEvent, KubeObject, ObjectReference } from "./KubeObject.js"
@@ -73,22 +74,6 @@ interface Series {
 }
 
 const maxWriteRounds = 3
-
-const utf8 = new TextEncoder()
-
-/** Truncates to at most `maxBytes` of UTF-8 without splitting a character. */
-export const truncateUtf8 = (text: string, maxBytes: number): string => {
-  if (utf8.encode(text).length <= maxBytes) return text
-  let out = ""
-  let bytes = 0
-  for (const char of text) {
-    const size = utf8.encode(char).length
-    if (bytes + size > maxBytes) break
-    out += char
-    bytes += size
-  }
-  return out
-}
 
 const referenceOf = (object: KubeObject): ObjectReference => {
   const metadata = object.metadata ?? {}

@@ -3,7 +3,8 @@
 import { adminUser, eventually, kubectl, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { EventRecorder, Kinds, KubeClient, type KubeEvent } from "../src/index.js"
+import { EventRecorder, Kinds, KubeClient } from "../src/index.js"
+import type { KubeEvent } from "../src/KubeObject.js"
 import { sharedClient } from "./support.js"
 
 const namespace = useNamespace("k8s-events")

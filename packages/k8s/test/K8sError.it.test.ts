@@ -3,7 +3,8 @@
 import { eventually, freePort, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Option } from "effect"
-import { type K8sError, Kinds, KubeClient, resourceKind } from "../src/index.js"
+import { type K8sError, Kinds, KubeClient } from "../src/index.js"
+import { resourceKind } from "../src/Kinds.js"
 import { ensureWidgetCrd, kubeConfigWith, sharedClient, type Widget, Widgets, withClient } from "./support.js"
 
 const namespace = useNamespace("k8s-errors")

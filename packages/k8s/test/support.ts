@@ -11,9 +11,9 @@ import {
   type Live,
   objectKey,
   type ResourceKind,
-  resourceKind,
   Watch,
 } from "../src/index.js"
+import { resourceKind } from "../src/Kinds.js"
 
 /** The admin client of the run's shared control plane. */
 export const sharedClient: Layer.Layer<KubeClient, K8sError> = Layer.unwrap(

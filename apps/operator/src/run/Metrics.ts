@@ -8,8 +8,9 @@
  * watch streams of `@cartographer/k8s` count lists, 410 relists, failures and synthesized deletions as Effect
  * metrics (`cartographer_k8s_watch_*{kind}`); a scrape appends them in the same text format.
  */
+import { Watch } from "@cartographer/k8s"
 import type { Engine } from "@cartographer/reconciler"
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
 
@@ -46,6 +47,8 @@ export const make = (options: {
   readonly concurrency: number
   /** The Lease name, when leader election is on (`leader_election_master_status{name}`). */
   readonly leaseName?: string | undefined
+  /** The kinds the engine watches, whose watch-stream series exist from the start. */
+  readonly watchedKinds?: ReadonlyArray<string> | undefined
 }): OperatorMetrics => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
@@ -110,6 +113,10 @@ export const make = (options: {
   adds.inc(queue, 0)
   retries.inc(queue, 0)
   if (leaderStatus !== undefined && options.leaseName !== undefined) leaderStatus.set({ name: options.leaseName }, 0)
+  for (const kind of options.watchedKinds ?? []) {
+    for (const counter of Object.values(Watch.metrics))
+      Effect.runSync(Metric.update(Metric.withAttributes(counter, { kind }), 0))
+  }
 
   return {
     registry,

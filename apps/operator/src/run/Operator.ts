@@ -8,8 +8,8 @@
  * servers closed, client closed.
  */
 import { randomUUID } from "node:crypto"
-import { KubeClient, LeaderElection } from "@cartographer/k8s"
-import { Engine } from "@cartographer/reconciler"
+import { Kinds, KubeClient, LeaderElection } from "@cartographer/k8s"
+import { Engine, managedKindNames } from "@cartographer/reconciler"
 import { Cause, Duration, Effect, type Runtime, Schema, Stream } from "effect"
 import * as Logging from "./Logging.js"
 import * as Metrics from "./Metrics.js"
@@ -33,7 +33,11 @@ export const operator = (config: RunConfig) =>
   Effect.gen(function* () {
     const started = Date.now()
     const leaseName = config.leaderElect ? config.leaderElectionId : undefined
-    const metrics = Metrics.make({ concurrency: config.concurrency, leaseName })
+    const metrics = Metrics.make({
+      concurrency: config.concurrency,
+      leaseName,
+      watchedKinds: [Kinds.Workspace.kind, ...managedKindNames],
+    })
     yield* Effect.logInfo("starting", {
       namespaces: config.namespaces.length === 0 ? "all" : config.namespaces.join(","),
       concurrency: config.concurrency,

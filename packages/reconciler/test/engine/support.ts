@@ -2,7 +2,7 @@
 // operator's ServiceAccount with the shipped ClusterRole (operatorIdentity); the test itself acts as admin.
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Kinds, KubeClient, type KubeClientShape, type KubeObject, resourceKind } from "@cartographer/k8s"
+import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type ResourceKind } from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
 import {
   auditSettled,
@@ -121,13 +121,15 @@ export const waitForCondition = (
     timeout,
   )
 
-const PersistentVolumes = resourceKind({
+// The engine never touches PersistentVolumes, so `Kinds` does not list them.
+const PersistentVolumes: ResourceKind = {
   group: "",
   version: "v1",
+  apiVersion: "v1",
   kind: "PersistentVolume",
   plural: "persistentvolumes",
   namespaced: false,
-})
+}
 
 /**
  * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner, and the
