@@ -8,7 +8,9 @@
 
 import { workspace } from "@cartographer/schema/testing"
 import fc from "fast-check"
-import { nothingObserved, type Observed, observeApplied, plan } from "../src/index.js"
+import { nothingObserved, type Observed } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 
 export interface PlanThroughputCase {
   readonly name: string

@@ -5,7 +5,8 @@
 import type { Workspace } from "@cartographer/schema"
 import { dnsLabel } from "@cartographer/schema/testing"
 import fc from "fast-check"
-import type { JobState, Observed, WorkloadObservation } from "../src/index.js"
+import type { Observed } from "../src/index.js"
+import type { JobState, WorkloadObservation } from "../src/plan/Observed.js"
 import { encodeBase64 } from "../src/plan/secrets.js"
 
 const hex8 = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 8, maxLength: 8 })

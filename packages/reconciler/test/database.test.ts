@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { observeApplied, plan, pruneTargets } from "../src/index.js"
+import { pruneTargets } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 import { find, has, inputs, inventory, nothing, settled, ws } from "./fixtures.js"
 
 const name = "test-environment-orion-database"

@@ -4,16 +4,10 @@
  */
 import type { Workspace } from "@cartographer/schema"
 import { decode } from "@cartographer/schema/testing"
-import {
-  type Container,
-  type Deployment,
-  type ManagedObject,
-  nothingObserved,
-  type Observed,
-  observeApplied,
-  type Plan,
-  plan,
-} from "../src/index.js"
+import { type ManagedObject, nothingObserved, type Observed, type Plan } from "../src/index.js"
+import type { Container, Deployment } from "../src/plan/kube.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 
 export const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "s3cr3t/p@ss:word" }
 export const nothing = nothingObserved(inputs)

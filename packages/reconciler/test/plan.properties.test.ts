@@ -9,15 +9,10 @@ import {
 } from "@cartographer/schema/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  labelKeys,
-  type ManagedObject,
-  nothingObserved,
-  type Observed,
-  observeApplied,
-  plan,
-  pruneTargets,
-} from "../src/index.js"
+import { type ManagedObject, nothingObserved, type Observed, pruneTargets } from "../src/index.js"
+import { labelKeys } from "../src/plan/labels.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 import { observedFor } from "./arbitraries.js"
 import { inventory } from "./fixtures.js"
 import { podSpecOf, violations } from "./kubernetesRules.js"

@@ -1,6 +1,6 @@
 // The planner's entry points for objects read from the API server: semantic checks before anything is planned.
 import { describe, expect, it } from "vitest"
-import { checkWorkspace, planUnknown } from "../src/index.js"
+import { checkWorkspace, planUnknown } from "../src/plan/planner.js"
 import { nothing, raw } from "./fixtures.js"
 
 describe("semantic checks", () => {

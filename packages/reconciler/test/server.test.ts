@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { plan, pruneTargets } from "../src/index.js"
+import { pruneTargets } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
 import { afterMigration, condition, container, envOf, find, has, inventory, settled, ws } from "./fixtures.js"
 
 const name = "test-environment-orion-server"

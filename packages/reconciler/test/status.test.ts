@@ -1,15 +1,14 @@
 import type { Condition } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
+import { planInvalid, planUnknown } from "../src/plan/planner.js"
 import {
   decideDegraded,
   decideProgressing,
   decideReady,
-  planInvalid,
-  planUnknown,
   type StatusFacts,
+  toCondition,
   withExecutionProblem,
-} from "../src/index.js"
-import { toCondition } from "../src/plan/status.js"
+} from "../src/plan/status.js"
 import { inputs, nothing, raw } from "./fixtures.js"
 
 const up = (replicas: number) => ({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { plan, pruneTargets } from "../src/index.js"
+import { pruneTargets } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
 import { container, envOf, find, has, inventory, nothing, settled, ws } from "./fixtures.js"
 
 const agent = (pool: string) => `test-environment-agent-${pool}`

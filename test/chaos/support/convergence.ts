@@ -4,7 +4,8 @@
 //   missing, none left over: a lost update or a missed deletion shows up here);
 // - a fixpoint: a fresh operator process (cold caches, no faults) reconciles every Workspace once and writes
 //   nothing, i.e. every live child already holds what the planner wants and every status is current.
-import { labelKeys, managedKindNames } from "@cartographer/reconciler"
+import { managedKindNames } from "@cartographer/reconciler"
+import { labelKeys } from "@cartographer/reconciler/testing"
 import { type AuditEvent, auditSentinel, mutatingVerbs, pollUntil } from "@cartographer/test/harness"
 import { firstPlan } from "../../bench/measure/ceiling.js"
 import { auditTail, auditTime } from "../../bench/support/auditTail.js"

@@ -27,19 +27,8 @@ import { OwnWrites } from "./OwnWrites.js"
 import * as Reconcile from "./Reconcile.js"
 import * as WorkQueue from "./WorkQueue.js"
 
-export { slim } from "./Cache.js"
-export { Faults, type FaultsShape, type WatchEventInfo, type Write } from "./Faults.js"
-export { intentAnnotation } from "./NoOp.js"
 export type { ReconcileResult } from "./Outcome.js"
-export {
-  ApiUnavailable,
-  ChildRejected,
-  InvalidSpec,
-  OwnershipConflict,
-  ReconcileError,
-  type ReconcileErrorReason,
-} from "./ReconcileError.js"
-export type { Outcome, QueueEvent } from "./WorkQueue.js"
+export type { QueueEvent } from "./WorkQueue.js"
 
 export interface EngineObserver {
   /** After each reconcile: its Workspace key, how it ended and how long it took. */
@@ -104,10 +93,10 @@ export const defaults = {
 } as const
 
 /** The label every child carries: the engine watches only these. */
-export const managedBySelector = `${labelKeys.managedBy}=${managedBy}`
+const managedBySelector = `${labelKeys.managedBy}=${managedBy}`
 
 /** `reportingController` of the engine's Events. */
-export const reportingController = "mlops.aigency.com/cartographer"
+const reportingController = "mlops.aigency.com/cartographer"
 
 const noObserver: EngineObserver = { reconciled: () => {}, queue: () => {} }
 

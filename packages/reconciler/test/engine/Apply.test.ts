@@ -1,7 +1,7 @@
 // Executing a plan's applies: the order of the waves.
 import { describe, expect, it } from "vitest"
 import { waves } from "../../src/engine/Apply.js"
-import { planUnknown } from "../../src/index.js"
+import { planUnknown } from "../../src/plan/planner.js"
 import { nothing, raw } from "../fixtures.js"
 
 describe("apply waves", () => {

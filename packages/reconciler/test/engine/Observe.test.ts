@@ -1,7 +1,8 @@
 import type { KubeObject, Live } from "@cartographer/k8s"
 import { describe, expect, it } from "vitest"
 import { type Children, jobStateOf, observedOf, workspaceKeyOf } from "../../src/engine/Observe.js"
-import { convergedPlan, type ManagedObject, plan } from "../../src/index.js"
+import { convergedPlan, type ManagedObject } from "../../src/index.js"
+import { plan } from "../../src/plan/planner.js"
 import { inputs, ws } from "../fixtures.js"
 
 let rv = 0

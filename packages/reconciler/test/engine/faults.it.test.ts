@@ -1,17 +1,17 @@
-// Sieve-style faults through the engine's documented test hooks (Engine.Faults), against the real API server:
+// Sieve-style faults through the engine's documented test hooks (Faults), against the real API server:
 // a crash after a write (intermediate state), a lagging cache (stale state), a lost notification (unobserved
 // state), and a crashing watch stream. Each ends converged; the database password is never replaced.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
-import { Engine } from "../../src/index.js"
+import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
 import { Admin, basicChildren, condition, engineSuite } from "./support.js"
 
 const suite = engineSuite("engine-faults")
 const { namespace } = suite
 
-const noFaults: Engine.FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
+const noFaults: FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
 
 const create = (name: string) =>
   Effect.gen(function* () {
@@ -51,12 +51,12 @@ suite.tests("faults", "240 seconds", (it) => {
   it.effect("converges when every reconcile crashes after some of its writes", () =>
     Effect.gen(function* () {
       let writes = 0
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // Every third write "crashes" the reconcile right after the API server accepted it.
         afterWrite: () => (++writes % 3 === 0 ? Effect.die("crash after a write") : Effect.void),
       }
-      yield* suite.startEngine({ backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine({ backoffCap: "1 second" }).pipe(Effect.provideService(Faults, faults))
       yield* create("crashy")
       yield* converged("crashy")
       // Every third write crashed its reconcile: six writes or more means at least two crashed reconciles were picked
@@ -77,7 +77,7 @@ suite.tests("faults", "240 seconds", (it) => {
       const crashed = yield* Deferred.make<void>()
       let writes = 0
       // The first engine "dies" after its 4th write: it stops dead in the middle of a reconcile.
-      const dying: Engine.FaultsShape = {
+      const dying: FaultsShape = {
         ...noFaults,
         afterWrite: () =>
           ++writes === 4 ? Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Effect.never)) : Effect.void,
@@ -85,7 +85,7 @@ suite.tests("faults", "240 seconds", (it) => {
       const first = yield* Scope.make()
       yield* suite
         .startEngine({ shutdownGrace: "10 millis" })
-        .pipe(Effect.provideService(Engine.Faults, dying), Scope.provide(first))
+        .pipe(Effect.provideService(Faults, dying), Scope.provide(first))
       yield* create("resumed")
       yield* Deferred.await(crashed)
       const secret = yield* admin.get(Kinds.Secret, { namespace, name: "resumed-environment-secrets" })
@@ -101,7 +101,7 @@ suite.tests("faults", "240 seconds", (it) => {
 
   it.effect("never regenerates the password while its cache lags behind its own writes", () =>
     Effect.gen(function* () {
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // Secret and Workspace events reach the cache 2 s late: reconciles meanwhile do not see the new Secret.
         beforeEvent: (event) =>
@@ -109,7 +109,7 @@ suite.tests("faults", "240 seconds", (it) => {
             ? Effect.sleep("2 seconds").pipe(Effect.as(true))
             : Effect.succeed(true),
       }
-      yield* suite.startEngine().pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine().pipe(Effect.provideService(Faults, faults))
       yield* create("lagging")
       yield* converged("lagging")
       const secret = yield* secretWrites("lagging")
@@ -123,12 +123,12 @@ suite.tests("faults", "240 seconds", (it) => {
   it.effect("repairs a change whose notification was lost at the next resync", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // The cache sees Service changes, but no reconcile is queued for them.
         beforeEvent: (event) => Effect.succeed(event.kind !== "Service"),
       }
-      yield* suite.startEngine({ resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine({ resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Faults, faults))
       yield* create("unobserved")
       yield* converged("unobserved")
       const ref = { namespace, name: "unobserved-orion-server" }
@@ -146,7 +146,7 @@ suite.tests("faults", "240 seconds", (it) => {
     Effect.gen(function* () {
       const admin = yield* Admin
       let crashes = 0
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // The Deployment stream dies on the first live event after its initial sync, once.
         beforeEvent: (event) =>
@@ -154,7 +154,7 @@ suite.tests("faults", "240 seconds", (it) => {
             ? Effect.die("the Deployment stream crashed")
             : Effect.succeed(true),
       }
-      yield* suite.startEngine().pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine().pipe(Effect.provideService(Faults, faults))
       yield* create("streams")
       yield* converged("streams")
       const deployment = { namespace, name: "streams-agent-default" }

@@ -6,7 +6,7 @@ import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { eventually } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { migrationHashAnnotation } from "../../src/index.js"
+import { migrationHashAnnotation } from "../../src/plan/migration.js"
 import { Admin, engineSuite, podsRun } from "./support.js"
 
 const suite = engineSuite("engine-migration")

@@ -13,6 +13,7 @@ import {
 } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer } from "effect"
+import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
 import { Engine } from "../../src/index.js"
 import { basicChildren, condition, sample } from "./support.js"
 
@@ -73,7 +74,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API s
         let writes = 0
         let restarted: Promise<void> | undefined
         // A test hook, not a mock: after the 8th write, restart the real API server (without waiting for it).
-        const faults: Engine.FaultsShape = {
+        const faults: FaultsShape = {
           afterWrite: () =>
             Effect.sync(() => {
               writes++
@@ -83,7 +84,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API s
         }
         const engine = yield* Engine.make({ concurrency: 2, namespaces: [namespace] }).pipe(
           Effect.provide(identity.layer),
-          Effect.provideService(Engine.Faults, faults),
+          Effect.provideService(Faults, faults),
           Effect.orDie,
         )
         const running = yield* Effect.forkScoped(engine.run)
