@@ -5,9 +5,7 @@
  * Classification from HTTP statuses, `Status` bodies, client-node exceptions and undici network errors happens in
  * exactly one place, `internal/classify.ts`; nothing else constructs reasons from raw failures.
  */
-import { Duration, Predicate, Schema } from "effect"
-
-const TypeId = "~@cartographer/k8s/K8sError" as const
+import { Duration, Schema } from "effect"
 
 /** The Schema identifier of a reason class. */
 const reasonId = (tag: string) => `@cartographer/k8s/K8sError/${tag}`
@@ -155,8 +153,6 @@ export class K8sError extends Schema.TaggedError<K8sError>("@cartographer/k8s/K8
   reason: K8sErrorReason,
   operation: Schema.optionalKey(Schema.String),
 }) {
-  readonly [TypeId] = TypeId
-
   override get message(): string {
     const prefix = this.operation === undefined ? "" : `${this.operation}: `
     return `${prefix}${this.reason._tag}: ${this.reason.message}`
@@ -175,5 +171,3 @@ export class K8sError extends Schema.TaggedError<K8sError>("@cartographer/k8s/K8
     return undefined
   }
 }
-
-export const isK8sError = (u: unknown): u is K8sError => Predicate.hasProperty(u, TypeId)

@@ -3,23 +3,7 @@
  * `@kubernetes/client-node`.
  */
 export * as EventRecorder from "./EventRecorder.js"
-export {
-  AlreadyExists,
-  Conflict,
-  Decode,
-  Forbidden,
-  Gone,
-  Invalid,
-  K8sError,
-  K8sErrorReason,
-  NotFound,
-  StatusCause,
-  Timeout,
-  TooManyRequests,
-  Transport,
-  Unauthorized,
-  Unavailable,
-} from "./K8sError.js"
+export * from "./K8sError.js"
 export { type Access, Kinds, type ResourceKind } from "./Kinds.js"
 export {
   type ApplyOptions,
