@@ -70,6 +70,16 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       ])
       expect(patched.code, patched.stderr).toBe(0)
     }
+    /** The flow run once it has reached a final state, whichever. */
+    const finalState = (id: string) =>
+      pollUntil(
+        `flow run ${id} reaches a final state`,
+        async () => {
+          const r = await server().flowRun(id)
+          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
+        },
+        { ...patiently, timeoutMs: minutes(8) },
+      )
     const workerLog = async (pool: string) => {
       const pods = await listChildren<Pod>(api, namespace, "pods", `${env},mlops.aigency.com/pool=${pool}`)
       const texts = await Promise.all(
@@ -193,14 +203,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
       async () => {
         const apiUrl = `${runner.serviceUrl(namespace, `${workspace}-orion-server`, 4200)}/api`
         const id = await deployAndRun(apiUrl, "default", "e2e-process")
-        const run = await pollUntil(
-          `flow run ${id} reaches a final state`,
-          async () => {
-            const r = await server().flowRun(id)
-            return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-          },
-          { ...patiently, timeoutMs: minutes(8) },
-        )
+        const run = await finalState(id)
         expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
         expect(await workerLog("default")).toContain(id)
       },
@@ -251,14 +254,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier === "cluster")(
           patiently,
         )
         expect(job.metadata.namespace).toBe(namespace)
-        const run = await pollUntil(
-          `flow run ${id} reaches a final state`,
-          async () => {
-            const r = await server().flowRun(id)
-            return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-          },
-          { ...patiently, timeoutMs: minutes(8) },
-        )
+        const run = await finalState(id)
         expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
         const log = await workerLog("jobs")
         expect(log).toContain(id)

@@ -7,7 +7,7 @@ import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { eventually } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, engineSuite } from "./support.js"
+import { Admin, engineSuite, statusCurrent } from "./support.js"
 
 const suite = engineSuite("engine-drift")
 const { namespace } = suite
@@ -25,16 +25,7 @@ const create = (object: KubeObject) =>
   })
 
 /** Waits until the engine has written a status for the Workspace's current generation. */
-const settled = (name: string) =>
-  eventually(
-    Effect.gen(function* () {
-      const admin = yield* Admin
-      const live = yield* admin.get(Kinds.Workspace, { namespace, name })
-      const status = live.status as { observedGeneration?: number } | undefined
-      if (status?.observedGeneration !== live.metadata.generation) return yield* Effect.fail("status not current")
-      return live
-    }),
-  )
+const settled = (name: string) => eventually(statusCurrent({ namespace, name }))
 
 /** Mutating requests the operator made since `since`, as the API server's audit log recorded them. */
 const writesSince = (since: Date) => suite.writesSince(since)

@@ -6,7 +6,7 @@ import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/ha
 import { assert } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
 import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
-import { Admin, basicChildren, condition, engineSuite } from "./support.js"
+import { Admin, basicChildren, condition, engineSuite, statusCurrent } from "./support.js"
 
 const suite = engineSuite("engine-faults")
 const { namespace } = suite
@@ -26,11 +26,8 @@ const converged = (name: string) =>
   eventually(
     Effect.gen(function* () {
       const admin = yield* Admin
-      const ws = yield* admin.get(Kinds.Workspace, { namespace, name })
-      const status = ws.status as { observedGeneration?: number } | undefined
-      if (status?.observedGeneration !== ws.metadata.generation || condition(ws, "Ready") === undefined) {
-        return yield* Effect.fail("status not current")
-      }
+      const ws = yield* statusCurrent({ namespace, name })
+      if (condition(ws, "Ready") === undefined) return yield* Effect.fail("no Ready condition yet")
       for (const [kind, child] of basicChildren(name)) yield* admin.get(kind, { namespace, name: child })
       return ws
     }),

@@ -101,6 +101,16 @@ export const condition = (object: KubeObject | undefined, type: Condition["type"
     (c) => c.type === type,
   )
 
+/** The Workspace, failing (for `eventually`) until the engine has written a status for its current generation. */
+export const statusCurrent = (ref: { readonly namespace: string; readonly name: string }) =>
+  Effect.gen(function* () {
+    const admin = yield* Admin
+    const workspace = yield* admin.get(Kinds.Workspace, ref)
+    const status = workspace.status as { observedGeneration?: number } | undefined
+    if (status?.observedGeneration !== workspace.metadata.generation) return yield* Effect.fail("status not current")
+    return workspace
+  })
+
 /** Fails (for `eventually`) until the Workspace's condition has this status. */
 export const waitForCondition = (
   ref: { readonly namespace: string; readonly name: string },
