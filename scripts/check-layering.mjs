@@ -1,4 +1,4 @@
-// Enforces the one-way layering of ARCHITECTURE.md: schema → k8s → reconciler → operator, nothing upward, and a
+// Enforces the one-way layering of docs/architecture.md: schema → k8s → reconciler → operator, nothing upward, and a
 // pure planner. Fails (exit 1) with file:line for every import that breaks a rule.
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
@@ -69,7 +69,7 @@ for (const [pkg, deps] of Object.entries(allowed)) {
   }
 }
 if (problems.length > 0) {
-  console.error(`Layering violations (see ARCHITECTURE.md):\n${problems.join("\n")}`)
+  console.error(`Layering violations (see docs/architecture.md):\n${problems.join("\n")}`)
   process.exit(1)
 }
 console.log("layering: ok")

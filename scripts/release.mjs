@@ -1,6 +1,7 @@
 // `npm run release`: writes release/cartographer-<version>.zip (and its .sha256) with what a user needs to install
-// Cartographer: install/ (the kustomize base), samples/, README.md, INSTALL.md, and bin/cartographer.mjs (the CLI
-// bundle: `node bin/cartographer.mjs diff|plan|run`, Node 24, no install needed).
+// Cartographer: install/ (the kustomize base), samples/, README.md, INSTALL.md, docs/ (the README's links: operations,
+// configuration reference, architecture), and bin/cartographer.mjs (the CLI bundle: `node bin/cartographer.mjs
+// diff|plan|run`, Node 24, no install needed).
 //
 // Options:
 //   --image <ref>      operator image written into install/kustomization.yaml (name[:tag][@digest]);
@@ -59,11 +60,12 @@ export const withImage = (text, image, version) => {
 export const release = async ({ image, outDir = join(root, "release") } = {}) => {
   const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"))
   const entries = new Map()
-  for (const dir of ["install", "samples"]) {
+  for (const dir of ["install", "samples", "docs"]) {
     for (const path of await files(join(root, dir))) {
       entries.set(relative(root, path).split(sep).join("/"), await readFile(path))
     }
   }
+  entries.delete("docs/INSTALL.md") // at the top, with the version filled in
   entries.set(
     "install/kustomization.yaml",
     Buffer.from(withImage(await readFile(join(root, "install", "kustomization.yaml"), "utf8"), image, version)),

@@ -1,6 +1,7 @@
-// The benchmark's result: one JSON document (`latest.json`) and the markdown table the README shows (`latest.md`).
+// The benchmark's result: one JSON document (`latest.json`) and its markdown table (`latest.md`).
 import type { CeilingResult } from "./measure/ceiling.js"
-import type { OperatorResult, Repair } from "./measure/operator.js"
+import type { Repair } from "./measure/drift.js"
+import type { OperatorResult } from "./measure/operator.js"
 import type { PureThroughput } from "./measure/throughput.js"
 import type { MachineFacts } from "./support/machine.js"
 

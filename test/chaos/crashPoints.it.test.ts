@@ -3,7 +3,8 @@
 // process must pick up from whatever half-done state is left and reach exactly the state an uninterrupted run
 // reaches. One Workspace with the most children (a kubernetes pool: 13 children, RBAC included); the default run
 // crashes after the first, a middle and the last write of its reconciles, `npm run chaos` after every one.
-import { Engine, managedKindNames } from "@cartographer/reconciler"
+import { managedKindNames } from "@cartographer/reconciler"
+import { intentAnnotation } from "@cartographer/reconciler/testing"
 import { describe, expect, it } from "vitest"
 import type { BenchCluster } from "../bench/support/benchCluster.js"
 import type { EngineHostEvent } from "../bench/support/engineHost.js"
@@ -37,7 +38,7 @@ const finalState = async (c: BenchCluster, namespace: string): Promise<Record<st
       }
       for (const field of ["uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"])
         delete o.metadata[field]
-      if (o.metadata.annotations !== undefined) delete o.metadata.annotations[Engine.intentAnnotation]
+      if (o.metadata.annotations !== undefined) delete o.metadata.annotations[intentAnnotation]
       if (kind === "Secret" && o.data !== undefined)
         o.data = Object.fromEntries(Object.keys(o.data).map((k) => [k, "<redacted>"]))
       for (const condition of o.status?.conditions ?? []) delete condition.lastTransitionTime

@@ -9,7 +9,7 @@
 // rules while this file runs.
 import { readFile } from "node:fs/promises"
 import { basename } from "node:path"
-import { pollUntil } from "@cartographer/test/harness"
+import { auditSentinel, pollUntil } from "@cartographer/test/harness"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
 import { auditTail } from "../bench/support/auditTail.js"
@@ -18,7 +18,7 @@ import { workspaceName } from "../bench/support/benchWorkspaces.js"
 import { collectionPath, objectPath } from "../bench/support/objectPaths.js"
 import { eventOf } from "../bench/support/operatorProcess.js"
 import { createNamespace, createWorkspaceAt } from "../bench/support/setup.js"
-import { patchWorkflows, sleep, startOperator, usePrivateCluster } from "./support/cluster.js"
+import { patchWorkflows, startOperator, usePrivateCluster } from "./support/cluster.js"
 import { fixpointWrites, isWriteBy, waitConverged, waitSettled } from "./support/convergence.js"
 
 const cluster = usePrivateCluster()
@@ -89,9 +89,7 @@ const refusesOverLimit = async (c: BenchCluster): Promise<boolean> => {
   throw new Error(`dry-run create: HTTP ${response.status} ${response.body.slice(0, 300)}`)
 }
 
-/** Polls `condition` until it holds (30 s at most). */
-const until = (what: string, condition: () => Promise<boolean>): Promise<true> =>
-  pollUntil(what, async () => ((await condition()) ? true : undefined), { timeoutMs: 30_000 })
+const shortly = { timeoutMs: 30_000 }
 
 interface LiveWorkspace {
   readonly metadata: { readonly generation: number }
@@ -131,12 +129,12 @@ describe("a CRD upgrade that tightens validation", () => {
     // Under the looser CRD the user asks for more CPU than the limit; the API server stores it.
     const crd = await workspaceCrd()
     await applyCrd(c, withoutResourceRules(crd) as Json)
-    await until("the looser CRD is in force", async () => !(await refusesOverLimit(c)))
+    await pollUntil("the looser CRD is in force", async () => !(await refusesOverLimit(c)), shortly)
     await patchWorkflows(c, namespace, name, overLimit)
 
     // The upgrade: today's CRD, then today's operator.
     await applyCrd(c, crd)
-    await until("the upgraded CRD is in force", () => refusesOverLimit(c))
+    await pollUntil("the upgraded CRD is in force", () => refusesOverLimit(c), shortly)
     const tail = auditTail(c.controlPlane.auditLogPath, { fromEnd: true })
     await tail.read()
     const after = await startOperator(c, { identity: "after-upgrade", namespaces: [namespace] })
@@ -155,11 +153,12 @@ describe("a CRD upgrade that tightens validation", () => {
 
     // Ratcheting lets a change elsewhere in the spec through; the operator still rolls nothing out.
     await patchWorkflows(c, namespace, name, { image: "prefecthq/prefect:3.8.8-python3.11" })
-    await until(
+    await pollUntil(
       "the status of the changed spec",
       async () => (await degradedOfCurrentGeneration(c))?.reason === "InvalidSpec",
+      shortly,
     )
-    await sleep(1_000) // the audit backend writes each event as its request completes
+    await auditSentinel(c.controlPlane.auditLogPath, ({ path }) => c.api.send({ method: "GET", path }))
     const writes = (await tail.read()).filter(isWriteBy("after-upgrade", after.startedAt))
     const described = writes.map(
       (e) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`,
@@ -170,10 +169,14 @@ describe("a CRD upgrade that tightens validation", () => {
 
     // The user corrects the field (allowed: the update makes it valid) and the Workspace converges.
     await patchWorkflows(c, namespace, name, { server: { resources: { requests: { cpu: "1" } } } })
-    await until("Degraded is no longer InvalidSpec", async () => {
-      const condition = await degradedOfCurrentGeneration(c)
-      return condition !== undefined && condition.reason !== "InvalidSpec"
-    })
+    await pollUntil(
+      "Degraded is no longer InvalidSpec",
+      async () => {
+        const condition = await degradedOfCurrentGeneration(c)
+        return condition !== undefined && condition.reason !== "InvalidSpec"
+      },
+      shortly,
+    )
     await waitConverged(c, namespace, 60_000, after)
     await waitSettled(c, namespace, after)
     await after.stop()

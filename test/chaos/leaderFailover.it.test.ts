@@ -6,13 +6,13 @@
 // asserts no wall-clock bound; the production timings (15 s / 10 s / 2 s), 100 Workspaces and the takeover bound
 // under `npm run chaos`.
 import type { AuditEvent } from "@cartographer/test/harness"
-import { mutatingVerbs } from "@cartographer/test/harness"
+import { mutatingVerbs, pollUntil } from "@cartographer/test/harness"
 import { describe, expect, it } from "vitest"
 import { auditTail, auditTime } from "../bench/support/auditTail.js"
 import { operatorNamespace } from "../bench/support/benchCluster.js"
 import { eventOf } from "../bench/support/operatorProcess.js"
 import { createNamespace, createWorkspaces } from "../bench/support/setup.js"
-import { sleep, startOperator, usePrivateCluster } from "./support/cluster.js"
+import { startOperator, usePrivateCluster } from "./support/cluster.js"
 import { fixpointWrites, waitConverged, waitSettled } from "./support/convergence.js"
 import { bySize, chaosScale } from "./support/scale.js"
 
@@ -47,14 +47,17 @@ describe("leader failover", () => {
     await createWorkspaces(c.api, namespace, workspaces)
     // Mid-reconcile: once the leader has made a few writes of the many convergence needs.
     const events: Array<AuditEvent> = []
-    for (;;) {
-      events.push(...(await tail.read()))
-      const childWrites = events.filter(
-        (e) => replicaOf(e) === "replica-a" && mutatingVerbs.has(e.verb) && e.objectRef?.resource !== "leases",
-      )
-      if (childWrites.length >= 5) break
-      await sleep(5)
-    }
+    await pollUntil(
+      "the leader made five writes",
+      async () => {
+        events.push(...(await tail.read()))
+        const childWrites = events.filter(
+          (e) => replicaOf(e) === "replica-a" && mutatingVerbs.has(e.verb) && e.objectRef?.resource !== "leases",
+        )
+        return childWrites.length >= 5
+      },
+      { timeoutMs: 120_000, intervalMs: 5 },
+    )
     const killedAt = Date.now()
     await a.kill()
     // Generous: how soon is checked below (full scale only), not by this timeout.

@@ -8,13 +8,14 @@
 //   (above all: the database password, created once, is never replaced).
 // 10 Workspaces in the default run, 100 under `npm run chaos`.
 import { managedKindNames } from "@cartographer/reconciler"
+import { pollUntil } from "@cartographer/test/harness"
 import { describe, expect, it } from "vitest"
 import type { BenchCluster } from "../bench/support/benchCluster.js"
 import { workspaceName } from "../bench/support/benchWorkspaces.js"
 import { objectPath } from "../bench/support/objectPaths.js"
 import { eventOf } from "../bench/support/operatorProcess.js"
 import { createNamespace, createWorkspaces } from "../bench/support/setup.js"
-import { patchWorkflows, sleep, startOperator, usePrivateCluster } from "./support/cluster.js"
+import { patchWorkflows, startOperator, usePrivateCluster } from "./support/cluster.js"
 import { fixpointWrites, list, waitConverged, waitSettled } from "./support/convergence.js"
 import { bySize } from "./support/scale.js"
 
@@ -91,15 +92,14 @@ describe("stale and missed watch events", () => {
     await operator.waitFor(eventOf("synced"), 60_000)
     await createWorkspaces(c.api, namespace, workspaces)
     // The passwords as first created (4 of the 5 samples have an in-cluster database).
-    let early = await passwords(c, namespace)
-    for (
-      let waited = 0;
-      Object.keys(early).length < Math.floor((workspaces * 4) / 5) && waited < 60_000;
-      waited += 200
-    ) {
-      await sleep(200)
-      early = await passwords(c, namespace)
-    }
+    const early = await pollUntil(
+      "the database Secrets exist",
+      async () => {
+        const found = await passwords(c, namespace)
+        return Object.keys(found).length >= Math.floor((workspaces * 4) / 5) ? found : undefined
+      },
+      { timeoutMs: 60_000 },
+    )
     await disturb(c, namespace)
     await waitConverged(c, namespace, 120_000, operator)
     await waitSettled(c, namespace, operator)

@@ -1,10 +1,10 @@
 // What the end-to-end suites ask a Workspace's Prefect server, through its REST API (as the UI and clients do),
 // and how they deploy and start a flow (with the Prefect client from the pinned venv, as a data scientist would).
-import { spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { run } from "../harness/processes.js"
 import { prefectVenv, venvBin } from "../prefect/index.js"
 
 export interface WorkPool {
@@ -67,34 +67,24 @@ export const deployAndRun = async (
   const venv = await prefectVenv()
   const home = await mkdtemp(join(tmpdir(), "cartographer-deploy-"))
   try {
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(
-        venvBin(venv, "python"),
-        [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables)],
-        {
-          cwd: flowsDir,
-          env: {
-            PATH: process.env.PATH ?? "",
-            HOME: home,
-            PREFECT_HOME: join(home, ".prefect"),
-            PREFECT_API_URL: apiUrl,
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-          timeout: 300_000,
+    const result = await run(
+      venvBin(venv, "python"),
+      [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables)],
+      {
+        cwd: flowsDir,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: home,
+          PREFECT_HOME: join(home, ".prefect"),
+          PREFECT_API_URL: apiUrl,
         },
-      )
-      let output = ""
-      child.stdout.on("data", (c: Buffer) => {
-        output += c.toString()
-      })
-      child.stderr.on("data", (c: Buffer) => {
-        output += c.toString()
-      })
-      child.once("error", reject)
-      child.once("close", (code) => resolve({ code, output }))
-    })
-    const id = output.trim().split("\n").at(-1)?.trim() ?? ""
-    if (code !== 0 || !/^[0-9a-f-]{36}$/u.test(id)) throw new Error(`deploy.py exited ${code}:\n${output.slice(-3000)}`)
+        timeoutMs: 300_000,
+      },
+    )
+    const id = result.stdout.trim().split("\n").at(-1)?.trim() ?? ""
+    if (result.code !== 0 || !/^[0-9a-f-]{36}$/u.test(id)) {
+      throw new Error(`deploy.py exited ${result.code}:\n${`${result.stdout}${result.stderr}`.slice(-3000)}`)
+    }
     return id
   } finally {
     await rm(home, { recursive: true, force: true })

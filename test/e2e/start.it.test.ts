@@ -1,42 +1,34 @@
 // `npm start` on a machine without a cluster, as a first-time user runs it: its own control plane, install/ with
 // the operator's pods played by the pod runner, the sample Workspace, and the Prefect UI at the URL it prints,
 // looked at in a real browser. Then Ctrl-C, which must leave nothing running.
-import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { pollUntil, runKubectl, sharedControlPlane } from "../harness/index.js"
+import { pollUntil, runKubectl, type StartedProcess, sharedControlPlane, start } from "../harness/index.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import { prefectApi } from "./prefect.js"
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
-const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
 const minutes = (n: number) => n * 60_000
 
 describe("npm start with no cluster", () => {
-  let child: ChildProcess
+  let npmStart: StartedProcess
   let output = ""
-  let exit: Promise<number | string>
   let uiUrl: string
   let kubeconfig: string
   const tail = () => output.split("\n").slice(-40).join("\n")
 
   beforeAll(async () => {
-    // What `npm start` runs, killed with this test process if it dies (PDEATHSIG).
-    const argv = [process.execPath, "test/local/run-ts.mjs", "test/local/start.ts"]
-    const [command, args] = setpriv
-      ? [setpriv, ["--pdeathsig", "KILL", "--", ...argv]]
-      : [argv[0] as string, argv.slice(1)]
-    child = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } })
-    exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")))
+    // What `npm start` runs, killed with this test process if it dies.
+    npmStart = start(process.execPath, ["test/local/run-ts.mjs", "test/local/start.ts"], { cwd: repoRoot })
     const collect = (chunk: Buffer) => {
       output += chunk.toString()
     }
-    child.stdout?.on("data", collect)
-    child.stderr?.on("data", collect)
+    npmStart.child.stdout?.on("data", collect)
+    npmStart.child.stderr?.on("data", collect)
     const found = await pollUntil(
       "npm start prints the Prefect UI's URL",
       async () => {
@@ -48,7 +40,7 @@ describe("npm start with no cluster", () => {
         timeoutMs: minutes(20),
         intervalMs: 1_000,
         describe: tail,
-        abort: () => (child.exitCode === null && child.signalCode === null ? undefined : "npm start exited"),
+        abort: () => (npmStart.running() ? undefined : "npm start exited"),
       },
     )
     uiUrl = found.url
@@ -56,12 +48,7 @@ describe("npm start with no cluster", () => {
   }, minutes(22))
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGINT")
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-      await exit
-      clearTimeout(timer)
-    }
+    await npmStart?.stop(60_000, "SIGINT")
   }, minutes(2))
 
   it("prints a URL where the Prefect server of test-environment answers", async () => {
@@ -120,8 +107,11 @@ describe("npm start with no cluster", () => {
   it(
     "stops everything it started on Ctrl-C",
     async () => {
-      child.kill("SIGINT")
-      const code = await Promise.race([exit, new Promise((r) => setTimeout(() => r("still running"), minutes(2)))])
+      npmStart.child.kill("SIGINT")
+      const code = await Promise.race([
+        npmStart.exited,
+        new Promise((r) => setTimeout(() => r("still running"), minutes(2))),
+      ])
       expect(code, tail()).toBe(0)
       // The control plane's directory (with the kubeconfig) is gone, and nothing answers at the UI's URL.
       expect(existsSync(kubeconfig)).toBe(false)

@@ -1,6 +1,8 @@
 // The API server's audit log (JSON lines, level Metadata, one event per request at ResponseComplete): later
 // suites count who mutated what, e.g. "the operator made no writes during a steady-state resync".
+import { randomBytes } from "node:crypto"
 import { readFile } from "node:fs/promises"
+import { pollUntil } from "./poll.js"
 
 /** Every request at Metadata level, logged once when its response is complete (or the handler panicked). */
 export const auditPolicy = `apiVersion: audit.k8s.io/v1
@@ -71,4 +73,24 @@ export const readAudit = async (path: string, filter: AuditFilter = {}): Promise
     if (matches(event, filter)) events.push(event)
   }
   return events
+}
+
+/**
+ * Waits until the audit log holds every request that completed before this call: it makes a request of its own
+ * (`get`: a GET of a ConfigMap in `default` that no one else names, whatever the answer) and waits until the log
+ * shows it. The
+ * log backend writes each event as its request completes, so once the sentinel is in, a count of writes taken
+ * afterwards cannot miss a late one, as a fixed sleep could.
+ */
+export const auditSentinel = async (
+  path: string,
+  get: (configMap: { readonly name: string; readonly path: string }) => Promise<unknown>,
+): Promise<void> => {
+  const name = `audit-sentinel-${randomBytes(6).toString("hex")}`
+  await get({ name, path: `/api/v1/namespaces/default/configmaps/${name}` })
+  await pollUntil(
+    `the audit log shows the sentinel request ${name}`,
+    async () => (await readAudit(path, { resource: "configmaps", name })).length > 0,
+    { timeoutMs: 30_000, intervalMs: 50 },
+  )
 }

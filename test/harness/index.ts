@@ -1,6 +1,6 @@
 // The real control plane harness for Cartographer's tests. See test/controlplane/ and
 // docs/adr/0001-control-plane-versions.md.
-export { type AuditEvent, type AuditFilter, mutatingVerbs, readAudit } from "./audit.js"
+export { type AuditEvent, type AuditFilter, auditSentinel, mutatingVerbs, readAudit } from "./audit.js"
 export { type Binaries, type BinaryName, findBinaries } from "./binaries.js"
 export type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 export { kubeconfigEnv } from "./context.js"
@@ -17,7 +17,7 @@ export { fakeNodeAnnotation } from "./fakeNodes.js"
 export { ApiError, type KubeApi, makeKubeApi, type WatchEvent } from "./kubeApi.js"
 export { loadKubeConfig } from "./kubeconfig.js"
 export { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
-export { pollUntil } from "./network.js"
+export { freePort } from "./network.js"
 export {
   type IdentityAccess,
   type OperatorIdentity,
@@ -26,8 +26,11 @@ export {
   operatorIdentity,
   operatorRuntimeEnv,
 } from "./operatorIdentity.js"
+export { eventually, type PollOptions, pollUntil } from "./poll.js"
+export { type RunOptions, type RunResult, run, type StartedProcess, type StartOptions, start } from "./processes.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export {
+  auditSettled,
   describeOnRealNode,
   kubectl,
   placeOnRealNode,

@@ -1,5 +1,5 @@
 // kubectl as users run it: the same binary version as the control plane, against a given kubeconfig.
-import { spawn } from "node:child_process"
+import { run } from "./processes.js"
 
 export interface KubectlResult {
   readonly code: number
@@ -14,46 +14,24 @@ export interface KubectlOptions {
 }
 
 /** Runs kubectl; never rejects on a non-zero exit (tests assert on rejections), only when it cannot run at all. */
-export const runKubectl = (
+export const runKubectl = async (
   binary: string,
   kubeconfigPath: string,
   args: ReadonlyArray<string>,
   options: KubectlOptions = {},
-): Promise<KubectlResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(binary, [`--kubeconfig=${kubeconfigPath}`, ...args], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, KUBECONFIG: kubeconfigPath },
-      timeout: options.timeoutMs ?? 60_000,
-      killSignal: "SIGKILL",
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.once("error", reject)
-    child.once("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }))
-    // kubectl may exit before reading its input (a usage error, a bad kubeconfig): its exit code and stderr tell
-    // what happened, so the broken pipe is not an error of its own.
-    child.stdin.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EPIPE") reject(error)
-    })
-    child.stdin.end(options.input ?? "")
+): Promise<KubectlResult> => {
+  const result = await run(binary, [`--kubeconfig=${kubeconfigPath}`, ...args], {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath },
+    input: options.input,
+    timeoutMs: options.timeoutMs,
   })
+  return { ...result, code: typeof result.code === "number" ? result.code : 128 }
+}
 
 /** Like `runKubectl` but rejects with kubectl's output when it fails. */
-export const kubectlOk = async (
-  binary: string,
-  kubeconfigPath: string,
-  args: ReadonlyArray<string>,
-  options: KubectlOptions = {},
-): Promise<string> => {
-  const result = await runKubectl(binary, kubeconfigPath, args, options)
+export const kubectlOk = async (...call: Parameters<typeof runKubectl>): Promise<string> => {
+  const result = await runKubectl(...call)
   if (result.code !== 0)
-    throw new Error(`kubectl ${args.join(" ")} exited ${result.code}: ${result.stderr}${result.stdout}`)
+    throw new Error(`kubectl ${call[2].join(" ")} exited ${result.code}: ${result.stderr}${result.stdout}`)
   return result.stdout
 }

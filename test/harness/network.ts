@@ -48,32 +48,5 @@ export const httpsGet = (url: string, tls: TlsFiles, timeoutMs = 5_000): Promise
     req.end()
   })
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * Polls `check` until it returns a value other than undefined. `describe` explains the failure (e.g. the process
- * logs); the last error or result is included too.
- */
-export const pollUntil = async <A>(
-  what: string,
-  check: () => Promise<A | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; describe?: () => string; abort?: () => string | undefined },
-): Promise<A> => {
-  const deadline = Date.now() + options.timeoutMs
-  let last = ""
-  for (;;) {
-    try {
-      const result = await check()
-      if (result !== undefined) return result
-      last = "not yet"
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error)
-    }
-    const aborted = options.abort?.()
-    if (aborted !== undefined || Date.now() > deadline) {
-      const reason = aborted ?? `not within ${options.timeoutMs} ms`
-      throw new Error(`${what}: ${reason} (last: ${last})${options.describe ? `\n${options.describe()}` : ""}`)
-    }
-    await sleep(options.intervalMs ?? 200)
-  }
-}
+// The harness's components wait for their processes with the tests' one polling loop.
+export { pollUntil } from "./poll.js"

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
-import { type K8sError, Kinds, KubeClient, resourceKind } from "@cartographer/k8s"
+import { type K8sError, Kinds, KubeClient, type ResourceKind } from "@cartographer/k8s"
 import type { KubeConfig } from "@kubernetes/client-node"
 import { Effect, type Layer, Schedule } from "effect"
 import { parse } from "yaml"
@@ -32,20 +32,15 @@ export const operatorRuntimeEnv = async (): Promise<Readonly<Record<string, stri
   )
 }
 
-const ClusterRoles = resourceKind({
-  group: "rbac.authorization.k8s.io",
-  version: "v1",
-  kind: "ClusterRole",
-  plural: "clusterroles",
-  namespaced: false,
-})
-const ClusterRoleBindings = resourceKind({
-  group: "rbac.authorization.k8s.io",
-  version: "v1",
+// Kinds the operator never touches, so `Kinds` does not list them.
+const rbac = { group: "rbac.authorization.k8s.io", version: "v1", apiVersion: "rbac.authorization.k8s.io/v1" }
+const ClusterRoles: ResourceKind = { ...rbac, kind: "ClusterRole", plural: "clusterroles", namespaced: false }
+const ClusterRoleBindings: ResourceKind = {
+  ...rbac,
   kind: "ClusterRoleBinding",
   plural: "clusterrolebindings",
   namespaced: false,
-})
+}
 
 /** A control plane to create the identity in: the shared one by default, or a private one (`startControlPlane`). */
 export interface IdentityAccess {

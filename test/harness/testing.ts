@@ -6,6 +6,7 @@ import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-nod
 import { afterAll, beforeAll, describe, inject, it } from "vitest"
 import { realNodeTaint } from "../node/kubelet.js"
 import { type Lock, lock } from "../node/locks.js"
+import { auditSentinel } from "./audit.js"
 import type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
 import { type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js"
@@ -129,4 +130,12 @@ export const placeOnRealNode = async (namespace: string): Promise<void> => {
     `scheduler.alpha.kubernetes.io/defaultTolerations=${JSON.stringify(tolerations)}`,
   ])
   if (annotated.code !== 0) throw new Error(`annotating namespace ${namespace}: ${annotated.stderr}`)
+}
+
+/** `auditSentinel` on the run's control plane: afterwards its audit log holds every request completed before. */
+export const auditSettled = (): Promise<void> => {
+  const core = sharedControlPlane().kubeConfig.makeApiClient(CoreV1Api)
+  return auditSentinel(sharedControlPlane().auditLogPath, ({ name }) =>
+    core.readNamespacedConfigMap({ namespace: "default", name }).catch(() => undefined),
+  )
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { parse, stringify } from "yaml"
 import { type ControlPlane, kubectlOk, pollUntil, startControlPlane } from "../harness/index.js"
-import { type KubeApi, makeKubeApi, type PodRunner, startPodRunner } from "../podrunner/index.js"
+import { type KubeApi, makeKubeApi, type PodRunner, splice, startPodRunner } from "../podrunner/index.js"
 import { prefectVenv } from "../prefect/index.js"
 import { operatorEntrypoint, startOperatorProcess } from "./operatorProcess.js"
 
@@ -76,14 +76,7 @@ const runAgainstCluster = async () => {
 const forward = (port: number, target: URL): Promise<Server> =>
   new Promise((resolve, reject) => {
     const server = createServer((client) => {
-      const upstream = connect({ host: target.hostname, port: Number(target.port) })
-      client.pipe(upstream).pipe(client)
-      const end = () => {
-        client.destroy()
-        upstream.destroy()
-      }
-      client.once("error", end)
-      upstream.once("error", end)
+      splice(client, connect({ host: target.hostname, port: Number(target.port) }))
     })
     server.once("error", reject)
     server.listen({ host: "127.0.0.1", port }, () => resolve(server))

@@ -4,15 +4,17 @@
 // probes, and report the result as pod status (phase, conditions, container states with exit codes).
 import { appendFile, mkdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
-import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1Probe } from "@kubernetes/client-node"
+import type { V1Container, V1Pod, V1PodCondition } from "@kubernetes/client-node"
+import type { KubeApi } from "../harness/kubeApi.js"
+import { runContainerProbes } from "./containerProbes.js"
+import { type ContainerRecord, gracePeriod, newContainer, now, type State, sleep, stopSignal } from "./containers.js"
 import { ConfigError, expand, resolveEnv } from "./env.js"
 import { type ImageSources, type LocalImage, lookupImage } from "./images.js"
-import type { KubeApi } from "../harness/kubeApi.js"
+import { podStatus } from "./podStatus.js"
 import { postgresUser, preparePostgres } from "./postgresEntrypoint.js"
-import { runProbe } from "./probes.js"
-import { type Exit, type LocalProcess, startProcess } from "./processes.js"
-import { type Mount, type RewriteContext, rewriteForContainer, rewriteForProbe, type ServiceName } from "./rewrite.js"
-import { type PreparedVolume, prepareVolumes, unsupportedVolume, VolumeError } from "./volumes.js"
+import { type Exit, startProcess } from "./processes.js"
+import { type RewriteContext, rewriteForContainer, rewriteForProbe, type ServiceName } from "./rewrite.js"
+import { mountsOf, type PreparedVolume, prepareVolumes, unsupportedVolume, VolumeError } from "./volumes.js"
 
 export interface PodWorkerDeps {
   readonly api: KubeApi
@@ -32,38 +34,6 @@ export interface PodWorkerDeps {
   readonly statusChanged: () => void
   readonly log: (line: string) => void
 }
-
-type State = NonNullable<V1ContainerStatus["state"]>
-
-interface ContainerRecord {
-  readonly spec: V1Container
-  readonly init: boolean
-  state: State
-  lastState?: State
-  restartCount: number
-  ready: boolean
-  started: boolean
-  imageId: string
-  process?: LocalProcess
-  env?: Record<string, string>
-  cwd?: string
-  logPath: string
-}
-
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/u, "Z")
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      { once: true },
-    )
-  })
 
 const standardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -90,16 +60,8 @@ export class PodWorker {
     this.uid = pod.metadata?.uid ?? ""
     this.namespace = pod.metadata?.namespace ?? "default"
     this.name = pod.metadata?.name ?? ""
-    const record = (spec: V1Container, init: boolean): ContainerRecord => ({
-      spec,
-      init,
-      state: { waiting: { reason: init ? "PodInitializing" : "ContainerCreating" } },
-      restartCount: 0,
-      ready: false,
-      started: false,
-      imageId: "",
-      logPath: join(deps.logDir, `${this.namespace}_${this.name}_${spec.name}.log`),
-    })
+    const record = (spec: V1Container, init: boolean) =>
+      newContainer(spec, init, join(deps.logDir, `${this.namespace}_${this.name}_${spec.name}.log`))
     this.containers = [
       ...(pod.spec?.initContainers ?? []).map((c) => record(c, true)),
       ...(pod.spec?.containers ?? []).map((c) => record(c, false)),
@@ -208,21 +170,12 @@ export class PodWorker {
   }
 
   private rewriteContext(container: V1Container): RewriteContext {
-    const mounts: Array<Mount> = []
-    for (const m of container.volumeMounts ?? []) {
-      const volume = this.volumes.find((v) => v.name === m.name)
-      if (!volume) continue
-      mounts.push({
-        containerPath: m.mountPath,
-        localPath: m.subPath ? join(volume.localPath, m.subPath) : volume.localPath,
-      })
-    }
     return {
       namespace: this.namespace,
       podIp: this.deps.podIp,
       services: this.deps.services(),
       serviceIp: this.deps.serviceIp,
-      mounts,
+      mounts: mountsOf(container, this.volumes),
     }
   }
 
@@ -379,82 +332,22 @@ export class PodWorker {
     void appendFile(c.logPath, `${line}\n`).catch(() => undefined)
   }
 
-  private async probe(c: ContainerRecord, image: LocalImage, ctx: RewriteContext, signal: AbortSignal) {
-    const target = {
-      podIp: this.deps.podIp,
-      container: c.spec,
-      env: c.env ?? {},
-      cwd: c.cwd ?? this.deps.podDir,
-      rewrite: (arg: string) => rewriteForProbe(arg, ctx),
-    }
-    const kill = async (what: string) => {
-      this.deps.event("Normal", "Killing", `Container ${c.spec.name} failed ${what} probe, will be restarted`)
-      await c.process?.stop(stopSignal(image), gracePeriod(this.pod) * 1000)
-    }
-    // Runs a probe on its period; resolves on `until` (true) or when `failureThreshold` is reached (false).
-    const loop = async (
-      probe: V1Probe,
-      onResult: (ok: boolean) => boolean | undefined,
-    ): Promise<boolean | undefined> => {
-      await sleep((probe.initialDelaySeconds ?? 0) * 1000, signal)
-      let failures = 0
-      let successes = 0
-      while (!signal.aborted) {
-        const ok = await runProbe(probe, target)
-        if (signal.aborted) return undefined
-        if (ok) {
-          failures = 0
-          successes += 1
-          if (successes >= (probe.successThreshold ?? 1)) {
-            const decided = onResult(true)
-            if (decided !== undefined) return decided
-          }
-        } else {
-          successes = 0
-          failures += 1
-          if (failures >= (probe.failureThreshold ?? 3)) {
-            const decided = onResult(false)
-            if (decided !== undefined) return decided
-            failures = 0
-          }
-        }
-        await sleep((probe.periodSeconds ?? 10) * 1000, signal)
-      }
-      return undefined
-    }
-
-    const spec = c.spec
-    if (spec.startupProbe) {
-      const passed = await loop(spec.startupProbe, (ok) => ok)
-      if (passed === false) {
-        this.deps.event("Warning", "Unhealthy", `Startup probe failed for container ${spec.name}`)
-        await kill("startup")
-        return
-      }
-      if (passed === undefined) return
-    }
-    c.started = true
-    if (!spec.readinessProbe) c.ready = true
-    this.deps.statusChanged()
-    const readiness = spec.readinessProbe
-      ? loop(spec.readinessProbe, (ok) => {
-          if (c.ready !== ok) {
-            c.ready = ok
-            if (!ok) this.deps.event("Warning", "Unhealthy", `Readiness probe failed for container ${spec.name}`)
-            this.deps.statusChanged()
-          }
-          return undefined
-        })
-      : Promise.resolve(undefined)
-    const liveness = spec.livenessProbe
-      ? loop(spec.livenessProbe, (ok) => (ok ? undefined : false)).then(async (result) => {
-          if (result === false) {
-            this.deps.event("Warning", "Unhealthy", `Liveness probe failed for container ${spec.name}`)
-            await kill("liveness")
-          }
-        })
-      : Promise.resolve()
-    await Promise.all([readiness, liveness])
+  private probe(c: ContainerRecord, image: LocalImage, ctx: RewriteContext, signal: AbortSignal) {
+    return runContainerProbes(c, {
+      target: {
+        podIp: this.deps.podIp,
+        container: c.spec,
+        env: c.env ?? {},
+        cwd: c.cwd ?? this.deps.podDir,
+        rewrite: (arg: string) => rewriteForProbe(arg, ctx),
+      },
+      restart: async () => {
+        await c.process?.stop(stopSignal(image), gracePeriod(this.pod) * 1000)
+      },
+      event: this.deps.event,
+      statusChanged: this.deps.statusChanged,
+      signal,
+    })
   }
 
   /** Stops every process (the pod is being deleted, or the runner stops). */
@@ -483,57 +376,18 @@ export class PodWorker {
 
   /** The status this pod should have now (merge-patched to `/status`). */
   status(previous: ReadonlyArray<V1PodCondition> = []): Record<string, unknown> {
-    const mains = this.mainContainers()
-    const inits = this.containers.filter((c) => c.init)
-    const phase = this.currentPhase()
-    const containersReady = mains.every((c) => c.ready)
-    const condition = (type: string, status: boolean, reason?: string): V1PodCondition => {
-      const before = previous.find((p) => p.type === type)
-      const value = status ? "True" : "False"
-      return {
-        type,
-        status: value,
-        ...(reason && !status ? { reason } : {}),
-        lastProbeTime: null as unknown as Date,
-        lastTransitionTime: (before?.status === value ? before.lastTransitionTime : now()) as Date,
-      }
-    }
-    const terminalReason = phase === "Succeeded" || phase === "Failed" ? "PodCompleted" : undefined
-    const mine = new Set(["PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"])
-    const conditions = [
-      ...previous.filter((p) => !mine.has(p.type)),
-      condition("PodReadyToStartContainers", this.sandboxReady && !this.terminal),
-      condition("Initialized", this.initialized, terminalReason ?? "ContainersNotInitialized"),
-      condition("ContainersReady", containersReady && !this.terminal, terminalReason ?? "ContainersNotReady"),
-      condition("Ready", containersReady && !this.terminal, terminalReason ?? "ContainersNotReady"),
-    ]
-    const containerStatus = (c: ContainerRecord) => ({
-      name: c.spec.name,
-      image: c.spec.image,
-      imageID: c.imageId,
-      ...(c.process ? { containerID: `local://${c.process.pid}` } : {}),
-      ready: c.ready,
-      started: c.init ? undefined : c.started && Boolean(c.state.running),
-      restartCount: c.restartCount,
-      state: c.state,
-      lastState: c.lastState ?? {},
-    })
-    return {
-      phase,
-      conditions,
-      hostIP: this.deps.hostIp,
-      hostIPs: [{ ip: this.deps.hostIp }],
-      // Like a kubelet, an address only once the pod's "sandbox" (its volumes) is set up.
-      ...(this.sandboxReady ? { podIP: this.deps.podIp, podIPs: [{ ip: this.deps.podIp }] } : {}),
-      startTime: this.startTime,
-      ...(inits.length > 0 ? { initContainerStatuses: inits.map(containerStatus) } : {}),
-      containerStatuses: mains.map(containerStatus),
-    }
+    return podStatus(
+      {
+        phase: this.currentPhase(),
+        containers: this.containers,
+        sandboxReady: this.sandboxReady,
+        initialized: this.initialized,
+        terminal: this.terminal,
+        hostIp: this.deps.hostIp,
+        podIp: this.deps.podIp,
+        startTime: this.startTime,
+      },
+      previous,
+    )
   }
 }
-
-/** The image's STOPSIGNAL: Postgres stops fast on SIGINT (SIGTERM would wait for clients to disconnect). */
-const stopSignal = (image: LocalImage): NodeJS.Signals => (image.entrypoint === "postgres" ? "SIGINT" : "SIGTERM")
-
-const gracePeriod = (pod: V1Pod) =>
-  Number(pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30)

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { pollUntil, sharedControlPlane, useNamespace } from "../harness/index.js"
-import { type KubeApi, makeKubeApi, type PodRunner, runnerTaint, startPodRunner } from "./index.js"
+import { type KubeApi, makeKubeApi, type PodRunner, startNamespaceRunner } from "./index.js"
 
 const image = "prefecthq/prefect:3.9.1-python3.12"
 
@@ -27,8 +27,7 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
   const pod = (name: string, spec: Record<string, unknown>) =>
     api.post(`/api/v1/namespaces/${namespace}/pods`, { apiVersion: "v1", kind: "Pod", metadata: { name }, spec })
   const read = (name: string) => api.find<Pod>(`/api/v1/namespaces/${namespace}/pods/${name}`)
-  const until = <A>(what: string, check: () => Promise<A | undefined>) =>
-    pollUntil(what, check, { timeoutMs: 180_000, intervalMs: 1_000 })
+  const patiently = { timeoutMs: 180_000, intervalMs: 1_000 }
   const eventsOf = async (name: string) =>
     (
       await api.get<{ items: Array<{ reason: string; message: string; involvedObject: { name: string } }> }>(
@@ -39,21 +38,12 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
   beforeAll(async () => {
     const { kubeConfig } = sharedControlPlane()
     api = makeKubeApi(kubeConfig)
-    const nodeName = `cartographer-local-${namespace}`.slice(0, 63)
-    await api.mergePatch(`/api/v1/namespaces/${namespace}`, {
-      metadata: {
-        annotations: {
-          "scheduler.alpha.kubernetes.io/node-selector": `kubernetes.io/hostname=${nodeName}`,
-          "scheduler.alpha.kubernetes.io/defaultTolerations": JSON.stringify([
-            { key: runnerTaint.key, operator: "Equal", value: runnerTaint.value, effect: runnerTaint.effect },
-          ]),
-        },
-      },
-    })
-    runner = await startPodRunner({ kubeConfig, nodeName, exclusive: true, namespaces: (ns) => ns === namespace })
+    runner = await startNamespaceRunner(kubeConfig, api, namespace)
     // Pods are admitted only once kube-controller-manager has made the namespace's `default` ServiceAccount.
-    await until("the default ServiceAccount exists", () =>
-      api.find(`/api/v1/namespaces/${namespace}/serviceaccounts/default`),
+    await pollUntil(
+      "the default ServiceAccount exists",
+      () => api.find(`/api/v1/namespaces/${namespace}/serviceaccounts/default`),
+      patiently,
     )
   }, 600_000)
 
@@ -63,8 +53,10 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
 
   it("reports an image it does not know as an event, and the pod stays Pending", async () => {
     await pod("unknown-image", { containers: [{ name: "main", image: "busybox:1.36", args: ["true"] }] })
-    const event = await until("an UnsupportedImage event", async () =>
-      (await eventsOf("unknown-image")).find((e) => e.reason === "UnsupportedImage"),
+    const event = await pollUntil(
+      "an UnsupportedImage event",
+      async () => (await eventsOf("unknown-image")).find((e) => e.reason === "UnsupportedImage"),
+      patiently,
     )
     expect(event.message).toContain("busybox:1.36")
     const status = (await read("unknown-image"))?.status
@@ -77,8 +69,10 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
       containers: [{ name: "main", image, args: ["true"], volumeMounts: [{ name: "host", mountPath: "/host" }] }],
       volumes: [{ name: "host", hostPath: { path: "/etc" } }],
     })
-    const event = await until("a FailedMount event", async () =>
-      (await eventsOf("host-path")).find((e) => e.reason === "FailedMount"),
+    const event = await pollUntil(
+      "a FailedMount event",
+      async () => (await eventsOf("host-path")).find((e) => e.reason === "FailedMount"),
+      patiently,
     )
     expect(event.message).toContain("hostPath")
     expect((await read("host-path"))?.status?.phase).toBe("Pending")
@@ -90,15 +84,23 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
       containers: [{ name: "main", image, command: ["sh", "-c", "exit 3"] }],
     })
     await pod("exits-0", { restartPolicy: "Never", containers: [{ name: "main", image, command: ["true"] }] })
-    const failed = await until("exits-3 is Failed", async () => {
-      const p = await read("exits-3")
-      return p?.status?.phase === "Failed" ? p : undefined
-    })
+    const failed = await pollUntil(
+      "exits-3 is Failed",
+      async () => {
+        const p = await read("exits-3")
+        return p?.status?.phase === "Failed" ? p : undefined
+      },
+      patiently,
+    )
     expect(failed.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3)
-    const succeeded = await until("exits-0 is Succeeded", async () => {
-      const p = await read("exits-0")
-      return p?.status?.phase === "Succeeded" ? p : undefined
-    })
+    const succeeded = await pollUntil(
+      "exits-0 is Succeeded",
+      async () => {
+        const p = await read("exits-0")
+        return p?.status?.phase === "Succeeded" ? p : undefined
+      },
+      patiently,
+    )
     expect(succeeded.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0)
   })
 
@@ -139,10 +141,14 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
         volumes: [{ name: "srv", emptyDir: {} }],
       },
     })
-    await until("web is Ready", async () => {
-      const p = await read("web")
-      return p?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? p : undefined
-    })
+    await pollUntil(
+      "web is Ready",
+      async () => {
+        const p = await read("web")
+        return p?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? p : undefined
+      },
+      patiently,
+    )
     await pod("client", {
       restartPolicy: "Never",
       containers: [
@@ -157,25 +163,37 @@ describe.runIf(inject("cartographerControlPlane")?.tier !== "api")("the local po
         },
       ],
     })
-    const client = await until("client ends", async () => {
-      const p = await read("client")
-      return p?.status?.phase === "Succeeded" || p?.status?.phase === "Failed" ? p : undefined
-    })
+    const client = await pollUntil(
+      "client ends",
+      async () => {
+        const p = await read("client")
+        return p?.status?.phase === "Succeeded" || p?.status?.phase === "Failed" ? p : undefined
+      },
+      patiently,
+    )
     expect(client.status?.phase).toBe("Succeeded")
   })
 
   it("stops a pod's processes when the pod is deleted, and finishes the deletion", async () => {
     const seconds = `86399.${Date.now() % 1_000_000}`
     await pod("sleeper", { containers: [{ name: "main", image, command: ["sleep", seconds] }] })
-    const running = await until("sleeper is Running", async () => {
-      const p = await read("sleeper")
-      return p?.status?.phase === "Running" ? p : undefined
-    })
+    const running = await pollUntil(
+      "sleeper is Running",
+      async () => {
+        const p = await read("sleeper")
+        return p?.status?.phase === "Running" ? p : undefined
+      },
+      patiently,
+    )
     const uid = running.metadata.uid ?? ""
     const sleeping = () => spawnSync("pgrep", ["-f", `^sleep ${seconds}$`], { encoding: "utf8" }).stdout.trim()
     expect(sleeping()).not.toBe("")
     await api.delete(`/api/v1/namespaces/${namespace}/pods/sleeper`, { gracePeriodSeconds: 5 })
-    await until("sleeper is gone", async () => ((await read("sleeper"))?.metadata.uid === uid ? undefined : true))
+    await pollUntil(
+      "sleeper is gone",
+      async () => ((await read("sleeper"))?.metadata.uid === uid ? undefined : true),
+      patiently,
+    )
     expect(runner.pods().some((p) => p.name === "sleeper")).toBe(false)
     expect(sleeping()).toBe("")
   })

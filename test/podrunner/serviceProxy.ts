@@ -4,6 +4,19 @@
 // clients see as a refused/reset connection, as with a Service without endpoints.
 import { connect, createServer, type Server, type Socket } from "node:net"
 
+/** Joins two sockets both ways; when either fails or closes, both are closed. */
+export const splice = (client: Socket, upstream: Socket): void => {
+  client.pipe(upstream).pipe(client)
+  const end = () => {
+    client.destroy()
+    upstream.destroy()
+  }
+  for (const socket of [client, upstream]) {
+    socket.once("error", end)
+    socket.once("close", end)
+  }
+}
+
 export interface ServicePort {
   readonly name?: string
   readonly port: number
@@ -66,15 +79,7 @@ export const makeServiceProxies = (options: {
       const upstream = connect({ host: backend.ip, port: backend.port })
       sockets.add(upstream)
       upstream.once("close", () => sockets.delete(upstream))
-      client.pipe(upstream).pipe(client)
-      const end = () => {
-        client.destroy()
-        upstream.destroy()
-      }
-      client.once("error", end)
-      upstream.once("error", end)
-      client.once("close", end)
-      upstream.once("close", end)
+      splice(client, upstream)
     })
     server.on("error", (error) =>
       options.onError(`service ${namespace}/${name} port ${port.port} on ${ip}: ${(error as Error).message}`),

@@ -5,8 +5,9 @@
 // the pod stays Pending.
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import type { V1Pod, V1Volume } from "@kubernetes/client-node"
+import type { V1Container, V1Pod, V1Volume } from "@kubernetes/client-node"
 import type { KubeApi } from "../harness/kubeApi.js"
+import type { Mount } from "./rewrite.js"
 
 export class VolumeError extends Error {}
 
@@ -172,3 +173,11 @@ export const prepareVolumes = async (
   }
   return out
 }
+
+/** Where a container's volume mounts are on this machine: each mount path with the prepared volume's directory. */
+export const mountsOf = (container: V1Container, volumes: ReadonlyArray<PreparedVolume>): ReadonlyArray<Mount> =>
+  (container.volumeMounts ?? []).flatMap((m) => {
+    const volume = volumes.find((v) => v.name === m.name)
+    if (volume === undefined) return []
+    return [{ containerPath: m.mountPath, localPath: m.subPath ? join(volume.localPath, m.subPath) : volume.localPath }]
+  })

@@ -1,13 +1,21 @@
 // The pinned Prefect 3 of the local pod runner and the end-to-end suites: `install.sh` builds the virtualenv once
 // per version (cached under $CARTOGRAPHER_CACHE), this module runs it once per process and hands out its path.
-import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-
-/** The Prefect version of the venv; the runner maps `prefecthq/prefect:<this>-…` images to it. */
-export const prefectVersion = "3.9.1"
+import { run } from "../harness/processes.js"
 
 const installScript = fileURLToPath(new URL("./install.sh", import.meta.url))
+
+/**
+ * The Prefect version of the venv, as `install.sh` pins it (the one place that does: CI runs the script on its own);
+ * the runner maps `prefecthq/prefect:<this>-…` images to it.
+ */
+export const prefectVersion = (() => {
+  const pin = /^PREFECT_VERSION=(\S+)/mu.exec(readFileSync(installScript, "utf8"))?.[1]
+  if (pin === undefined) throw new Error(`${installScript} pins no PREFECT_VERSION`)
+  return pin
+})()
 
 let installing: Promise<string> | undefined
 
@@ -16,27 +24,17 @@ let installing: Promise<string> | undefined
  * goes to `progress` (default: this process's stderr).
  */
 export const prefectVenv = (progress: (line: string) => void = (line) => process.stderr.write(`${line}\n`)) => {
-  installing ??= new Promise<string>((resolve, reject) => {
-    const child = spawn("bash", [installScript], { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      const text = chunk.toString()
-      stderr += text
+  installing ??= run("bash", [installScript], {
+    // A cold install takes minutes: no timeout of its own.
+    timeoutMs: Number.POSITIVE_INFINITY,
+    onStderr: (text) => {
       for (const line of text.split("\n")) if (line.startsWith("[prefect]")) progress(line)
-    })
-    child.once("error", reject)
-    child.once("exit", (code) => {
-      const dir = stdout.trim().split("\n").at(-1)
-      if (code === 0 && dir) resolve(dir)
-      else {
-        installing = undefined
-        reject(new Error(`${installScript} failed with exit code ${code}:\n${stderr.slice(-4000)}`))
-      }
-    })
+    },
+  }).then((result) => {
+    const dir = result.stdout.trim().split("\n").at(-1)
+    if (result.code === 0 && dir) return dir
+    installing = undefined
+    throw new Error(`${installScript} failed with exit code ${result.code}:\n${result.stderr.slice(-4000)}`)
   })
   return installing
 }

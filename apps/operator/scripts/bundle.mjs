@@ -13,11 +13,15 @@ const appDir = join(dirname(fileURLToPath(import.meta.url)), "..")
  * The esbuild settings of everything that runs as the operator: this bundle, and the benchmark's and chaos suites'
  * engine host (test/bench/support/operatorProcess.ts), so that what is measured is built as what ships.
  */
+const packageJson = JSON.parse(await readFile(join(appDir, "package.json"), "utf8"))
+/** The Node.js major version the CLI needs: `engines.node` of its package.json, the one place that states it. */
+const nodeMajor = /\d+/u.exec(packageJson.engines.node)?.[0]
+
 export const runtimeBuildOptions = {
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node24",
+  target: `node${nodeMajor}`,
   // The workspace packages' TypeScript sources, as in the tests (no build of theirs needed).
   conditions: ["@cartographer/source"],
   // CommonJS dependencies (prom-client, parts of client-node) call require() for Node built-ins.
@@ -28,8 +32,7 @@ export const runtimeBuildOptions = {
   external: ["bufferutil", "utf-8-validate"],
   // Without comments, and with names kept (readable stack traces): V8 keeps the whole source text in the heap for
   // as long as the process runs, and a single character beyond Latin-1 in any comment (undici's have typographic
-  // quotes) makes it a two-byte string. 4.4 MB of source then held 8.8 MiB; without comments 3 MB of one-byte
-  // text. The operator started 10-20 MiB smaller at 1,000 Workspaces (test/bench/README.md).
+  // quotes) makes it a two-byte string, twice the size (what that saves: test/bench/README.md).
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: "eof",
@@ -48,12 +51,15 @@ export const assertLatin1 = async (file) => {
 
 /** Builds the bundle; resolves with its path and size in bytes. */
 export const bundle = async ({ outfile = join(appDir, "dist", "cartographer.mjs") } = {}) => {
-  const { version } = JSON.parse(await readFile(join(appDir, "package.json"), "utf8"))
+  const { version } = packageJson
   const result = await build({
     ...runtimeBuildOptions,
     entryPoints: [join(appDir, "src", "main.ts")],
     outfile,
-    define: { __CARTOGRAPHER_VERSION__: JSON.stringify(version) },
+    define: {
+      __CARTOGRAPHER_VERSION__: JSON.stringify(version),
+      __CARTOGRAPHER_NODE__: JSON.stringify(packageJson.engines.node),
+    },
     metafile: true,
   })
   await assertLatin1(outfile)

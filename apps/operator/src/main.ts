@@ -4,7 +4,7 @@
  * that `plan` does not load what `run` will need.
  */
 import { readFile } from "node:fs/promises"
-import { version } from "./version.js"
+import { unsupportedNode, version } from "./version.js"
 
 const usage = `Usage: cartographer <command> [options]
 
@@ -22,6 +22,18 @@ const readStdin = async (): Promise<string> => {
   return Buffer.concat(chunks).toString("utf8")
 }
 
+/** The files and standard streams of this process, as `plan` and `diff` read and write them. */
+const processIo = {
+  readFile: (path: string) => readFile(path, "utf8"),
+  readStdin,
+  write: (text: string) => {
+    process.stdout.write(text)
+  },
+  error: (text: string) => {
+    process.stderr.write(text)
+  },
+}
+
 /** An exit code, or `"started"` when a long-running command now owns the process. */
 const main = async (argv: ReadonlyArray<string>): Promise<number | "started"> => {
   const [command, ...rest] = argv
@@ -32,23 +44,11 @@ const main = async (argv: ReadonlyArray<string>): Promise<number | "started"> =>
     }
     case "diff": {
       const { runDiff } = await import("./cli/diff.js")
-      return runDiff(rest, {
-        readFile: (path) => readFile(path, "utf8"),
-        readStdin,
-        write: (text) => process.stdout.write(text),
-        error: (text) => process.stderr.write(text),
-      })
+      return runDiff(rest, processIo)
     }
     case "plan": {
-      const { randomPassword, runPlan } = await import("./cli/plan.js")
-      return runPlan(rest, {
-        readFile: (path) => readFile(path, "utf8"),
-        readStdin,
-        write: (text) => process.stdout.write(text),
-        error: (text) => process.stderr.write(text),
-        password: randomPassword,
-        now: () => new Date().toISOString(),
-      })
+      const { runPlan } = await import("./cli/plan.js")
+      return runPlan(rest, processIo)
     }
     case "version":
     case "--version":
@@ -66,12 +66,19 @@ const main = async (argv: ReadonlyArray<string>): Promise<number | "started"> =>
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== "started") process.exitCode = code
-  },
-  (error: unknown) => {
-    process.stderr.write(`cartographer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exitCode = 2
-  },
-)
+// Before any command is loaded: on an older Node.js they fail deep inside a dependency instead of saying why.
+const unsupported = unsupportedNode(process.versions.node)
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`)
+  process.exitCode = 2
+} else {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== "started") process.exitCode = code
+    },
+    (error: unknown) => {
+      process.stderr.write(`cartographer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+      process.exitCode = 2
+    },
+  )
+}

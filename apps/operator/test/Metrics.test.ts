@@ -1,5 +1,9 @@
+import { Watch } from "@cartographer/k8s"
+import { Effect, Metric } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Metrics from "../src/run/Metrics.js"
+
+const scrape = (metrics: Metrics.OperatorMetrics) => Effect.runPromise(metrics.scrape)
 
 const sample = (text: string, name: string, labels: string): number | undefined => {
   const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `))
@@ -8,7 +12,7 @@ const sample = (text: string, name: string, labels: string): number | undefined 
 
 describe("operator metrics", () => {
   it("exposes controller-runtime's series from the start, at zero", async () => {
-    const { body, contentType } = await Metrics.make({ concurrency: 4, leaseName: "cartographer-operator" }).scrape()
+    const { body, contentType } = await scrape(Metrics.make({ concurrency: 4, leaseName: "cartographer-operator" }))
     expect(contentType).toContain("text/plain")
     for (const result of ["success", "error", "requeue", "requeue_after"]) {
       expect(sample(body, "controller_runtime_reconcile_total", `controller="workspace",result="${result}"`)).toBe(0)
@@ -34,7 +38,7 @@ describe("operator metrics", () => {
     metrics.queueRetry()
     metrics.queueDepth(3)
     metrics.leader(true)
-    const { body } = await metrics.scrape()
+    const { body } = await scrape(metrics)
     const w = `controller="workspace"`
     expect(sample(body, "controller_runtime_reconcile_total", `${w},result="success"`)).toBe(2)
     expect(sample(body, "controller_runtime_reconcile_total", `${w},result="requeue_after"`)).toBe(1)
@@ -51,7 +55,21 @@ describe("operator metrics", () => {
   })
 
   it("has no leader series when leader election is off", async () => {
-    const { body } = await Metrics.make({ concurrency: 1 }).scrape()
+    const { body } = await scrape(Metrics.make({ concurrency: 1 }))
     expect(body).not.toContain("leader_election_master_status")
+  })
+
+  it("exposes the watch streams' series of every watched kind from the start, at zero", async () => {
+    const { body } = await scrape(Metrics.make({ concurrency: 1, watchedKinds: ["NetworkPolicy"] }))
+    for (const name of ["lists", "expired", "failures", "synthesized_deletes"]) {
+      expect(sample(body, `cartographer_k8s_watch_${name}_total`, `kind="NetworkPolicy"`)).toBe(0)
+    }
+  })
+
+  it("appends the watch streams' counters, by kind", async () => {
+    await Effect.runPromise(Metric.update(Metric.withAttributes(Watch.metrics.lists, { kind: "Deployment" }), 1))
+    const { body } = await scrape(Metrics.make({ concurrency: 1 }))
+    expect(body).toContain("# TYPE cartographer_k8s_watch_lists_total counter")
+    expect(sample(body, "cartographer_k8s_watch_lists_total", `kind="Deployment"`)).toBeGreaterThanOrEqual(1)
   })
 })

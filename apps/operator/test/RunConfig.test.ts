@@ -1,7 +1,7 @@
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { describe, expect, it } from "vitest"
-import { loadRunConfig, parseBindAddress, parseDuration, type RunConfig, runOptions } from "../src/run/RunConfig.js"
-import { defaultConcurrency } from "../src/run/WorkspaceEngine.js"
+import { parseBindAddress, parseDuration } from "../src/cli/Options.js"
+import { loadRunConfig, type RunConfig, usage } from "../src/run/RunConfig.js"
 
 const load = (argv: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.runPromise(Effect.result(loadRunConfig(argv, env)))
@@ -38,10 +38,6 @@ describe("cartographer run configuration", () => {
     expect(Duration.toMillis(c.retryPeriod)).toBe(2_000)
     expect(Duration.toMillis(c.shutdownGrace)).toBe(30_000)
     expect(Duration.toMillis(c.cacheSyncTimeout)).toBe(120_000)
-  })
-
-  it("defaults --concurrency to the engine's own default", () => {
-    expect(runOptions.find((o) => o.flag === "concurrency")?.default).toBe(String(defaultConcurrency))
   })
 
   it("reads every option from its environment variable", async () => {
@@ -104,9 +100,15 @@ describe("cartographer run configuration", () => {
     expect(await failure(["--lease-duration", "5s"])).toContain("--lease-duration > --renew-deadline")
   })
 
-  it("answers --help", async () => {
+  it("answers --help with every option, its variable and its default written as it would be given", async () => {
     const result = await load(["--help"])
     expect(result._tag === "Success" && result.success).toBe("help")
+    expect(usage).toContain("--lease-duration <value>")
+    expect(usage).toContain("env CARTOGRAPHER_LEASE_DURATION; default 15s")
+    expect(usage).toContain("env CARTOGRAPHER_CACHE_SYNC_TIMEOUT; default 2m")
+    expect(usage).toContain("env CARTOGRAPHER_METRICS_BIND_ADDRESS; default :8080")
+    expect(usage).toContain("env CARTOGRAPHER_LEADER_ELECT; default false")
+    expect(usage).toContain("env KUBECONFIG; default in-cluster, else ~/.kube/config")
   })
 
   it("parses Go-style and Effect-style durations, and listen addresses", () => {
@@ -114,9 +116,9 @@ describe("cartographer run configuration", () => {
     expect(Duration.toMillis(parseDuration("500ms") ?? Duration.zero)).toBe(500)
     expect(Duration.toMillis(parseDuration("2 seconds") ?? Duration.zero)).toBe(2_000)
     expect(parseDuration("later")).toBeUndefined()
-    expect(parseBindAddress(":8080")).toEqual({ host: undefined, port: 8080 })
-    expect(parseBindAddress("[::1]:9")).toEqual({ host: "::1", port: 9 })
-    expect(parseBindAddress("0")).toBeUndefined()
-    expect(parseBindAddress("localhost:99999")).toBe("invalid")
+    expect(parseBindAddress(":8080")).toEqual(Option.some({ host: undefined, port: 8080 }))
+    expect(parseBindAddress("[::1]:9")).toEqual(Option.some({ host: "::1", port: 9 }))
+    expect(parseBindAddress("0")).toEqual(Option.some(undefined))
+    expect(parseBindAddress("localhost:99999")).toEqual(Option.none())
   })
 })

@@ -7,29 +7,19 @@ import { validateWorkspace } from "@cartographer/schema"
 import { kubectl, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { type DiffIo, runDiff } from "../src/cli/diff.js"
+import { runDiff } from "../src/cli/diff.js"
+import { capturedIo } from "./support/io.js"
 
 const namespace = useNamespace("operator-diff")
 const samplePath = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
 
 const diff = async (manifest: string, extra: ReadonlyArray<string> = [], kubeconfig?: string) => {
-  let out = ""
-  let err = ""
-  const io: DiffIo = {
-    readFile: (path) => readFile(path, "utf8"),
-    readStdin: async () => manifest,
-    write: (text) => {
-      out += text
-    },
-    error: (text) => {
-      err += text
-    },
-  }
+  const { io, output } = capturedIo(manifest)
   const code = await runDiff(
     ["-f", "-", "-n", namespace, `--kubeconfig=${kubeconfig ?? sharedControlPlane().kubeconfigPath}`, ...extra],
     io,
   )
-  return { code, out, err }
+  return { code, ...output }
 }
 
 const headers = (out: string) =>

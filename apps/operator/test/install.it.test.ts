@@ -1,4 +1,4 @@
-// What the original README tells users to do, on a control plane of this suite's own (tier "cluster": the install
+// What the README and docs/operations.md tell users to do, on a control plane of this suite's own (tier "cluster": the install
 // creates and `kubectl delete -k` removes cluster-wide objects — the CRD among them — which would pull the shared
 // control plane from under every other suite):
 //
@@ -230,7 +230,7 @@ describe("installing from the release zip", () => {
     await standby.stop("SIGTERM")
   }, 180_000)
 
-  it("uninstalling as the README says leaves nothing of ours behind but the retained data volume and its Secret", async () => {
+  it("uninstalling as docs/operations.md says leaves nothing of ours behind but the retained data volume and its Secret", async () => {
     // The Workspaces first, in the foreground: kubectl returns once the garbage collector has removed what the
     // operator created. Deleting the CRD first races it: once the kind is gone it cannot resolve the children's
     // owner references and leaves them (seen on a loaded machine).

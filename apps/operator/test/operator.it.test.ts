@@ -78,6 +78,7 @@ describe("cartographer run", () => {
       "workqueue_retries_total",
       "process_resident_memory_bytes",
       "process_cpu_seconds_total",
+      'cartographer_k8s_watch_lists_total{kind="Workspace"}',
     ]) {
       expect(body).toContain(name)
     }

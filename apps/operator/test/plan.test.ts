@@ -1,30 +1,19 @@
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
-import { convergedPlan } from "@cartographer/reconciler"
+import { convergedPlan, generatePassword } from "@cartographer/reconciler"
 import { validateWorkspace } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
 import { parseAllDocuments } from "yaml"
-import { type DiffIo, type PlanIo, randomPassword, runDiff, runPlan } from "../src/index.js"
+import { runDiff } from "../src/cli/diff.js"
+import { runPlan } from "../src/cli/plan.js"
+import { capturedIo } from "./support/io.js"
 
 const sample = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
 
 const run = async (argv: ReadonlyArray<string>, stdin = "") => {
-  let out = ""
-  let err = ""
-  const io: PlanIo = {
-    readFile: (path) => readFile(path, "utf8"),
-    readStdin: async () => stdin,
-    write: (text) => {
-      out += text
-    },
-    error: (text) => {
-      err += text
-    },
-    password: () => "fixed-for-test",
-    now: () => "2025-01-01T00:00:00Z",
-  }
-  const code = await runPlan(argv, io)
-  return { code, out, err }
+  const { io, output } = capturedIo(stdin)
+  const code = await runPlan(argv, { ...io, password: () => "fixed-for-test", now: () => "2025-01-01T00:00:00Z" })
+  return { code, ...output }
 }
 
 /** Parsed as kubectl does (YAML 1.1), empty documents dropped. */
@@ -65,8 +54,8 @@ describe("cartographer plan", () => {
     const without = await run(["-f", sample, "--omit-secret"])
     expect(documents(without.out).some((d) => d.kind === "Secret")).toBe(false)
     expect(without.out).toContain("# Secret test-environment-environment-secrets omitted (--omit-secret)")
-    expect(randomPassword()).toMatch(/^[A-Za-z0-9_-]{32}$/u)
-    expect(randomPassword()).not.toBe(randomPassword())
+    expect(generatePassword()).toMatch(/^[A-Za-z0-9_-]{32}$/u)
+    expect(generatePassword()).not.toBe(generatePassword())
   })
 
   it("keeps strings that YAML 1.1 would read as booleans or numbers strings", async () => {
@@ -121,16 +110,8 @@ describe("cartographer plan", () => {
 
 describe("plan and diff refuse a bad invocation before doing anything", () => {
   const diff = async (argv: ReadonlyArray<string>) => {
-    let err = ""
-    const io: DiffIo = {
-      readFile: (path) => readFile(path, "utf8"),
-      readStdin: async () => "",
-      write: () => {},
-      error: (text) => {
-        err += text
-      },
-    }
-    return { code: await runDiff(argv, io), err }
+    const { io, output } = capturedIo()
+    return { code: await runDiff(argv, io), err: output.err }
   }
 
   it.each([

@@ -12,8 +12,9 @@
  *   with server-side apply and a few retries, and any failure is logged and swallowed. Events are diagnostics:
  *   losing one must never fail or slow a reconcile.
  */
-import { Cause, Clock, Context, Duration, Effect, Layer, Queue, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Queue, type Scope } from "effect"
 import { formatMicroTime } from "./internal/microTime.js"
+import { truncateUtf8 } from "./internal/utf8.js"
 import { Kinds } from "./Kinds.js"
 import { KubeClient } from "./KubeClient.js"
 import type { KubeEvent, KubeObject, ObjectReference } from "./KubeObject.js"
@@ -56,8 +57,6 @@ export interface Recorder {
   readonly record: (event: EventInput) => Effect.Effect<void>
 }
 
-export class EventRecorder extends Context.Service<EventRecorder, Recorder>()("@cartographer/k8s/EventRecorder") {}
-
 interface Series {
   readonly name: string
   readonly namespace: string
@@ -75,22 +74,6 @@ interface Series {
 }
 
 const maxWriteRounds = 3
-
-const utf8 = new TextEncoder()
-
-/** Truncates to at most `maxBytes` of UTF-8 without splitting a character. */
-export const truncateUtf8 = (text: string, maxBytes: number): string => {
-  if (utf8.encode(text).length <= maxBytes) return text
-  let out = ""
-  let bytes = 0
-  for (const char of text) {
-    const size = utf8.encode(char).length
-    if (bytes + size > maxBytes) break
-    out += char
-    bytes += size
-  }
-  return out
-}
 
 const referenceOf = (object: KubeObject): ObjectReference => {
   const metadata = object.metadata ?? {}
@@ -234,7 +217,3 @@ export const make = (options: EventRecorderOptions): Effect.Effect<Recorder, nev
 
     return { record } satisfies Recorder
   })
-
-/** A layer holding one recorder for the layer's lifetime. */
-export const layer = (options: EventRecorderOptions): Layer.Layer<EventRecorder, never, KubeClient> =>
-  Layer.effect(EventRecorder, make(options))

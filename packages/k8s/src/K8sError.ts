@@ -1,13 +1,14 @@
 /**
- * The one error type of `@cartographer/k8s`: a `K8sError` wrapping a closed union of reasons, each of which knows
- * whether retrying can help. Effect's `SqlError` is the model.
+ * The one error type of `@cartographer/k8s`: a `K8sError` wrapping a closed union of reasons, and whether retrying
+ * can help, decided for every reason in one place. Effect's `SqlError` is the model.
  *
  * Classification from HTTP statuses, `Status` bodies, client-node exceptions and undici network errors happens in
  * exactly one place, `internal/classify.ts`; nothing else constructs reasons from raw failures.
  */
-import { Duration, Predicate, Schema } from "effect"
+import { Duration, Schema } from "effect"
 
-const TypeId = "~@cartographer/k8s/K8sError" as const
+/** The Schema identifier of a reason class. */
+const reasonId = (tag: string) => `@cartographer/k8s/K8sError/${tag}`
 
 const ReasonFields = {
   /** Human-readable explanation, usually the API server's `Status.message`. */
@@ -15,6 +16,9 @@ const ReasonFields = {
   /** HTTP status code when the failure came from an HTTP response. */
   status: Schema.optionalKey(Schema.Int),
 }
+
+/** A reason the server may come with a `Retry-After` for (`Retry-After` header, else `Status.details`). */
+const RetryFields = { ...ReasonFields, retryAfterSeconds: Schema.optionalKey(Schema.Finite) }
 
 /** One entry of `Status.details.causes`: a field path and what is wrong with it. */
 export const StatusCause = Schema.Struct({
@@ -24,119 +28,58 @@ export const StatusCause = Schema.Struct({
 })
 export type StatusCause = typeof StatusCause.Type
 
+/** A reason the request itself caused, with the fields the server named (`Status.details.causes`). */
+const CausedFields = { ...ReasonFields, causes: Schema.Array(StatusCause) }
+
 /** 404: the object (or its namespace, or the resource type) does not exist. Not retryable. */
-export class NotFound extends Schema.TaggedError<NotFound>("@cartographer/k8s/K8sError/NotFound")(
-  "NotFound",
-  ReasonFields,
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+export class NotFound extends Schema.TaggedError<NotFound>(reasonId("NotFound"))("NotFound", ReasonFields) {}
 
 /** 409 `AlreadyExists`: a create found the name taken. Not retryable as such. */
-export class AlreadyExists extends Schema.TaggedError<AlreadyExists>("@cartographer/k8s/K8sError/AlreadyExists")(
+export class AlreadyExists extends Schema.TaggedError<AlreadyExists>(reasonId("AlreadyExists"))(
   "AlreadyExists",
   ReasonFields,
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+) {}
 
 /**
  * 409 `Conflict`: an optimistic-concurrency precondition failed (stale resourceVersion or uid) — retryable after a
  * re-read — or, with `FieldManagerConflict` causes, a non-forced apply touched fields another manager owns, which
  * repeating the same request cannot fix.
  */
-export class Conflict extends Schema.TaggedError<Conflict>("@cartographer/k8s/K8sError/Conflict")("Conflict", {
-  ...ReasonFields,
-  causes: Schema.Array(StatusCause),
-}) {
+export class Conflict extends Schema.TaggedError<Conflict>(reasonId("Conflict"))("Conflict", CausedFields) {
   get isFieldManagerConflict(): boolean {
     return this.causes.some((cause) => cause.reason === "FieldManagerConflict")
-  }
-  get isRetryable(): boolean {
-    return !this.isFieldManagerConflict
   }
 }
 
 /** 422 (and other 4xx the server uses for bad requests: 400, 405, 406, 413, 415): the request is wrong. */
-export class Invalid extends Schema.TaggedError<Invalid>("@cartographer/k8s/K8sError/Invalid")("Invalid", {
-  ...ReasonFields,
-  causes: Schema.Array(StatusCause),
-}) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+export class Invalid extends Schema.TaggedError<Invalid>(reasonId("Invalid"))("Invalid", CausedFields) {}
 
 /** 403: RBAC denies the request. Not retryable: permissions do not fix themselves. */
-export class Forbidden extends Schema.TaggedError<Forbidden>("@cartographer/k8s/K8sError/Forbidden")(
-  "Forbidden",
-  ReasonFields,
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+export class Forbidden extends Schema.TaggedError<Forbidden>(reasonId("Forbidden"))("Forbidden", ReasonFields) {}
 
 /** 401: the credentials were rejected. Not retryable. */
-export class Unauthorized extends Schema.TaggedError<Unauthorized>("@cartographer/k8s/K8sError/Unauthorized")(
+export class Unauthorized extends Schema.TaggedError<Unauthorized>(reasonId("Unauthorized"))(
   "Unauthorized",
   ReasonFields,
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+) {}
 
 /**
  * 410 `Gone`/`Expired`: the resourceVersion (or list continue token) is older than the server's history. Retryable
  * after a fresh list; the watch stream does exactly that.
  */
-export class Gone extends Schema.TaggedError<Gone>("@cartographer/k8s/K8sError/Gone")("Gone", ReasonFields) {
-  get isRetryable(): boolean {
-    return true
-  }
-}
+export class Gone extends Schema.TaggedError<Gone>(reasonId("Gone"))("Gone", ReasonFields) {}
 
-/** 429: API Priority & Fairness throttled the request. Retryable after `retryAfter` when the server said so. */
-export class TooManyRequests extends Schema.TaggedError<TooManyRequests>("@cartographer/k8s/K8sError/TooManyRequests")(
+/** 429: API Priority & Fairness throttled the request. Retryable, after `retryAfterSeconds` when the server said. */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>(reasonId("TooManyRequests"))(
   "TooManyRequests",
-  {
-    ...ReasonFields,
-    /** From the `Retry-After` header, else `Status.details.retryAfterSeconds`. */
-    retryAfterSeconds: Schema.optionalKey(Schema.Finite),
-  },
-) {
-  get retryAfter(): Duration.Duration | undefined {
-    return this.retryAfterSeconds === undefined ? undefined : Duration.seconds(this.retryAfterSeconds)
-  }
-  get isRetryable(): boolean {
-    return true
-  }
-}
+  RetryFields,
+) {}
 
 /** 504, 408, 500 `ServerTimeout`, a client-side request deadline, or a silent watch. Retryable. */
-export class Timeout extends Schema.TaggedError<Timeout>("@cartographer/k8s/K8sError/Timeout")("Timeout", {
-  ...ReasonFields,
-  retryAfterSeconds: Schema.optionalKey(Schema.Finite),
-}) {
-  get isRetryable(): boolean {
-    return true
-  }
-}
+export class Timeout extends Schema.TaggedError<Timeout>(reasonId("Timeout"))("Timeout", RetryFields) {}
 
 /** 500, 502, 503 and other 5xx: the server (or something in front of it) failed. Retryable. */
-export class Unavailable extends Schema.TaggedError<Unavailable>("@cartographer/k8s/K8sError/Unavailable")(
-  "Unavailable",
-  { ...ReasonFields, retryAfterSeconds: Schema.optionalKey(Schema.Finite) },
-) {
-  get isRetryable(): boolean {
-    return true
-  }
-}
+export class Unavailable extends Schema.TaggedError<Unavailable>(reasonId("Unavailable"))("Unavailable", RetryFields) {}
 
 /** Error codes of TLS verification failures: retrying against the same server cannot succeed. */
 const tlsVerificationCodes: ReadonlySet<string> = new Set([
@@ -153,26 +96,18 @@ const tlsVerificationCodes: ReadonlySet<string> = new Set([
  * The request did not get an HTTP answer: connection refused or reset, DNS, TLS, socket closed mid-body, or the
  * credentials could not be prepared. Retryable, except TLS verification failures.
  */
-export class Transport extends Schema.TaggedError<Transport>("@cartographer/k8s/K8sError/Transport")("Transport", {
+export class Transport extends Schema.TaggedError<Transport>(reasonId("Transport"))("Transport", {
   ...ReasonFields,
   /** The system / undici error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …) when there is one. */
   code: Schema.optionalKey(Schema.String),
   cause: Schema.optionalKey(Schema.Defect()),
-}) {
-  get isRetryable(): boolean {
-    return this.code === undefined || !tlsVerificationCodes.has(this.code)
-  }
-}
+}) {}
 
 /** The server answered 2xx but the body was not the JSON we expect. Not retryable. */
-export class Decode extends Schema.TaggedError<Decode>("@cartographer/k8s/K8sError/Decode")("Decode", {
+export class Decode extends Schema.TaggedError<Decode>(reasonId("Decode"))("Decode", {
   ...ReasonFields,
   cause: Schema.optionalKey(Schema.Defect()),
-}) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+}) {}
 
 /** The closed union of reasons. */
 export const K8sErrorReason = Schema.Union([
@@ -191,8 +126,24 @@ export const K8sErrorReason = Schema.Union([
 ])
 export type K8sErrorReason = typeof K8sErrorReason.Type
 
-/** The `_tag`s of {@link K8sErrorReason}. */
-export type K8sErrorReasonTag = K8sErrorReason["_tag"]
+/** Whether retrying can help, for every reason: decided here, in one place. */
+const isRetryableReason = (reason: K8sErrorReason): boolean => {
+  switch (reason._tag) {
+    case "Gone":
+    case "TooManyRequests":
+    case "Timeout":
+    case "Unavailable":
+      return true
+    // A stale precondition is fixed by a re-read; a field manager conflict is not fixed by repeating the request.
+    case "Conflict":
+      return !reason.isFieldManagerConflict
+    // A failure without an HTTP answer may pass, except a TLS verification failure against the same server.
+    case "Transport":
+      return reason.code === undefined || !tlsVerificationCodes.has(reason.code)
+    default:
+      return false
+  }
+}
 
 /**
  * A failed Kubernetes API operation. `reason` says what happened; `isRetryable` whether trying again can help;
@@ -202,15 +153,13 @@ export class K8sError extends Schema.TaggedError<K8sError>("@cartographer/k8s/K8
   reason: K8sErrorReason,
   operation: Schema.optionalKey(Schema.String),
 }) {
-  readonly [TypeId] = TypeId
-
   override get message(): string {
     const prefix = this.operation === undefined ? "" : `${this.operation}: `
     return `${prefix}${this.reason._tag}: ${this.reason.message}`
   }
 
   get isRetryable(): boolean {
-    return this.reason.isRetryable
+    return isRetryableReason(this.reason)
   }
 
   /** How long the server asked us to wait, when it did (429, 5xx with `Retry-After`, `ServerTimeout`). */
@@ -222,9 +171,3 @@ export class K8sError extends Schema.TaggedError<K8sError>("@cartographer/k8s/K8
     return undefined
   }
 }
-
-export const isK8sError = (u: unknown): u is K8sError => Predicate.hasProperty(u, TypeId)
-
-/** True when `error` is a `K8sError` with the given reason. */
-export const hasReason = (error: unknown, tag: K8sErrorReasonTag): error is K8sError =>
-  isK8sError(error) && error.reason._tag === tag

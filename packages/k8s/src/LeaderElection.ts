@@ -19,11 +19,10 @@
 import { hostname } from "node:os"
 import {
   Clock,
-  Context,
   Deferred,
   Duration,
   Effect,
-  Layer,
+  Fiber,
   Option,
   Random,
   Schema,
@@ -37,18 +36,33 @@ import { Kinds } from "./Kinds.js"
 import { KubeClient } from "./KubeClient.js"
 import type { Lease, Live } from "./KubeObject.js"
 
-export interface LeaderElectionOptions {
+/** controller-runtime's defaults, each stated once: the operator's flags default to them. */
+export const defaults = {
+  /** How long a lease is valid without renewal. */
+  leaseDuration: Duration.seconds(15),
+  /** How long the leader keeps trying to renew before giving up. */
+  renewDeadline: Duration.seconds(10),
+  /** Interval between attempts to acquire or renew. */
+  retryPeriod: Duration.seconds(2),
+  fieldManager: "cartographer-leader-election",
+} as const
+
+/** The timings of an election, validated together (`leaseDuration > renewDeadline > 1.2 × retryPeriod`). */
+export interface LeaderElectionTimings {
+  /** How long a lease is valid without renewal. Default `defaults.leaseDuration` (15 seconds). */
+  readonly leaseDuration?: Duration.Input | undefined
+  /** How long the leader keeps trying to renew before giving up. Default `defaults.renewDeadline` (10 seconds). */
+  readonly renewDeadline?: Duration.Input | undefined
+  /** Interval between attempts to acquire or renew. Default `defaults.retryPeriod` (2 seconds). */
+  readonly retryPeriod?: Duration.Input | undefined
+}
+
+export interface LeaderElectionOptions extends LeaderElectionTimings {
   readonly namespace: string
   /** Lease name. */
   readonly name: string
   /** This candidate's identity. Default `<hostname>_<uuid>` (controller-runtime). */
   readonly identity?: string | undefined
-  /** How long a lease is valid without renewal. Default 15 seconds. */
-  readonly leaseDuration?: Duration.Input | undefined
-  /** How long the leader keeps trying to renew before giving up. Default 10 seconds. */
-  readonly renewDeadline?: Duration.Input | undefined
-  /** Interval between attempts to acquire or renew. Default 2 seconds. */
-  readonly retryPeriod?: Duration.Input | undefined
   /** Release the Lease when the scope closes while leading. Default `true`. */
   readonly releaseOnShutdown?: boolean | undefined
   /** Field manager of Lease writes. Default `"cartographer-leader-election"`. */
@@ -77,14 +91,16 @@ export interface Elector {
   /** Completes when leadership, once held, is lost. Never completes on a clean shutdown. */
   readonly lost: Effect.Effect<void>
   /**
-   * Waits for leadership, then runs `effect`; if leadership is lost first, `effect` is interrupted at once and
-   * this fails with `LeadershipLost`.
+   * Waits for leadership, then runs `effect` until it ends or leadership is lost:
+   *
+   * - Lost: fails at once with `LeadershipLost`. `effect` is told to stop but not awaited: another candidate may
+   *   already lead, so nothing may keep writing while it winds down; the caller exits (controller-runtime does the
+   *   same: no graceful shutdown after a lost election).
+   * - Interrupted (clean shutdown): `effect` is interrupted and awaited, so it can drain; the Lease is released
+   *   afterwards by the elector's scope.
    */
   readonly whileLeader: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LeadershipLost, R>
 }
-
-/** The elector as a service, for wiring the operator's layers. */
-export class LeaderElector extends Context.Service<LeaderElector, Elector>()("@cartographer/k8s/LeaderElector") {}
 
 type Attempt = "Leading" | "HeldByOther" | "Raced"
 
@@ -95,9 +111,9 @@ export const make = (
   options: LeaderElectionOptions,
 ): Effect.Effect<Elector, InvalidLeaderElectionOptions, KubeClient | Scope.Scope> =>
   Effect.gen(function* () {
-    const leaseDuration = seconds(options.leaseDuration ?? "15 seconds")
-    const renewDeadline = seconds(options.renewDeadline ?? "10 seconds")
-    const retryPeriod = seconds(options.retryPeriod ?? "2 seconds")
+    const leaseDuration = seconds(options.leaseDuration ?? defaults.leaseDuration)
+    const renewDeadline = seconds(options.renewDeadline ?? defaults.renewDeadline)
+    const retryPeriod = seconds(options.retryPeriod ?? defaults.retryPeriod)
     if (!(leaseDuration > renewDeadline && renewDeadline > 1.2 * retryPeriod && retryPeriod > 0)) {
       return yield* new InvalidLeaderElectionOptions({
         message: `need leaseDuration (${leaseDuration}s) > renewDeadline (${renewDeadline}s) > 1.2 × retryPeriod (${retryPeriod}s)`,
@@ -105,7 +121,7 @@ export const make = (
     }
     const client = yield* KubeClient
     const identity = options.identity ?? `${hostname()}_${crypto.randomUUID()}`
-    const fieldManager = options.fieldManager ?? "cartographer-leader-election"
+    const fieldManager = options.fieldManager ?? defaults.fieldManager
     const ref = { namespace: options.namespace, name: options.name }
     const leaseName = `${options.namespace}/${options.name}`
     const log = { lease: leaseName, identity }
@@ -131,6 +147,16 @@ export const make = (
       return { ...lease, metadata }
     }
 
+    /** A write making this candidate the holder: `Leading`, or `Raced` when another candidate wrote first. */
+    const take = (write: Effect.Effect<Live<Lease>, K8sError>, raced: "AlreadyExists" | "Conflict", now: number) =>
+      write.pipe(
+        Effect.map((lease): Attempt => {
+          observe(lease, now)
+          return "Leading"
+        }),
+        Effect.catchReason("K8sError", raced, () => Effect.succeed<Attempt>("Raced")),
+      )
+
     const tryAcquireOrRenew: Effect.Effect<Attempt, K8sError> = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const time = yield* nowMicroTime
@@ -138,29 +164,10 @@ export const make = (
         Effect.map(Option.some),
         Effect.catchReason("K8sError", "NotFound", () => Effect.succeed(Option.none<Live<Lease>>())),
       )
+      const held = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(leaseDuration), renewTime: time }
       if (Option.isNone(current)) {
-        const created = yield* client
-          .create(
-            Kinds.Lease,
-            {
-              metadata: { name: options.name, namespace: options.namespace },
-              spec: {
-                holderIdentity: identity,
-                leaseDurationSeconds: Math.ceil(leaseDuration),
-                acquireTime: time,
-                renewTime: time,
-                leaseTransitions: 0,
-              },
-            },
-            { fieldManager },
-          )
-          .pipe(
-            Effect.map(Option.some),
-            Effect.catchReason("K8sError", "AlreadyExists", () => Effect.succeed(Option.none<Live<Lease>>())),
-          )
-        if (Option.isNone(created)) return "Raced"
-        observe(created.value, now)
-        return "Leading"
+        const lease = { metadata: ref, spec: { ...held, acquireTime: time, leaseTransitions: 0 } }
+        return yield* take(client.create(Kinds.Lease, lease, { fieldManager }), "AlreadyExists", now)
       }
       const lease = current.value
       observe(lease, now)
@@ -169,29 +176,17 @@ export const make = (
       const validFor = (spec.leaseDurationSeconds ?? leaseDuration) * 1000
       if (holder !== "" && holder !== identity && now < observedAt + validFor) return "HeldByOther"
       const renewing = holder === identity
-      const updated = yield* client
-        .replace(
-          Kinds.Lease,
-          {
-            ...stripped(lease),
-            spec: {
-              ...spec,
-              holderIdentity: identity,
-              leaseDurationSeconds: Math.ceil(leaseDuration),
-              acquireTime: renewing ? (spec.acquireTime ?? time) : time,
-              renewTime: time,
-              leaseTransitions: renewing ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
-            },
-          },
-          { fieldManager },
-        )
-        .pipe(
-          Effect.map(Option.some),
-          Effect.catchReason("K8sError", "Conflict", () => Effect.succeed(Option.none<Live<Lease>>())),
-        )
-      if (Option.isNone(updated)) return "Raced"
-      observe(updated.value, now)
-      return "Leading"
+      const transitions = spec.leaseTransitions ?? 0
+      const renewed = {
+        ...stripped(lease),
+        spec: {
+          ...spec,
+          ...held,
+          acquireTime: renewing ? (spec.acquireTime ?? time) : time,
+          leaseTransitions: renewing ? transitions : transitions + 1,
+        },
+      }
+      return yield* take(client.replace(Kinds.Lease, renewed, { fieldManager }), "Conflict", now)
     })
 
     const attempt = tryAcquireOrRenew.pipe(
@@ -269,14 +264,18 @@ export const make = (
     yield* Effect.forkScoped(elect)
 
     const whileLeader = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | LeadershipLost, R> =>
-      Deferred.await(acquired).pipe(
-        Effect.andThen(
-          Effect.raceFirst(
-            effect,
-            Deferred.await(lost).pipe(Effect.andThen(Effect.fail(new LeadershipLost({ identity, lease: leaseName })))),
-          ),
-        ),
-      )
+      Effect.gen(function* () {
+        yield* Deferred.await(acquired)
+        const fiber = yield* Effect.forkDetach(effect)
+        const loss = Deferred.await(lost).pipe(
+          Effect.andThen(Effect.fail(new LeadershipLost({ identity, lease: leaseName }))),
+        )
+        return yield* Effect.raceFirst(Fiber.join(fiber), loss).pipe(
+          // Told to stop, not awaited (the race is already settled with the failure).
+          Effect.tapError(() => Effect.sync(() => fiber.interruptUnsafe())),
+          Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+        )
+      })
 
     return {
       identity,
@@ -287,8 +286,3 @@ export const make = (
       whileLeader,
     } satisfies Elector
   })
-
-/** A layer running one candidate for the layer's lifetime (released on clean shutdown). */
-export const layer = (
-  options: LeaderElectionOptions,
-): Layer.Layer<LeaderElector, InvalidLeaderElectionOptions, KubeClient> => Layer.effect(LeaderElector, make(options))

@@ -62,27 +62,20 @@ export interface WatchOptions {
 /**
  * Counters of every watch stream, with a `kind` attribute (`Metric.withAttributes(metrics.expired, { kind })`).
  */
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
 export const metrics = {
   /** Lists made: the initial one and every relist. */
-  lists: Metric.counter("cartographer_k8s_watch_lists_total", {
-    description: "Lists made by watch streams (initial and relists)",
-    incremental: true,
-  }),
+  lists: counter("cartographer_k8s_watch_lists_total", "Lists made by watch streams (initial and relists)"),
   /** Resumes refused with 410 Gone (each followed by a relist). */
-  expired: Metric.counter("cartographer_k8s_watch_expired_total", {
-    description: "Watch resumes refused with 410 Gone",
-    incremental: true,
-  }),
+  expired: counter("cartographer_k8s_watch_expired_total", "Watch resumes refused with 410 Gone"),
   /** Failed lists or watch connections, each followed by the reconnect backoff. */
-  failures: Metric.counter("cartographer_k8s_watch_failures_total", {
-    description: "Failed lists or watch connections (followed by backoff)",
-    incremental: true,
-  }),
+  failures: counter("cartographer_k8s_watch_failures_total", "Failed lists or watch connections (followed by backoff)"),
   /** DELETED events synthesized by a relist for objects that vanished while the stream was not watching. */
-  synthesizedDeletes: Metric.counter("cartographer_k8s_watch_synthesized_deletes_total", {
-    description: "DELETED events synthesized by relists",
-    incremental: true,
-  }),
+  synthesizedDeletes: counter(
+    "cartographer_k8s_watch_synthesized_deletes_total",
+    "DELETED events synthesized by relists",
+  ),
 }
 
 /** A watch that closes this fast with no event counts as a failure, so a misbehaving server cannot spin us. */
@@ -236,12 +229,3 @@ export const watch = <A extends KubeObject, X extends Access>(
       }),
     { bufferSize: options.bufferSize ?? 1024, strategy: "suspend" },
   )
-
-/** `watch` with its `KubeClient` taken from the context now (for callers holding the service). */
-export const watchWith =
-  (client: KubeClient["Service"]) =>
-  <A extends KubeObject, X extends Access>(
-    kind: ResourceKind<A, X>,
-    options?: WatchOptions,
-  ): Stream.Stream<WatchEvent<A>> =>
-    watch(kind, options).pipe(Stream.provideService(KubeClient, client))

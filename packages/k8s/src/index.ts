@@ -4,7 +4,7 @@
  */
 export * as EventRecorder from "./EventRecorder.js"
 export * from "./K8sError.js"
-export { type Access, Kinds, type ResourceKind, resourceKind } from "./Kinds.js"
+export { type Access, Kinds, type ResourceKind } from "./Kinds.js"
 export {
   type ApplyOptions,
   type DeleteOptions,
@@ -18,18 +18,6 @@ export {
   type WatchRequest,
   type WriteOptions,
 } from "./KubeClient.js"
-export {
-  type KubeEvent,
-  type KubeObject,
-  type Lease,
-  type Live,
-  type LiveMeta,
-  type ObjectMeta,
-  type ObjectRef,
-  type ObjectReference,
-  type OwnerReference,
-  objectKey,
-} from "./KubeObject.js"
+export { type KubeObject, type Live, type ObjectRef, objectKey } from "./KubeObject.js"
 export * as LeaderElection from "./LeaderElection.js"
-export * as Store from "./Store.js"
 export * as Watch from "./Watch.js"

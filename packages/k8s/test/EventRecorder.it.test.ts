@@ -1,10 +1,11 @@
 // The event recorder against the run's real kube-apiserver: events show up in `kubectl get events`, repeats
 // become a series, writes are rate-limited, and failures never reach the caller.
-import { adminUser, kubectl, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
+import { adminUser, eventually, kubectl, readAudit, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { EventRecorder, Kinds, KubeClient, type KubeEvent } from "../src/index.js"
-import { eventually, sharedClient } from "./support.js"
+import { EventRecorder, Kinds, KubeClient } from "../src/index.js"
+import type { KubeEvent } from "../src/KubeObject.js"
+import { sharedClient } from "./support.js"
 
 const namespace = useNamespace("k8s-events")
 

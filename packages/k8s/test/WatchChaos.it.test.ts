@@ -1,12 +1,12 @@
-// The watch stream and Store across API server restarts and etcd compaction, while objects are written
+// The watch stream across API server restarts and etcd compaction, while objects are written
 // concurrently. These faults run on a PRIVATE control plane (tier "api") started by this file: restarting the
 // shared one would disturb every other suite, and the shared control plane's restart/compact methods live in the
 // global-setup process, out of reach of test workers.
-import { type ControlPlane, startControlPlane } from "@cartographer/test/harness"
+import { type ControlPlane, eventually, startControlPlane } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Metric, Random, Ref, Stream } from "effect"
-import { type K8sError, Kinds, KubeClient, type KubeObject, type Live, Store, Watch } from "../src/index.js"
-import { eventually } from "./support.js"
+import { type K8sError, Kinds, KubeClient, type KubeObject, type Live, Watch } from "../src/index.js"
+import { type Mirror, mirror } from "./support.js"
 
 class PrivateControlPlane extends Context.Service<PrivateControlPlane, ControlPlane>()("test/PrivateControlPlane") {
   static readonly layer = Layer.effect(
@@ -34,11 +34,11 @@ const counter = (metric: Metric.Metric<number, Metric.CounterState<number>>) =>
 const versions = (objects: ReadonlyArray<Live<KubeObject>>) =>
   objects.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
 
-/** Fails (for `eventually`) until the Store holds exactly what a fresh list returns. */
-const storeMatchesServer = (store: Store.Store<KubeObject>) =>
+/** Fails (for `eventually`) until the stream's consumer holds exactly what a fresh list returns. */
+const mirrorMatchesServer = (store: Mirror<KubeObject>) =>
   Effect.gen(function* () {
     const client = yield* KubeClient
-    const cached = versions(yield* store.list())
+    const cached = versions([...store.objects.values()])
     const fresh = versions((yield* client.list(Kinds.ConfigMap, { namespace, labelSelector })).items)
     if (cached.join() !== fresh.join()) {
       const lost = fresh.filter((v) => !cached.includes(v))
@@ -80,11 +80,11 @@ const restartCompacted = PrivateControlPlane.use((cp) => Effect.promise(() => cp
 
 layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch across API server faults", (it) => {
   it.effect(
-    "keeps a Store equal to the server across an API server restart, with concurrent writes",
+    "keeps what a consumer applies equal to the server across an API server restart, with concurrent writes",
     () =>
       Effect.gen(function* () {
         const failuresBefore = yield* counter(Watch.metrics.failures)
-        const store = yield* Store.make(Kinds.ConfigMap, { namespace, labelSelector })
+        const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
         yield* store.synced
         const writers = yield* startWriters
         yield* Effect.sleep("2 seconds")
@@ -92,7 +92,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch
         yield* Effect.sleep("3 seconds")
         yield* Fiber.interrupt(writers.fiber)
         assert.isAbove(yield* Ref.get(writers.writes), 50)
-        const count = yield* eventually(storeMatchesServer(store), "60 seconds")
+        const count = yield* eventually(mirrorMatchesServer(store), "60 seconds")
         assert.isAbove(count, 0)
         assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 1, "the restart broke the watch")
       }),
@@ -100,10 +100,10 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch
   )
 
   it.effect(
-    "keeps a Store equal to the server across etcd compaction, with concurrent writes",
+    "keeps what a consumer applies equal to the server across etcd compaction, with concurrent writes",
     () =>
       Effect.gen(function* () {
-        const store = yield* Store.make(Kinds.ConfigMap, { namespace, labelSelector })
+        const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
         yield* store.synced
         const writers = yield* startWriters
         yield* Effect.sleep("1 second")
@@ -112,7 +112,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch
         yield* compact
         yield* Effect.sleep("1 second")
         yield* Fiber.interrupt(writers.fiber)
-        yield* eventually(storeMatchesServer(store), "60 seconds")
+        yield* eventually(mirrorMatchesServer(store), "60 seconds")
       }),
     { timeout: 180_000 },
   )
@@ -123,14 +123,14 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch
       Effect.gen(function* () {
         const expiredBefore = yield* counter(Watch.metrics.expired)
         const listsBefore = yield* counter(Watch.metrics.lists)
-        const store = yield* Store.make(Kinds.ConfigMap, { namespace, labelSelector })
+        const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
         yield* store.synced
         const writers = yield* startWriters
         yield* Effect.sleep("1 second")
         yield* restartCompacted
         yield* Effect.sleep("3 seconds")
         yield* Fiber.interrupt(writers.fiber)
-        yield* eventually(storeMatchesServer(store), "60 seconds")
+        yield* eventually(mirrorMatchesServer(store), "60 seconds")
         assert.isAtLeast((yield* counter(Watch.metrics.expired)) - expiredBefore, 1, "the resume got 410 Gone")
         assert.isAtLeast((yield* counter(Watch.metrics.lists)) - listsBefore, 2, "initial list + relist")
       }),

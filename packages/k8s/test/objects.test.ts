@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
 import { TestClock } from "effect/testing"
-import { truncateUtf8 } from "../src/EventRecorder.js"
 import { formatMicroTime, nowMicroTime } from "../src/internal/microTime.js"
+import { collectionPath, toLive } from "../src/internal/objects.js"
+import { truncateUtf8 } from "../src/internal/utf8.js"
 import { Kinds, resourceKind } from "../src/Kinds.js"
-import { collectionPath, type KubeClient, toLive } from "../src/KubeClient.js"
+import type { KubeClient } from "../src/KubeClient.js"
 import { envelopeProblem, objectKey } from "../src/KubeObject.js"
 
 describe("API paths", () => {

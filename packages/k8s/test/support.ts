@@ -1,7 +1,19 @@
 // Helpers for this package's integration tests against the real control plane from @cartographer/test.
-import { sharedControlPlane } from "@cartographer/test/harness"
-import { Duration, Effect, Layer, Schedule } from "effect"
-import { type K8sError, KubeClient, type KubeObject, resourceKind } from "../src/index.js"
+import { eventually, sharedControlPlane } from "@cartographer/test/harness"
+import { KubeConfig } from "@kubernetes/client-node"
+import { Deferred, Effect, Layer, type Scope, Stream } from "effect"
+import {
+  type Access,
+  type K8sError,
+  KubeClient,
+  type KubeClientOptions,
+  type KubeObject,
+  type Live,
+  objectKey,
+  type ResourceKind,
+  Watch,
+} from "../src/index.js"
+import { resourceKind } from "../src/Kinds.js"
 
 /** The admin client of the run's shared control plane. */
 export const sharedClient: Layer.Layer<KubeClient, K8sError> = Layer.unwrap(
@@ -68,12 +80,6 @@ const widgetCrd = {
   },
 }
 
-/** Polls `effect` every 100 ms until it succeeds or `timeout` passes (then fails with its last error). */
-export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Input = "30 seconds") =>
-  effect.pipe(
-    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo({ duration: Duration.fromInputUnsafe(timeout) }))),
-  )
-
 /** Installs the Widget CRD (idempotent; never deleted: the control plane is thrown away) and waits until served. */
 export const ensureWidgetCrd: Effect.Effect<void, K8sError | string, KubeClient> = Effect.gen(function* () {
   const client = yield* KubeClient
@@ -91,3 +97,64 @@ export const ensureWidgetCrd: Effect.Effect<void, K8sError | string, KubeClient>
     "60 seconds",
   )
 })
+
+/** What a consumer of `Watch.watch` holds after applying every event in order: the stream's contract. */
+export interface Mirror<A extends KubeObject> {
+  /** The objects held, by `namespace/name`. */
+  readonly objects: ReadonlyMap<string, Live<A>>
+  /** Completes with the first SYNCED event. */
+  readonly synced: Effect.Effect<void>
+}
+
+/** Applies the watch stream of `kind` to a map, in the background of the current scope. */
+export const mirror = <A extends KubeObject, X extends Access>(
+  kind: ResourceKind<A, X>,
+  options: Watch.WatchOptions,
+): Effect.Effect<Mirror<A>, never, KubeClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const objects = new Map<string, Live<A>>()
+    const synced = yield* Deferred.make<void>()
+    yield* Watch.watch(kind, options).pipe(
+      Stream.runForEach((event) => {
+        if (event.type === "SYNCED") return Deferred.succeed(synced, undefined)
+        const key = objectKey(event.object.metadata)
+        if (event.type === "DELETED") objects.delete(key)
+        else objects.set(key, event.object)
+        return Effect.void
+      }),
+      Effect.forkScoped,
+    )
+    return { objects, synced: Deferred.await(synced) }
+  })
+
+/** A kubeconfig for the shared API server with other credentials (or another server). */
+export const kubeConfigWith = (options: { server?: string; token?: string; withCa?: boolean }) => {
+  const { apiServerUrl, caFile, kubeConfig } = sharedControlPlane()
+  const user = kubeConfig.getCurrentUser()
+  const custom = new KubeConfig()
+  custom.loadFromOptions({
+    clusters: [
+      {
+        name: "test",
+        server: options.server ?? apiServerUrl,
+        skipTLSVerify: false,
+        ...(options.withCa === false ? {} : { caFile }),
+      },
+    ],
+    users: [
+      options.token === undefined && user !== null
+        ? { ...user, name: "test" }
+        : { name: "test", token: options.token ?? "" },
+    ],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
+  })
+  return custom
+}
+
+/** Runs `effect` with a client of its own for `kubeConfig`. */
+export const withClient = <A, E>(
+  kubeConfig: KubeConfig,
+  effect: Effect.Effect<A, E, KubeClient>,
+  options: KubeClientOptions = {},
+) => effect.pipe(Effect.provide(KubeClient.layer(kubeConfig, options)))

@@ -1,5 +1,5 @@
 /**
- * Planning throughput over generated Workspaces; target ≥ 20,000 plans/s (see `planThroughput.ts`).
+ * Planning throughput over generated Workspaces, against `planTarget` of `planThroughput.ts`.
  * Run: `npm run bench -w @cartographer/reconciler` (Node 24 runs the TypeScript sources directly). The repository
  * benchmark (`test/bench/run.ts`) reports the same figures.
  */

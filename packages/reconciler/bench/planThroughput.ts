@@ -2,12 +2,15 @@
  * Planning throughput over generated Workspaces, as a function that returns the figures: used by `plan.bench.ts`
  * (prints them) and by the repository benchmark `test/bench/run.ts` (reports them with the other measurements).
  *
- * 1,000 Workspaces (by default) are generated (with the tests' arbitraries) and decoded through the Schema; each iteration plans the
+ * 1,000 Workspaces (by default) are generated (with `@cartographer/schema/testing`) and decoded through the Schema; each iteration plans the
  * next one. Two cases: a resync (the children exist: the common case) and a new Workspace (nothing observed).
  */
+
+import { workspace } from "@cartographer/schema/testing"
 import fc from "fast-check"
-import { nothingObserved, type Observed, observeApplied, plan } from "../src/index.js"
-import { workspace } from "../test/arbitraries.js"
+import { nothingObserved, type Observed } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 
 export interface PlanThroughputCase {
   readonly name: string

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { observeApplied, plan, pruneTargets } from "../src/index.js"
-import { find, has, inputs, nothing, settled, ws } from "./fixtures.js"
+import { pruneTargets } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
+import { find, has, inputs, inventory, nothing, settled, ws } from "./fixtures.js"
 
 const name = "test-environment-orion-database"
 
@@ -76,14 +78,7 @@ describe("in-cluster Postgres", () => {
     const migrating = plan(external, world)
     expect(has(migrating, "StatefulSet", name)).toBe(true)
     const migrated = plan(external, observeApplied(migrating, { ...inputs, previous: world, migration: "succeeded" }))
-    const inventory = before.apply.map((o) => ({
-      kind: o.kind,
-      namespace: o.metadata.namespace,
-      name: o.metadata.name,
-      labels: o.metadata.labels,
-      controllerUid: "uid-1",
-    }))
-    const pruned = pruneTargets(migrated.prune, inventory).map((o) => `${o.kind}/${o.name}`)
+    const pruned = pruneTargets(migrated.prune, inventory(before)).map((o) => `${o.kind}/${o.name}`)
     expect(pruned).toEqual(expect.arrayContaining([`Service/${name}`, `StatefulSet/${name}`, `NetworkPolicy/${name}`]))
     expect(pruned).not.toContain(`PersistentVolumeClaim/${name}-pvc`)
     expect(pruned).not.toContain("Secret/test-environment-environment-secrets")

@@ -1,16 +1,13 @@
-/** Small helpers for example-based tests: a Workspace from a few fields, and finding objects in a plan. */
+/**
+ * Small helpers for example-based tests: a Workspace from a few fields (decoded, or raw as the API server has it),
+ * finding objects in a plan, and what the engine would list once a plan was applied.
+ */
 import type { Workspace } from "@cartographer/schema"
-import {
-  type Container,
-  type Deployment,
-  type ManagedObject,
-  nothingObserved,
-  type Observed,
-  observeApplied,
-  type Plan,
-  plan,
-} from "../src/index.js"
-import { decode } from "./arbitraries.js"
+import { decode } from "@cartographer/schema/testing"
+import { type ManagedObject, nothingObserved, type Observed, type Plan } from "../src/index.js"
+import type { Container, Deployment } from "../src/plan/kube.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 
 export const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "s3cr3t/p@ss:word" }
 export const nothing = nothingObserved(inputs)
@@ -23,6 +20,24 @@ export const ws = (workflows: Record<string, unknown> = {}, metadata: Record<str
     metadata: { name: "test-environment", namespace: "prefect", uid: "uid-1", generation: 3, ...metadata },
     spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
   })
+
+/** A Workspace `ws` in namespace `prefect` as read from the API server (not decoded), with the given workflows fields. */
+export const raw = (workflows: Record<string, unknown> = {}) => ({
+  apiVersion: "mlops.aigency.com/v1alpha1",
+  kind: "Workspace",
+  metadata: { name: "ws", namespace: "prefect", uid: "u", generation: 2 },
+  spec: { workflows: { agentPools: [{ name: "default" }], ...workflows } },
+})
+
+/** What the engine would list after applying a plan: each object with its labels and controller. */
+export const inventory = (p: Plan) =>
+  p.apply.map((o) => ({
+    kind: o.kind,
+    namespace: o.metadata.namespace,
+    name: o.metadata.name,
+    labels: o.metadata.labels,
+    ...(o.metadata.ownerReferences?.[0] === undefined ? {} : { controllerUid: o.metadata.ownerReferences[0].uid }),
+  }))
 
 type KindOf<K extends ManagedObject["kind"]> = Extract<ManagedObject, { kind: K }>
 

@@ -5,9 +5,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { parseDocuments, validateWorkspace } from "@cartographer/schema"
+import { parseDocuments, toYaml, validateWorkspace } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
-import { stringify } from "yaml"
 import { convergedPlan } from "../src/index.js"
 
 const samplesDir = fileURLToPath(new URL("../../../samples/", import.meta.url))
@@ -16,19 +15,6 @@ const update = process.env.UPDATE_GOLDEN === "1"
 
 /** Fixed inputs: goldens must not change from run to run. */
 const inputs = { now: "2025-01-01T00:00:00Z", generatedPassword: "golden-password" }
-
-/**
- * YAML that any Kubernetes tool reads back unchanged: YAML 1.1 rules (what kubectl's parser follows, where `no` or
- * `on` would be booleans), every string value quoted, no anchors. The CLI renders with the same options.
- */
-const render = (value: unknown): string =>
-  stringify(value, {
-    version: "1.1",
-    aliasDuplicateObjects: false,
-    lineWidth: 0,
-    defaultStringType: "QUOTE_DOUBLE",
-    defaultKeyType: "PLAIN",
-  })
 
 const samples = existsSync(samplesDir)
   ? readdirSync(samplesDir)
@@ -44,8 +30,8 @@ const goldenOf = (sample: string): string => {
     if (!result.ok)
       throw new Error(`samples/${sample} document ${document.index} is invalid: ${JSON.stringify(result.issues)}`)
     const p = convergedPlan(result.value, inputs)
-    for (const object of p.apply) parts.push(`---\n${render(object)}`)
-    parts.push(`--- # prune selectors and status\n${render({ prune: p.prune, status: p.status })}`)
+    for (const object of p.apply) parts.push(`---\n${toYaml(object)}`)
+    parts.push(`--- # prune selectors and status\n${toYaml({ prune: p.prune, status: p.status })}`)
   }
   return parts.join("")
 }

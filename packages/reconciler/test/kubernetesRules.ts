@@ -3,7 +3,8 @@
  * `validation.IsDNS1123Label`, `IsDNS1035Label`, `IsDNS1123Subdomain`, `IsQualifiedName`, `IsValidLabelValue`,
  * `IsValidPortName`), written out so that properties can check every generated object against them.
  */
-import type { Labels, ManagedObject, PodSpec } from "../src/index.js"
+import type { ManagedObject } from "../src/index.js"
+import type { Labels, PodSpec } from "../src/plan/kube.js"
 
 const dns1123LabelRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u
 const dns1035LabelRe = /^[a-z]([-a-z0-9]*[a-z0-9])?$/u

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest"
-import { type Job, migrationHashAnnotation, type Observed, observeApplied, plan, pruneTargets } from "../src/index.js"
+import { type Observed, pruneTargets } from "../src/index.js"
 import { contextOf } from "../src/plan/context.js"
-import { desiredRevision, planMigrationJob } from "../src/plan/migration.js"
+import type { Job } from "../src/plan/kube.js"
+import { desiredRevision, migrationHashAnnotation, planMigrationJob } from "../src/plan/migration.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
 import { condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
 
 const serverName = "test-environment-orion-server"

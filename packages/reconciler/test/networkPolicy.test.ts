@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { plan } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
 import { find, nothing, ws } from "./fixtures.js"
 
 const selector = (component: string) => ({

@@ -1,17 +1,20 @@
-import { type AgentPool, Names, type Workspace } from "@cartographer/schema"
+import type { AgentPool, Workspace } from "@cartographer/schema"
+import {
+  decode,
+  dnsLabel,
+  maxStatefulSetNameLength,
+  maxWorkspaceNameLength,
+  poolDocument,
+  workspace,
+} from "@cartographer/schema/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  labelKeys,
-  type ManagedObject,
-  nothingObserved,
-  type Observed,
-  observeApplied,
-  type Plan,
-  plan,
-  pruneTargets,
-} from "../src/index.js"
-import { decode, dnsLabel, observedFor, poolDocument, workspace } from "./arbitraries.js"
+import { type ManagedObject, nothingObserved, type Observed, pruneTargets } from "../src/index.js"
+import { labelKeys } from "../src/plan/labels.js"
+import { plan } from "../src/plan/planner.js"
+import { observeApplied } from "../src/plan/simulate.js"
+import { observedFor } from "./arbitraries.js"
+import { inventory } from "./fixtures.js"
 import { podSpecOf, violations } from "./kubernetesRules.js"
 
 const runs = { numRuns: 200 }
@@ -23,16 +26,6 @@ const currentJobName = (ws: Workspace): string | undefined =>
 
 /** A Workspace with an arbitrary world around it. */
 const scenario = workspace().chain((ws) => observedFor(ws, currentJobName(ws)).map((obs) => ({ ws, obs })))
-
-/** What the engine would list after applying a plan. */
-const inventory = (p: Plan) =>
-  p.apply.map((o) => ({
-    kind: o.kind,
-    namespace: o.metadata.namespace,
-    name: o.metadata.name,
-    labels: o.metadata.labels,
-    ...(o.metadata.ownerReferences?.[0] === undefined ? {} : { controllerUid: o.metadata.ownerReferences[0].uid }),
-  }))
 
 describe("plan", () => {
   it("is total: any valid Workspace in any observed world yields a plan, never an exception", () => {
@@ -250,7 +243,7 @@ describe("pools", () => {
 describe("names", () => {
   it("every object planned for a Workspace of the longest allowed name is a valid, working name", () => {
     fc.assert(
-      fc.property(dnsLabel(Names.maxWorkspaceNameLength), (name) => {
+      fc.property(dnsLabel(maxWorkspaceNameLength), (name) => {
         const ws = decode({
           apiVersion: "mlops.aigency.com/v1alpha1",
           kind: "Workspace",
@@ -258,7 +251,7 @@ describe("names", () => {
           spec: { workflows: { agentPools: [{ name: "a" }] } },
         })
         for (const o of plan(ws, nothingObserved(inputs)).apply) {
-          const limit = o.kind === "StatefulSet" ? Names.maxStatefulSetNameLength : 63
+          const limit = o.kind === "StatefulSet" ? maxStatefulSetNameLength : 63
           expect(o.metadata.name.length, `${o.kind} ${o.metadata.name}`).toBeLessThanOrEqual(limit)
         }
       }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { plan } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
 import { decodeBase64, encodeBase64 } from "../src/plan/secrets.js"
 import { container, envOf, find, has, inputs, nothing, ws } from "./fixtures.js"
 

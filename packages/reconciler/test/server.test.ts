@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { plan, pruneTargets } from "../src/index.js"
-import { afterMigration, condition, container, envOf, find, has, settled, ws } from "./fixtures.js"
+import { pruneTargets } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
+import { afterMigration, condition, container, envOf, find, has, inventory, settled, ws } from "./fixtures.js"
 
 const name = "test-environment-orion-server"
 
@@ -9,17 +10,8 @@ describe("Prefect server", () => {
     const server = container(find(afterMigration(ws()), "Deployment", name))
     expect(server.name).toBe("orion-server")
     expect(server.command).toBeUndefined()
-    expect(server.args).toEqual([
-      "prefect",
-      "server",
-      "start",
-      "--host",
-      "0.0.0.0",
-      "--port",
-      "4200",
-      "--log-level",
-      "INFO",
-    ])
+    // Word for word: each argument is its own list item, none is split or joined.
+    expect(server.args).toEqual("prefect server start --host 0.0.0.0 --port 4200 --log-level INFO".split(" "))
   })
 
   it("runs controllerReplicas replicas behind Service <ws>-orion-server:4200 named http-orion", () => {
@@ -139,15 +131,8 @@ describe("Redis for a multi-replica server", () => {
     const world = settled(ha)
     const before = plan(ha, world)
     const single = plan(ws({ controllerReplicas: 1 }), world)
-    const inventory = before.apply.map((o) => ({
-      kind: o.kind,
-      namespace: o.metadata.namespace,
-      name: o.metadata.name,
-      labels: o.metadata.labels,
-      controllerUid: "uid-1",
-    }))
     expect(
-      pruneTargets(single.prune, inventory)
+      pruneTargets(single.prune, inventory(before))
         .map((o) => `${o.kind}/${o.name}`)
         .sort(),
     ).toEqual([`Deployment/${redis}`, `NetworkPolicy/${redis}`, `Service/${redis}`])

@@ -1,15 +1,15 @@
 import type { Condition } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
+import { planInvalid, planUnknown } from "../src/plan/planner.js"
 import {
   decideDegraded,
   decideProgressing,
   decideReady,
-  planInvalid,
-  planUnknown,
   type StatusFacts,
-} from "../src/index.js"
-import { toCondition } from "../src/plan/status.js"
-import { inputs, nothing } from "./fixtures.js"
+  toCondition,
+  withExecutionProblem,
+} from "../src/plan/status.js"
+import { inputs, nothing, raw } from "./fixtures.js"
 
 const up = (replicas: number) => ({
   generation: 2,
@@ -230,5 +230,40 @@ describe("an invalid spec", () => {
     )
     expect(p.apply).toEqual([])
     expect(p.status.conditions?.find((c) => c.type === "Degraded")?.message).toContain("at most 37 characters")
+  })
+})
+
+describe("execution problems in the status", () => {
+  const planned = planUnknown(raw(), nothing).status
+
+  it("replace Degraded with the engine's reason and keep the other conditions", () => {
+    const status = withExecutionProblem(
+      planned,
+      { reason: "ApplyRejected", message: "Role x: namespace not found" },
+      { now: "2025-06-01T13:00:00Z", previous: planned },
+    )
+    const byType = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c]))
+    expect(byType.Degraded).toMatchObject({
+      status: "True",
+      reason: "ApplyRejected",
+      message: "Role x: namespace not found",
+      lastTransitionTime: "2025-06-01T13:00:00Z",
+      observedGeneration: 2,
+    })
+    expect(byType.Ready).toEqual(planned.conditions?.find((c) => c.type === "Ready"))
+  })
+
+  it("keep lastTransitionTime while Degraded stays True", () => {
+    const first = withExecutionProblem(
+      planned,
+      { reason: "OwnershipConflict", message: "a" },
+      { now: inputs.now, previous: undefined },
+    )
+    const second = withExecutionProblem(
+      planned,
+      { reason: "ApplyRejected", message: "b" },
+      { now: "2030-01-01T00:00:00Z", previous: first },
+    )
+    expect(second.conditions?.find((c) => c.type === "Degraded")?.lastTransitionTime).toBe(inputs.now)
   })
 })

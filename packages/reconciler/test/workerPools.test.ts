@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { plan, pruneTargets } from "../src/index.js"
-import { container, envOf, find, has, nothing, settled, ws } from "./fixtures.js"
+import { pruneTargets } from "../src/index.js"
+import { plan } from "../src/plan/planner.js"
+import { container, envOf, find, has, inventory, nothing, settled, ws } from "./fixtures.js"
 
 const agent = (pool: string) => `test-environment-agent-${pool}`
 
@@ -65,7 +66,7 @@ describe("worker pools", () => {
     expect(path).toBe("/home/prefect/base-job-template.json")
     expect(init?.image).toBe(worker.image)
     expect(init?.args?.slice(0, 2)).toEqual(["python", "-c"])
-    expect(JSON.parse(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}").variables.namespace).toBe("flows")
+    expect(JSON.parse(String(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}")).variables.namespace).toBe("flows")
     expect(envOf(init!)).toMatchObject({
       CARTOGRAPHER_WORK_POOL: "k8s",
       CARTOGRAPHER_BASE_JOB_TEMPLATE: path,
@@ -89,7 +90,7 @@ describe("worker pools", () => {
         nothing,
       )
       const init = find(p, "Deployment", agent("k8s")).spec.template.spec.initContainers?.[0]
-      return JSON.parse(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}")
+      return JSON.parse(String(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}"))
     }
     expect(overlayOf({}, "prefecthq/prefect:3.8.8-python3.11").variables.image).toBe(
       "prefecthq/prefect:3.8.8-python3.11",
@@ -245,15 +246,8 @@ describe("worker pools", () => {
     const before = plan(w, world)
     const after = plan(ws({ agentPools: [{ name: "default" }] }), world)
     expect(has(after, "Deployment", agent("k"))).toBe(false)
-    const inventory = before.apply.map((o) => ({
-      kind: o.kind,
-      namespace: o.metadata.namespace,
-      name: o.metadata.name,
-      labels: o.metadata.labels,
-      controllerUid: "uid-1",
-    }))
     expect(
-      pruneTargets(after.prune, inventory)
+      pruneTargets(after.prune, inventory(before))
         .map((o) => `${o.kind}/${o.name}`)
         .sort(),
     ).toEqual([

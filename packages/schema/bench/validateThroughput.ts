@@ -8,8 +8,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
 import { stringify } from "yaml"
-import { validateText } from "../src/index.js"
-import { workspaceDocument } from "../test/arbitraries.js"
+import { validateText } from "../src/validateFiles.js"
+import { workspaceDocument } from "../testing/index.js"
 
 export interface ValidatorThroughput {
   readonly files: number
@@ -27,7 +27,7 @@ export const measureValidatorThroughput = (
   const rounds = options.rounds ?? 5
   const dir = mkdtempSync(join(tmpdir(), "cartographer-bench-"))
   try {
-    const files = fc.sample(workspaceDocument, { numRuns: count, seed: 42 }).map((doc, i) => {
+    const files = fc.sample(workspaceDocument(), { numRuns: count, seed: 42 }).map((doc, i) => {
       const file = join(dir, `ws-${i}.yaml`)
       writeFileSync(file, stringify(doc))
       return file

@@ -1,46 +1,9 @@
 /**
- * The names of the objects Cartographer manages for a Workspace, and the rules that keep every one of them valid.
- *
- * They live beside the Schema (not in the planner) because the Schema must refuse a Workspace or pool name whose
- * derived names would not fit Kubernetes' 63-character limits; one definition serves both.
+ * The names of the objects Cartographer manages for a Workspace: the original Cartographer's, so that existing
+ * selectors, scripts and dashboards keep working. How long a Workspace or pool name may be for all of them to stay
+ * valid is in `nameRules.ts`.
  */
-
-/** RFC 1123 label: lowercase alphanumerics and `-`, starting and ending alphanumeric (pool names, label values). */
-export const dns1123LabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u
-/** RFC 1035 label: as above but starting with a letter (required of Service names, so of the Workspace name). */
-export const dns1035LabelPattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/u
-/** Kubernetes' limit for labels, label values and Service, Job and ServiceAccount names. */
-export const maxLabelLength = 63
-
-/** Suffixes appended to the Workspace name; the longest decides how long a Workspace name may be. */
-export const childSuffix = {
-  secret: "-environment-secrets",
-  database: "-orion-database",
-  databaseVolume: "-orion-database-pvc",
-  server: "-orion-server",
-  redis: "-orion-redis",
-  migration: "-orion-migrate-", // + 8 hex characters of the migration hash
-  agent: "-agent-", // + pool name
-} as const
-
-/** Length of the hash that names a migration Job. */
-export const migrationHashLength = 8
-
-/**
- * A StatefulSet's pods carry the label `controller-revision-hash=<statefulset>-<hash of up to 10 characters>`, so a
- * StatefulSet name longer than 63 - 11 = 52 makes every pod creation fail.
- */
-export const maxStatefulSetNameLength = maxLabelLength - 11
-
-/**
- * The longest Workspace name whose derived names all work. Two limits bind: the migration Job
- * `<ws>-orion-migrate-<8 hex>` (a Job name becomes its pods' `job-name` label, 63 at most) allows 36 + 1, and the
- * Postgres StatefulSet `<ws>-orion-database` (see `maxStatefulSetNameLength`) allows 37. The stricter one wins.
- */
-export const maxWorkspaceNameLength = Math.min(
-  maxLabelLength - childSuffix.migration.length - migrationHashLength,
-  maxStatefulSetNameLength - childSuffix.database.length,
-)
+import { childSuffix, migrationHashLength } from "./nameRules.js"
 
 export const secretName = (workspace: string): string => `${workspace}${childSuffix.secret}`
 export const databaseName = (workspace: string): string => `${workspace}${childSuffix.database}`
@@ -50,7 +13,3 @@ export const redisName = (workspace: string): string => `${workspace}${childSuff
 export const migrationJobName = (workspace: string, hash: string): string =>
   `${workspace}${childSuffix.migration}${hash.slice(0, migrationHashLength)}`
 export const agentName = (workspace: string, pool: string): string => `${workspace}${childSuffix.agent}${pool}`
-
-/** How long a pool name may be for `<workspace>-agent-<pool>` to fit in 63 characters. */
-export const maxPoolNameLength = (workspace: string): number =>
-  maxLabelLength - workspace.length - childSuffix.agent.length

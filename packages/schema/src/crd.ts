@@ -6,8 +6,9 @@
  * cannot express, so that a Schema change can never silently produce a CRD that validates less than the decoder.
  */
 import { JsonSchema, Schema } from "effect"
-import { maxLabelLength, maxWorkspaceNameLength } from "./Names.js"
-import { apiVersion, group, kind, maxResources, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
+import { maxLabelLength, maxWorkspaceNameLength } from "./nameRules.js"
+import { maxResources } from "./Resources.js"
+import { apiVersion, group, kind, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
 type Json = { [key: string]: unknown }
@@ -156,10 +157,10 @@ const setAt = (node: Json, keys: Array<string>, update: (n: Json) => Json): void
   ;(parent.properties as Json)[last] = update(at(node, ...keys))
 }
 
-/** CEL: an extended resource (`isExtendedResource` in Workspace.ts). */
+/** CEL: an extended resource (`isExtendedResource` in Resources.ts). */
 const celExtended = (k: string) => `(${k}.contains('/') && !${k}.contains('kubernetes.io/'))`
 
-/** The CEL twins of the `Resources` filter in Workspace.ts, on one list and on the pair. */
+/** The CEL twins of the `Resources` filter in Resources.ts, on one list and on the pair. */
 const resourceListRules = (): Array<Json> => [
   {
     rule: "self.all(k, k.contains('/') || k in ['cpu', 'memory', 'ephemeral-storage'] || k.startsWith('hugepages-'))",

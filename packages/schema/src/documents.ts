@@ -1,8 +1,9 @@
 /**
  * Multi-document YAML (and JSON) files: each document parsed with the `yaml` library, with its index and line,
- * so that a validation error can say `file:doc` and where. Syntax errors are data, never exceptions.
+ * so that a validation error can say `file:doc` and where (syntax errors are data, never exceptions); and Kubernetes
+ * manifests written as YAML that any Kubernetes tool reads back unchanged (what `cartographer plan` prints).
  */
-import { LineCounter, parseAllDocuments } from "yaml"
+import { LineCounter, parseAllDocuments, stringify } from "yaml"
 
 export interface SourceDocument {
   /** 0-based position of the document in the file. */
@@ -57,3 +58,36 @@ export const lineOfPath = (
   }
   return undefined
 }
+
+/**
+ * A manifest as YAML: kubectl's parser follows YAML 1.1, where a plain `no`, `on` or `y` is a boolean (a pool named
+ * `no` would turn `--pool no` into `false`), so the YAML 1.1 rules are used, every string value is quoted, and shared
+ * objects are written out instead of as anchors.
+ */
+export const toYaml = (value: unknown, options: { readonly sortKeys?: boolean } = {}): string =>
+  stringify(value, {
+    version: "1.1",
+    aliasDuplicateObjects: false,
+    lineWidth: 0,
+    defaultStringType: "QUOTE_DOUBLE",
+    defaultKeyType: "PLAIN",
+    // Sorted keys, for two objects compared line by line (`cartographer diff`).
+    sortMapEntries: options.sortKeys === true,
+  })
+
+/** A multi-document stream; each document may be preceded by `#` comment lines. */
+export const toYamlStream = (
+  documents: ReadonlyArray<{ readonly comment?: string; readonly value: unknown }>,
+): string =>
+  documents
+    .map(({ comment, value }) => {
+      const header =
+        comment === undefined
+          ? ""
+          : comment
+              .split("\n")
+              .map((line) => (line === "" ? "#\n" : `# ${line}\n`))
+              .join("")
+      return `---\n${header}${value === undefined ? "" : toYaml(value)}`
+    })
+    .join("")

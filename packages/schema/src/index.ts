@@ -1,9 +1,21 @@
-export { toStructural, workspaceCrd, workspaceJsonSchema, workspaceOpenApiSchema } from "./crd.js"
-export * as Defaults from "./defaults.js"
-export * from "./documents.js"
+/**
+ * `@cartographer/schema`: the Workspace resource as one Effect Schema, and what is derived from it. Documented for
+ * users (README): `validateWorkspace`, `decodeWorkspace` and its `WorkspaceValidationError`, `parseDocuments`. The
+ * rest serves the planner, the engine, the CLI and the generators of the CRD and the configuration reference.
+ */
+export { workspaceCrd, workspaceJsonSchema } from "./crd.js"
+export { parseDocuments, type SourceDocument, toYaml, toYamlStream } from "./documents.js"
+export * as Defaults from "./images.js"
 export * as Names from "./Names.js"
-export * from "./Quantity.js"
-export * from "./validate.js"
-export * from "./validateFiles.js"
-export * from "./Workspace.js"
-export * from "./WorkspaceStatus.js"
+export { quantityValue } from "./Quantity.js"
+export { Resources } from "./Resources.js"
+export {
+  decodeWorkspace,
+  type ValidateOptions,
+  type ValidationIssue,
+  type ValidationResult,
+  validateWorkspace,
+  WorkspaceValidationError,
+} from "./validate.js"
+export { AgentPool, apiVersion, EnvVar, kind, Workflows, Workspace } from "./Workspace.js"
+export { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "./WorkspaceStatus.js"

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { compareQuantities } from "../src/index.js"
+import { compareQuantities } from "../src/Quantity.js"
 
 /** Suffixes with their value in nano units, for an oracle that needs no parsing of its own. */
 const nanosPerUnit: Record<string, bigint> = {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { toStructural, workspaceCrd, workspaceJsonSchema } from "../src/index.js"
+import { toStructural, workspaceCrd, workspaceJsonSchema } from "../src/crd.js"
 
 type Node = { [key: string]: unknown }
 const repo = join(import.meta.dirname, "..", "..", "..")

@@ -2,7 +2,8 @@
 // else) server-side applies exactly the objects the planner produces for N Workspaces, plus each status, with the
 // operator's concurrency: `concurrency` workers, each taking the next Workspace and applying its children in plan
 // order, then its status — the shape of the operator's reconciles, without the operator.
-import { nothingObserved, plan } from "@cartographer/reconciler"
+import { nothingObserved } from "@cartographer/reconciler"
+import { plan } from "@cartographer/reconciler/testing"
 import { adminUser, type ControlPlane, readAudit } from "@cartographer/test/harness"
 import { decodeLive } from "../support/benchWorkspaces.js"
 import { type CpuSplit, cpuStopwatch } from "../support/cpu.js"

@@ -9,16 +9,17 @@
 // 4. Drift: 100 children deleted one at a time by another client; latency from the deletion to the operator's
 //    re-apply of that object (p50/p99).
 // 5. Memory: B's RSS after all that (and the peak of A and B).
-import type { AuditEvent } from "@cartographer/test/harness"
-import { mutatingVerbs } from "@cartographer/test/harness"
-import { type AuditTail, auditTail, auditTime } from "../support/auditTail.js"
+import { type AuditEvent, auditSentinel } from "@cartographer/test/harness"
+import { auditTail, auditTime } from "../support/auditTail.js"
 import type { BenchCluster } from "../support/benchCluster.js"
 import { type CpuSplit, cpuStopwatch } from "../support/cpu.js"
-import { collectionPath, objectPath, resourceOf } from "../support/objectPaths.js"
+import { Mutations } from "../support/mutations.js"
+import { collectionPath } from "../support/objectPaths.js"
 import { eventOf, type OperatorProcess, startEngineHost } from "../support/operatorProcess.js"
 import { type ServerView, serverView } from "../support/serverView.js"
 import { createNamespace, createWorkspaces } from "../support/setup.js"
-import { firstPlan, quantile } from "./ceiling.js"
+import { firstPlan } from "./ceiling.js"
+import { type DriftResult, measureDrift } from "./drift.js"
 
 export interface OperatorResult {
   readonly process: string
@@ -46,15 +47,7 @@ export interface OperatorResult {
     readonly mutatingRequests: number
     readonly mutatingByKind: Readonly<Record<string, number>>
   }
-  readonly drift: {
-    readonly deletions: number
-    readonly p50Ms: number
-    readonly p99Ms: number
-    readonly maxMs: number
-    readonly unrepaired: number
-    /** The three slowest repairs, with what the operator was doing meanwhile, to explain an outlier. */
-    readonly slowest: ReadonlyArray<Repair>
-  }
+  readonly drift: DriftResult
   readonly memory: {
     readonly rssMiB: number
     /** RssAnon: what the process allocated (heap, native), without the node binary's mapped code (RssFile). */
@@ -67,21 +60,6 @@ export interface OperatorResult {
     readonly heapUsedMiB?: number
   }
   readonly profile: string | undefined
-}
-
-/** One drift repair, and what the operator did between the deletion and the re-apply. */
-export interface Repair {
-  readonly kind: string
-  readonly name: string
-  readonly ms: number
-  /** Reconciles of the victim's Workspace in that window (result and duration), in order. */
-  readonly runs: ReadonlyArray<{ readonly result: string; readonly ms: number }>
-  /** Reconciles of other Workspaces in that window (a resync's burst, for one). */
-  readonly others: number
-  /** The longest event-loop block the operator reported over that window (its 1-second reports). */
-  readonly loopDelayMaxMs: number
-  /** The operator's watches of the victim's kind that ended in that window or the second before (a reconnect). */
-  readonly watchesEnded: number
 }
 
 export interface OperatorOptions {
@@ -107,35 +85,6 @@ const countBy = (events: ReadonlyArray<AuditEvent>) => {
   const counts: Record<string, number> = {}
   for (const e of events) counts[kindKey(e)] = (counts[kindKey(e)] ?? 0) + 1
   return counts
-}
-
-/** Mutating requests, read from the audit log as they come: the operator's, and the deletions of the drift test. */
-class Mutations {
-  /** The operator's. */
-  readonly all: Array<AuditEvent> = []
-  /** Everybody else's. */
-  readonly others: Array<AuditEvent> = []
-  /** The operator's watch connections that ended (the audit log records a watch when it ends). */
-  readonly watchesEnded: Array<AuditEvent> = []
-  private readonly tail: AuditTail
-  private readonly user: string
-  constructor(tail: AuditTail, user: string) {
-    this.tail = tail
-    this.user = user
-  }
-  /** The operator's new mutating requests. */
-  async poll(): Promise<ReadonlyArray<AuditEvent>> {
-    const read = await this.tail.read()
-    this.watchesEnded.push(...read.filter((e) => e.verb === "watch" && e.user.username === this.user))
-    const fresh = read.filter((e) => mutatingVerbs.has(e.verb))
-    const mine = fresh.filter((e) => e.user.username === this.user)
-    this.all.push(...mine)
-    this.others.push(...fresh.filter((e) => e.user.username !== this.user))
-    return mine
-  }
-  since(t: number): ReadonlyArray<AuditEvent> {
-    return this.all.filter((e) => auditTime(e.requestReceivedTimestamp) >= t)
-  }
 }
 
 const hostConfig = (cluster: BenchCluster, options: OperatorOptions, identity: string) => ({
@@ -249,7 +198,8 @@ export const measureOperator = async (cluster: BenchCluster, options: OperatorOp
       if (Date.now() > steadyDeadline) throw new Error(`fewer than ${resyncs} resyncs within ${resyncs * 3} periods`)
       await sleep(500)
     }
-    await sleep(1_000)
+    // Every write made until now is in the audit log once the sentinel request is.
+    await auditSentinel(cluster.controlPlane.auditLogPath, ({ path }) => cluster.api.send({ method: "GET", path }))
     await writes.poll()
     const steadyWrites = writes.since(steadyFrom)
     const reconciles = b.events.filter((e) => e.event === "reconciled").length - reconcilesBefore
@@ -320,102 +270,4 @@ const checkChildrenExist = async (cluster: BenchCluster, plans: ReadonlyArray<Re
     for (const name of names) if (!present.has(name)) missing.push(`${kind}/${name}`)
   }
   if (missing.length > 0) throw new Error(`converged, but missing: ${missing.slice(0, 20).join(", ")}`)
-}
-
-/**
- * What the operator reported between a deletion (`from`) and its repair (`to`): reconciles of other Workspaces, event
- * loop blocks (its 1-second reports, up to one after), and the runs of the victim's Workspace up to the one that
- * repaired it (a run is reported when it ends, after its writes).
- */
-const meanwhile = (
-  host: OperatorProcess,
-  writes: Mutations,
-  victim: { readonly owner: string; readonly resource: string; readonly from: number; readonly to: number },
-) => {
-  const { owner, from, to } = victim
-  const runs: Array<{ result: string; ms: number }> = []
-  let others = 0
-  let loopDelayMaxMs = 0
-  let repairedBy = false
-  for (const e of host.events) {
-    if (e.event === "reconciled" && e.t >= from) {
-      if (e.key === owner && !repairedBy) {
-        runs.push({ result: e.result, ms: e.ms })
-        repairedBy = e.t >= to
-      } else if (e.key !== owner && e.t <= to) others++
-    }
-    if (e.event === "memory" && e.t >= from && e.t <= to + 1_000)
-      loopDelayMaxMs = Math.max(loopDelayMaxMs, e.loopDelayMaxMs)
-  }
-  const watchesEnded = writes.watchesEnded.filter((e) => {
-    const ended = auditTime(e.stageTimestamp)
-    return e.objectRef?.resource === victim.resource && ended >= from - 1_000 && ended <= to
-  }).length
-  return { runs, others, loopDelayMaxMs, watchesEnded }
-}
-
-/**
- * Deletes children one at a time (round robin over the kinds that hold no data, each of another Workspace) and
- * waits for the operator's re-apply of that very object; latency between the two audit timestamps.
- */
-const measureDrift = async (
-  cluster: BenchCluster,
-  plans: ReadonlyArray<ReturnType<typeof firstPlan>>,
-  writes: Mutations,
-  deletions: number,
-  host: OperatorProcess,
-): Promise<OperatorResult["drift"]> => {
-  const victims = plans.flatMap((p, i) => {
-    const candidates = p.apply.filter((o) => ["Deployment", "Service", "StatefulSet", "NetworkPolicy"].includes(o.kind))
-    const chosen = candidates[i % Math.max(1, candidates.length)]
-    const owner = `${p.workspace.metadata.namespace}/${p.workspace.metadata.name}`
-    return chosen === undefined ? [] : [{ object: chosen, owner }]
-  })
-  const windows: Array<{ kind: string; name: string; owner: string; resource: string; from: number; to: number }> = []
-  let unrepaired = 0
-  for (let i = 0; i < deletions && victims.length > 0; i++) {
-    const { object: victim, owner } = victims[i % victims.length] as (typeof victims)[number]
-    const resource = resourceOf(victim.kind)
-    const path = objectPath(victim)
-    const response = await cluster.api.send({ method: "DELETE", path })
-    if (response.status >= 300)
-      throw new Error(`delete ${path}: HTTP ${response.status} ${response.body.slice(0, 200)}`)
-    const deletedAt = Date.now()
-    let repaired: AuditEvent | undefined
-    while (repaired === undefined && Date.now() - deletedAt < 30_000) {
-      await sleep(20)
-      repaired = (await writes.poll()).find(
-        (e) => e.objectRef?.resource === resource && e.objectRef.name === victim.metadata.name,
-      )
-    }
-    if (repaired === undefined) {
-      unrepaired++
-      continue
-    }
-    const deletion = writes.others.findLast(
-      (e) => e.verb === "delete" && e.objectRef?.resource === resource && e.objectRef.name === victim.metadata.name,
-    )
-    const from = deletion ? auditTime(deletion.stageTimestamp) : deletedAt
-    const to = auditTime(repaired.stageTimestamp)
-    windows.push({ kind: victim.kind, name: victim.metadata.name, owner, resource, from, to })
-  }
-  // The operator reports its event loop once a second, and a run when it ends: wait for the reports that cover the
-  // last window before reading them.
-  await sleep(1_500)
-  await writes.poll()
-  const repairs: Array<Repair> = windows.map(({ kind, name, ...window }) => ({
-    kind,
-    name,
-    ms: window.to - window.from,
-    ...meanwhile(host, writes, window),
-  }))
-  const latencies = repairs.map((r) => r.ms).sort((x, y) => x - y)
-  return {
-    deletions: latencies.length + unrepaired,
-    p50Ms: quantile(latencies, 0.5),
-    p99Ms: quantile(latencies, 0.99),
-    maxMs: latencies.at(-1) ?? Number.NaN,
-    unrepaired,
-    slowest: repairs.sort((x, y) => y.ms - x.ms).slice(0, 3),
-  }
 }

@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import { getHeapStatistics } from "node:v8"
 import { KubeClient, LeaderElection } from "@cartographer/k8s"
 import { Engine } from "@cartographer/reconciler"
+import { Faults, type FaultsShape, type Write } from "@cartographer/reconciler/testing"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer, Logger, References } from "effect"
 import { limitHeapGrowth } from "../../../apps/operator/src/run/HeapGrowth.js"
@@ -72,7 +73,7 @@ export type EngineHostEvent =
       /** How long the reconcile ran. */
       readonly ms: number
     }
-  | { readonly event: "write"; readonly t: number; readonly n: number; readonly write: Engine.Write }
+  | { readonly event: "write"; readonly t: number; readonly n: number; readonly write: Write }
   | { readonly event: "crash"; readonly t: number; readonly afterWrites: number }
   | { readonly event: "dropped"; readonly t: number; readonly kind: string; readonly object?: string | undefined }
   | {
@@ -101,7 +102,7 @@ const dice = (seed: number) => {
   }
 }
 
-const faultsOf = (config: EngineHostConfig): Engine.FaultsShape => {
+const faultsOf = (config: EngineHostConfig): FaultsShape => {
   const faults = config.faults ?? {}
   const roll = dice(config.seed ?? 1)
   let writes = 0
@@ -170,7 +171,7 @@ const program = (config: EngineHostConfig) =>
         },
         queue: () => {},
       },
-    }).pipe(Effect.provideService(Engine.Faults, faultsOf(config)))
+    }).pipe(Effect.provideService(Faults, faultsOf(config)))
     yield* engine.synced
     emit({ event: "synced", t: Date.now() })
     const election = config.leaderElection

@@ -1,25 +1,16 @@
-// Starting, watching and killing operator processes (the engine host of engineHost.ts, bundled): their stdout events,
-// their memory, SIGTERM for a clean shutdown and SIGKILL for a crash. Children die with this process (PDEATHSIG via
-// setpriv, and an exit hook), and are stopped by PID only.
-import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, rmSync } from "node:fs"
+// Starting, watching and killing operator processes (the engine host of engineHost.ts, bundled, started with the
+// harness's `start`): their stdout events, their memory, SIGTERM for a clean shutdown and SIGKILL for a crash.
+import { rmSync } from "node:fs"
 import { mkdir, readdir, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { operatorRuntimeEnv } from "@cartographer/test/harness"
+import { operatorRuntimeEnv, start } from "@cartographer/test/harness"
 import { type BuildOptions, build } from "esbuild"
 import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
 
 const entry = fileURLToPath(new URL("./engineHost.ts", import.meta.url))
 /** The operator's own bundling settings (apps/operator/scripts/bundle.mjs), so that the host is built as what ships. */
 const bundleScript = fileURLToPath(new URL("../../../apps/operator/scripts/bundle.mjs", import.meta.url))
-const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
-
-const live = new Set<ChildProcess>()
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL")
-})
-
 let bundled: Promise<string> | undefined
 
 const bundleDir = fileURLToPath(new URL("../../../node_modules/.cache/cartographer-engine-host/", import.meta.url))
@@ -123,15 +114,10 @@ export const startEngineHost = async (
     ...(options.cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]),
     ...(options.nodeArgs ?? []),
   ]
-  const argv = [...nodeArgs, file]
-  const [command, args] = setpriv
-    ? [setpriv, ["--pdeathsig", "KILL", "--", process.execPath, ...argv]]
-    : [process.execPath, argv]
   // The runtime settings the shipped Deployment runs the operator with, so that what is measured is what users run.
   const shipped = await operatorRuntimeEnv()
-  const child = spawn(command, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  const started = start(process.execPath, [...nodeArgs, file], {
+    cwd: options.cwd,
     env: {
       ...process.env,
       ...shipped,
@@ -142,8 +128,7 @@ export const startEngineHost = async (
       CARTOGRAPHER_ENGINE_HOST: JSON.stringify(config),
     },
   })
-  if (child.pid === undefined) throw new Error("could not start the engine host")
-  live.add(child)
+  const { child, exited, running } = started
   const startedAt = Date.now()
   const events: Array<EngineHostEvent> = []
   const waiters = new Set<() => void>()
@@ -169,14 +154,9 @@ export const startEngineHost = async (
     stderrLines.push(...lines)
     if (stderrLines.length > 2000) stderrLines.splice(0, stderrLines.length - 1000)
   })
-  const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => {
-      live.delete(child)
-      for (const wake of [...waiters]) wake()
-      resolve(code ?? signal ?? "unknown")
-    })
+  void exited.then(() => {
+    for (const wake of [...waiters]) wake()
   })
-  const running = () => child.exitCode === null && child.signalCode === null
   const stderrTail = (lines = 30) => [...stderrLines, stderrRest].slice(-lines).join("\n")
   const waitFor = (predicate: (event: EngineHostEvent) => boolean, timeoutMs: number): Promise<EngineHostEvent> =>
     new Promise((resolve, reject) => {
@@ -206,17 +186,6 @@ export const startEngineHost = async (
       waiters.add(check)
       check()
     })
-  const stop = async (graceMs = 10_000) => {
-    if (!running()) return
-    child.kill("SIGTERM")
-    const timer = setTimeout(() => running() && child.kill("SIGKILL"), graceMs)
-    await exited
-    clearTimeout(timer)
-  }
-  const kill = async () => {
-    if (running()) child.kill("SIGKILL")
-    await exited
-  }
   const memory = async (): Promise<MemoryStats | undefined> => {
     try {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8")
@@ -232,7 +201,7 @@ export const startEngineHost = async (
     }
   }
   return {
-    pid: child.pid,
+    pid: started.pid,
     signal: (name: NodeJS.Signals) => {
       if (running()) child.kill(name)
     },
@@ -243,7 +212,7 @@ export const startEngineHost = async (
     running,
     memory,
     stderrTail,
-    stop,
-    kill,
+    stop: (graceMs) => started.stop(graceMs),
+    kill: started.kill,
   }
 }

@@ -1,10 +1,11 @@
-// Fuzzed Workspace documents: valid ones (the planner's arbitraries), mutations of valid ones (1–3 edits aimed at
+// Fuzzed Workspace documents: valid ones (`@cartographer/schema/testing`), mutations of valid ones (1–3 edits aimed at
 // the places where a TypeScript decoder and a Go/OpenAPI/CEL validator can disagree: regex flavours, integer
 // ranges, nulls, unicode, quantities, duplicates, unknown fields) and schema-shaped random ones. Deterministic for a
 // seed, JSON-representable (they travel as JSON to the API server), always `kind: Workspace` of our group so that
 // both validators judge the Workspace rules rather than the envelope.
+
+import { workspaceDocument } from "@cartographer/schema/testing"
 import fc from "fast-check"
-import { workspaceDocument } from "../../../packages/reconciler/test/arbitraries.js"
 
 export type Json = null | boolean | number | string | Array<Json> | { [key: string]: Json }
 type Path = ReadonlyArray<string | number>
@@ -280,11 +281,13 @@ const applyMutation = (document: Json, m: Mutation): string | undefined => {
   }
 }
 
-/** The planner's valid documents, with metadata reduced to the name (the namespace comes from the request). */
-const valid = workspaceDocument().map((raw) => {
-  const d = raw as { metadata: { name: string }; spec: Json }
-  return { ...envelope, metadata: { name: d.metadata.name }, spec: d.spec } as { [key: string]: Json }
-})
+/** Valid documents, with metadata reduced to the name (the namespace comes from the request). */
+const valid = workspaceDocument().map((raw): { [key: string]: Json } => ({
+  ...envelope,
+  metadata: { name: raw.metadata.name },
+  // As JSON, which is how it travels.
+  spec: JSON.parse(JSON.stringify(raw.spec)) as Json,
+}))
 
 const mutated = fc.tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([document, ms]) => {
   const copy = clone(document)

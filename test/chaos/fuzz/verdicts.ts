@@ -2,7 +2,7 @@
 // with the generated CRD (server-side dry-run create, strict field validation as `kubectl apply` sends it) — and
 // how their verdicts are compared: a disagreement is reduced to a class (which side accepted, which path, which
 // rule), so that 10,000 documents report a handful of findings instead of thousands of lines.
-import { spawn } from "node:child_process"
+
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from "node:util"
 import { type ValidationIssue, validateWorkspace, type Workspace } from "@cartographer/schema"
 import { stringify } from "yaml"
 import type { RawApi } from "../../bench/support/rawApi.js"
+import { run } from "../../harness/processes.js"
 import type { Json } from "./documents.js"
 
 export type SchemaVerdict =
@@ -108,20 +109,8 @@ export const cliVerdicts = async (documents: ReadonlyArray<Json>, timeoutMs: num
     const files = documents.map((_, i) => join(dir, `${String(i).padStart(width, "0")}.yaml`))
     await Promise.all(documents.map((d, i) => writeFile(files[i] as string, stringify(d))))
     const args = ["--conditions=@cartographer/source", "--import", tsImportHook, cliSource, "--output", "json", dir]
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (s: string) => {
-      stdout += s
-    })
-    child.stderr.setEncoding("utf8").on("data", (s: string) => {
-      stderr += s
-    })
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
-    const exitCode = await new Promise<number | string>((resolve) =>
-      child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
-    )
-    clearTimeout(timer)
+    const { code: exitCode, stdout, stderr: output } = await run(process.execPath, args, { timeoutMs })
+    let stderr = output
     let verdicts: Array<CliVerdict> = documents.map(() => ({ status: "missing" }))
     try {
       const report = JSON.parse(stdout) as {

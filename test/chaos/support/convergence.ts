@@ -4,8 +4,9 @@
 //   missing, none left over: a lost update or a missed deletion shows up here);
 // - a fixpoint: a fresh operator process (cold caches, no faults) reconciles every Workspace once and writes
 //   nothing, i.e. every live child already holds what the planner wants and every status is current.
-import { labelKeys, managedKindNames } from "@cartographer/reconciler"
-import { type AuditEvent, mutatingVerbs } from "@cartographer/test/harness"
+import { managedKindNames } from "@cartographer/reconciler"
+import { labelKeys } from "@cartographer/reconciler/testing"
+import { type AuditEvent, auditSentinel, mutatingVerbs, pollUntil } from "@cartographer/test/harness"
 import { firstPlan } from "../../bench/measure/ceiling.js"
 import { auditTail, auditTime } from "../../bench/support/auditTail.js"
 import type { BenchCluster } from "../../bench/support/benchCluster.js"
@@ -72,37 +73,39 @@ export const waitConverged = async (
   timeoutMs: number,
   operator?: OperatorProcess,
 ): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
   let last: ReadonlyArray<string> = []
-  while (Date.now() < deadline) {
-    last = await divergence(cluster, namespace).catch((error: unknown) => [String(error)])
-    if (last.length === 0) return
-    await sleep(500)
+  const story = () => {
+    const names = new Set(last.flatMap((p) => /(ws-\d+)/u.exec(p)?.[1] ?? []))
+    const about =
+      operator === undefined
+        ? ""
+        : `\nthe operator (${operator.running() ? "running" : "exited"}) about them:\n` +
+          [...names]
+            .slice(0, 5)
+            .map((name) => {
+              const key = `${namespace}/${name}`
+              const results = operator.events.flatMap((e) =>
+                e.event === "reconciled" && e.key === key
+                  ? [`${new Date(e.t).toISOString().slice(11, 23)} ${e.result}`]
+                  : [],
+              )
+              const logs = operator
+                .stderrTail(2000)
+                .split("\n")
+                .filter((line) => line.includes(name))
+                .slice(-5)
+              return `${key}: reconciles ${results.slice(-8).join(", ") || "none"}\n${logs.join("\n")}`
+            })
+            .join("\n")
+    return `${last.length} problems:\n${last.slice(0, 30).join("\n")}${about}`
   }
-  const names = new Set(last.flatMap((p) => /(ws-\d+)/u.exec(p)?.[1] ?? []))
-  const story =
-    operator === undefined
-      ? ""
-      : `\nthe operator (${operator.running() ? "running" : "exited"}) about them:\n` +
-        [...names]
-          .slice(0, 5)
-          .map((name) => {
-            const key = `${namespace}/${name}`
-            const results = operator.events.flatMap((e) =>
-              e.event === "reconciled" && e.key === key
-                ? [`${new Date(e.t).toISOString().slice(11, 23)} ${e.result}`]
-                : [],
-            )
-            const logs = operator
-              .stderrTail(2000)
-              .split("\n")
-              .filter((line) => line.includes(name))
-              .slice(-5)
-            return `${key}: reconciles ${results.slice(-8).join(", ") || "none"}\n${logs.join("\n")}`
-          })
-          .join("\n")
-  throw new Error(
-    `not converged within ${timeoutMs} ms (${last.length} problems):\n${last.slice(0, 30).join("\n")}${story}`,
+  await pollUntil(
+    `${namespace} converged`,
+    async () => {
+      last = await divergence(cluster, namespace).catch((error: unknown) => [String(error)])
+      return last.length === 0
+    },
+    { timeoutMs, intervalMs: 500, describe: story },
   )
 }
 
@@ -139,17 +142,21 @@ export const fixpointWrites = async (
   try {
     await host.waitFor(eventOf("synced"), 60_000)
     const keys = new Set(workspaces.map((w) => `${namespace}/${w.metadata.name}`))
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000)
-    for (;;) {
-      const done = new Set(host.events.flatMap((e) => (e.event === "reconciled" ? [e.key] : [])))
-      if ([...keys].every((k) => done.has(k))) break
-      if (Date.now() > deadline) throw new Error(`the fixpoint check did not reconcile every Workspace in time`)
-      await sleep(100)
-    }
+    await pollUntil(
+      "the fixpoint check reconciled every Workspace",
+      async () => {
+        const done = new Set(host.events.flatMap((e) => (e.event === "reconciled" ? [e.key] : [])))
+        return [...keys].every((k) => done.has(k))
+      },
+      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100 },
+    )
+    // A window for what the reconciles set off (a watch echo, a background Event write) to happen, if it does.
     await sleep(options.settleMs ?? 1_000)
   } finally {
     await host.stop()
   }
+  // The log holds every write the host made before `stop`.
+  await auditSentinel(cluster.controlPlane.auditLogPath, ({ path }) => cluster.api.send({ method: "GET", path }))
   const since = host.startedAt
   const writes = (await tail.read()).filter(isWriteBy(identity, since))
   // For a status write, say what changed: that is the state the previous operator left behind.
@@ -179,32 +186,37 @@ export const waitSettled = async (
   const keys = (await list(cluster, "Workspace", namespace))
     .filter((w) => w.metadata.deletionTimestamp === undefined)
     .map((w) => `${namespace}/${w.metadata.name}`)
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    // Runs of one Workspace never overlap, and each run prints its writes before its `reconciled` line.
-    const writing = new Set<string>()
-    const lastRun = new Map<string, { readonly wrote: boolean; readonly result: string }>()
-    for (const e of operator.events) {
-      if (e.event === "write") writing.add(e.write.key)
-      else if (e.event === "reconciled") {
-        lastRun.set(e.key, { wrote: writing.has(e.key), result: e.result })
-        writing.delete(e.key)
+  let unsettled: ReadonlyArray<string> = []
+  let lastRun = new Map<string, { readonly wrote: boolean; readonly result: string }>()
+  await pollUntil(
+    `the operator settled on ${namespace}`,
+    async () => {
+      // Runs of one Workspace never overlap, and each run prints its writes before its `reconciled` line.
+      const writing = new Set<string>()
+      lastRun = new Map()
+      for (const e of operator.events) {
+        if (e.event === "write") writing.add(e.write.key)
+        else if (e.event === "reconciled") {
+          lastRun.set(e.key, { wrote: writing.has(e.key), result: e.result })
+          writing.delete(e.key)
+        }
       }
-    }
-    const unsettled = keys.filter((key) => {
-      const run = lastRun.get(key)
-      return run === undefined || run.wrote || run.result === "error"
-    })
-    if (unsettled.length === 0) return
-    if (!operator.running() || Date.now() > deadline) {
-      const runs = unsettled
-        .slice(0, 10)
-        .map((key) => `${key}: ${JSON.stringify(lastRun.get(key) ?? "never reconciled")}`)
-      throw new Error(
-        `the operator (${operator.running() ? "running" : "exited"}) did not settle within ${timeoutMs} ms; ` +
-          `${unsettled.length} Workspaces whose last reconcile wrote or failed:\n${runs.join("\n")}`,
-      )
-    }
-    await sleep(250)
-  }
+      unsettled = keys.filter((key) => {
+        const run = lastRun.get(key)
+        return run === undefined || run.wrote || run.result === "error"
+      })
+      return unsettled.length === 0
+    },
+    {
+      timeoutMs,
+      intervalMs: 250,
+      abort: () => (operator.running() ? undefined : "the operator exited"),
+      describe: () =>
+        `${unsettled.length} Workspaces whose last reconcile wrote or failed:\n` +
+        unsettled
+          .slice(0, 10)
+          .map((key) => `${key}: ${JSON.stringify(lastRun.get(key) ?? "never reconciled")}`)
+          .join("\n"),
+    },
+  )
 }

@@ -35,9 +35,12 @@ export interface ImageRecipe {
   readonly config: ImageConfig
 }
 
+/** The Prefect release of the planner's default image (`prefecthq/prefect:<release>-python…`). */
+const defaultPrefectRelease = /:(\d+\.\d+\.\d+)-/u.exec(Defaults.defaultPrefectImage)?.[1] ?? ""
+
 /** Pins of the Prefect images' Python packages: those of test/prefect/install.sh (a unit test keeps them equal). */
 export const prefectPins = {
-  prefect: Defaults.prefectVersion,
+  prefect: defaultPrefectRelease,
   prefectRedis: "0.3.0",
   prefectKubernetes: "0.8.0",
   /** uv as the official image carries it (the one `bundles` extra of Prefect 3.9 asks for at least 0.13.4). */

@@ -5,14 +5,12 @@
  * 1. the Workspace itself, dry-run applied as `kubectl apply --server-side` would (field manager `kubectl`);
  * 2. the children the operator would converge to for that Workspace (the same plan as `cartographer plan`, but made
  *    against the cluster: an existing database Secret keeps its password), each dry-run applied with the operator's
- *    field manager `cartographer`;
- * 3. the children the operator would prune (found by their labels and controller owner).
+ *    field manager;
+ * 3. the children the operator would prune, chosen by the planner's own prune rules.
  *
  * Secret values are never printed: they show as `***`, marked `(before)`/`(after)` when they would change.
  * Exit codes (kubectl diff's): 0 no differences, 1 differences, 2 an error (invalid Workspace, forbidden, …).
  */
-import { randomBytes } from "node:crypto"
-import { parseArgs } from "node:util"
 import {
   type K8sError,
   Kinds,
@@ -21,11 +19,44 @@ import {
   type KubeObject,
   type ResourceKind,
 } from "@cartographer/k8s"
-import { type ManagedObject, nothingObserved, type Observed, observeApplied, plan } from "@cartographer/reconciler"
-import { parseDocuments, validateWorkspace, type Workspace } from "@cartographer/schema"
-import { Cause, Effect, Layer, Option, TextDiff } from "effect"
-import { stringify } from "yaml"
-import { readInput } from "./input.js"
+import {
+  convergedPlan,
+  Engine,
+  type ExistingObject,
+  generatePassword,
+  type ManagedKind,
+  managedKinds,
+  nothingObserved,
+  pruneTargets,
+} from "@cartographer/reconciler"
+import { Names, toYaml, validateWorkspace } from "@cartographer/schema"
+import { Cause, Effect, Layer, Option, Schema, TextDiff } from "effect"
+import { help, type Options } from "./Options.js"
+import { type FileOptions, type FileWorkspace, fileOptions, type InputIo, readCommandInput } from "./WorkspaceFiles.js"
+
+interface DiffOptions extends FileOptions {
+  readonly kubeconfig: string | undefined
+  readonly fieldManager: string
+}
+
+const diffOptions: Options<DiffOptions> = {
+  ...fileOptions,
+  kubeconfig: {
+    flag: "kubeconfig",
+    metavar: "file",
+    schema: Schema.String,
+    default: undefined,
+    defaultText: "$KUBECONFIG, in-cluster, ~/.kube/config",
+    doc: "kubeconfig",
+  },
+  fieldManager: {
+    flag: "field-manager",
+    metavar: "m",
+    schema: Schema.String,
+    default: "kubectl",
+    doc: "field manager of the Workspace's dry-run apply (kubectl apply --server-side's)",
+  },
+}
 
 export const usage = `Usage: cartographer diff -f <file|-> [options]
 
@@ -34,32 +65,11 @@ operator would create or change for it, and those it would delete. The API serve
 server-side dry-run apply; nothing is written. Secret values are masked.
 
 Options:
-  -f, --filename <file|->   Workspace manifest (YAML or JSON; - for standard input). Other kinds are skipped.
-  -n, --namespace <ns>      namespace (default: the Workspace's, else "default")
-      --kubeconfig <file>   kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
-      --field-manager <m>   field manager of the Workspace's dry-run apply (default: kubectl, as kubectl apply --server-side)
-  -h, --help                show this help
+${help(diffOptions)}
 
 Exit codes: 0 no differences, 1 differences, 2 an error.`
 
-export interface DiffIo {
-  readonly readFile: (path: string) => Promise<string>
-  readonly readStdin: () => Promise<string>
-  readonly write: (text: string) => void
-  readonly error: (text: string) => void
-}
-
-type AnyKind = ResourceKind<KubeObject, "ReadWrite">
-
-const kindOf = (kind: string): AnyKind | undefined =>
-  (Kinds as unknown as Record<string, AnyKind | undefined>)[kind] ?? undefined
-
-const isWorkspaceDocument = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" &&
-  value !== null &&
-  (value as { kind?: unknown }).kind === "Workspace" &&
-  typeof (value as { apiVersion?: unknown }).apiVersion === "string" &&
-  (value as { apiVersion: string }).apiVersion.startsWith("mlops.aigency.com/")
+export type DiffIo = InputIo
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -113,12 +123,15 @@ export const maskSecrets = (
 }
 
 const toText = (object: Record<string, unknown> | undefined): string =>
-  object === undefined ? "" : stringify(object, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false })
+  object === undefined ? "" : toYaml(object, { sortKeys: true })
 
-const describe = (kind: AnyKind, namespace: string | undefined, name: string) =>
-  `${kind.apiVersion.replace("/", ".")}.${kind.kind}.${namespace === undefined ? "" : `${namespace}.`}${name}`
+type AnyKind = ResourceKind<KubeObject, "ReadWrite">
 
-export interface ObjectDiff {
+/** `apps.v1.Deployment.ns.name`, as kubectl diff names the files it compares. */
+const idOf = (kind: AnyKind, namespace: string, name: string) =>
+  `${kind.apiVersion.replace("/", ".")}.${kind.kind}.${namespace}.${name}`
+
+interface ObjectDiff {
   readonly id: string
   /** Unified diff; empty when nothing changes. */
   readonly diff: string
@@ -138,30 +151,6 @@ const getOption = (client: KubeClientShape, kind: AnyKind, namespace: string, na
     Effect.map(Option.getOrUndefined),
   )
 
-/**
- * The plan the operator converges to, made against what exists: the database Secret (so that its password is
- * kept), then as `convergedPlan` (migration done, everything ready).
- */
-export const convergedAgainst = (workspace: Workspace, observed: Observed) => {
-  const outcome = {
-    now: observed.now,
-    generatedPassword: observed.generatedPassword,
-    migration: "succeeded",
-    ready: true,
-  } as const
-  const first = plan(workspace, observed)
-  const second = plan(workspace, observeApplied(first, outcome))
-  return plan(workspace, observeApplied(second, outcome))
-}
-
-/** The object as a server-side apply would leave it, defaulted and admitted by the API server (dry run). */
-const dryRunApply = (
-  client: KubeClientShape,
-  kind: AnyKind,
-  object: KubeObject,
-  fieldManager: string,
-): Effect.Effect<KubeObject, K8sError> => client.apply(kind, object, { dryRun: true, fieldManager, force: true })
-
 interface WorkspaceDiff {
   readonly diffs: ReadonlyArray<ObjectDiff>
   readonly errors: ReadonlyArray<string>
@@ -169,8 +158,7 @@ interface WorkspaceDiff {
 
 const diffWorkspace = (
   client: KubeClientShape,
-  document: Record<string, unknown>,
-  namespace: string,
+  input: FileWorkspace,
   fieldManager: string,
 ): Effect.Effect<WorkspaceDiff> =>
   Effect.gen(function* () {
@@ -181,58 +169,54 @@ const diffWorkspace = (
         errors.push(`${what}: ${error.message}`)
         return undefined
       })
-    const metadata = (document.metadata ?? {}) as Record<string, unknown>
-    const name = String(metadata.name)
-    const desired = { ...document, metadata: { ...metadata, namespace } } as KubeObject
-    const workspaceId = describe(Kinds.Workspace, namespace, name)
+    const { name, namespace = "default" } = input.workspace.metadata
+    const workspaceId = idOf(Kinds.Workspace, namespace, name)
+    const dryRun = (kind: AnyKind, object: KubeObject, manager: string) =>
+      client.apply(kind, object, { dryRun: true, fieldManager: manager, force: true })
 
     const live = yield* getOption(client, Kinds.Workspace, namespace, name).pipe(
       Effect.catch(failed(`get ${workspaceId}`)),
     )
-    const merged = yield* dryRunApply(client, Kinds.Workspace, desired, fieldManager).pipe(
+    const merged = yield* dryRun(Kinds.Workspace, input.document, fieldManager).pipe(
       Effect.catch(failed(`dry-run apply ${workspaceId}`)),
     )
     if (merged === undefined) return { diffs, errors }
     diffs.push(unified(workspaceId, live, merged))
 
+    // The Workspace as the cluster would hold it (defaults, uid of an existing one), planned as the operator would.
     const decoded = validateWorkspace(merged)
     if (!decoded.ok) {
       errors.push(`${workspaceId}: ${decoded.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`)
       return { diffs, errors }
     }
-    const workspace = decoded.value
-    const secret = yield* getOption(client, Kinds.Secret, namespace, `${name}-environment-secrets`).pipe(
-      Effect.catch(failed(`get Secret ${namespace}/${name}-environment-secrets`)),
+    const secretName = Names.secretName(name)
+    const secret = yield* getOption(client, Kinds.Secret, namespace, secretName).pipe(
+      Effect.catch(failed(`get Secret ${namespace}/${secretName}`)),
     )
     const secretData = (secret as { data?: Record<string, string> } | undefined)?.data
-    const planned = convergedAgainst(workspace, {
-      ...nothingObserved({ now: new Date().toISOString(), generatedPassword: randomBytes(24).toString("base64url") }),
+    const planned = convergedPlan(decoded.value, {
+      ...nothingObserved({ now: new Date().toISOString(), generatedPassword: generatePassword() }),
       ...(secretData === undefined ? {} : { secret: { data: secretData } }),
     })
 
-    for (const object of planned.apply as ReadonlyArray<ManagedObject>) {
-      const kind = kindOf(object.kind)
-      const objectNamespace = object.metadata.namespace
-      const id =
-        kind === undefined
-          ? `${object.kind}.${objectNamespace}.${object.metadata.name}`
-          : describe(kind, objectNamespace, object.metadata.name)
-      if (kind === undefined) {
-        errors.push(`${id}: kind not supported by diff`)
-        continue
-      }
-      const current = yield* getOption(client, kind, objectNamespace, object.metadata.name).pipe(
+    for (const object of planned.apply) {
+      const kind = managedKinds[object.kind]
+      const { namespace: objectNamespace, name: objectName } = object.metadata
+      const id = idOf(kind, objectNamespace, objectName)
+      const current = yield* getOption(client, kind, objectNamespace, objectName).pipe(
         Effect.catch(failed(`get ${id}`)),
       )
-      const result = yield* dryRunApply(client, kind, object as unknown as KubeObject, "cartographer").pipe(
+      // The planner's object types are closed interfaces; the client takes any JSON object.
+      const result = yield* dryRun(kind, { ...object }, Engine.defaults.fieldManager).pipe(
         Effect.catch(failed(`dry-run apply ${id}`)),
       )
       if (result !== undefined) diffs.push(unified(id, current, result))
     }
 
+    // What exists of each kind the plan prunes, and of that, what the planner's rules would delete.
+    const existing: Array<ExistingObject & { readonly live: KubeObject; readonly managedKind: ManagedKind }> = []
     for (const selector of planned.prune) {
-      const kind = kindOf(selector.kind)
-      if (kind === undefined) continue
+      const kind = managedKinds[selector.kind]
       const labelSelector = Object.entries(selector.matchLabels)
         .map(([k, v]) => `${k}=${v}`)
         .join(",")
@@ -240,83 +224,38 @@ const diffWorkspace = (
         .list(kind, { namespace: selector.namespace, labelSelector })
         .pipe(Effect.catch(failed(`list ${kind.kind} in ${selector.namespace}`)))
       for (const item of listed?.items ?? []) {
-        const itemName = item.metadata.name
-        if (selector.keep.includes(itemName)) continue
-        const owner = item.metadata.ownerReferences?.find((r) => r.controller === true)
-        if (selector.controllerUid !== undefined && owner?.uid !== selector.controllerUid) continue
-        diffs.push(unified(describe(kind, selector.namespace, itemName), item, undefined))
+        const controllerUid = item.metadata.ownerReferences?.find((r) => r.controller === true)?.uid
+        existing.push({
+          kind: selector.kind,
+          namespace: item.metadata.namespace ?? selector.namespace,
+          name: item.metadata.name,
+          labels: item.metadata.labels ?? {},
+          ...(controllerUid === undefined ? {} : { controllerUid }),
+          live: item,
+          managedKind: selector.kind,
+        })
       }
+    }
+    for (const target of pruneTargets(planned.prune, existing)) {
+      diffs.push(unified(idOf(managedKinds[target.managedKind], target.namespace, target.name), target.live, undefined))
     }
     return { diffs, errors }
   })
 
 export const runDiff = async (argv: ReadonlyArray<string>, io: DiffIo): Promise<number> => {
-  let values: {
-    filename?: string | undefined
-    namespace?: string | undefined
-    kubeconfig?: string | undefined
-    "field-manager"?: string | undefined
-    help?: boolean
-  }
-  try {
-    values = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      options: {
-        filename: { type: "string", short: "f" },
-        namespace: { type: "string", short: "n" },
-        kubeconfig: { type: "string" },
-        "field-manager": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values
-  } catch (error) {
-    io.error(`cartographer diff: ${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`)
-    return 2
-  }
-  if (values.help === true) {
-    io.write(`${usage}\n`)
-    return 0
-  }
-  const input = await readInput("diff", usage, values, io)
-  if (input === 2) return 2
-  const { text, label } = input
-  const workspaces: Array<{ document: Record<string, unknown>; namespace: string }> = []
-  let invalid = false
-  for (const document of parseDocuments(text)) {
-    if (document.errors.length > 0) {
-      for (const e of document.errors) io.error(`${label}:${e.line}: ${e.message}\n`)
-      invalid = true
-      continue
-    }
-    if (!isWorkspaceDocument(document.value)) {
-      io.error(`${label}:${document.line}: skipped, not a mlops.aigency.com Workspace\n`)
-      continue
-    }
-    const result = validateWorkspace(document.value)
-    if (!result.ok) {
-      for (const issue of result.issues) {
-        io.error(`${label}:${document.line}: ${issue.path === "" ? "" : `${issue.path}: `}${issue.message}\n`)
-      }
-      invalid = true
-      continue
-    }
-    const namespace = values.namespace ?? result.value.metadata.namespace ?? "default"
-    workspaces.push({ document: document.value, namespace })
-  }
-  if (invalid) return 2
-  if (workspaces.length === 0) {
-    io.error(`${label}: no mlops.aigency.com Workspace found\n`)
-    return 2
-  }
+  const input = await readCommandInput("diff", usage, diffOptions, argv, io)
+  if (typeof input === "number") return input
+  const { options, file } = input
+  for (const error of [...file.errors, ...(file.empty === undefined ? [] : [file.empty])]) io.error(`${error}\n`)
+  if (file.errors.length > 0 || file.empty !== undefined) return 2
+  const clientOptions = { userAgent: "cartographer-diff" }
   const clientLayer =
-    values.kubeconfig === undefined
-      ? KubeClient.layerConfig({ userAgent: "cartographer-diff" })
-      : KubeClient.layerFromFile(values.kubeconfig, { userAgent: "cartographer-diff" })
-  const fieldManager = values["field-manager"] ?? "kubectl"
+    options.kubeconfig === undefined
+      ? KubeClient.layerConfig(clientOptions)
+      : KubeClient.layerFromFile(options.kubeconfig, clientOptions)
   const program = Effect.gen(function* () {
     const client = yield* KubeClient
-    return yield* Effect.forEach(workspaces, (w) => diffWorkspace(client, w.document, w.namespace, fieldManager))
+    return yield* Effect.forEach(file.workspaces, (workspace) => diffWorkspace(client, workspace, options.fieldManager))
   }).pipe(Effect.provide(Layer.fresh(clientLayer)))
   const exit = await Effect.runPromiseExit(program)
   if (exit._tag === "Failure") {

@@ -8,7 +8,6 @@ import { Effect } from "effect"
 import { limitHeapGrowth } from "../run/HeapGrowth.js"
 import { main, teardown } from "../run/Operator.js"
 import { loadRunConfig, usage } from "../run/RunConfig.js"
-import { makeEngine } from "../run/WorkspaceEngine.js"
 
 /** Starts the operator; resolves with an exit code only when it did not start (help, usage error). */
 export const runOperator = async (argv: ReadonlyArray<string>): Promise<number | "started"> => {
@@ -24,6 +23,6 @@ export const runOperator = async (argv: ReadonlyArray<string>): Promise<number |
     return 0
   }
   limitHeapGrowth()
-  NodeRuntime.runMain(main(loaded.success, makeEngine), { disableErrorReporting: true, teardown })
+  NodeRuntime.runMain(main(loaded.success), { disableErrorReporting: true, teardown })
   return "started"
 }

@@ -8,44 +8,13 @@
  * servers closed, client closed.
  */
 import { randomUUID } from "node:crypto"
-import { type K8sError, KubeClient, LeaderElection } from "@cartographer/k8s"
-import { Cause, Duration, Effect, type Runtime, Schema, type Scope, Stream } from "effect"
-import { runWhileLeading } from "./Leadership.js"
+import { Kinds, KubeClient, LeaderElection } from "@cartographer/k8s"
+import { Engine, managedKindNames } from "@cartographer/reconciler"
+import { Cause, Duration, Effect, type Runtime, Schema, Stream } from "effect"
 import * as Logging from "./Logging.js"
 import * as Metrics from "./Metrics.js"
 import * as Probes from "./Probes.js"
 import type { RunConfig } from "./RunConfig.js"
-
-/** The engine as the operator uses it (the contract of `@cartographer/reconciler`'s `Engine`). */
-export interface WorkspaceEngine {
-  /** Completes once every watch's initial list is in its store. */
-  readonly synced: Effect.Effect<void>
-  readonly isSynced: Effect.Effect<boolean>
-  /** The reconcile workers; interrupting them stops taking work and drains within the shutdown grace. */
-  readonly run: Effect.Effect<never>
-}
-
-export interface EngineSettings {
-  readonly namespaces?: ReadonlyArray<string>
-  readonly concurrency: number
-  readonly shutdownGrace: Duration.Duration
-  /** This replica's name (`reportingInstance` of Events). */
-  readonly identity: string
-  readonly observer: {
-    readonly reconciled: (o: {
-      readonly key: string
-      readonly result: Metrics.ReconcileResult
-      readonly seconds: number
-    }) => void
-    readonly queue: (
-      e: { readonly type: "add" | "retry"; readonly key: string } | { readonly type: "depth"; readonly depth: number },
-    ) => void
-  }
-}
-
-export type MakeEngine = (
-  settings: EngineSettings,
-) => Effect.Effect<WorkspaceEngine, K8sError, KubeClient | Scope.Scope>
 
 /** The watch caches did not sync within `--cache-sync-timeout`. */
 export class CacheSyncTimeout extends Schema.TaggedError<CacheSyncTimeout>("@cartographer/operator/CacheSyncTimeout")(
@@ -60,11 +29,15 @@ export class CacheSyncTimeout extends Schema.TaggedError<CacheSyncTimeout>("@car
 const seconds = (d: Duration.Duration) => Duration.toMillis(d) / 1000
 
 /** The operator, until interrupted (clean shutdown) or a fatal error. */
-export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
+export const operator = (config: RunConfig) =>
   Effect.gen(function* () {
     const started = Date.now()
     const leaseName = config.leaderElect ? config.leaderElectionId : undefined
-    const metrics = Metrics.make({ concurrency: config.concurrency, leaseName })
+    const metrics = Metrics.make({
+      concurrency: config.concurrency,
+      leaseName,
+      watchedKinds: [Kinds.Workspace.kind, ...managedKindNames],
+    })
     yield* Effect.logInfo("starting", {
       namespaces: config.namespaces.length === 0 ? "all" : config.namespaces.join(","),
       concurrency: config.concurrency,
@@ -75,7 +48,7 @@ export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
     // (logger, level), so that it goes through the same logger as everything else.
     const services = yield* Effect.context<never>()
     const logSync = Effect.runSyncWith(services)
-    const observer: EngineSettings["observer"] = {
+    const observer: Engine.EngineObserver = {
       reconciled: ({ key, result, seconds }) => {
         metrics.reconciled(result, seconds)
         const fields = { key, result, seconds: Math.round(seconds * 1e6) / 1e6 }
@@ -101,7 +74,8 @@ export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
       yield* Probes.serve("metrics", config.metricsBindAddress, Probes.metricsRoutes(metrics))
     }
 
-    const engine = yield* makeEngine({
+    // Options not set here keep the engine's stated defaults (Engine.defaults).
+    const engine = yield* Engine.make({
       ...(config.namespaces.length === 0 ? {} : { namespaces: config.namespaces }),
       concurrency: config.concurrency,
       shutdownGrace: config.shutdownGrace,
@@ -131,12 +105,18 @@ export const operator = (config: RunConfig, makeEngine: MakeEngine) =>
     if (synced._tag === "None") return yield* new CacheSyncTimeout({ seconds: seconds(config.cacheSyncTimeout) })
     yield* Effect.logInfo("caches synced", { seconds: (Date.now() - started) / 1000 })
 
+    // Interruption (SIGTERM) reaches the workers; they drain before this completes.
+    const workers = engine.run.pipe(Effect.onInterrupt(() => Effect.logInfo("reconcile workers stopped")))
     if (elector === undefined) {
       yield* Effect.logInfo("starting the reconcile workers (leader election disabled)")
-      // Interruption (SIGTERM) reaches the workers directly; they drain before this completes.
-      return yield* engine.run.pipe(Effect.onInterrupt(() => Effect.logInfo("reconcile workers stopped")))
+      return yield* workers
     }
-    return yield* runWhileLeading(elector, `${config.leaderElectionNamespace}/${config.leaderElectionId}`, engine.run)
+    yield* elector.acquired
+    yield* Effect.logInfo("leading: starting the reconcile workers", {
+      lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}`,
+      identity: elector.identity,
+    })
+    return yield* elector.whileLeader(workers)
   })
 
 /** Exit codes: 0 clean shutdown, 1 fatal error, 2 usage/configuration error. */
@@ -165,8 +145,8 @@ export const kubeClientLayer = (config: RunConfig) =>
  * The whole process: the operator with its logger and client, logging a fatal error once (as a JSON line) before the
  * process exits with `exitCodeOf`.
  */
-export const main = (config: RunConfig, makeEngine: MakeEngine) =>
-  operator(config, makeEngine).pipe(
+export const main = (config: RunConfig) =>
+  operator(config).pipe(
     Effect.scoped,
     Effect.provide(kubeClientLayer(config)),
     Effect.tapCause((cause) =>

@@ -13,8 +13,8 @@ import { Effect, type Layer, type Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import { NetAddress } from "effect/net"
+import type { BindAddress } from "../cli/Options.js"
 import type { OperatorMetrics } from "./Metrics.js"
-import type { BindAddress } from "./RunConfig.js"
 
 const text = (body: string, status = 200) =>
   HttpServerResponse.text(`${body}\n`, { status, contentType: "text/plain; charset=utf-8" })
@@ -39,9 +39,7 @@ export const metricsRoutes = (metrics: OperatorMetrics) =>
       yield* router.add(
         "GET",
         "/metrics",
-        Effect.promise(metrics.scrape).pipe(
-          Effect.map(({ body, contentType }) => HttpServerResponse.text(body, { contentType })),
-        ),
+        metrics.scrape.pipe(Effect.map(({ body, contentType }) => HttpServerResponse.text(body, { contentType }))),
       )
     }),
   )

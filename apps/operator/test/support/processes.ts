@@ -1,11 +1,12 @@
 // The bundled `cartographer` as the tests run it: built once per test file into a temp dir with no node_modules
-// around it, started as a real child process on plain Node 24 (vitest's own `process.execPath`), its JSON log lines
-// parsed as they arrive. Processes are stopped by PID, never by name.
-import { type ChildProcess, spawn } from "node:child_process"
+// around it, started as a real child process (the harness's `start` and `run`) on plain Node 24 (vitest's own
+// `process.execPath`), its JSON log lines parsed as they arrive.
+import type { ChildProcess } from "node:child_process"
 import { copyFile, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { type RunResult, run, start } from "@cartographer/test/harness"
 
 const appDir = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -73,10 +74,10 @@ export const startCli = (
   env: Readonly<Record<string, string>> = {},
 ): RunningCli => {
   // Only what a process needs: no KUBECONFIG, HOME or test variables leak in unless given.
-  const child = spawn(process.execPath, [bundle, ...args], {
+  const started = start(process.execPath, [bundle, ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
   })
+  const child = started.child
   let out = ""
   let err = ""
   let pending = ""
@@ -108,10 +109,8 @@ export const startCli = (
   child.stderr?.on("data", (chunk: Buffer) => {
     err += chunk.toString()
   })
-  let alive = true
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
     child.once("exit", (code, signal) => {
-      alive = false
       resolve({ code, signal, at: Date.now() })
     })
   })
@@ -119,11 +118,11 @@ export const startCli = (
   return {
     name,
     child,
-    pid: child.pid ?? -1,
+    pid: started.pid,
     logs,
     stdout: () => out,
     stderr: () => err,
-    running: () => alive,
+    running: started.running,
     exited,
     waitForLog: (predicate, timeoutMs = 60_000, what = "a log line") => {
       const seen = logs.find(predicate)
@@ -151,13 +150,8 @@ export const startCli = (
       })
     },
     stop: async (signal = "SIGTERM", timeoutMs = 45_000) => {
-      if (alive) child.kill(signal)
-      const timer = setTimeout(() => {
-        if (alive) child.kill("SIGKILL")
-      }, timeoutMs)
-      const result = await exited
-      clearTimeout(timer)
-      return result
+      await started.stop(timeoutMs, signal)
+      return exited
     },
   }
 }
@@ -179,24 +173,10 @@ export const runCli = (
   bundle: string,
   args: ReadonlyArray<string>,
   options: { readonly env?: Readonly<Record<string, string>>; readonly input?: string; readonly cwd?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      timeout: 120_000,
-      killSignal: "SIGKILL",
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString()
-    })
-    child.once("error", reject)
-    child.once("close", (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? "")
+): Promise<RunResult> =>
+  run(process.execPath, [bundle, ...args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...options.env },
+    input: options.input,
+    cwd: options.cwd,
+    timeoutMs: 120_000,
   })

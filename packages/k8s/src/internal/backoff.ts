@@ -5,7 +5,7 @@
  * `Retry-After`. It never ends: a watch never gives up.
  */
 import { Duration, Effect, Random, Schedule } from "effect"
-import { isK8sError } from "../K8sError.js"
+import { K8sError } from "../K8sError.js"
 
 export interface BackoffOptions {
   /** First delay. Default 800 milliseconds. */
@@ -24,7 +24,7 @@ const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fro
 
 /** The server's `Retry-After` carried by a `K8sError` input, if any. */
 const retryAfterMillis = (input: unknown): number | undefined => {
-  if (!isK8sError(input)) return undefined
+  if (!(input instanceof K8sError)) return undefined
   const retryAfter = input.retryAfter
   return retryAfter === undefined ? undefined : Duration.toMillis(retryAfter)
 }

@@ -1,8 +1,9 @@
 /**
  * The single classifier: every way a Kubernetes request can fail becomes one `K8sErrorReason` here, and nowhere
  * else. Inputs: an HTTP response (status, headers, raw body text with an optional `Status` object), a `Status`
- * object alone (watch `ERROR` events), and thrown values (client-node `ApiException`, client-node `Watch` errors,
- * undici `fetch failed` TypeErrors with a `cause`, `DOMException` timeouts and aborts, JSON `SyntaxError`s).
+ * object alone (watch `ERROR` events), and thrown values (undici network errors with a `code`, possibly nested in
+ * `cause`, `DOMException` timeouts and aborts, JSON `SyntaxError`s). The client speaks REST through `http.ts`, never
+ * through client-node's typed APIs, so their `ApiException` never reaches this module.
  *
  * `Status.reason` wins over the HTTP code when present (a 409 can be `AlreadyExists` or `Conflict`, a 500 can be a
  * `ServerTimeout`); unknown reasons fall back to the code.
@@ -252,21 +253,6 @@ export const fromException = (u: unknown): K8sErrorReason => {
   // Before anything reading `code`: a DOMException has a numeric legacy `code` too.
   if (name === "TimeoutError") return new Timeout({ message: errorMessage(u) })
   if (name === "SyntaxError") return new Decode({ message: errorMessage(u), cause: u })
-  // client-node typed APIs: ApiException { code, body (raw text), headers }.
-  if (Predicate.isObject(u) && typeof Reflect.get(u, "code") === "number" && Predicate.hasProperty(u, "body")) {
-    const code = Reflect.get(u, "code") as number
-    const body = Reflect.get(u, "body")
-    const headers = Reflect.get(u, "headers")
-    return fromResponse({
-      status: code,
-      body: typeof body === "string" ? body : body === undefined ? undefined : JSON.stringify(body),
-      headers: Predicate.isObject(headers) ? (headers as Record<string, string>) : undefined,
-    })
-  }
-  // client-node Watch: Error { statusCode } for a non-200 first response.
-  if (Predicate.isObject(u) && typeof Reflect.get(u, "statusCode") === "number") {
-    return fromCode(Reflect.get(u, "statusCode") as number, errorMessage(u))
-  }
   const root = rootWithCode(u)
   if (root !== undefined) {
     const message = root.message === errorMessage(u) ? root.message : `${errorMessage(u)}: ${root.message}`

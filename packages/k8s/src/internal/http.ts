@@ -155,7 +155,7 @@ export const make = (
 
     /**
      * undici's `request` rather than `fetch`: no Request/Response/Headers objects and no web stream per call, which
-     * the CPU profile of a 1,000-Workspace convergence put among the operator's largest costs; a watch's body is a
+     * the benchmark's CPU profile of a convergence put among the operator's largest costs; a watch's body is a
      * Node stream. Unlike fetch it asks for no compression: the API server gzips only large responses (lists), which
      * costs its CPU, the resource a convergence is bound by, to save bytes that on a cluster network a cold start's
      * lists can afford.

@@ -1,6 +1,6 @@
 /**
- * The engine's informer cache of one kind: `Watch.watch` streams (one cluster-wide, or one per watched namespace)
- * applied to a map, with what a controller needs beyond `@cartographer/k8s`'s `Store`:
+ * The engine's informer cache of one kind (client-go's shared informer): `Watch.watch` streams (one cluster-wide, or
+ * one per watched namespace) applied to a map, with what a controller needs beyond the stream itself:
  *
  * - **An owner index** (client-go's indexers): the objects of each Workspace, so a reconcile looks up its children
  *   in O(its children) instead of scanning every object of the kind — 1,000 Workspaces stay linear.
@@ -14,7 +14,7 @@
  */
 
 import type { Access, KubeClient, KubeObject, Live, ObjectRef, ResourceKind } from "@cartographer/k8s"
-import { Watch } from "@cartographer/k8s"
+import { objectKey, Watch } from "@cartographer/k8s"
 import { Cause, Deferred, Effect, type Schedule, type Scope, Stream } from "effect"
 import { Faults } from "./Faults.js"
 
@@ -72,9 +72,6 @@ export const slim = <A extends KubeObject>(object: Live<A>): Live<A> => {
   }
   return { ...object, metadata }
 }
-
-const keyOf = (ref: { readonly name: string; readonly namespace?: string | undefined }): string =>
-  ref.namespace === undefined || ref.namespace === "" ? ref.name : `${ref.namespace}/${ref.name}`
 
 /** Starts the cache's streams in the current scope. */
 export const make = <A extends KubeObject, X extends Access>(
@@ -136,7 +133,7 @@ export const make = <A extends KubeObject, X extends Access>(
               const notify = yield* faults.beforeEvent({
                 kind: kind.kind,
                 type: event.type,
-                object: event.type === "SYNCED" ? undefined : keyOf(event.object.metadata),
+                object: event.type === "SYNCED" ? undefined : objectKey(event.object.metadata),
               })
               const onChange = notify ? options.onChange : () => Effect.void
               if (event.type === "SYNCED") {
@@ -160,7 +157,7 @@ export const make = <A extends KubeObject, X extends Access>(
                 }
                 return yield* onChange({ type: "SYNCED" })
               }
-              const key = keyOf(event.object.metadata)
+              const key = objectKey(event.object.metadata)
               const previousOwners = owners.get(key) ?? []
               if (event.type === "DELETED") {
                 const previous = objects.get(key) ?? event.object
@@ -216,7 +213,7 @@ export const make = <A extends KubeObject, X extends Access>(
 
     return {
       kind: kind as ResourceKind<A, Access>,
-      get: (ref) => objects.get(keyOf(ref)),
+      get: (ref) => objects.get(objectKey(ref)),
       ownedBy: (workspaceKey) => {
         const keys = index.get(workspaceKey)
         if (keys === undefined) return []

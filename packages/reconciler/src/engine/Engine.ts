@@ -15,37 +15,24 @@
  */
 import { hostname } from "node:os"
 import { EventRecorder, type K8sError, Kinds, KubeClient, type KubeObject, objectKey } from "@cartographer/k8s"
-import { Clock, Duration, Effect, Random, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Random, type Scope } from "effect"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys, managedBy } from "../plan/labels.js"
 import * as Cache from "./Cache.js"
 import { Faults } from "./Faults.js"
+import { managedKindNames, managedKinds } from "./ManagedKinds.js"
 import { workspaceKeyOf } from "./Observe.js"
+import { outcomeOf, type ReconcileResult, resultOf } from "./Outcome.js"
 import { OwnWrites } from "./OwnWrites.js"
 import * as Reconcile from "./Reconcile.js"
-import { ReconcileError } from "./ReconcileError.js"
 import * as WorkQueue from "./WorkQueue.js"
 
-export { slim } from "./Cache.js"
-export { Faults, type FaultsShape, type WatchEventInfo, type Write } from "./Faults.js"
-export { intentAnnotation } from "./NoOp.js"
-export {
-  ApiUnavailable,
-  ChildRejected,
-  InvalidSpec,
-  OwnershipConflict,
-  ReconcileError,
-  type ReconcileErrorReason,
-} from "./ReconcileError.js"
-export type { Outcome, QueueEvent } from "./WorkQueue.js"
+export type { ReconcileResult } from "./Outcome.js"
+export type { QueueEvent } from "./WorkQueue.js"
 
 export interface EngineObserver {
   /** After each reconcile: its Workspace key, how it ended and how long it took. */
-  readonly reconciled: (o: {
-    readonly key: string
-    readonly result: "success" | "error" | "requeue" | "terminal"
-    readonly seconds: number
-  }) => void
+  readonly reconciled: (o: { readonly key: string; readonly result: ReconcileResult; readonly seconds: number }) => void
   /** Queue activity: effective adds, retries after errors, and the depth whenever it changes. */
   readonly queue: (e: WorkQueue.QueueEvent) => void
 }
@@ -61,7 +48,7 @@ export interface EngineOptions {
   readonly backoffBase?: Duration.Input | undefined
   /** Longest retry delay. Default 5 minutes. */
   readonly backoffCap?: Duration.Input | undefined
-  /** Field manager of every write. Default `"cartographer"`. */
+  /** Field manager of every write. Default: the client's (`KubeClient.defaults.fieldManager`, `"cartographer"`). */
   readonly fieldManager?: string | undefined
   /** How long in-flight reconciles may take to finish once `run` is interrupted. Default 30 seconds. */
   readonly shutdownGrace?: Duration.Input | undefined
@@ -98,7 +85,7 @@ export const defaults = {
   resyncPeriod: Duration.hours(10),
   backoffBase: WorkQueue.defaults.backoffBase,
   backoffCap: WorkQueue.defaults.backoffCap,
-  fieldManager: "cartographer",
+  fieldManager: KubeClient.defaults.fieldManager,
   shutdownGrace: WorkQueue.defaults.shutdownGrace,
   progressingRequeue: Duration.seconds(30),
   rejectedRecheck: Duration.minutes(2),
@@ -106,25 +93,12 @@ export const defaults = {
 } as const
 
 /** The label every child carries: the engine watches only these. */
-export const managedBySelector = `${labelKeys.managedBy}=${managedBy}`
+const managedBySelector = `${labelKeys.managedBy}=${managedBy}`
 
 /** `reportingController` of the engine's Events. */
-export const reportingController = "mlops.aigency.com/cartographer"
+const reportingController = "mlops.aigency.com/cartographer"
 
 const noObserver: EngineObserver = { reconciled: () => {}, queue: () => {} }
-
-const resultOf = (outcome: WorkQueue.Outcome): "success" | "error" | "requeue" | "terminal" => {
-  switch (outcome._tag) {
-    case "Success":
-      return "success"
-    case "Error":
-      return "error"
-    case "RequeueAfter":
-      return "requeue"
-    case "Terminal":
-      return "terminal"
-  }
-}
 
 /** Starts the watches in the current scope and returns the engine. */
 export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sError, KubeClient | Scope.Scope> =>
@@ -164,8 +138,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
     })
 
     const children = {} as Record<ManagedKind, Cache.Cache<KubeObject>>
-    for (const kind of Reconcile.managedKindNames) {
-      children[kind] = yield* Cache.make(Reconcile.managedKinds[kind], {
+    for (const kind of managedKindNames) {
+      children[kind] = yield* Cache.make(managedKinds[kind], {
         namespaces: options.namespaces,
         labelSelector: managedBySelector,
         transform: Cache.slim,
@@ -220,21 +194,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
     const handle = (key: string): Effect.Effect<WorkQueue.Outcome> =>
       Effect.gen(function* () {
         const started = yield* Clock.currentTimeMillis
-        const outcome = yield* reconcile(key).pipe(
+        const exit = yield* reconcile(key).pipe(
           Effect.timeoutOption(reconcileTimeout),
-          Effect.map((result) =>
-            result._tag === "Some"
-              ? result.value
-              : WorkQueue.Outcome.error(`reconcile of ${key} took longer than ${Duration.format(reconcileTimeout)}`),
+          Effect.exit,
+          // Interruption is the queue's (shutdown): it passes through.
+          Effect.flatMap((exit) =>
+            Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? Effect.interrupt : Effect.succeed(exit),
           ),
-          Effect.catch((error: ReconcileError) =>
-            Effect.succeed(
-              error.isRetryable ? WorkQueue.Outcome.error(error, error.retryAfter) : WorkQueue.Outcome.terminal(error),
-            ),
-          ),
-          // A defect is a bug in a reconcile: report it as an error (retried with backoff), never crash the workers.
-          Effect.catchDefect((defect) => Effect.succeed(WorkQueue.Outcome.error(defect))),
         )
+        const outcome = outcomeOf(key, reconcileTimeout, exit)
         const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
         observer.reconciled({ key, result: resultOf(outcome), seconds })
         if (outcome._tag === "Error" || outcome._tag === "Terminal") {
@@ -243,7 +211,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
             key,
             result: resultOf(outcome),
             seconds,
-            error: error instanceof ReconcileError ? error.message : String(error),
+            error: error instanceof Error ? error.message : String(error),
           })
         } else {
           yield* Effect.logDebug("reconciled", { key, result: resultOf(outcome), seconds })

@@ -10,18 +10,13 @@
  * ResourceVersions are ordered only as far as Kubernetes guarantees it: since 1.35 (KEP-5504) they are decimal
  * integers comparable by length then lexically; anything else is treated as "not newer", trusting the cache.
  */
-import type { KubeObject, Live } from "@cartographer/k8s"
+import { type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 
 /** Whether resourceVersion `a` is newer than `b` (false when they cannot be compared). */
 export const isNewer = (a: string, b: string): boolean => {
   if (!/^\d+$/u.test(a) || !/^\d+$/u.test(b)) return false
   return a.length !== b.length ? a.length > b.length : a > b
 }
-
-const keyOf = (object: Live<KubeObject>): string =>
-  object.metadata.namespace === undefined
-    ? object.metadata.name
-    : `${object.metadata.namespace}/${object.metadata.name}`
 
 interface Entry {
   readonly object: Live<KubeObject>
@@ -69,7 +64,7 @@ export class OwnWrites {
 
   /** Remembers the server's answer to a write made for the Workspace `owner`. */
   recordWrite(kind: string, object: Live<KubeObject>, owner: string): void {
-    const key = keyOf(object)
+    const key = objectKey(object.metadata)
     this.of(this.deleted, kind).delete(key)
     this.drop(kind, key)
     this.of(this.written, kind).set(key, { object, owner })
@@ -78,7 +73,7 @@ export class OwnWrites {
 
   /** Remembers that we deleted this object (until its DELETED event arrives). */
   recordDelete(kind: string, object: Live<KubeObject>): void {
-    const key = keyOf(object)
+    const key = objectKey(object.metadata)
     this.drop(kind, key)
     this.of(this.deleted, kind).set(key, object.metadata.uid)
   }
@@ -88,7 +83,7 @@ export class OwnWrites {
    * not be queued). Forgets what the cache now knows.
    */
   observe(kind: string, type: "ADDED" | "MODIFIED" | "DELETED", object: Live<KubeObject>): boolean {
-    const key = keyOf(object)
+    const key = objectKey(object.metadata)
     if (type === "DELETED") {
       const uid = this.deleted.get(kind)?.get(key)
       this.deleted.get(kind)?.delete(key)

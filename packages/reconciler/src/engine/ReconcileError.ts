@@ -5,6 +5,9 @@
 import type { K8sError } from "@cartographer/k8s"
 import { Duration, Schema } from "effect"
 
+/** The Schema identifier of a reason class. */
+const reasonId = (tag: string) => `@cartographer/reconciler/${tag}`
+
 const Fields = {
   /** The Workspace (`namespace/name`). */
   key: Schema.String,
@@ -12,14 +15,10 @@ const Fields = {
 }
 
 /** The API server failed or throttled a request: try again after the backoff (or its `Retry-After`). */
-export class ApiUnavailable extends Schema.TaggedError<ApiUnavailable>("@cartographer/reconciler/ApiUnavailable")(
-  "ApiUnavailable",
-  { ...Fields, retryAfterSeconds: Schema.optionalKey(Schema.Finite) },
-) {
-  get isRetryable(): boolean {
-    return true
-  }
-}
+export class ApiUnavailable extends Schema.TaggedError<ApiUnavailable>(reasonId("ApiUnavailable"))("ApiUnavailable", {
+  ...Fields,
+  retryAfterSeconds: Schema.optionalKey(Schema.Finite),
+}) {}
 
 /**
  * The API server refused a child for good: invalid (422), forbidden by policy (an admission webhook, a quota, a
@@ -28,37 +27,25 @@ export class ApiUnavailable extends Schema.TaggedError<ApiUnavailable>("@cartogr
  * namespace still to be created, a quota, a policy) and may change without the Workspace changing, so the engine
  * looks again after a while; an invalid object (422) waits for the next spec change.
  */
-export class ChildRejected extends Schema.TaggedError<ChildRejected>("@cartographer/reconciler/ChildRejected")(
-  "ChildRejected",
-  { ...Fields, object: Schema.String, status: Schema.optionalKey(Schema.Int), external: Schema.Boolean },
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+export class ChildRejected extends Schema.TaggedError<ChildRejected>(reasonId("ChildRejected"))("ChildRejected", {
+  ...Fields,
+  object: Schema.String,
+  status: Schema.optionalKey(Schema.Int),
+  external: Schema.Boolean,
+}) {}
 
 /**
  * A child's name is taken by an object another owner controls (a Workspace deleted and re-created while the
  * garbage collector still removes the old children, or two Workspaces whose derived names collide). Retried with
  * backoff: the first case resolves itself; the second is reported as `Degraded/OwnershipConflict`.
  */
-export class OwnershipConflict extends Schema.TaggedError<OwnershipConflict>(
-  "@cartographer/reconciler/OwnershipConflict",
-)("OwnershipConflict", { ...Fields, objects: Schema.Array(Schema.String) }) {
-  get isRetryable(): boolean {
-    return true
-  }
-}
+export class OwnershipConflict extends Schema.TaggedError<OwnershipConflict>(reasonId("OwnershipConflict"))(
+  "OwnershipConflict",
+  { ...Fields, objects: Schema.Array(Schema.String) },
+) {}
 
 /** The Workspace fails the Schema: nothing is written but its status (`Degraded/InvalidSpec`). */
-export class InvalidSpec extends Schema.TaggedError<InvalidSpec>("@cartographer/reconciler/InvalidSpec")(
-  "InvalidSpec",
-  Fields,
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-}
+export class InvalidSpec extends Schema.TaggedError<InvalidSpec>(reasonId("InvalidSpec"))("InvalidSpec", Fields) {}
 
 export const ReconcileErrorReason = Schema.Union([ApiUnavailable, ChildRejected, OwnershipConflict, InvalidSpec])
 export type ReconcileErrorReason = typeof ReconcileErrorReason.Type
@@ -71,8 +58,9 @@ export class ReconcileError extends Schema.TaggedError<ReconcileError>("@cartogr
   override get message(): string {
     return `${this.reason.key}: ${this.reason._tag}: ${this.reason.message}`
   }
+  /** API failures and ownership conflicts may pass; a refused child and an invalid spec wait for a change. */
   get isRetryable(): boolean {
-    return this.reason.isRetryable
+    return this.reason._tag === "ApiUnavailable" || this.reason._tag === "OwnershipConflict"
   }
   get retryAfter(): Duration.Duration | undefined {
     return "retryAfterSeconds" in this.reason && this.reason.retryAfterSeconds !== undefined

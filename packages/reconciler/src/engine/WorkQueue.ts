@@ -7,7 +7,8 @@
  * - **Two priorities.** Keys added by real changes go before keys added by an initial list or a periodic resync
  *   (controller-runtime gives those priority −100), so a restart or a resync of 1,000 Workspaces does not delay a
  *   user's edit. A queued low-priority key added again with normal priority is promoted.
- * - **Outcomes.** `Success` forgets the key's failures. `Error` requeues it after a per-key exponential backoff with
+ * - **Outcomes.** The handler decides each run's outcome (the engine maps a reconcile's end to one in one place);
+ *   the queue never interprets a failure. `Success` forgets the key's failures. `Error` requeues it after a per-key exponential backoff with
  *   jitter (never shorter than a server's `Retry-After`). `Terminal` forgets it: retrying cannot help, so it waits
  *   for the next change or resync. `RequeueAfter` forgets the failures and queues the key again after the delay.
  *   A delayed add never postpones an earlier one, and an immediate add cancels a pending delayed one.
@@ -16,7 +17,7 @@
  *
  * Time comes from `Clock` and randomness from `Random`, so the whole queue is testable with `TestClock`.
  */
-import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberMap, Queue, Random, type Scope } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, FiberMap, Queue, Random, type Scope } from "effect"
 
 export type Priority = "normal" | "low"
 
@@ -86,13 +87,11 @@ export interface WorkQueue {
   readonly inFlight: Effect.Effect<ReadonlyArray<string>>
   /** Consecutive failures of `key` (0 after a success). */
   readonly failures: (key: string) => Effect.Effect<number>
-  /** Forgets `key`: its failures and any pending delayed add (the object is gone). */
-  readonly forget: (key: string) => Effect.Effect<void>
   /**
    * Processes keys with `handler` on `concurrency` workers until interrupted, then drains (see the module doc).
-   * A failure or defect of `handler` counts as an `Error` outcome: a bad reconcile never stops the workers.
+   * The handler cannot fail: a run that does not end with an outcome was interrupted, and its key runs again.
    */
-  readonly run: <R>(handler: (key: string) => Effect.Effect<Outcome, unknown, R>) => Effect.Effect<never, never, R>
+  readonly run: <R>(handler: (key: string) => Effect.Effect<Outcome, never, R>) => Effect.Effect<never, never, R>
 }
 
 /** The retry delay after `failures` consecutive failures (1 = first), before jitter. */
@@ -233,20 +232,12 @@ export const make = (options: WorkQueueOptions = {}): Effect.Effect<WorkQueue, n
 
     const inFlightFibers = new Set<Fiber.Fiber<void>>()
 
-    const run = <R>(handler: (key: string) => Effect.Effect<Outcome, unknown, R>): Effect.Effect<never, never, R> =>
+    const run = <R>(handler: (key: string) => Effect.Effect<Outcome, never, R>): Effect.Effect<never, never, R> =>
       Effect.gen(function* () {
-        const outcomeOf = (exit: Exit.Exit<Outcome, unknown>): Outcome | "interrupted" =>
-          Exit.isSuccess(exit)
-            ? exit.value
-            : Cause.hasInterruptsOnly(exit.cause)
-              ? "interrupted"
-              : // A failure or a defect of the handler is an error outcome, never a crash of the worker.
-                Outcome.error(Cause.squash(exit.cause))
-
         // `onExit` runs even when the run is interrupted at the end of the shutdown grace.
         const process = (key: string): Effect.Effect<void, never, R> =>
           Effect.suspend(() => handler(key)).pipe(
-            Effect.onExit((exit) => done(key, outcomeOf(exit))),
+            Effect.onExit((exit) => done(key, Exit.isSuccess(exit) ? exit.value : "interrupted")),
             Effect.ignoreCause,
           )
 
@@ -298,7 +289,6 @@ export const make = (options: WorkQueueOptions = {}): Effect.Effect<WorkQueue, n
       depth: Effect.sync(() => queued.size),
       inFlight: Effect.sync(() => [...processing]),
       failures: (key) => Effect.sync(() => failureCounts.get(key) ?? 0),
-      forget: (key) => cancelTimer(key).pipe(Effect.andThen(Effect.sync(() => failureCounts.delete(key)))),
       run,
     } satisfies WorkQueue
   })

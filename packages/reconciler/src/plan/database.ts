@@ -16,9 +16,10 @@ import { metadata, type PlanContext } from "./context.js"
 import type { Container, PersistentVolumeClaim, Probe, Service, StatefulSet } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { databaseName, databaseVolumeName, secretName } from "./names.js"
-import { commonPodFields, containerSecurity, imageServiceUid, podSecurity, pullPolicy } from "./podSecurity.js"
+import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
 import { defaultResources, resourcesOr } from "./resources.js"
 import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
+import { planComponentService } from "./service.js"
 
 export const postgresPortName = "tcp-postgres"
 export const dataMountPath = "/var/lib/postgresql/data"
@@ -65,16 +66,8 @@ export const planDatabaseVolume = (ctx: PlanContext): PersistentVolumeClaim => {
   }
 }
 
-export const planDatabaseService = (ctx: PlanContext): Service => ({
-  apiVersion: "v1",
-  kind: "Service",
-  metadata: metadata(ctx, databaseName(ctx), labels(ctx, "database")),
-  spec: {
-    type: "ClusterIP",
-    selector: selectorLabels(ctx, "database"),
-    ports: [{ name: postgresPortName, port: databasePort, targetPort: postgresPortName, protocol: "TCP" }],
-  },
-})
+export const planDatabaseService = (ctx: PlanContext): Service =>
+  planComponentService(ctx, databaseName(ctx), "database", { name: postgresPortName, port: databasePort })
 
 export const planDatabaseStatefulSet = (ctx: PlanContext): StatefulSet => {
   const container: Container = {
@@ -106,20 +99,15 @@ export const planDatabaseStatefulSet = (ctx: PlanContext): StatefulSet => {
       replicas: ctx.workflows.databaseReplicas,
       serviceName: databaseName(ctx),
       selector: { matchLabels: selectorLabels(ctx, "database") },
-      template: {
-        metadata: { labels: labels(ctx, "database") },
-        spec: {
-          automountServiceAccountToken: false,
-          ...commonPodFields(ctx),
-          // The image's `postgres` user; fsGroup makes the volume writable for it, OnRootMismatch avoids a recursive
-          // chown of the whole data directory on every start.
-          securityContext: { ...podSecurity(imageServiceUid, { group: true }), fsGroupChangePolicy: "OnRootMismatch" },
-          // Time for a clean shutdown (a checkpoint) before SIGKILL.
-          terminationGracePeriodSeconds: 60,
-          containers: [container],
-          volumes: [{ name: "data", persistentVolumeClaim: { claimName: databaseVolumeName(ctx) } }],
-        },
-      },
+      template: podTemplate(labels(ctx, "database"), {
+        // The image's `postgres` user; fsGroup makes the volume writable for it, OnRootMismatch avoids a recursive
+        // chown of the whole data directory on every start.
+        ...podFields(ctx, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
+        // Time for a clean shutdown (a checkpoint) before SIGKILL.
+        terminationGracePeriodSeconds: 60,
+        containers: [container],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: databaseVolumeName(ctx) } }],
+      }),
     },
   }
 }

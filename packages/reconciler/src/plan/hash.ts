@@ -17,6 +17,7 @@ export const fnv1a32 = (text: string): string => {
 /**
  * The hash of a value the planner built. Its own objects have a fixed key order, and the only user map that reaches a
  * hashed object (`nodeSelector`) is sorted where it is copied (podSecurity.ts), so `JSON.stringify` is canonical here
- * (and much faster than a key-sorting serializer: planning must stay well above 20,000 plans/s).
+ * (and much faster than a key-sorting serializer: planning has a throughput target, `planTarget` of
+ * bench/planThroughput.ts).
  */
 export const contentHash = (value: unknown): string => fnv1a32(JSON.stringify(value))

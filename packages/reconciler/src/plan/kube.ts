@@ -1,7 +1,7 @@
 /**
  * The Kubernetes object shapes the planner produces: plain, readonly JSON data, typed just enough that a misspelt
  * field is a compile error. Only the fields Cartographer sets appear; server-side apply leaves the rest to their
- * defaults. No `@kubernetes/client-node` value is imported here (the planner is pure data; see ARCHITECTURE.md).
+ * defaults. No `@kubernetes/client-node` value is imported here (the planner is pure data; see docs/architecture.md).
  */
 
 export type Labels = Readonly<Record<string, string>>

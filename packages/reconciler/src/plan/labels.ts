@@ -1,6 +1,7 @@
 /**
- * Labels of managed objects (ARCHITECTURE.md): the original Cartographer's `mlops.aigency.com/*` labels, so that
- * existing selectors and dashboards keep working, plus the recommended `app.kubernetes.io/*` set.
+ * Labels of managed objects (docs/architecture.md, "The planner's conventions"): the original Cartographer's
+ * `mlops.aigency.com/*` labels, so that existing selectors and dashboards keep working, plus the recommended
+ * `app.kubernetes.io/*` set.
  *
  * Selectors use only the `mlops.aigency.com/{environment,component,pool}` subset: a Deployment's selector is
  * immutable, so it must never include anything that could change.

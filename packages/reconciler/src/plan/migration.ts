@@ -1,10 +1,10 @@
 /**
  * Database migrations, and the gate that keeps the server off a revision whose migration has not succeeded.
  *
- * The server runs with migrate-on-start off (several replicas must not migrate concurrently, reference §4); instead a
- * Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is that of the Job's own content
- * (image, database, database settings, scheduling), so a Job's name says exactly what it ran, its (immutable) spec
- * never has to change, and any change that matters to the migration makes a new Job.
+ * The server runs with migrate-on-start off (several replicas must not migrate concurrently: docs/architecture.md,
+ * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is
+ * that of the Job's own content (image, database, database settings, scheduling), so a Job's name says exactly what it
+ * ran, its (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
  *
  * Remembering success: the server Deployment is annotated `mlops.aigency.com/migration-hash=<hash>` when it is rolled
  * to a migrated revision. That annotation, not the Job, is the record: the Job may be deleted (by a user, or pruned once
@@ -29,13 +29,12 @@ import { labels } from "./labels.js"
 import { databaseName, migrationJobName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
 import {
-  commonPodFields,
   containerSecurity,
   imageServiceUid,
-  podSecurity,
+  podTemplate,
   prefectHome,
+  prefectPod,
   prefectScratch,
-  prefectUid,
   pullPolicy,
 } from "./podSecurity.js"
 import { defaultResources } from "./resources.js"
@@ -111,34 +110,29 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
   const podLabels = labels(ctx, "migration")
   const spec: Job["spec"] = {
     backoffLimit: migrationBackoffLimit,
-    template: {
-      metadata: { labels: podLabels },
-      spec: {
-        automountServiceAccountToken: false,
-        ...commonPodFields(ctx),
-        securityContext: podSecurity(prefectUid),
-        // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
-        restartPolicy: "Never",
-        ...(usesInternalDatabase(ctx, revision) ? { initContainers: [waitForDatabase(ctx)] } : {}),
-        containers: [
-          {
-            name: "migrate",
-            image: revision.image,
-            imagePullPolicy: pullPolicy(ctx),
-            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-            args: ["prefect", "server", "database", "upgrade", "-y"],
-            workingDir: prefectHome,
-            env,
-            resources: defaultResources.migration,
-            volumeMounts: prefectScratch.mounts,
-            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-            // The last lines of the log become the termination message, which the Failed condition can quote.
-            terminationMessagePolicy: "FallbackToLogsOnError",
-          },
-        ],
-        volumes: prefectScratch.volumes,
-      },
-    },
+    template: podTemplate(podLabels, {
+      ...prefectPod(ctx),
+      // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
+      restartPolicy: "Never",
+      ...(usesInternalDatabase(ctx, revision) ? { initContainers: [waitForDatabase(ctx)] } : {}),
+      containers: [
+        {
+          name: "migrate",
+          image: revision.image,
+          imagePullPolicy: pullPolicy(ctx),
+          // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
+          args: ["prefect", "server", "database", "upgrade", "-y"],
+          workingDir: prefectHome,
+          env,
+          resources: defaultResources.migration,
+          volumeMounts: prefectScratch.mounts,
+          securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+          // The last lines of the log become the termination message, which the Failed condition can quote.
+          terminationMessagePolicy: "FallbackToLogsOnError",
+        },
+      ],
+      volumes: prefectScratch.volumes,
+    }),
   }
   const hash = contentHash(spec)
   return {

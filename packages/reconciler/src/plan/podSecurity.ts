@@ -1,22 +1,41 @@
 /**
  * Pod hardening shared by every workload, and the writable directories a Prefect container needs under a read-only
- * root filesystem (reference §8: prefect-helm's settings, known to work with the official images).
+ * root filesystem (prefect-helm's settings, known to work with the official images: docs/architecture.md, "Prefect
+ * facts").
  */
 
 import type { PlanContext } from "./context.js"
-import type { Container, EnvVar, PodSecurityContext, PodSpec, SecurityContext, Volume, VolumeMount } from "./kube.js"
+import type {
+  Container,
+  EnvVar,
+  Labels,
+  PodSecurityContext,
+  PodSpec,
+  PodTemplateSpec,
+  SecurityContext,
+  Volume,
+  VolumeMount,
+} from "./kube.js"
 
 /** The official Prefect images have no USER; 1001 is what prefect-helm runs them as. */
 export const prefectUid = 1001
 /** The official postgres and redis images' own `postgres`/`redis` user (Debian variants). */
 export const imageServiceUid = 999
 
-export const podSecurity = (uid: number, options: { readonly group?: boolean } = {}): PodSecurityContext => ({
+export interface PodSecurityOptions {
+  /** Run as `uid`'s group too. */
+  readonly group?: boolean | undefined
+  /** `OnRootMismatch`: no recursive chown of the volume on every start. */
+  readonly fsGroupChangePolicy?: "OnRootMismatch" | undefined
+}
+
+export const podSecurity = (uid: number, options: PodSecurityOptions = {}): PodSecurityContext => ({
   runAsUser: uid,
   ...(options.group === true ? { runAsGroup: uid } : {}),
   runAsNonRoot: true,
   fsGroup: uid,
   seccompProfile: { type: "RuntimeDefault" },
+  ...(options.fsGroupChangePolicy === undefined ? {} : { fsGroupChangePolicy: options.fsGroupChangePolicy }),
 })
 
 export const containerSecurity = (options: {
@@ -76,3 +95,31 @@ export const commonPodFields = (
 }
 
 export const pullPolicy = (ctx: PlanContext): Container["imagePullPolicy"] => ctx.workflows.imagePullPolicy
+
+/**
+ * The pod fields every workload starts with, running as `uid`: no service-account token unless the pod needs one,
+ * the shared fields, and the pod's security context. In the order the planner has always written them: the applied
+ * intent is hashed as written.
+ */
+export const podFields = (
+  ctx: PlanContext,
+  uid: number,
+  options: PodSecurityOptions & { readonly automountServiceAccountToken?: boolean } = {},
+): Pick<
+  PodSpec,
+  "automountServiceAccountToken" | "enableServiceLinks" | "imagePullSecrets" | "nodeSelector" | "securityContext"
+> => ({
+  automountServiceAccountToken: options.automountServiceAccountToken ?? false,
+  ...commonPodFields(ctx),
+  securityContext: podSecurity(uid, options),
+})
+
+/** `podFields` of a Prefect container's pod (server, migration, workers). */
+export const prefectPod = (ctx: PlanContext, options: { readonly automountServiceAccountToken?: boolean } = {}) =>
+  podFields(ctx, prefectUid, options)
+
+/** A workload's pod template: the pods' labels, then their spec. */
+export const podTemplate = (podLabels: Labels, spec: PodSpec): PodTemplateSpec => ({
+  metadata: { labels: podLabels },
+  spec,
+})

@@ -1,8 +1,9 @@
 /**
  * RBAC of a `kubernetes` pool: its own ServiceAccount `<ws>-agent-<pool>` (the namespace's `default` account is what
- * makes prefect-operator's and prefect-helm's workers fail with "jobs.batch is forbidden"), and a Role + RoleBinding
- * in the namespace the flow-run Jobs go to, granting exactly what Prefect's kubernetes worker uses (reference §7):
- * create, watch and delete Jobs; read pods, their logs and events (the worker reports why a pod did not start).
+ * makes prefect-operator's and prefect-helm's workers fail with "jobs.batch is forbidden"), and a Role + RoleBinding in
+ * the namespace the flow-run Jobs go to, granting exactly what Prefect's kubernetes worker uses (docs/architecture.md,
+ * "Prefect facts"): create, watch and delete Jobs; read pods, their logs and events (the worker reports why a pod did
+ * not start).
  *
  * A Role in another namespace cannot have the Workspace as owner: cross-namespace owner references are invalid and the
  * garbage collector treats them as absent (it would delete the Role). So such a Role and RoleBinding are not owned;

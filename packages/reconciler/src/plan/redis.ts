@@ -1,7 +1,7 @@
 /**
  * Redis for a multi-replica server (`controllerReplicas` > 1): Deployment + Service `<ws>-orion-redis`, and the
- * settings that replace Prefect's in-memory messaging, cache, event ordering, concurrency leases and Docket (reference
- * §7; prefect-operator omits ordering and Docket, prefect-helm omits Docket).
+ * settings that replace Prefect's in-memory messaging, cache, event ordering, concurrency leases and Docket
+ * (docs/architecture.md, "Prefect facts"; prefect-operator omits ordering and Docket, prefect-helm omits Docket).
  *
  * Redis here holds only transient coordination state, so it runs without persistence on an emptyDir; it has no
  * password, and the NetworkPolicy admits only the server's pods.
@@ -12,8 +12,9 @@ import { metadata, type PlanContext } from "./context.js"
 import type { Deployment, EnvVar, Probe, Service } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { redisName } from "./names.js"
-import { commonPodFields, containerSecurity, imageServiceUid, podSecurity, pullPolicy } from "./podSecurity.js"
+import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
 import { defaultResources, resourcesOr } from "./resources.js"
+import { planComponentService } from "./service.js"
 
 export const redisPort = 6379
 export const redisPortName = "tcp-redis"
@@ -58,42 +59,29 @@ export const planRedisDeployment = (ctx: PlanContext): Deployment => {
       selector: { matchLabels: selectorLabels(ctx, "redis") },
       // One instance at a time: two would split the messaging state between them.
       strategy: { type: "Recreate" },
-      template: {
-        metadata: { labels: podLabels },
-        spec: {
-          automountServiceAccountToken: false,
-          ...commonPodFields(ctx),
-          securityContext: podSecurity(imageServiceUid, { group: true }),
-          containers: [
-            {
-              name: "redis",
-              image: ctx.workflows.redis?.image ?? Defaults.defaultRedisImage,
-              imagePullPolicy: pullPolicy(ctx),
-              // The image's entrypoint turns leading options into `redis-server <options>`. No snapshots, no AOF;
-              // protected mode off explicitly (the official image does so by default, other builds may not).
-              args: ["--save", "", "--appendonly", "no", "--protected-mode", "no"],
-              ports: [{ name: redisPortName, containerPort: redisPort, protocol: "TCP" }],
-              resources: resourcesOr(ctx.workflows.redis?.resources, defaultResources.redis),
-              volumeMounts: [{ name: "data", mountPath: "/data" }],
-              securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-              livenessProbe: probe({ tcpSocket: { port: redisPortName } }, 3),
-              readinessProbe: probe({ exec: { command: ["redis-cli", "ping"] } }, 3),
-            },
-          ],
-          volumes: [{ name: "data", emptyDir: {} }],
-        },
-      },
+      template: podTemplate(podLabels, {
+        ...podFields(ctx, imageServiceUid, { group: true }),
+        containers: [
+          {
+            name: "redis",
+            image: ctx.workflows.redis?.image ?? Defaults.defaultRedisImage,
+            imagePullPolicy: pullPolicy(ctx),
+            // The image's entrypoint turns leading options into `redis-server <options>`. No snapshots, no AOF;
+            // protected mode off explicitly (the official image does so by default, other builds may not).
+            args: ["--save", "", "--appendonly", "no", "--protected-mode", "no"],
+            ports: [{ name: redisPortName, containerPort: redisPort, protocol: "TCP" }],
+            resources: resourcesOr(ctx.workflows.redis?.resources, defaultResources.redis),
+            volumeMounts: [{ name: "data", mountPath: "/data" }],
+            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+            livenessProbe: probe({ tcpSocket: { port: redisPortName } }, 3),
+            readinessProbe: probe({ exec: { command: ["redis-cli", "ping"] } }, 3),
+          },
+        ],
+        volumes: [{ name: "data", emptyDir: {} }],
+      }),
     },
   }
 }
 
-export const planRedisService = (ctx: PlanContext): Service => ({
-  apiVersion: "v1",
-  kind: "Service",
-  metadata: metadata(ctx, redisName(ctx), labels(ctx, "redis")),
-  spec: {
-    type: "ClusterIP",
-    selector: selectorLabels(ctx, "redis"),
-    ports: [{ name: redisPortName, port: redisPort, targetPort: redisPortName, protocol: "TCP" }],
-  },
-})
+export const planRedisService = (ctx: PlanContext): Service =>
+  planComponentService(ctx, redisName(ctx), "redis", { name: redisPortName, port: redisPort })

@@ -21,15 +21,19 @@ export const databaseUser = "postgres"
 export const databaseDb = "orion"
 export const databasePort = 5432
 
+/** The original Cartographer's keys, kept for anything that still reads them. */
+const legacySecretKeys = {
+  legacyPassword: "orionDatabasePassword",
+  legacyConnectionUrl: "orionDatabaseConnectionUrl",
+} as const
+
 export const secretKeys = {
   username: "username",
   password: "password",
   database: "database",
   /** Same key as an external database Secret's default (`connection-url`). */
   connectionUrl: "connection-url",
-  /** The original Cartographer's keys, kept for anything that still reads them. */
-  legacyPassword: "orionDatabasePassword",
-  legacyConnectionUrl: "orionDatabaseConnectionUrl",
+  ...legacySecretKeys,
 } as const
 
 /** Where the server and the migration read the database URL: our Secret, or the user's for an external database. */

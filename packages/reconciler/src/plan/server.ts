@@ -15,17 +15,17 @@ import { labels, selectorLabels } from "./labels.js"
 import { databaseEnvAliases, databaseUrlEnv, migrationHashAnnotation, type ServerRevision } from "./migration.js"
 import { serverName } from "./names.js"
 import {
-  commonPodFields,
   containerSecurity,
-  podSecurity,
+  podTemplate,
   prefectHome,
+  prefectPod,
   prefectScratch,
-  prefectUid,
   pullPolicy,
   uiBuildDir,
 } from "./podSecurity.js"
 import { redisEnv } from "./redis.js"
 import { defaultResources, resourcesOr } from "./resources.js"
+import { planComponentService } from "./service.js"
 
 export const serverPort = 4200
 export const serverPortName = "http-orion"
@@ -76,55 +76,42 @@ export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentIn
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "server") },
       strategy: { type: "RollingUpdate" },
-      template: {
-        metadata: { labels: podLabels },
-        spec: {
-          automountServiceAccountToken: false,
-          ...commonPodFields(ctx),
-          securityContext: podSecurity(prefectUid),
-          containers: [
-            {
-              name: "orion-server",
-              image: input.revision.image,
-              imagePullPolicy: pullPolicy(ctx),
-              // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-              args: [
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                String(serverPort),
-                "--log-level",
-                ctx.workflows.server.logLevel,
-              ],
-              workingDir: prefectHome,
-              env: input.env,
-              ports: [{ name: serverPortName, containerPort: serverPort, protocol: "TCP" }],
-              resources: resourcesOr(ctx.workflows.server.resources, defaultResources.server),
-              volumeMounts: [...prefectScratch.mounts, { name: "ui-build", mountPath: uiBuildDir }],
-              securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-              // Up to 5 minutes to start (first start builds the UI, waits for the database), then liveness.
-              startupProbe: httpProbe("/api/health", 30),
-              livenessProbe: httpProbe("/api/health", 3),
-              readinessProbe: httpProbe("/api/ready", 3),
-            },
-          ],
-          volumes: [...prefectScratch.volumes, { name: "ui-build", emptyDir: {} }],
-        },
-      },
+      template: podTemplate(podLabels, {
+        ...prefectPod(ctx),
+        containers: [
+          {
+            name: "orion-server",
+            image: input.revision.image,
+            imagePullPolicy: pullPolicy(ctx),
+            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
+            args: [
+              "prefect",
+              "server",
+              "start",
+              "--host",
+              "0.0.0.0",
+              "--port",
+              String(serverPort),
+              "--log-level",
+              ctx.workflows.server.logLevel,
+            ],
+            workingDir: prefectHome,
+            env: input.env,
+            ports: [{ name: serverPortName, containerPort: serverPort, protocol: "TCP" }],
+            resources: resourcesOr(ctx.workflows.server.resources, defaultResources.server),
+            volumeMounts: [...prefectScratch.mounts, { name: "ui-build", mountPath: uiBuildDir }],
+            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+            // Up to 5 minutes to start (first start builds the UI, waits for the database), then liveness.
+            startupProbe: httpProbe("/api/health", 30),
+            livenessProbe: httpProbe("/api/health", 3),
+            readinessProbe: httpProbe("/api/ready", 3),
+          },
+        ],
+        volumes: [...prefectScratch.volumes, { name: "ui-build", emptyDir: {} }],
+      }),
     },
   }
 }
 
-export const planServerService = (ctx: PlanContext): Service => ({
-  apiVersion: "v1",
-  kind: "Service",
-  metadata: metadata(ctx, serverName(ctx), labels(ctx, "server")),
-  spec: {
-    type: "ClusterIP",
-    selector: selectorLabels(ctx, "server"),
-    ports: [{ name: serverPortName, port: serverPort, targetPort: serverPortName, protocol: "TCP" }],
-  },
-})
+export const planServerService = (ctx: PlanContext): Service =>
+  planComponentService(ctx, serverName(ctx), "server", { name: serverPortName, port: serverPort })

@@ -7,14 +7,7 @@ import type { Workspace } from "@cartographer/schema"
 import type { Deployment, KeyRef, StatefulSet } from "./kube.js"
 import { labelKeys } from "./labels.js"
 import { migrationHashAnnotation } from "./migration.js"
-import {
-  type JobState,
-  type MigrationJobObservation,
-  nothingObserved,
-  type Observed,
-  type PoolObservation,
-  type WorkloadObservation,
-} from "./Observed.js"
+import type { JobState, MigrationJobObservation, Observed, PoolObservation, WorkloadObservation } from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { plan } from "./planner.js"
 
@@ -92,15 +85,18 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
 }
 
 /**
- * The plan the operator converges to when everything succeeds: planned from nothing, applied, the migration
- * succeeded, planned again until nothing changes. What the offline `cartographer plan` prints (like `helm template`).
+ * The plan the operator converges to when everything succeeds: planned from what is observed (offline, nothing but
+ * the time and a password), applied, the migration succeeded, planned again until nothing changes. What
+ * `cartographer plan` prints (like `helm template`), and what `cartographer diff` compares with the cluster.
  */
-export const convergedPlan = (
-  workspace: Workspace,
-  inputs: { readonly now: string; readonly generatedPassword: string },
-): Plan => {
-  const outcome = { ...inputs, migration: "succeeded", ready: true } as const
-  const first = plan(workspace, nothingObserved(inputs))
+export const convergedPlan = (workspace: Workspace, observed: Observed): Plan => {
+  const outcome = {
+    now: observed.now,
+    generatedPassword: observed.generatedPassword,
+    migration: "succeeded",
+    ready: true,
+  } as const
+  const first = plan(workspace, observed)
   // Second plan: the migration succeeded, the server rolls out; third: everything ran and is ready.
   const second = plan(workspace, observeApplied(first, outcome))
   return plan(workspace, observeApplied(second, outcome))

@@ -1,7 +1,7 @@
 /**
  * The Workspace's status, computed purely from the spec and the observed children.
  *
- * Three conditions (Kubernetes API conventions; reliability-defaults §9), each from a small decision function
+ * Three conditions (Kubernetes API conventions), each from a small decision function
  * returning `{ status, reason, message }` (cert-manager's policy-chain style: the first rule that applies wins):
  * - `Ready`: the server answers and every pool has its workers. A server still serving its previous revision while a
  *   migration runs (or failed) is Ready: users are served.
@@ -197,7 +197,7 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration } = facts
+  const { migration, server, redis, pools, ignoredEnv } = facts
   if (migration.state === "failed")
     return {
       status: "True",
@@ -207,7 +207,7 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
           `delete the Job to retry. ${migration.failureMessage ?? ""}`,
       ),
     }
-  const workloads = [facts.server, ...(facts.redis === undefined ? [] : [facts.redis]), ...facts.pools]
+  const workloads = [server, ...(redis === undefined ? [] : [redis]), ...pools]
   const stalled = workloads.filter((w) => w.observed?.progressDeadlineExceeded === true)
   if (stalled.length > 0)
     return {
@@ -215,11 +215,11 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       reason: "RolloutStalled",
       message: `Rollout exceeded its progress deadline: ${stalled.map((w) => w.name).join(", ")}`,
     }
-  if (facts.ignoredEnv.length > 0)
+  if (ignoredEnv.length > 0)
     return {
       status: "True",
       reason: "EnvVarsIgnored",
-      message: truncate(`Ignored environment variables: ${facts.ignoredEnv.join("; ")}`),
+      message: truncate(`Ignored environment variables: ${ignoredEnv.join("; ")}`),
     }
   return { status: "False", reason: "AsExpected", message: "" }
 }

@@ -10,15 +10,7 @@ import { type MergedEnv, mergeEnv } from "./env.js"
 import type { Container, Deployment, EnvVar, Probe } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { agentName, serverUrl } from "./names.js"
-import {
-  commonPodFields,
-  containerSecurity,
-  podSecurity,
-  prefectHome,
-  prefectScratch,
-  prefectUid,
-  pullPolicy,
-} from "./podSecurity.js"
+import { containerSecurity, podTemplate, prefectHome, prefectPod, prefectScratch, pullPolicy } from "./podSecurity.js"
 import { jobNamespace, needsRbac } from "./rbac.js"
 import { defaultResources, resourcesOr } from "./resources.js"
 
@@ -62,7 +54,7 @@ export const baseJobTemplatePath = `${prefectHome}/base-job-template.json`
  */
 export const jobTemplateOverlay = (ctx: PlanContext, pool: AgentPool) => ({
   variables: { namespace: jobNamespace(ctx, pool), image: pool.image ?? ctx.workflows.image },
-  pod: { securityContext: podSecurity(prefectUid), volumes: prefectScratch.volumes },
+  pod: { securityContext: prefectPod(ctx).securityContext, volumes: prefectScratch.volumes },
   container: {
     securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
     workingDir: prefectHome,
@@ -191,37 +183,32 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: Reado
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "agent", pool.name) },
       strategy: { type: "RollingUpdate" },
-      template: {
-        metadata: { labels: podLabels },
-        spec: {
-          // Only kubernetes workers talk to the Kubernetes API, with their own account.
-          ...(kubernetes ? { serviceAccountName: agentName(ctx, pool.name) } : {}),
-          automountServiceAccountToken: kubernetes,
-          ...commonPodFields(ctx),
-          securityContext: podSecurity(prefectUid),
-          ...(kubernetes ? { initContainers: [baseJobTemplateContainer(ctx, pool, env)] } : {}),
-          containers: [
-            {
-              name: "agent",
-              image: workerImage(ctx, pool),
-              imagePullPolicy: pullPolicy(ctx),
-              // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-              args: workerArgs(pool),
-              workingDir: prefectHome,
-              env,
-              ports: [{ name: healthPortName, containerPort: healthPort, protocol: "TCP" }],
-              resources: resourcesOr(pool.resources, defaultResources.worker),
-              volumeMounts: prefectScratch.mounts,
-              securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-              // `/health` answers 503 when the worker has not polled recently: a stuck worker is restarted.
-              startupProbe: healthProbe(10, 30),
-              livenessProbe: healthProbe(30, 3),
-              readinessProbe: healthProbe(10, 3),
-            },
-          ],
-          volumes: prefectScratch.volumes,
-        },
-      },
+      template: podTemplate(podLabels, {
+        // Only kubernetes workers talk to the Kubernetes API, with their own account.
+        ...(kubernetes ? { serviceAccountName: agentName(ctx, pool.name) } : {}),
+        ...prefectPod(ctx, { automountServiceAccountToken: kubernetes }),
+        ...(kubernetes ? { initContainers: [baseJobTemplateContainer(ctx, pool, env)] } : {}),
+        containers: [
+          {
+            name: "agent",
+            image: workerImage(ctx, pool),
+            imagePullPolicy: pullPolicy(ctx),
+            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
+            args: workerArgs(pool),
+            workingDir: prefectHome,
+            env,
+            ports: [{ name: healthPortName, containerPort: healthPort, protocol: "TCP" }],
+            resources: resourcesOr(pool.resources, defaultResources.worker),
+            volumeMounts: prefectScratch.mounts,
+            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+            // `/health` answers 503 when the worker has not polled recently: a stuck worker is restarted.
+            startupProbe: healthProbe(10, 30),
+            livenessProbe: healthProbe(30, 3),
+            readinessProbe: healthProbe(10, 3),
+          },
+        ],
+        volumes: prefectScratch.volumes,
+      }),
     },
   }
 }

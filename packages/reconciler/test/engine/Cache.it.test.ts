@@ -1,13 +1,12 @@
 // The engine's informer cache against the real API server: slimmed objects indexed by owner, and a watch stream
 // that crashes is restarted and its relist accounts for what changed while it was down.
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
-import { sharedControlPlane, useNamespace } from "@cartographer/test/harness"
+import { eventually, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as Cache from "../../src/engine/Cache.js"
 import { slim } from "../../src/engine/Cache.js"
 import { Faults } from "../../src/engine/Faults.js"
-import { eventually } from "./support.js"
 
 const namespace = useNamespace("engine-cache")
 

@@ -1,8 +1,8 @@
 import type { KubeObject, Live } from "@cartographer/k8s"
 import { describe, expect, it } from "vitest"
 import { type Children, jobStateOf, observedOf, workspaceKeyOf } from "../../src/engine/Observe.js"
-import { transitionEvents } from "../../src/engine/Reconcile.js"
-import { convergedPlan, type ManagedObject, plan } from "../../src/index.js"
+import { convergedPlan, type ManagedObject } from "../../src/index.js"
+import { plan } from "../../src/plan/planner.js"
 import { inputs, ws } from "../fixtures.js"
 
 let rv = 0
@@ -110,44 +110,5 @@ describe("the Workspace a child belongs to", () => {
   it("is nobody for an object without our owner or labels", () => {
     const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "1", controller: true }
     expect(workspaceKeyOf(meta({ ownerReferences: [owner] }))).toBeUndefined()
-  })
-})
-
-describe("Events on status transitions", () => {
-  const status = (ready: string, degraded: string, degradedReason = "AsExpected") =>
-    ({
-      conditions: [
-        {
-          type: "Ready",
-          status: ready,
-          reason: ready === "True" ? "AllComponentsReady" : "ServerNotReady",
-          message: "r",
-          lastTransitionTime: "t",
-        },
-        { type: "Degraded", status: degraded, reason: degradedReason, message: "d", lastTransitionTime: "t" },
-      ],
-    }) as never
-
-  it("records one Normal event when a Workspace becomes Ready, none for the steps on the way", () => {
-    expect(transitionEvents(undefined, status("False", "False"))).toEqual([])
-    expect(transitionEvents(status("False", "False"), status("True", "False"))).toEqual([
-      { type: "Normal", reason: "AllComponentsReady", note: "r" },
-    ])
-    expect(transitionEvents(status("True", "False"), status("True", "False"))).toEqual([])
-  })
-
-  it("warns when Ready is lost and when Degraded is raised or changes reason; notes the recovery", () => {
-    expect(transitionEvents(status("True", "False"), status("False", "False"))).toEqual([
-      { type: "Warning", reason: "ServerNotReady", note: "r" },
-    ])
-    expect(transitionEvents(status("True", "False"), status("True", "True", "ApplyRejected"))).toEqual([
-      { type: "Warning", reason: "ApplyRejected", note: "d" },
-    ])
-    expect(
-      transitionEvents(status("True", "True", "ApplyRejected"), status("True", "True", "MigrationFailed")),
-    ).toEqual([{ type: "Warning", reason: "MigrationFailed", note: "d" }])
-    expect(transitionEvents(status("True", "True", "ApplyRejected"), status("True", "False"))).toEqual([
-      { type: "Normal", reason: "Recovered", note: "No longer degraded (was ApplyRejected)" },
-    ])
   })
 })

@@ -1,24 +1,17 @@
 // The engine takes a Workspace to everything its plan holds, running as the operator's ServiceAccount with the
 // shipped ClusterRole only (a missing verb fails here), on the run's real control plane.
+
 import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { validateWorkspace } from "@cartographer/schema"
-import { assert, layer } from "@effect/vitest"
+import { eventually } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { managedKinds } from "../../src/engine/Reconcile.js"
+import { managedKinds } from "../../src/engine/ManagedKinds.js"
 import { convergedPlan, type ManagedObject } from "../../src/index.js"
-import {
-  Admin,
-  condition,
-  eventually,
-  podsRun,
-  provideVolume,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-  waitForCondition,
-} from "./support.js"
+import { Admin, condition, engineSuite, podsRun } from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-converge")
+const suite = engineSuite("engine-converge")
+const { namespace } = suite
 
 /** What the operator converges to for this Workspace (no uid offline, so without owner references). */
 const expectedObjects = (workspace: KubeObject): ReadonlyArray<ManagedObject> => {
@@ -29,16 +22,16 @@ const expectedObjects = (workspace: KubeObject): ReadonlyArray<ManagedObject> =>
 
 const decodeBase64 = (value: string) => Buffer.from(value, "base64").toString("utf8")
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("the engine converges", (it) => {
+suite.tests("the engine converges", "240 seconds", (it) => {
   it.effect(
     "creates every planned object for samples/basic-workspace.yaml and, once the pods are Ready, reports Ready=True",
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
-        const workspace = sample("basic-workspace.yaml", namespace)
+        const workspace = suite.sample("basic-workspace.yaml")
         const name = workspace.metadata?.name ?? ""
-        yield* provideVolume(namespace, name)
-        yield* startEngine(identity())
+        yield* suite.provideVolume(name)
+        yield* suite.startEngine()
         const created = yield* admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })
 
         const expected = expectedObjects(workspace)
@@ -68,7 +61,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("the e
         assert.include(decodeBase64(data["connection-url"] ?? ""), encodeURIComponent(password))
 
         if (!podsRun()) return
-        const ready = yield* waitForCondition({ namespace, name }, "Ready", "True", "180 seconds")
+        const ready = yield* suite.waitForCondition(name, "Ready", "True", "180 seconds")
         assert.strictEqual(condition(ready, "Ready")?.reason, "AllComponentsReady")
         assert.strictEqual(condition(ready, "Degraded")?.status, "False")
         assert.strictEqual(condition(ready, "Progressing")?.status, "False")
@@ -98,9 +91,9 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("the e
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
-        const workspace = sample("kubernetes-pool-workspace.yaml", namespace)
+        const workspace = suite.sample("kubernetes-pool-workspace.yaml")
         const name = workspace.metadata?.name ?? ""
-        yield* startEngine(identity())
+        yield* suite.startEngine()
         yield* admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })
         const role = yield* eventually(admin.get(Kinds.Role, { namespace, name: `${name}-agent-jobs` }))
         const binding = yield* eventually(admin.get(Kinds.RoleBinding, { namespace, name: `${name}-agent-jobs` }))

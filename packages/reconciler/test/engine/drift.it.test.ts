@@ -2,15 +2,18 @@
 // and what it prunes. The engine runs as the operator's ServiceAccount; "no writes" is read from the API server's
 // audit log, not from the engine. (An invalid spec, which today's CRD refuses at the door, reaches the engine after a
 // CRD upgrade: test/chaos/crdUpgrade.it.test.ts.)
-import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import { Admin, eventually, operatorWrites, sample, startEngine, useOperatorNamespace } from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-drift")
+import { Kinds, type KubeObject } from "@cartographer/k8s"
+import { eventually } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
+import { Effect } from "effect"
+import { Admin, engineSuite, statusCurrent } from "./support.js"
+
+const suite = engineSuite("engine-drift")
+const { namespace } = suite
 
 const workspace = (name: string, workflows: Record<string, unknown> = {}): KubeObject => {
-  const base = sample("basic-workspace.yaml", namespace, name)
+  const base = suite.sample("basic-workspace.yaml", name)
   const spec = base.spec as { workflows: Record<string, unknown> }
   return { ...base, spec: { workflows: { ...spec.workflows, ...workflows } } }
 }
@@ -22,21 +25,10 @@ const create = (object: KubeObject) =>
   })
 
 /** Waits until the engine has written a status for the Workspace's current generation. */
-const settled = (name: string) =>
-  eventually(
-    Effect.gen(function* () {
-      const admin = yield* Admin
-      const live = yield* admin.get(Kinds.Workspace, { namespace, name })
-      const status = live.status as { observedGeneration?: number } | undefined
-      if (status?.observedGeneration !== live.metadata.generation) return yield* Effect.fail("status not current")
-      return live
-    }),
-  )
+const settled = (name: string) => eventually(statusCurrent({ namespace, name }))
 
 /** Mutating requests the operator made since `since`, as the API server's audit log recorded them. */
-const writesSince = (since: Date) =>
-  // The audit backend writes each event as its request completes; give the last ones a moment.
-  Effect.sleep("500 millis").pipe(Effect.andThen(() => operatorWrites(identity(), since)))
+const writesSince = (since: Date) => suite.writesSince(since)
 
 const describeWrite = (e: { verb: string; objectRef?: { resource?: string; subresource?: string; name?: string } }) =>
   `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.name ?? ""}`
@@ -55,7 +47,7 @@ const writesTo = (since: Date, resource: string, name: string) =>
  */
 const resyncingEngine = Effect.gen(function* () {
   const reconciled: Array<string> = []
-  yield* startEngine(identity(), {
+  yield* suite.startEngine({
     resyncPeriod: "2 seconds",
     observer: { reconciled: ({ key }) => reconciled.push(key), queue: () => {} },
   })
@@ -73,11 +65,11 @@ const resyncingEngine = Effect.gen(function* () {
   return { twoMoreReconciles }
 })
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift repair", (it) => {
+suite.tests("drift repair", "240 seconds", (it) => {
   it.effect("restores a deleted child within one reconcile", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      yield* startEngine(identity())
+      yield* suite.startEngine()
       yield* create(workspace("deleted"))
       const ref = { namespace, name: "deleted-orion-server" }
       const before = yield* eventually(admin.get(Kinds.Service, ref))
@@ -96,7 +88,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
   it.effect("restores an owned field edited by someone else (a kubectl edit of replicas and image)", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      yield* startEngine(identity())
+      yield* suite.startEngine()
       yield* create(workspace("edited"))
       const ref = { namespace, name: "edited-agent-default" }
       type Spec = { replicas: number; template: { spec: { containers: Array<{ image: string }> } } }
@@ -197,7 +189,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("drift
   it.effect("prunes a removed pool, and leaves the database volume and Secret untouched", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      yield* startEngine(identity())
+      yield* suite.startEngine()
       const pools = [
         { name: "default", replicas: 1 },
         { name: "extra", replicas: 1 },

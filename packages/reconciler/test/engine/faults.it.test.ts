@@ -1,21 +1,22 @@
-// Sieve-style faults through the engine's documented test hooks (Engine.Faults), against the real API server:
+// Sieve-style faults through the engine's documented test hooks (Faults), against the real API server:
 // a crash after a write (intermediate state), a lagging cache (stale state), a lost notification (unobserved
 // state), and a crashing watch stream. Each ends converged; the database password is never replaced.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { readAudit, sharedControlPlane } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Deferred, Effect, Exit, Scope } from "effect"
-import { Engine } from "../../src/index.js"
-import { Admin, condition, eventually, sample, startEngine, useOperatorNamespace } from "./support.js"
+import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
+import { Admin, basicChildren, condition, engineSuite, statusCurrent } from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-faults")
+const suite = engineSuite("engine-faults")
+const { namespace } = suite
 
-const noFaults: Engine.FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
+const noFaults: FaultsShape = { afterWrite: () => Effect.void, beforeEvent: () => Effect.succeed(true) }
 
 const create = (name: string) =>
   Effect.gen(function* () {
     const admin = yield* Admin
-    return yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+    return yield* admin.apply(Kinds.Workspace, suite.sample("basic-workspace.yaml", name) as KubeObject, {
       fieldManager: "engine-test",
     })
   })
@@ -25,23 +26,9 @@ const converged = (name: string) =>
   eventually(
     Effect.gen(function* () {
       const admin = yield* Admin
-      const ws = yield* admin.get(Kinds.Workspace, { namespace, name })
-      const status = ws.status as { observedGeneration?: number } | undefined
-      if (status?.observedGeneration !== ws.metadata.generation || condition(ws, "Ready") === undefined) {
-        return yield* Effect.fail("status not current")
-      }
-      for (const [kind, child] of [
-        [Kinds.Secret, `${name}-environment-secrets`],
-        [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
-        [Kinds.StatefulSet, `${name}-orion-database`],
-        [Kinds.Service, `${name}-orion-database`],
-        [Kinds.Service, `${name}-orion-server`],
-        [Kinds.Deployment, `${name}-orion-server`],
-        [Kinds.Deployment, `${name}-agent-default`],
-        [Kinds.NetworkPolicy, `${name}-orion-database`],
-      ] as const) {
-        yield* admin.get(kind, { namespace, name: child })
-      }
+      const ws = yield* statusCurrent({ namespace, name })
+      if (condition(ws, "Ready") === undefined) return yield* Effect.fail("no Ready condition yet")
+      for (const [kind, child] of basicChildren(name)) yield* admin.get(kind, { namespace, name: child })
       return ws
     }),
     "90 seconds",
@@ -50,23 +37,23 @@ const converged = (name: string) =>
 const secretWrites = (name: string) =>
   Effect.promise(() =>
     readAudit(sharedControlPlane().auditLogPath, {
-      user: identity().user,
+      user: suite.identity().user,
       mutating: true,
       resource: "secrets",
       name: `${name}-environment-secrets`,
     }),
   )
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("faults", (it) => {
+suite.tests("faults", "240 seconds", (it) => {
   it.effect("converges when every reconcile crashes after some of its writes", () =>
     Effect.gen(function* () {
       let writes = 0
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // Every third write "crashes" the reconcile right after the API server accepted it.
         afterWrite: () => (++writes % 3 === 0 ? Effect.die("crash after a write") : Effect.void),
       }
-      yield* startEngine(identity(), { backoffCap: "1 second" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine({ backoffCap: "1 second" }).pipe(Effect.provideService(Faults, faults))
       yield* create("crashy")
       yield* converged("crashy")
       // Every third write crashed its reconcile: six writes or more means at least two crashed reconciles were picked
@@ -87,22 +74,21 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
       const crashed = yield* Deferred.make<void>()
       let writes = 0
       // The first engine "dies" after its 4th write: it stops dead in the middle of a reconcile.
-      const dying: Engine.FaultsShape = {
+      const dying: FaultsShape = {
         ...noFaults,
         afterWrite: () =>
           ++writes === 4 ? Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Effect.never)) : Effect.void,
       }
       const first = yield* Scope.make()
-      yield* startEngine(identity(), { shutdownGrace: "10 millis" }).pipe(
-        Effect.provideService(Engine.Faults, dying),
-        Scope.provide(first),
-      )
+      yield* suite
+        .startEngine({ shutdownGrace: "10 millis" })
+        .pipe(Effect.provideService(Faults, dying), Scope.provide(first))
       yield* create("resumed")
       yield* Deferred.await(crashed)
       const secret = yield* admin.get(Kinds.Secret, { namespace, name: "resumed-environment-secrets" })
       yield* Scope.close(first, Exit.void)
 
-      yield* startEngine(identity())
+      yield* suite.startEngine()
       yield* converged("resumed")
       const after = yield* admin.get(Kinds.Secret, secret.metadata)
       assert.strictEqual(after.metadata.uid, secret.metadata.uid)
@@ -112,7 +98,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
 
   it.effect("never regenerates the password while its cache lags behind its own writes", () =>
     Effect.gen(function* () {
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // Secret and Workspace events reach the cache 2 s late: reconciles meanwhile do not see the new Secret.
         beforeEvent: (event) =>
@@ -120,7 +106,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
             ? Effect.sleep("2 seconds").pipe(Effect.as(true))
             : Effect.succeed(true),
       }
-      yield* startEngine(identity()).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine().pipe(Effect.provideService(Faults, faults))
       yield* create("lagging")
       yield* converged("lagging")
       const secret = yield* secretWrites("lagging")
@@ -134,12 +120,12 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
   it.effect("repairs a change whose notification was lost at the next resync", () =>
     Effect.gen(function* () {
       const admin = yield* Admin
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // The cache sees Service changes, but no reconcile is queued for them.
         beforeEvent: (event) => Effect.succeed(event.kind !== "Service"),
       }
-      yield* startEngine(identity(), { resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine({ resyncPeriod: "3 seconds" }).pipe(Effect.provideService(Faults, faults))
       yield* create("unobserved")
       yield* converged("unobserved")
       const ref = { namespace, name: "unobserved-orion-server" }
@@ -157,7 +143,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
     Effect.gen(function* () {
       const admin = yield* Admin
       let crashes = 0
-      const faults: Engine.FaultsShape = {
+      const faults: FaultsShape = {
         ...noFaults,
         // The Deployment stream dies on the first live event after its initial sync, once.
         beforeEvent: (event) =>
@@ -165,7 +151,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("fault
             ? Effect.die("the Deployment stream crashed")
             : Effect.succeed(true),
       }
-      yield* startEngine(identity()).pipe(Effect.provideService(Engine.Faults, faults))
+      yield* suite.startEngine().pipe(Effect.provideService(Faults, faults))
       yield* create("streams")
       yield* converged("streams")
       const deployment = { namespace, name: "streams-agent-default" }

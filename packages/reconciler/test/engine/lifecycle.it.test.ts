@@ -3,26 +3,18 @@
 // any finalizer; a child the API server refuses is reported in the status, not retried with backoff, and looked at
 // again later when the refusal came from outside the Workspace.
 import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { useNamespace } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { eventually, useNamespace } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import {
-  Admin,
-  condition,
-  eventually,
-  podsRun,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-  waitForCondition,
-} from "./support.js"
+import { Admin, condition, engineSuite, podsRun } from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-lifecycle")
+const suite = engineSuite("engine-lifecycle")
+const { namespace } = suite
 const jobs = useNamespace("engine-lifecycle-jobs")
 
 /** A Workspace with a kubernetes pool whose flow-run Jobs go to `jobNamespace`. */
 const withJobNamespace = (name: string, jobNamespace: string): KubeObject => {
-  const base = sample("basic-workspace.yaml", namespace, name)
+  const base = suite.sample("basic-workspace.yaml", name)
   return {
     ...base,
     spec: {
@@ -43,13 +35,13 @@ const gone = <A, R>(effect: Effect.Effect<A, { readonly reason: { readonly _tag:
     "90 seconds",
   )
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifecycle", (it) => {
+suite.tests("lifecycle", "240 seconds", (it) => {
   it.effect.skipIf(!podsRun())(
     "on deletion, children go by garbage collection, the volume and Secret stay, and RBAC elsewhere is removed",
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
-        yield* startEngine(identity(), { namespaces: [namespace, jobs] })
+        yield* suite.startEngine({ namespaces: [namespace, jobs] })
         const workspace = yield* admin.apply(Kinds.Workspace, withJobNamespace("deleted", jobs), {
           fieldManager: "engine-test",
         })
@@ -78,7 +70,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifec
       Effect.gen(function* () {
         const admin = yield* Admin
         const outcomes: Array<string> = []
-        yield* startEngine(identity(), {
+        yield* suite.startEngine({
           rejectedRecheck: "2 seconds",
           observer: { reconciled: ({ key, result }) => outcomes.push(`${key} ${result}`), queue: () => {} },
         })
@@ -86,7 +78,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifec
         const late = `${namespace}-late`
         yield* Effect.addFinalizer(() => admin.delete(Kinds.Namespace, { name: late }).pipe(Effect.ignore))
         yield* admin.apply(Kinds.Workspace, withJobNamespace("refused", late), { fieldManager: "engine-test" })
-        const degraded = yield* waitForCondition({ namespace, name: "refused" }, "Degraded", "True")
+        const degraded = yield* suite.waitForCondition("refused", "Degraded", "True")
         assert.strictEqual(condition(degraded, "Degraded")?.reason, "ApplyRejected")
         assert.include(condition(degraded, "Degraded")?.message, late)
         yield* admin.get(Kinds.Deployment, { namespace, name: "refused-orion-server" })
@@ -101,7 +93,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "240 seconds" })("lifec
         // The namespace appears; no change to the Workspace: the next recheck applies the pool's RBAC.
         yield* admin.apply(Kinds.Namespace, { metadata: { name: late } }, { fieldManager: "engine-test" })
         yield* eventually(admin.get(Kinds.Role, { namespace: late, name: `refused-agent-jobs.${namespace}` }))
-        yield* waitForCondition({ namespace, name: "refused" }, "Degraded", "False")
+        yield* suite.waitForCondition("refused", "Degraded", "False")
       }),
   )
 })

@@ -1,30 +1,23 @@
 // An image change migrates the database first: the new migration Job is created while the server keeps its image,
 // and the server rolls to the new image only after that Job completed. Order is read from the API server's audit
 // log and the Job's own completion time (tier cluster: kwok runs the Job's pod to completion).
-import { Kinds, type KubeObject } from "@cartographer/k8s"
-import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import { migrationHashAnnotation } from "../../src/index.js"
-import {
-  Admin,
-  eventually,
-  operatorWrites,
-  podsRun,
-  provideVolume,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-  waitForCondition,
-} from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-migration")
+import { Kinds, type KubeObject } from "@cartographer/k8s"
+import { eventually } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
+import { Effect } from "effect"
+import { migrationHashAnnotation } from "../../src/plan/migration.js"
+import { Admin, engineSuite, podsRun } from "./support.js"
+
+const suite = engineSuite("engine-migration")
+const { namespace } = suite
 
 const name = "migrating"
 const oldImage = "prefecthq/prefect:3.9.1-python3.12"
 const newImage = "prefecthq/prefect:3.9.2-python3.12"
 
 const withImage = (image: string): KubeObject => {
-  const base = sample("basic-workspace.yaml", namespace, name)
+  const base = suite.sample("basic-workspace.yaml", name)
   const workflows = (base.spec as { workflows: Record<string, unknown> }).workflows
   return { ...base, spec: { workflows: { ...workflows, image } } }
 }
@@ -33,16 +26,16 @@ const serverImage = (deployment: KubeObject) =>
   (deployment.spec as { template: { spec: { containers: ReadonlyArray<{ image: string }> } } }).template.spec
     .containers[0]?.image
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("migrations", (it) => {
+suite.tests("migrations", "300 seconds", (it) => {
   it.effect.skipIf(!podsRun())(
     "on an image change creates the migration Job first and rolls the server only after it succeeded",
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
-        yield* provideVolume(namespace, name)
-        yield* startEngine(identity())
+        yield* suite.provideVolume(name)
+        yield* suite.startEngine()
         yield* admin.apply(Kinds.Workspace, withImage(oldImage), { fieldManager: "engine-test" })
-        yield* waitForCondition({ namespace, name }, "Ready", "True", "180 seconds")
+        yield* suite.waitForCondition(name, "Ready", "True", "180 seconds")
         const server = { namespace, name: `${name}-orion-server` }
         const before = yield* admin.get(Kinds.Deployment, server)
         const oldHash = before.metadata.annotations?.[migrationHashAnnotation]
@@ -62,7 +55,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("migra
 
         // The server is held on its old image until then: its first write after the change comes after the Job's
         // creation and after the Job completed.
-        const writes = yield* operatorWrites(identity(), since)
+        const writes = yield* suite.writesSince(since)
         const jobCreated = writes.findIndex(
           (e) => e.objectRef?.resource === "jobs" && e.objectRef.name === job.metadata.name,
         )
@@ -76,7 +69,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("migra
         const completed = Date.parse(jobStatus.completionTime ?? "")
         // completionTime has second precision.
         assert.isAtLeast(Date.parse(serverWrites[0]?.requestReceivedTimestamp ?? "") + 1000, completed)
-        yield* waitForCondition({ namespace, name }, "Ready", "True", "120 seconds")
+        yield* suite.waitForCondition(name, "Ready", "True", "120 seconds")
       }),
     { timeout: 280_000 },
   )

@@ -6,14 +6,16 @@ import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
 import {
   type ControlPlane,
+  eventually,
   type OperatorIdentity,
   operatorIdentity,
   startControlPlane,
 } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer } from "effect"
+import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
 import { Engine } from "../../src/index.js"
-import { condition, eventually, sample } from "./support.js"
+import { basicChildren, condition, sample } from "./support.js"
 
 const crd = fileURLToPath(new URL("../../../../install/crd/workspaces.mlops.aigency.com.yaml", import.meta.url))
 const namespace = "restart"
@@ -59,16 +61,7 @@ const converged = (name: string) =>
     if (status?.observedGeneration !== ws.metadata.generation) return yield* Effect.fail(`${name}: status not current`)
     // Without pods the database never becomes ready: the engine must have said so, and created everything.
     if (condition(ws, "Ready")?.reason !== "DatabaseNotReady") return yield* Effect.fail(`${name}: not planned yet`)
-    for (const [kind, child] of [
-      [Kinds.Secret, `${name}-environment-secrets`],
-      [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
-      [Kinds.StatefulSet, `${name}-orion-database`],
-      [Kinds.Service, `${name}-orion-server`],
-      [Kinds.Deployment, `${name}-orion-server`],
-      [Kinds.Deployment, `${name}-agent-default`],
-    ] as const) {
-      yield* admin.get(kind, { namespace, name: child })
-    }
+    for (const [kind, child] of basicChildren(name)) yield* admin.get(kind, { namespace, name: child })
   })
 
 layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API server restarts", (it) => {
@@ -81,7 +74,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API s
         let writes = 0
         let restarted: Promise<void> | undefined
         // A test hook, not a mock: after the 8th write, restart the real API server (without waiting for it).
-        const faults: Engine.FaultsShape = {
+        const faults: FaultsShape = {
           afterWrite: () =>
             Effect.sync(() => {
               writes++
@@ -91,7 +84,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API s
         }
         const engine = yield* Engine.make({ concurrency: 2, namespaces: [namespace] }).pipe(
           Effect.provide(identity.layer),
-          Effect.provideService(Engine.Faults, faults),
+          Effect.provideService(Faults, faults),
           Effect.orDie,
         )
         const running = yield* Effect.forkScoped(engine.run)

@@ -1,33 +1,26 @@
 // Fifty Workspaces created at once all converge: every planned child exists and, where pods run, every Workspace
 // is Ready. Figures (time, reconciles, writes) are printed, never asserted.
-import { Kinds } from "@cartographer/k8s"
-import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import {
-  Admin,
-  condition,
-  eventually,
-  operatorWrites,
-  podsRun,
-  provideVolume,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-} from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-scale")
+import { Kinds } from "@cartographer/k8s"
+import { eventually } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
+import { Effect } from "effect"
+import { Admin, condition, engineSuite, podsRun } from "./support.js"
+
+const suite = engineSuite("engine-scale")
+const { namespace } = suite
 
 const count = 50
 const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(2, "0")}`)
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "600 seconds" })("many Workspaces", (it) => {
+suite.tests("many Workspaces", "600 seconds", (it) => {
   it.effect(
     `converges ${count} Workspaces created at once`,
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
         const results = new Map<string, number>()
-        yield* startEngine(identity(), {
+        yield* suite.startEngine({
           observer: {
             reconciled: ({ result }) => results.set(result, (results.get(result) ?? 0) + 1),
             queue: () => {},
@@ -39,8 +32,8 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "600 seconds" })("many 
           names,
           (name) =>
             Effect.gen(function* () {
-              if (podsRun()) yield* provideVolume(namespace, name)
-              yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name), {
+              if (podsRun()) yield* suite.provideVolume(name)
+              yield* admin.apply(Kinds.Workspace, suite.sample("basic-workspace.yaml", name), {
                 fieldManager: "engine-test",
               })
             }),
@@ -71,7 +64,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "600 seconds" })("many 
           })
           assert.isAtLeast(list.items.length, count, kind.kind)
         }
-        const writes = yield* operatorWrites(identity(), since)
+        const writes = yield* suite.writesSince(since)
         process.stderr.write(
           `[engine-scale] ${count} Workspaces ${wanted} in ${seconds.toFixed(1)} s; reconciles ${JSON.stringify(
             Object.fromEntries(results),

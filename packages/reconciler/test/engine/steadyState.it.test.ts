@@ -2,34 +2,25 @@
 // server's own audit log records no mutating request from the operator's ServiceAccount — counted by the server,
 // not by the engine's counters.
 import { Kinds } from "@cartographer/k8s"
-import { readAudit, sharedControlPlane } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import {
-  Admin,
-  eventually,
-  operatorWrites,
-  podsRun,
-  provideVolume,
-  sample,
-  startEngine,
-  useOperatorNamespace,
-  waitForCondition,
-} from "./support.js"
+import { Admin, engineSuite, podsRun } from "./support.js"
 
-const { namespace, identity } = useOperatorNamespace("engine-steady")
+const suite = engineSuite("engine-steady")
+const { namespace } = suite
 
 const count = 5
 const names = Array.from({ length: count }, (_, i) => `steady-${i}`)
 
-layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("steady state", (it) => {
+suite.tests("steady state", "300 seconds", (it) => {
   it.effect(
     "makes zero mutating requests over three resyncs of converged Workspaces (API server audit log)",
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
         const reconciles: Array<{ readonly key: string; readonly at: number; readonly result: string }> = []
-        yield* startEngine(identity(), {
+        yield* suite.startEngine({
           resyncPeriod: "3 seconds",
           observer: {
             reconciled: ({ key, result }) => reconciles.push({ key, at: Date.now(), result }),
@@ -37,21 +28,21 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
           },
         })
         for (const name of names) {
-          if (podsRun()) yield* provideVolume(namespace, name)
-          yield* admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name), {
+          if (podsRun()) yield* suite.provideVolume(name)
+          yield* admin.apply(Kinds.Workspace, suite.sample("basic-workspace.yaml", name), {
             fieldManager: "engine-test",
           })
         }
         // Converged: Ready where pods run; otherwise every status current and nothing progressing that can progress.
         for (const name of names) {
-          if (podsRun()) yield* waitForCondition({ namespace, name }, "Ready", "True", "240 seconds")
-          else yield* waitForCondition({ namespace, name }, "Degraded", "False")
+          if (podsRun()) yield* suite.waitForCondition(name, "Ready", "True", "240 seconds")
+          else yield* suite.waitForCondition(name, "Degraded", "False")
         }
         // Quiet: Events about the transitions are written by a rate-limited background writer; wait until the
         // operator has written nothing for 5 seconds.
         yield* eventually(
           Effect.gen(function* () {
-            const recent = yield* operatorWrites(identity(), new Date(Date.now() - 5_000))
+            const recent = yield* suite.writesSince(new Date(Date.now() - 5_000))
             if (recent.length > 0) return yield* Effect.fail(`${recent.length} recent writes`)
           }),
           "120 seconds",
@@ -68,8 +59,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
           }),
           "60 seconds",
         )
-        yield* Effect.sleep("500 millis")
-        const writes = yield* operatorWrites(identity(), since)
+        const writes = yield* suite.writesSince(since)
         const during = reconciles.filter((r) => r.at >= from)
         assert.isAtLeast(during.length, 3 * count)
         assert.deepStrictEqual(
@@ -85,7 +75,7 @@ layer(Admin.layer, { excludeTestServices: true, timeout: "300 seconds" })("stead
         )
         // The audit log does see this operator: it read (listed and watched) during the same period.
         const reads = yield* Effect.promise(() =>
-          readAudit(sharedControlPlane().auditLogPath, { user: identity().user, mutating: false }),
+          readAudit(sharedControlPlane().auditLogPath, { user: suite.identity().user, mutating: false }),
         )
         assert.isAbove(reads.length, 0)
       }),

@@ -2,16 +2,19 @@
 // operator's ServiceAccount with the shipped ClusterRole (operatorIdentity); the test itself acts as admin.
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Live, resourceKind } from "@cartographer/k8s"
+import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type ResourceKind } from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
 import {
+  auditSettled,
+  eventually,
   type OperatorIdentity,
   operatorIdentity,
   readAudit,
   sharedControlPlane,
   useNamespace,
 } from "@cartographer/test/harness"
-import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { layer, type Vitest } from "@effect/vitest"
+import { Context, type Duration, Effect, Layer, type Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
 import { Engine } from "../../src/index.js"
@@ -50,9 +53,15 @@ export const useOperatorNamespace = (
   }
 }
 
-/** The mutating requests the operator's identity made since `since`, from the API server's audit log. */
+/**
+ * The mutating requests the operator's identity made since `since`, from the API server's audit log, once the log
+ * holds every request completed before this call (`auditSettled`).
+ */
 export const operatorWrites = (identity: OperatorIdentity, since: Date) =>
-  Effect.promise(() => readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since }))
+  Effect.promise(async () => {
+    await auditSettled()
+    return readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since })
+  })
 
 /** Whether pods run (tier `cluster`: controllers, scheduler and kwok); Ready=True needs them. */
 export const podsRun = (): boolean => sharedControlPlane().tier !== "api"
@@ -67,12 +76,6 @@ export const sample = (file: string, namespace: string, name?: string): KubeObje
     metadata: { ...document.metadata, namespace, ...(name === undefined ? {} : { name }) },
   }
 }
-
-/** Polls `effect` every 250 ms until it succeeds or `timeout` passes (then fails with its last error). */
-export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Input = "60 seconds") =>
-  effect.pipe(
-    Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo({ duration: Duration.fromInputUnsafe(timeout) }))),
-  )
 
 /**
  * Starts the engine as the operator (watches now, workers once synced), for the rest of the scope. It watches the
@@ -98,6 +101,16 @@ export const condition = (object: KubeObject | undefined, type: Condition["type"
     (c) => c.type === type,
   )
 
+/** The Workspace, failing (for `eventually`) until the engine has written a status for its current generation. */
+export const statusCurrent = (ref: { readonly namespace: string; readonly name: string }) =>
+  Effect.gen(function* () {
+    const admin = yield* Admin
+    const workspace = yield* admin.get(Kinds.Workspace, ref)
+    const status = workspace.status as { observedGeneration?: number } | undefined
+    if (status?.observedGeneration !== workspace.metadata.generation) return yield* Effect.fail("status not current")
+    return workspace
+  })
+
 /** Fails (for `eventually`) until the Workspace's condition has this status. */
 export const waitForCondition = (
   ref: { readonly namespace: string; readonly name: string },
@@ -118,13 +131,15 @@ export const waitForCondition = (
     timeout,
   )
 
-const PersistentVolumes = resourceKind({
+// The engine never touches PersistentVolumes, so `Kinds` does not list them.
+const PersistentVolumes: ResourceKind = {
   group: "",
   version: "v1",
+  apiVersion: "v1",
   kind: "PersistentVolume",
   plural: "persistentvolumes",
   namespaced: false,
-})
+}
 
 /**
  * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner, and the
@@ -152,15 +167,53 @@ export const provideVolume = (namespace: string, workspace: string) =>
     yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
   }).pipe(Effect.orDie)
 
-/** The names of the objects of `kind` in `namespace` with the Workspace's environment label. */
-export const childNames = (kind: typeof Kinds.Deployment, namespace: string, workspace: string) =>
-  Effect.gen(function* () {
-    const admin = yield* Admin
-    const list = yield* admin.list(kind, {
-      namespace,
-      labelSelector: `mlops.aigency.com/environment=${workspace}`,
-    })
-    return list.items.map((o) => o.metadata.name).sort()
-  })
+/** The children every Workspace of samples/basic-workspace.yaml named `name` has once planned, by kind. */
+export const basicChildren = (name: string) =>
+  [
+    [Kinds.Secret, `${name}-environment-secrets`],
+    [Kinds.PersistentVolumeClaim, `${name}-orion-database-pvc`],
+    [Kinds.StatefulSet, `${name}-orion-database`],
+    [Kinds.Service, `${name}-orion-database`],
+    [Kinds.Service, `${name}-orion-server`],
+    [Kinds.Deployment, `${name}-orion-server`],
+    [Kinds.Deployment, `${name}-agent-default`],
+    [Kinds.NetworkPolicy, `${name}-orion-database`],
+  ] as const
 
-export type { Live }
+/** A suite of engine tests: its namespace, the operator's identity in it, and the helpers bound to both. */
+export interface EngineSuite {
+  readonly namespace: string
+  readonly identity: () => OperatorIdentity
+  /** A sample Workspace from samples/ in the suite's namespace (renamed when `name` is given). */
+  readonly sample: (file: string, name?: string) => KubeObject
+  /** The engine as the operator, watching the suite's namespace, for the rest of the scope. */
+  readonly startEngine: (options?: Engine.EngineOptions) => Effect.Effect<Engine.Engine, never, Scope.Scope>
+  /** The operator's mutating requests since `since`, from the audit log. */
+  readonly writesSince: (since: Date) => ReturnType<typeof operatorWrites>
+  /** A volume for the database claim of Workspace `workspace`, deleted with the scope. */
+  readonly provideVolume: (workspace: string) => ReturnType<typeof provideVolume>
+  /** Fails (for `eventually`) until Workspace `name` has the condition with this status. */
+  readonly waitForCondition: (
+    name: string,
+    type: Condition["type"],
+    status: Condition["status"],
+    timeout?: Duration.Input,
+  ) => ReturnType<typeof waitForCondition>
+  /** The suite's tests, with the test's own admin client (`Admin`) and `timeout` for each. */
+  readonly tests: (title: string, timeout: Duration.Input, body: (it: Vitest.MethodsNonLive<Admin>) => void) => void
+}
+
+/** The preamble of an engine suite, written once: `engineSuite("engine-drift").tests("drift repair", ...)`. */
+export const engineSuite = (prefix: string): EngineSuite => {
+  const { namespace, identity } = useOperatorNamespace(prefix)
+  return {
+    namespace,
+    identity,
+    sample: (file, name) => sample(file, namespace, name),
+    startEngine: (options) => startEngine(identity(), options),
+    writesSince: (since) => operatorWrites(identity(), since),
+    provideVolume: (workspace) => provideVolume(namespace, workspace),
+    waitForCondition: (name, type, status, timeout) => waitForCondition({ namespace, name }, type, status, timeout),
+    tests: (title, timeout, body) => layer(Admin.layer, { excludeTestServices: true, timeout })(title, body),
+  }
+}

@@ -1,12 +1,26 @@
 // The single-file bundle: built from the current sources, copied alone into a temp directory (no node_modules
-// anywhere above it) and run on plain Node 24.
-import { access } from "node:fs/promises"
-import { dirname, join } from "node:path"
+// anywhere above it) and run on plain Node 24, and on an older Node when the machine has one.
+import { existsSync } from "node:fs"
+import { access, readFile } from "node:fs/promises"
+import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { run } from "@cartographer/test/harness"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { nodeMajorOf } from "../src/version.js"
 import { type Bundle, buildBundle, runCli, startCli } from "./support/processes.js"
 
 const sample = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
+
+/** A `node` on the PATH older than the one the CLI needs (the system's, below the one npm scripts run), if any. */
+const olderNode = async (required: number): Promise<string | undefined> => {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const candidate = join(dir, "node")
+    if (dir === "" || !existsSync(candidate)) continue
+    const { stdout } = await run(candidate, ["--version"])
+    if (nodeMajorOf(stdout) < required) return candidate
+  }
+  return undefined
+}
 let bundle: Bundle
 
 beforeAll(async () => {
@@ -62,5 +76,22 @@ describe("the cartographer bundle", () => {
     const { code, stderr } = await runCli(bundle.path, ["run", "--log-format", "xml"])
     expect(code).toBe(2)
     expect(stderr).toContain("--log-format")
+  })
+
+  it("refuses an older Node.js in one line naming the version it needs, before loading any command", async (ctx) => {
+    const manifest = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as {
+      engines: { node: string }
+    }
+    const required = nodeMajorOf(manifest.engines.node)
+    const old = await olderNode(required)
+    if (old === undefined) ctx.skip()
+    for (const args of [["version"], ["plan", "-f", sample]]) {
+      const { code, stdout, stderr } = await run(old ?? "", [bundle.path, ...args])
+      expect(code).toBe(2)
+      expect(stdout).toBe("")
+      expect(stderr).toMatch(
+        new RegExp(`^cartographer needs Node\\.js ${required} or newer; this is Node\\.js \\d+\\.\\d+\\.\\d+\\n$`, "u"),
+      )
+    }
   })
 })

@@ -1,4 +1,4 @@
-// `npm run release`: the zip users unpack, as the original README describes it.
+// `npm run release`: the zip users unpack, as the README and INSTALL.md describe it.
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -21,7 +21,7 @@ const release = async (options: { image?: string } = {}) => {
 }
 
 describe("the release zip", () => {
-  it("holds install/, samples/, the README, INSTALL and the CLI, named after the version", async () => {
+  it("holds install/, samples/, the README and the docs it links to, INSTALL and the CLI, named after the version", async () => {
     const { path, version, files } = await release()
     const { version: expected } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string }
     expect(version).toBe(expected)
@@ -34,10 +34,14 @@ describe("the release zip", () => {
       "samples/basic-workspace.yaml",
       "README.md",
       "INSTALL.md",
+      "docs/operations.md",
+      "docs/configuration.md",
+      "docs/architecture.md",
       "bin/cartographer.mjs",
     ]) {
       expect(names).toContain(name)
     }
+    expect(names).not.toContain("docs/INSTALL.md")
     const install = new TextDecoder().decode(files["INSTALL.md"])
     expect(install).toContain("kubectl apply -k install")
     expect(install).toContain(expected)

@@ -1,0 +1,110 @@
+/**
+ * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
+ * own writes the caches may not show yet (`OwnWrites`). Reads nothing from the API server but, once per failed
+ * migration Job, its pod's termination message (the cache does not hold pods).
+ */
+import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
+import type { Workspace } from "@cartographer/schema"
+import { Effect } from "effect"
+import { contextOf } from "../plan/context.js"
+import type { ManagedKind } from "../plan/kube.js"
+import { labelKeys } from "../plan/labels.js"
+import { databaseName, redisName, secretName, serverName } from "../plan/names.js"
+import type { Cache } from "./Cache.js"
+import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
+import type { OwnWrites } from "./OwnWrites.js"
+
+export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
+
+/** The freshest view of the children: the caches, or the engine's own writes where those are newer. */
+export interface View {
+  /** One object, or `undefined` when it does not exist (or the engine deleted it). */
+  readonly get: (
+    kind: ManagedKind,
+    ref: { readonly namespace: string; readonly name: string },
+  ) => Live<KubeObject> | undefined
+  /** A kind's objects of one Workspace (by owner index and labels, see `Observe.workspaceKeyOf`). */
+  readonly owned: (kind: ManagedKind, workspaceKey: string) => ReadonlyArray<Live<KubeObject>>
+}
+
+export const makeView = (children: ChildCaches, ownWrites: OwnWrites): View => ({
+  get: (kind, ref) => ownWrites.view(kind, objectKey(ref), children[kind].get(ref)),
+  owned: (kind, workspaceKey) => {
+    const byKey = new Map<string, Live<KubeObject>>()
+    for (const object of children[kind].ownedBy(workspaceKey)) byKey.set(objectKey(object.metadata), object)
+    for (const object of ownWrites.writtenFor(kind, workspaceKey)) byKey.set(objectKey(object.metadata), object)
+    const out: Array<Live<KubeObject>> = []
+    for (const [key, cached] of byKey) {
+      const fresh = ownWrites.view(kind, key, children[kind].get(cached.metadata) ?? cached)
+      if (fresh !== undefined) out.push(fresh)
+    }
+    return out
+  },
+})
+
+/** Termination messages remembered at most, by Job uid: a bound on the memory of Jobs that failed long ago. */
+const maxCachedJobMessages = 1000
+
+/**
+ * `gather(workspace, key, uid)`: the children the planner is told about. An object controlled by another owner
+ * (a Workspace deleted and re-created while the garbage collector still works) is not this Workspace's.
+ */
+export const makeGather = (client: KubeClientShape, view: View) => {
+  /** Failed migration Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
+  const jobMessages = new Map<string, string>()
+
+  /** The termination message of a failed migration Job's pod, read once per Job (best effort). */
+  const terminationMessage = (job: Live<KubeObject>): Effect.Effect<string | undefined> => {
+    const cached = jobMessages.get(job.metadata.uid)
+    if (cached !== undefined) return Effect.succeed(cached === "" ? undefined : cached)
+    return client
+      .list(Kinds.Pod, { namespace: job.metadata.namespace, labelSelector: `job-name=${job.metadata.name}` })
+      .pipe(
+        Effect.map((pods) => {
+          const messages = pods.items.flatMap((pod) => {
+            const statuses = (pod.status as { containerStatuses?: ReadonlyArray<unknown> } | undefined)
+              ?.containerStatuses
+            return (statuses ?? []).flatMap((s) => {
+              const message = (s as { state?: { terminated?: { message?: unknown } } }).state?.terminated?.message
+              return typeof message === "string" && message.trim() !== "" ? [message.trim()] : []
+            })
+          })
+          const message = messages.at(-1) ?? ""
+          if (jobMessages.size >= maxCachedJobMessages) jobMessages.clear()
+          jobMessages.set(job.metadata.uid, message)
+          return message === "" ? undefined : message
+        }),
+        // Diagnostics only: the Job's own Failed condition is reported either way.
+        Effect.catch(() => Effect.succeed(undefined)),
+      )
+  }
+
+  return (workspace: Workspace, key: string, uid: string | undefined): Effect.Effect<Children> =>
+    Effect.gen(function* () {
+      const names = contextOf(workspace)
+      const namespace = names.namespace
+      const mine = (object: Live<KubeObject> | undefined) => {
+        if (object === undefined) return undefined
+        const controller = controllerUidOf(object)
+        return controller === undefined || controller === uid ? object : undefined
+      }
+      const jobs = view.owned("Job", key).filter((job) => mine(job) !== undefined)
+      const messages = new Map<string, string>()
+      for (const job of jobs) {
+        if (job.metadata.labels?.[labelKeys.component] !== "migration") continue
+        if (jobStateOf(job).state !== "failed") continue
+        const message = yield* terminationMessage(job)
+        if (message !== undefined) messages.set(job.metadata.name, message)
+      }
+      return {
+        secret: view.get("Secret", { namespace, name: secretName(names) }),
+        database: mine(view.get("StatefulSet", { namespace, name: databaseName(names) })),
+        server: mine(view.get("Deployment", { namespace, name: serverName(names) })),
+        redis: mine(view.get("Deployment", { namespace, name: redisName(names) })),
+        deployments: view.owned("Deployment", key).filter((d) => mine(d) !== undefined),
+        jobs,
+        roles: view.owned("Role", key),
+        jobMessages: messages,
+      }
+    })
+}

@@ -1,0 +1,29 @@
+/**
+ * The kinds a plan may apply, with their API descriptors: the engine watches each of them, applies and prunes
+ * through them, and names their objects in messages the same way.
+ */
+import { Kinds, type KubeObject, type ResourceKind } from "@cartographer/k8s"
+import type { ManagedKind } from "../plan/kube.js"
+
+/** The API kind of each kind a plan may apply. */
+export const managedKinds: { readonly [K in ManagedKind]: ResourceKind<KubeObject, "ReadWrite"> } = {
+  Secret: Kinds.Secret,
+  PersistentVolumeClaim: Kinds.PersistentVolumeClaim,
+  Service: Kinds.Service,
+  StatefulSet: Kinds.StatefulSet,
+  Deployment: Kinds.Deployment,
+  Job: Kinds.Job,
+  ServiceAccount: Kinds.ServiceAccount,
+  Role: Kinds.Role,
+  RoleBinding: Kinds.RoleBinding,
+  NetworkPolicy: Kinds.NetworkPolicy,
+}
+
+/** Every kind a plan may apply, each watched by the engine. */
+export const managedKindNames = Object.keys(managedKinds) as ReadonlyArray<ManagedKind>
+
+/** `Kind name`, as the status and the logs name a child. */
+export const describeObject = (object: {
+  readonly kind?: string | undefined
+  readonly metadata?: { readonly name?: string }
+}): string => `${object.kind ?? "object"} ${object.metadata?.name ?? "?"}`

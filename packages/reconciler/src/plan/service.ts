@@ -1,0 +1,23 @@
+/**
+ * A Service in front of one component of the Workspace (Postgres, Redis, the Prefect server): cluster-internal, one
+ * named TCP port, selecting the component's pods.
+ */
+import { metadata, type PlanContext } from "./context.js"
+import type { Service } from "./kube.js"
+import { type Component, labels, selectorLabels } from "./labels.js"
+
+export const planComponentService = (
+  ctx: PlanContext,
+  name: string,
+  component: Component,
+  port: { readonly name: string; readonly port: number },
+): Service => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: metadata(ctx, name, labels(ctx, component)),
+  spec: {
+    type: "ClusterIP",
+    selector: selectorLabels(ctx, component),
+    ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
+  },
+})
