@@ -1,12 +1,21 @@
-// `npm start` on a machine without a cluster, as a first-time user runs it: its own control plane, install/ with
-// the operator's pods played by the pod runner, the sample Workspace, and the Prefect UI at the URL it prints,
-// looked at in a real browser. Then Ctrl-C, which must leave nothing running.
+// `npm start` on a machine without a cluster, as a first-time user runs it: its own one-node cluster, install/ with
+// the operator's pods from the image built from this checkout, the sample Workspace, and the Prefect UI at the URL it
+// prints (a `kubectl port-forward`), looked at in a real browser. Then Ctrl-C, which must leave nothing running.
 import { existsSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { pollUntil, runKubectl, type StartedProcess, sharedControlPlane, start } from "../harness/index.js"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import {
+  describeOnRealNode,
+  pollUntil,
+  runKubectl,
+  type StartedProcess,
+  sharedControlPlane,
+  start,
+  useRealNodeTurn,
+} from "../harness/index.js"
+import { run } from "../node/sandbox.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import { prefectApi } from "./prefect.js"
 
@@ -14,11 +23,13 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
 const minutes = (n: number) => n * 60_000
 
-describe("npm start with no cluster", () => {
+describeOnRealNode("npm start with no cluster", () => {
+  useRealNodeTurn()
   let npmStart: StartedProcess
   let output = ""
   let uiUrl: string
   let kubeconfig: string
+  let node: string
   const tail = () => output.split("\n").slice(-40).join("\n")
 
   beforeAll(async () => {
@@ -34,7 +45,8 @@ describe("npm start with no cluster", () => {
       async () => {
         const url = /Prefect UI of test-environment: (http:\/\/localhost:\d+)/u.exec(output)?.[1]
         const config = /export KUBECONFIG=(\S+)/u.exec(output)?.[1]
-        return url && config ? { url, config } : undefined
+        const nodeName = /cluster ready: node (\S+)/u.exec(output)?.[1]
+        return url && config && nodeName ? { url, config, nodeName } : undefined
       },
       {
         timeoutMs: minutes(20),
@@ -45,6 +57,7 @@ describe("npm start with no cluster", () => {
     )
     uiUrl = found.url
     kubeconfig = found.config
+    node = found.nodeName
   }, minutes(22))
 
   afterAll(async () => {
@@ -116,6 +129,11 @@ describe("npm start with no cluster", () => {
       // The control plane's directory (with the kubeconfig) is gone, and nothing answers at the UI's URL.
       expect(existsSync(kubeconfig)).toBe(false)
       await expect(fetch(`${uiUrl}/api/health`, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow()
+      // Nothing of its node is left: no cgroup (so no process, container included) and no link to the host.
+      const cgroups = await run("sh", ["-c", `ls -d /sys/fs/cgroup/*/${node} 2>/dev/null || true`])
+      expect(cgroups.trim()).toBe("")
+      const links = await run("ip", ["-o", "link", "show"])
+      expect(links).not.toContain(`cgh${node.replace("cartographer-node-", "")}`)
     },
     minutes(3),
   )

@@ -39,4 +39,5 @@ export {
   sharedControlPlane,
   useNamespace,
   useRealNode,
+  useRealNodeTurn,
 } from "./testing.js"

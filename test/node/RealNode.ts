@@ -48,6 +48,8 @@ export interface RealNodeOptions {
   readonly images: ReadonlyArray<BuiltImage>
   /** The directory the node keeps everything in (under the control plane's temp dir). */
   readonly dir: string
+  /** Registers with the `cartographer.dev/real-node` NoSchedule taint (see kubelet.ts). */
+  readonly tainted: boolean
   readonly timeoutMs: number
 }
 
@@ -227,6 +229,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       apiServerUrl,
       containerdEndpoint: containerd.endpoint,
       cgroupRoot: nodeCgroup(id),
+      tainted: options.tainted,
       binary: options.binaries.kubelet,
     })
     const components = {

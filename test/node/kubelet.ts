@@ -25,6 +25,7 @@ export interface KubeletOptions {
   readonly apiServerUrl: string
   readonly containerdEndpoint: string
   readonly cgroupRoot: string
+  readonly tainted: boolean
   readonly binary: string
 }
 
@@ -77,7 +78,7 @@ export const startKubelet = async (options: KubeletOptions): Promise<ManagedProc
     clusterDNS: [clusterDnsIp],
     resolvConf,
     registerNode: true,
-    registerWithTaints: [realNodeTaint],
+    registerWithTaints: options.tainted ? [realNodeTaint] : [],
     // Images are imported, never pulled (there is no registry): the image GC must not remove them.
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
