@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest"
 import {
   describeOnRealNode,
   pollUntil,
+  readAudit,
   runKubectl,
   type StartedProcess,
   sharedControlPlane,
@@ -113,6 +114,110 @@ describeOnRealNode("npm start with no cluster", () => {
       // A pool is a card linking to its page, rendered from the API's answer at the UI's configured API URL.
       expect(page.dom).toContain('href="/work-pools/work-pool/default"')
       expect(existsSync(screenshot)).toBe(true)
+    },
+    minutes(8),
+  )
+
+  it(
+    "runs two operator replicas of which one holds the Lease and reconciles under the install's ServiceAccount",
+    async () => {
+      const { kubectlPath } = sharedControlPlane()
+      const get = async (args: ReadonlyArray<string>) => (await runKubectl(kubectlPath, kubeconfig, args)).stdout.trim()
+      const pods = (await get(["get", "pods", "-n", "cartographer-system", "-o", "jsonpath={.items[*].metadata.name}"]))
+        .split(/\s+/u)
+        .filter(Boolean)
+      expect(pods).toHaveLength(2)
+      const holder = await get([
+        "get",
+        "lease",
+        "cartographer-operator",
+        "-n",
+        "cartographer-system",
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+      ])
+      expect(pods).toContain(holder.split("_")[0])
+      // The Workspace's children were written by the operator's pods, as its ServiceAccount: not by the admin.
+      const audit = await readAudit(join(dirname(kubeconfig), "audit.log"))
+      const writers = new Set(
+        audit
+          .filter((e) => e.objectRef?.resource === "deployments" && e.objectRef.namespace === "default")
+          // Status is written by kube-controller-manager's deployment controller.
+          .filter((e) => e.objectRef?.subresource === undefined)
+          .filter((e) => ["create", "patch", "update"].includes(e.verb))
+          .map((e) => e.user.username),
+      )
+      expect([...writers]).toEqual(["system:serviceaccount:cartographer-system:cartographer"])
+    },
+    minutes(2),
+  )
+
+  it(
+    "hands leadership over on a rolling restart of the operator, while the Workspace stays Ready",
+    async () => {
+      const { kubectlPath } = sharedControlPlane()
+      const kubectl = (args: ReadonlyArray<string>) => runKubectl(kubectlPath, kubeconfig, args)
+      const lease = async () =>
+        (
+          await kubectl([
+            "get",
+            "lease",
+            "cartographer-operator",
+            "-n",
+            "cartographer-system",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+          ])
+        ).stdout.trim()
+      const ready = async () =>
+        (
+          await kubectl([
+            "get",
+            "workspace",
+            "test-environment",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+          ])
+        ).stdout.trim()
+      const before = await lease()
+      const seen = new Set<string>()
+      let watching = true
+      const watcher = (async () => {
+        while (watching) {
+          seen.add(await ready())
+          await new Promise((resolve) => setTimeout(resolve, 500))
+        }
+      })()
+      try {
+        expect(
+          (await kubectl(["rollout", "restart", "deployment/cartographer-operator", "-n", "cartographer-system"])).code,
+        ).toBe(0)
+        const status = await kubectl([
+          "rollout",
+          "status",
+          "deployment/cartographer-operator",
+          "-n",
+          "cartographer-system",
+          "--timeout=5m",
+        ])
+        expect(status.code, status.stderr).toBe(0)
+        const after = await pollUntil(
+          "a pod of the new ReplicaSet holds the Lease",
+          async () => {
+            const holder = await lease()
+            const pods = (
+              await kubectl(["get", "pods", "-n", "cartographer-system", "-o", "jsonpath={.items[*].metadata.name}"])
+            ).stdout
+            return holder !== before && pods.includes(holder.split("_")[0] ?? "-") ? holder : undefined
+          },
+          { timeoutMs: minutes(2), intervalMs: 1_000, describe: tail },
+        )
+        expect(after).not.toBe(before)
+      } finally {
+        watching = false
+        await watcher
+      }
+      expect([...seen]).toEqual(["True"])
     },
     minutes(8),
   )

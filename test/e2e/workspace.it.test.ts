@@ -19,6 +19,7 @@ import {
   useRealNode,
 } from "../harness/index.js"
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { toolboxReference } from "../node/images.js"
 import { prefectVenv } from "../prefect/index.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import {
@@ -145,6 +146,54 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       expect(await (await server()).health()).toBe(true)
     },
     minutes(10),
+  )
+
+  it(
+    "lets only the server and the migration reach Postgres: a pod without their labels is refused (NetworkPolicy)",
+    async () => {
+      const probe = (name: string, labels: Record<string, string>) => ({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, labels },
+        spec: {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          securityContext: { runAsUser: 1001, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "probe",
+              image: toolboxReference,
+              // Three tries a second apart: the verdict does not hang on one attempt of a policy being applied.
+              command: [
+                "sh",
+                "-c",
+                `for i in 1 2 3; do timeout 3 nc -z ${workspace}-orion-database 5432 && echo reached && exit 0; sleep 1; done; echo refused`,
+              ],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+            },
+          ],
+        },
+      })
+      const migrationLabels = { [environmentLabel]: workspace, [componentLabel]: "migration" }
+      const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "v1",
+          kind: "List",
+          items: [probe("np-stranger", { app: "stranger" }), probe("np-migration", migrationLabels)],
+        }),
+      })
+      expect(applied.code, applied.stderr).toBe(0)
+      const verdict = (pod: string) =>
+        until(`${pod} finishes`, async () => {
+          const phase = await kubectl(["get", "pod", pod, "-n", namespace, "-o", "jsonpath={.status.phase}"])
+          if (phase.stdout !== "Succeeded") return undefined
+          return (await kubectl(["logs", "-n", namespace, pod])).stdout.trim().split("\n").at(-1)
+        })
+      expect(await verdict("np-migration")).toBe("reached")
+      expect(await verdict("np-stranger")).toBe("refused")
+      await kubectl(["delete", "pod", "-n", namespace, "np-stranger", "np-migration", "--wait=false"])
+    },
+    minutes(5),
   )
 
   it(
