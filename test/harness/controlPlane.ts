@@ -38,6 +38,11 @@ export interface ControlPlaneOptions {
   readonly nodes?: number
   /** Tier "node": the images the real node gets (default: every image test/node/images builds). */
   readonly images?: ReadonlyArray<BuiltImage>
+  /**
+   * Tier "node": taint the real node, so that only namespaces that ask for it send pods there (default true). false:
+   * any pod may land on it, as on a cluster whose only node it is (with `nodes: 0`).
+   */
+  readonly taintRealNode?: boolean
   /** Deadline for each component to become ready (default 120 s, or $CARTOGRAPHER_CONTROLPLANE_START_TIMEOUT ms). */
   readonly startTimeoutMs?: number
 }
@@ -64,7 +69,7 @@ export interface ControlPlane {
   readonly workDir: string
   readonly etcdUrl: string
   readonly nodeNames: ReadonlyArray<string>
-  /** Tier "node": the real node (its pods run), tainted so that only namespaces that ask for it use it. */
+  /** Tier "node": the real node (its pods run), tainted (unless `taintRealNode: false`) so that only namespaces that ask for it use it. */
   readonly realNode?: RealNode
   /** The CRD files of `options.crds` that were rejected or did not become Established, with kubectl's message. */
   readonly crdFailures: ReadonlyArray<CrdFailure>
@@ -251,6 +256,7 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
         images,
         dir: join(workDir, "node"),
         timeoutMs,
+        taint: options.taintRealNode ?? true,
       })
     }
 

@@ -46,6 +46,7 @@ export {
   realNode,
   type SharedControlPlane,
   sharedControlPlane,
+  takeWorkspaceTurn,
   useNamespace,
   useRealNode,
 } from "./testing.js"

@@ -102,12 +102,20 @@ export const realNode = (): RealNodeInfo => {
  * ask for it take turns (a lock across the run's test files), waiting up to `waitMinutes` (default 60).
  */
 export const useRealNode = (namespace: string, options: { exclusive?: boolean; waitMinutes?: number } = {}): void => {
+  if (options.exclusive) takeWorkspaceTurn(options)
+  beforeAll(() => placeOnRealNode(namespace))
+}
+
+/**
+ * The calling suite runs whole Workspaces: it waits for its turn among the run's suites that do (a lock across test
+ * files, up to `waitMinutes`, default 60) and holds it until its end. `useRealNode(…, { exclusive: true })` calls it;
+ * a suite with a node of its own on the machine calls it directly (the machine's cores are the same).
+ */
+export const takeWorkspaceTurn = (options: { waitMinutes?: number } = {}): void => {
   let held: Lock | undefined
   beforeAll(
     async () => {
-      if (options.exclusive)
-        held = await lock(join(realNode().dir, "workspace-suite.lock"), (options.waitMinutes ?? 60) * 60_000)
-      await placeOnRealNode(namespace)
+      held = await lock(join(realNode().dir, "workspace-suite.lock"), (options.waitMinutes ?? 60) * 60_000)
     },
     ((options.waitMinutes ?? 60) + 1) * 60_000,
   )

@@ -49,12 +49,16 @@ export interface RealNodeOptions {
   /** The directory the node keeps everything in (under the control plane's temp dir). */
   readonly dir: string
   readonly timeoutMs: number
+  /** Taints the node so that only namespaces that ask for it send pods (default true; see kubelet.ts). */
+  readonly taint?: boolean
 }
 
 export interface RealNode {
   readonly name: string
   readonly addresses: NodeAddresses
   readonly dir: string
+  /** containerd's socket, for `ctr --address <socket> -n k8s.io …` from the host (images imported later). */
+  readonly containerdSocket: string
   /** What is left of the node on this machine (processes, cgroups, namespaces, links, routes); empty after stop(). */
   leftovers(): Promise<ReadonlyArray<string>>
   stop(): Promise<void>
@@ -228,6 +232,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       containerdEndpoint: containerd.endpoint,
       cgroupRoot: nodeCgroup(id),
       binary: options.binaries.kubelet,
+      taint: options.taint ?? true,
     })
     const components = {
       sandbox,
@@ -286,6 +291,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       name,
       addresses,
       dir,
+      containerdSocket: containerd.socket,
       leftovers: () => leftoversOf(id, sandbox?.netnsInode),
       stop,
     }
