@@ -57,6 +57,8 @@ export interface RealNode {
   readonly name: string
   readonly addresses: NodeAddresses
   readonly dir: string
+  /** containerd's socket, for `ctr --address <socket> -n k8s.io …` from the host (images imported later). */
+  readonly containerdSocket: string
   /** What is left of the node on this machine (processes, cgroups, namespaces, links, routes); empty after stop(). */
   leftovers(): Promise<ReadonlyArray<string>>
   stop(): Promise<void>
@@ -289,6 +291,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       name,
       addresses,
       dir,
+      containerdSocket: containerd.socket,
       leftovers: () => leftoversOf(id, sandbox?.netnsInode),
       stop,
     }
