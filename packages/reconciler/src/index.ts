@@ -1,12 +1,14 @@
 /**
  * `@cartographer/reconciler`: the pure planner (`plan/`), and the engine that executes plans (`Engine`). The operator
- * runs the engine; `cartographer plan` and `cartographer diff` run the planner through `convergedPlan`.
+ * runs the engine; `cartographer plan` and `cartographer diff` run the planner through `convergedPlan`;
+ * `cartographer uninstall` finds what the operator created by its labels.
  */
 
 export * as Engine from "./engine/Engine.js"
 export { managedKindNames, managedKinds } from "./engine/ManagedKinds.js"
 export { generatePassword } from "./password.js"
 export type { ManagedKind, ManagedObject } from "./plan/kube.js"
+export { labelKeys, managedBy } from "./plan/labels.js"
 export { nothingObserved, type Observed } from "./plan/Observed.js"
 export type { Plan } from "./plan/Plan.js"
 export { type ExistingObject, pruneTargets } from "./plan/prune.js"
