@@ -67,7 +67,16 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
         })),
       redis: workloadObservation,
       migrationJobs: fc.array(
-        fc.record({ name: jobName, state: jobState, message: fc.constant("BackoffLimitExceeded: boom") }),
+        fc.record({
+          name: jobName,
+          state: jobState,
+          message: fc.constantFrom(
+            "BackoffLimitExceeded: boom",
+            // The schema guard's refusal (plan/schemaGuard.ts), as the engine reads it: condition, then pod message.
+            "PodFailurePolicy: Container migrate failed with exit code 65\n" +
+              "cartographer/schema-newer-than-image revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52",
+          ),
+        }),
         { maxLength: 3 },
       ),
       pools: fc.uniqueArray(

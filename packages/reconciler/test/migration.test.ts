@@ -4,6 +4,7 @@ import { contextOf } from "../src/plan/context.js"
 import type { Job } from "../src/plan/kube.js"
 import { desiredRevision, migrationHashAnnotation, planMigrationJob } from "../src/plan/migration.js"
 import { plan } from "../src/plan/planner.js"
+import { schemaGuardExitCode, schemaGuardMarker, schemaGuardScript } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
 import { condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
 
@@ -14,15 +15,24 @@ const jobOf = (w: ReturnType<typeof ws>): Job => {
 }
 
 describe("migration Job", () => {
-  it("runs `prefect server database upgrade -y` as arguments of the server image, keeping the entrypoint", () => {
+  it("runs the schema guard, then `prefect server database upgrade -y`, as arguments of the server image, keeping the entrypoint", () => {
     const job = jobOf(ws())
     const migrate = job.spec.template.spec.containers[0]
-    expect(migrate?.args).toEqual(["prefect", "server", "database", "upgrade", "-y"])
+    expect(migrate?.args).toEqual(["python", "-c", schemaGuardScript])
+    expect(schemaGuardScript).toContain('os.execvp("prefect", ["prefect", "server", "database", "upgrade", "-y"])')
     expect(migrate?.command).toBeUndefined()
     expect(migrate?.image).toBe("prefecthq/prefect:3.9.1-python3.12")
     expect(migrate?.terminationMessagePolicy).toBe("FallbackToLogsOnError")
     expect(job.spec.template.spec.restartPolicy).toBe("Never")
     expect(job.spec.backoffLimit).toBe(3)
+  })
+
+  it("fails at once, without retries, when the guard refuses a database newer than the image", () => {
+    expect(jobOf(ws()).spec.podFailurePolicy?.rules).toEqual([
+      { action: "FailJob", onExitCodes: { containerName: "migrate", operator: "In", values: [schemaGuardExitCode] } },
+    ])
+    expect(schemaGuardScript).toContain(`sys.exit(${schemaGuardExitCode})`)
+    expect(schemaGuardScript).toContain(`"${schemaGuardMarker} revision=%s prefect=%s head=%s"`)
   })
 
   it("has no ttlSecondsAfterFinished: the gate's memory is the server's annotation, not the Job's existence", () => {
@@ -120,6 +130,69 @@ describe("migration gate", () => {
     expect(condition(p, "Ready")?.status).toBe("True")
     // The failed Job stays for its logs; deleting it (it disappears from the observation) retries.
     expect(p.prune.find((s) => s.kind === "Job")?.keep).toEqual([jobName])
+  })
+
+  it("refuses a downgrade: a Job that found the database newer than the image leaves the server on its image, Degraded naming the Prefect the database needs", () => {
+    const world = settled(ws())
+    const downgraded = ws({ image: "prefecthq/prefect:3.8.8-python3.12" })
+    const jobName = jobOf(downgraded).metadata.name
+    const refused: Observed = {
+      ...world,
+      migrationJobs: [
+        {
+          name: jobName,
+          state: "failed",
+          message:
+            "PodFailurePolicy: Container migrate for pod x failed with exit code 65 matching FailJob rule at index 0\n" +
+            `${schemaGuardMarker} revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52`,
+        },
+      ],
+    }
+    const p = plan(downgraded, refused)
+    expect(find(p, "Deployment", serverName)).toEqual(find(plan(ws(), world), "Deployment", serverName))
+    expect(condition(p, "Degraded")).toMatchObject({ status: "True", reason: "DatabaseNewerThanImage" })
+    expect(condition(p, "Degraded")?.message).toBe(
+      "spec.workflows.image: prefecthq/prefect:3.8.8-python3.12 runs Prefect 3.8.8, whose newest database migration is " +
+        "d4a7e1c93f52, but the database is at schema revision 91e2b8f3d6a4: it needs Prefect 3.9.1 or newer. No " +
+        "migration ran and nothing was rolled out; the server keeps running prefecthq/prefect:3.9.1-python3.12. Set " +
+        "spec.workflows.image to an image with that Prefect.",
+    )
+    expect(condition(p, "Progressing")).toMatchObject({ status: "False", reason: "DatabaseNewerThanImage" })
+    expect(condition(p, "Ready")?.status).toBe("True")
+    // A database at a revision no known release has: the image's own Prefect is what it is newer than.
+    const unknown = plan(downgraded, {
+      ...refused,
+      migrationJobs: [
+        {
+          name: jobName,
+          state: "failed",
+          message: `${schemaGuardMarker} revision=0123456789ab prefect=3.8.8 head=d4a7e1c93f52`,
+        },
+      ],
+    })
+    expect(condition(unknown, "Degraded")?.message).toContain(
+      "it needs a Prefect newer than 3.8.8 (one whose migrations include revision 0123456789ab)",
+    )
+  })
+
+  it("keeps a new Workspace's server unstarted, Ready False/DatabaseNewerThanImage, on a retained database of a newer Prefect", () => {
+    const downgraded = ws({ image: "prefecthq/prefect:3.8.8-python3.12" })
+    const first = plan(downgraded, nothing)
+    const refused = observeApplied(first, { ...inputs, migration: "failed" })
+    const jobName = jobOf(downgraded).metadata.name
+    const p = plan(downgraded, {
+      ...refused,
+      migrationJobs: [
+        {
+          name: jobName,
+          state: "failed",
+          message: `${schemaGuardMarker} revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52`,
+        },
+      ],
+    })
+    expect(find(p, "Deployment", serverName).spec.replicas).toBe(0)
+    expect(condition(p, "Ready")).toMatchObject({ status: "False", reason: "DatabaseNewerThanImage" })
+    expect(condition(p, "Ready")?.message).toContain("(the server was not started)")
   })
 
   it("does not re-run a migration whose Job is gone once the server was rolled out after it", () => {

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest"
 import { type ManagedObject, nothingObserved, type Observed, pruneTargets } from "../src/index.js"
 import { labelKeys } from "../src/plan/labels.js"
 import { plan } from "../src/plan/planner.js"
+import { schemaGuardMarker } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
 import { observedFor } from "./arbitraries.js"
 import { inventory } from "./fixtures.js"
@@ -150,6 +151,34 @@ describe("plan", () => {
               },
             ])
         }
+      }),
+      runs,
+    )
+  })
+
+  it("never rolls the server out, nor starts it, onto a database whose schema the image refused as newer", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const job = currentJobName(ws)
+        // The gate reads the first Job of the current name (plan/migration.ts).
+        const current = obs.migrationJobs?.find((j) => j.name === job)
+        fc.pre(
+          current?.state === "failed" &&
+            current.message?.includes(schemaGuardMarker) === true &&
+            obs.server?.migrationHash !== job?.slice(-8),
+        )
+        const p = plan(ws, obs)
+        const server = p.apply.find(
+          (o) => o.kind === "Deployment" && o.metadata.labels[labelKeys.component] === "server",
+        )
+        if (server?.kind !== "Deployment") throw new Error("no server planned")
+        const image = server.spec.template.spec.containers[0]?.image
+        if (obs.server?.migrationHash !== undefined && obs.server.image !== undefined)
+          expect(image).toBe(obs.server.image)
+        else expect(server.spec.replicas).toBe(0)
+        const degraded = p.status.conditions?.find((c) => c.type === "Degraded")
+        expect(degraded).toMatchObject({ status: "True", reason: "DatabaseNewerThanImage" })
+        expect(degraded?.message).toContain("Prefect 3.9.1 or newer")
       }),
       runs,
     )

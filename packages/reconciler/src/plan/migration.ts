@@ -18,6 +18,8 @@
  *   never ran a migrated revision (first install) is created at 0 replicas (`waiting`);
  * - a failed Job stays (its pods hold the logs), the server stays held, the Workspace is `Degraded/MigrationFailed`.
  *   Deleting the Job retries it; changing the spec makes a new one.
+ * - before migrating, the Job refuses a database whose schema is newer than the image's Prefect (`schemaGuard.ts`):
+ *   it fails at once, the server stays held, the Workspace is `Degraded/DatabaseNewerThanImage`.
  */
 import type { EnvVar as SpecEnvVar } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
@@ -38,6 +40,7 @@ import {
   pullPolicy,
 } from "./podSecurity.js"
 import { defaultResources } from "./resources.js"
+import { type NewerSchema, parseNewerSchema, schemaGuardExitCode, schemaGuardScript } from "./schemaGuard.js"
 import { databasePort, databaseUrlRef, databaseUser } from "./secrets.js"
 
 /** Annotation on the server Deployment: the migration hash its current revision was rolled out after. */
@@ -110,6 +113,15 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
   const podLabels = labels(ctx, "migration")
   const spec: Job["spec"] = {
     backoffLimit: migrationBackoffLimit,
+    // A database newer than the image stays newer: fail at once rather than retry.
+    podFailurePolicy: {
+      rules: [
+        {
+          action: "FailJob",
+          onExitCodes: { containerName: "migrate", operator: "In", values: [schemaGuardExitCode] },
+        },
+      ],
+    },
     template: podTemplate(podLabels, {
       ...prefectPod(ctx),
       // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
@@ -120,8 +132,9 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
           name: "migrate",
           image: revision.image,
           imagePullPolicy: pullPolicy(ctx),
-          // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-          args: ["prefect", "server", "database", "upgrade", "-y"],
+          // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place. The guard execs
+          // `prefect server database upgrade -y` once it has found the database's schema known to the image.
+          args: ["python", "-c", schemaGuardScript],
           workingDir: prefectHome,
           env,
           resources: defaultResources.migration,
@@ -164,6 +177,8 @@ export interface MigrationGate {
   readonly state: MigrationState
   /** Why a Job failed, as the Job reported it. */
   readonly failureMessage: string | undefined
+  /** The Job refused to migrate: the database's schema is newer than the image's Prefect. */
+  readonly newerSchema: NewerSchema | undefined
   readonly server: ServerRollout
 }
 
@@ -178,6 +193,7 @@ export const decideMigration = (ctx: PlanContext, revision: ServerRevision, obse
     applyJob,
     state: "done",
     failureMessage: undefined,
+    newerSchema: undefined,
     server: { kind: "current" },
   })
   if (server?.migrationHash === hash) return open(observedJob !== undefined)
@@ -190,12 +206,15 @@ export const decideMigration = (ctx: PlanContext, revision: ServerRevision, obse
           migrationHash: server.migrationHash,
         }
       : { kind: "waiting" }
+  const failureMessage =
+    observedJob?.state === "failed" ? (observedJob.message ?? "the migration Job failed") : undefined
   return {
     hash,
     job,
     applyJob: true,
     state: observedJob === undefined ? "pending" : observedJob.state === "failed" ? "failed" : "running",
-    failureMessage: observedJob?.state === "failed" ? (observedJob.message ?? "the migration Job failed") : undefined,
+    failureMessage,
+    newerSchema: parseNewerSchema(failureMessage),
     server: held,
   }
 }

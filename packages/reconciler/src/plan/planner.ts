@@ -100,6 +100,8 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       jobName: gate.job.metadata.name,
       image: desired.image,
       failureMessage: gate.failureMessage,
+      newerSchema: gate.newerSchema,
+      heldImage: gate.server.kind === "held" ? gate.server.revision.image : undefined,
       server: gate.server.kind,
     },
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },

@@ -12,6 +12,7 @@
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
 import type { MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
+import { type NewerSchema, newerSchemaMessage } from "./schemaGuard.js"
 
 export type ReadyReason =
   | "AllComponentsReady"
@@ -20,6 +21,7 @@ export type ReadyReason =
   | "DatabaseNotReady"
   | "MigrationPending"
   | "MigrationFailed"
+  | "DatabaseNewerThanImage"
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
@@ -30,6 +32,7 @@ export type ProgressingReason =
   | "MigrationPending"
   | "MigrationRunning"
   | "MigrationFailed"
+  | "DatabaseNewerThanImage"
   | "RollingOut"
   | "RolloutComplete"
 
@@ -37,6 +40,7 @@ export type DegradedReason =
   | "AsExpected"
   | "InvalidSpec"
   | "MigrationFailed"
+  | "DatabaseNewerThanImage"
   | "RolloutStalled"
   | "EnvVarsIgnored"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
@@ -72,6 +76,10 @@ export interface StatusFacts {
     readonly jobName: string
     readonly image: string
     readonly failureMessage: string | undefined
+    /** The Job refused to migrate a database whose schema is newer than the image's Prefect. */
+    readonly newerSchema: NewerSchema | undefined
+    /** The image the held server keeps running. */
+    readonly heldImage: string | undefined
     readonly server: ServerRollout["kind"]
   }
   readonly server: WorkloadFacts
@@ -119,6 +127,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (database !== undefined && !isReady(database))
     return { status: "False", reason: "DatabaseNotReady", message: `Postgres ${database.name} is not ready yet` }
+  if (migration.server === "waiting" && migration.newerSchema !== undefined)
+    return {
+      status: "False",
+      reason: "DatabaseNewerThanImage",
+      message: newerSchemaMessage(migration.image, migration.newerSchema, undefined),
+    }
   if (migration.server === "waiting")
     return migration.state === "failed"
       ? {
@@ -163,6 +177,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
 
 export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReason> => {
   const { migration } = facts
+  if (migration.state === "failed" && migration.newerSchema !== undefined)
+    return {
+      status: "False",
+      reason: "DatabaseNewerThanImage",
+      message: `Blocked: the database's schema is newer than ${migration.image}; no migration ran and the server stays on its current revision`,
+    }
   if (migration.state === "failed")
     return {
       status: "False",
@@ -198,6 +218,12 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
   const { migration, server, redis, pools, ignoredEnv } = facts
+  if (migration.state === "failed" && migration.newerSchema !== undefined)
+    return {
+      status: "True",
+      reason: "DatabaseNewerThanImage",
+      message: newerSchemaMessage(migration.image, migration.newerSchema, migration.heldImage),
+    }
   if (migration.state === "failed")
     return {
       status: "True",
