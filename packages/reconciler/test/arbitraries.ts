@@ -79,6 +79,14 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
         }),
         { maxLength: 3 },
       ),
+      backupJobs: fc.array(
+        fc.record({
+          name: jobName.map((name) => name.replace("-orion-migrate-", "-orion-backup-")),
+          state: jobState,
+          message: fc.constant("pg_dump: error: connection to server failed"),
+        }),
+        { maxLength: 2 },
+      ),
       pools: fc.uniqueArray(
         fc.record({ name: fc.constantFrom(...pools, "removed-pool"), w: workloadObservation }).map(({ name, w }) => ({
           name,

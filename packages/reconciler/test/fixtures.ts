@@ -63,13 +63,22 @@ export const envOf = (c: Container): Record<string, unknown> =>
 export const condition = (p: Plan, type: "Ready" | "Progressing" | "Degraded") =>
   p.status.conditions?.find((c) => c.type === type)
 
-/** The plan once the first plan was applied and its migration reached `migration`. */
-export const afterMigration = (w: Workspace, migration: "running" | "succeeded" | "failed" = "succeeded"): Plan =>
-  plan(w, observeApplied(plan(w, nothing), { ...inputs, migration }))
+/**
+ * The world after applying `p` (planned from `before`) with every Job it creates succeeding: for a plan that only
+ * backs the database up, the world in which the migration can start.
+ */
+export const backedUp = (p: Plan, before: Observed): Observed =>
+  observeApplied(p, { ...inputs, previous: before, migration: "succeeded" })
+
+/** The plan once the first plan was applied, its backup succeeded and its migration reached `migration`. */
+export const afterMigration = (w: Workspace, migration: "running" | "succeeded" | "failed" = "succeeded"): Plan => {
+  const backup = backedUp(plan(w, nothing), nothing)
+  return plan(w, observeApplied(plan(w, backup), { ...inputs, previous: backup, migration }))
+}
 
 /** The world once a Workspace's migration succeeded and everything rolled out and became ready. */
 export const settled = (w: Workspace): Observed => {
-  const first = plan(w, nothing)
-  const migrated = plan(w, observeApplied(first, { ...inputs, migration: "succeeded" }))
+  const backup = backedUp(plan(w, nothing), nothing)
+  const migrated = plan(w, observeApplied(plan(w, backup), { ...inputs, migration: "succeeded" }))
   return observeApplied(migrated, { ...inputs, migration: "succeeded" })
 }

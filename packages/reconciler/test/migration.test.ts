@@ -6,7 +6,7 @@ import { desiredRevision, migrationHashAnnotation, planMigrationJob } from "../s
 import { plan } from "../src/plan/planner.js"
 import { schemaGuardExitCode, schemaGuardMarker, schemaGuardScript } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
-import { condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
+import { backedUp, condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
 
 const serverName = "test-environment-orion-server"
 const jobOf = (w: ReturnType<typeof ws>): Job => {
@@ -80,14 +80,18 @@ describe("migration Job", () => {
 describe("migration gate", () => {
   it("creates a new Workspace's server at 0 replicas until its first migration succeeds", () => {
     const w = ws({ controllerReplicas: 2 })
-    const first = plan(w, nothing)
+    const backingUp = plan(w, nothing)
+    expect(find(backingUp, "Deployment", serverName).spec.replicas).toBe(0)
+    expect(condition(backingUp, "Progressing")?.reason).toBe("BackingUp")
+    const backup = backedUp(backingUp, nothing)
+    const first = plan(w, backup)
     expect(find(first, "Deployment", serverName).spec.replicas).toBe(0)
     expect(find(first, "Deployment", serverName).metadata.annotations).toBeUndefined()
     expect(condition(first, "Progressing")?.reason).toBe("MigrationPending")
-    const running = plan(w, observeApplied(first, { ...inputs, migration: "running" }))
+    const running = plan(w, observeApplied(first, { ...inputs, previous: backup, migration: "running" }))
     expect(find(running, "Deployment", serverName).spec.replicas).toBe(0)
     expect(condition(running, "Progressing")?.reason).toBe("MigrationRunning")
-    const done = plan(w, observeApplied(first, { ...inputs, migration: "succeeded" }))
+    const done = plan(w, observeApplied(first, { ...inputs, previous: backup, migration: "succeeded" }))
     const server = find(done, "Deployment", serverName)
     expect(server.spec.replicas).toBe(2)
     expect(server.metadata.annotations?.[migrationHashAnnotation]).toBe(
@@ -99,7 +103,7 @@ describe("migration gate", () => {
     const old = ws()
     const world = settled(old)
     const upgraded = ws({ image: "prefecthq/prefect:3.9.2-python3.12" })
-    const pending = plan(upgraded, world)
+    const pending = plan(upgraded, backedUp(plan(upgraded, world), world))
     const server = find(pending, "Deployment", serverName)
     expect(container(server).image).toBe("prefecthq/prefect:3.9.1-python3.12")
     expect(server.spec.replicas).toBe(1)
@@ -198,7 +202,7 @@ describe("migration gate", () => {
   it("does not re-run a migration whose Job is gone once the server was rolled out after it", () => {
     const w = ws()
     const world = settled(w)
-    const withoutJob: Observed = { ...world, migrationJobs: [] }
+    const withoutJob: Observed = { ...world, migrationJobs: [], backupJobs: [] }
     const p = plan(w, withoutJob)
     expect(p.apply.some((o) => o.kind === "Job")).toBe(false)
     expect(find(p, "Deployment", serverName).spec.replicas).toBe(1)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { plan } from "../src/plan/planner.js"
-import { find, nothing, ws } from "./fixtures.js"
+import { afterMigration, find, nothing, ws } from "./fixtures.js"
 
 const selector = (component: string) => ({
   podSelector: {
@@ -9,12 +9,17 @@ const selector = (component: string) => ({
 })
 
 describe("NetworkPolicies", () => {
-  it("admit to Postgres only the server's pods and the migration Job's, on 5432", () => {
+  it("admit to Postgres only the server's pods and the migration and backup Jobs', on 5432", () => {
     const policy = find(plan(ws(), nothing), "NetworkPolicy", "test-environment-orion-database")
     expect(policy.spec).toEqual({
       ...selector("database"),
       policyTypes: ["Ingress"],
-      ingress: [{ from: [selector("server"), selector("migration")], ports: [{ protocol: "TCP", port: 5432 }] }],
+      ingress: [
+        {
+          from: [selector("server"), selector("migration"), selector("backup")],
+          ports: [{ protocol: "TCP", port: 5432 }],
+        },
+      ],
     })
   })
 
@@ -25,8 +30,14 @@ describe("NetworkPolicies", () => {
 
   it("select the pods the workloads really run (their selectors match the policies' targets)", () => {
     const p = plan(ws({ controllerReplicas: 2 }), nothing)
-    const job = p.apply.find((o) => o.kind === "Job")
-    expect(job?.kind === "Job" && job.spec.template.metadata.labels).toMatchObject(
+    const backup = p.apply.find((o) => o.kind === "Job")
+    expect(backup?.kind === "Job" && backup.spec.template.metadata.labels).toMatchObject(
+      selector("backup").podSelector.matchLabels,
+    )
+    const migration = afterMigration(ws({ controllerReplicas: 2 }), "running").apply.find(
+      (o) => o.kind === "Job" && o.metadata.labels["mlops.aigency.com/component"] === "migration",
+    )
+    expect(migration?.kind === "Job" && migration.spec.template.metadata.labels).toMatchObject(
       selector("migration").podSelector.matchLabels,
     )
     expect(find(p, "Deployment", "test-environment-orion-server").spec.template.metadata.labels).toMatchObject(

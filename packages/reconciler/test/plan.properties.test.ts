@@ -10,7 +10,9 @@ import {
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ManagedObject, nothingObserved, type Observed, pruneTargets } from "../src/index.js"
+import { contextOf } from "../src/plan/context.js"
 import { labelKeys } from "../src/plan/labels.js"
+import { desiredRevision, planMigrationJob } from "../src/plan/migration.js"
 import { plan } from "../src/plan/planner.js"
 import { schemaGuardMarker } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
@@ -22,8 +24,10 @@ const runs = { numRuns: 200 }
 const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "generated p@ss/word" }
 const key = (o: ManagedObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`
 const byKey = (objects: ReadonlyArray<ManagedObject>) => new Map(objects.map((o) => [key(o), o]))
-const currentJobName = (ws: Workspace): string | undefined =>
-  plan(ws, nothingObserved(inputs)).apply.find((o) => o.kind === "Job")?.metadata.name
+const currentJobName = (ws: Workspace): string => {
+  const ctx = contextOf(ws)
+  return planMigrationJob(ctx, desiredRevision(ctx)).metadata.name
+}
 
 /** A Workspace with an arbitrary world around it. */
 const scenario = workspace().chain((ws) => observedFor(ws, currentJobName(ws)).map((obs) => ({ ws, obs })))
@@ -78,11 +82,12 @@ describe("plan", () => {
     )
   })
 
-  it("converges in one step once the migration succeeds, and stays there", () => {
+  it("converges once its Jobs succeed (the backup, then the migration), and stays there", () => {
     fc.assert(
       fc.property(workspace(), (ws) => {
         const fresh = plan(ws, nothingObserved(inputs))
-        const migrated = plan(ws, observeApplied(fresh, { ...inputs, migration: "succeeded" }))
+        const backedUp = plan(ws, observeApplied(fresh, { ...inputs, migration: "succeeded" }))
+        const migrated = plan(ws, observeApplied(backedUp, { ...inputs, migration: "succeeded" }))
         const again = plan(ws, observeApplied(migrated, { ...inputs, migration: "succeeded" }))
         expect(again.apply).toEqual(migrated.apply)
         const server = migrated.apply.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-orion-server"))

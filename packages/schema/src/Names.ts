@@ -12,4 +12,7 @@ export const serverName = (workspace: string): string => `${workspace}${childSuf
 export const redisName = (workspace: string): string => `${workspace}${childSuffix.redis}`
 export const migrationJobName = (workspace: string, hash: string): string =>
   `${workspace}${childSuffix.migration}${hash.slice(0, migrationHashLength)}`
+export const backupJobName = (workspace: string, hash: string): string =>
+  `${workspace}${childSuffix.backup}${hash.slice(0, migrationHashLength)}`
+export const backupVolumeName = (workspace: string): string => `${workspace}${childSuffix.backupVolume}`
 export const agentName = (workspace: string, pool: string): string => `${workspace}${childSuffix.agent}${pool}`

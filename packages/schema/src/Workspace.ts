@@ -6,6 +6,7 @@
  * agentPools[{name, image, replicas}]}` is accepted unchanged; every extension is optional with a stated default.
  */
 import { Effect, Schema } from "effect"
+import { DatabaseBackup } from "./Backup.js"
 import * as Defaults from "./defaults.js"
 import { agentName } from "./Names.js"
 import {
@@ -200,6 +201,7 @@ export const DatabaseSpec = Schema.Struct({
     "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
   ),
+  backup: withDefault(DatabaseBackup, {}, "Backups of the in-cluster database (before every migration)."),
 }).annotate({ description: "The Prefect database." })
 export type DatabaseSpec = typeof DatabaseSpec.Type
 

@@ -21,6 +21,8 @@ export const childSuffix = {
   server: "-orion-server",
   redis: "-orion-redis",
   migration: "-orion-migrate-", // + 8 hex characters of the migration hash
+  backup: "-orion-backup-", // + the migration hash it runs before (shorter than `migration`: no new length rule)
+  backupVolume: "-orion-database-backup",
   agent: "-agent-", // + pool name
 } as const
 

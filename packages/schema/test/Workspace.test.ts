@@ -36,7 +36,7 @@ describe("Workspace Schema", () => {
     expect(w.imagePullPolicy).toBe("IfNotPresent")
     expect(w.agentPools[0]).toEqual({ name: "default", replicas: 1, type: "process" })
     expect(w.server).toEqual({ uiApiUrl: "http://localhost:4200/api", logLevel: "INFO" })
-    expect(w.database).toEqual({ deleteVolumeWithWorkspace: false })
+    expect(w.database).toEqual({ deleteVolumeWithWorkspace: false, backup: { beforeMigration: true, keep: 5 } })
     expect(w.networkPolicy).toEqual({ enabled: true })
   })
 

@@ -50,10 +50,10 @@ const maxCachedJobMessages = 1000
  * (a Workspace deleted and re-created while the garbage collector still works) is not this Workspace's.
  */
 export const makeGather = (client: KubeClientShape, view: View) => {
-  /** Failed migration Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
+  /** Failed migration and backup Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
   const jobMessages = new Map<string, string>()
 
-  /** The termination message of a failed migration Job's pod, read once per Job (best effort). */
+  /** The termination message of a failed migration or backup Job's pod, read once per Job (best effort). */
   const terminationMessage = (job: Live<KubeObject>): Effect.Effect<string | undefined> => {
     const cached = jobMessages.get(job.metadata.uid)
     if (cached !== undefined) return Effect.succeed(cached === "" ? undefined : cached)
@@ -91,7 +91,8 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       const jobs = view.owned("Job", key).filter((job) => mine(job) !== undefined)
       const messages = new Map<string, string>()
       for (const job of jobs) {
-        if (job.metadata.labels?.[labelKeys.component] !== "migration") continue
+        const component = job.metadata.labels?.[labelKeys.component]
+        if (component !== "migration" && component !== "backup") continue
         if (jobStateOf(job).state !== "failed") continue
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)

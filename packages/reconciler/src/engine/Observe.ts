@@ -121,7 +121,7 @@ export interface Children {
   readonly deployments: ReadonlyArray<Live<KubeObject>>
   readonly jobs: ReadonlyArray<Live<KubeObject>>
   readonly roles: ReadonlyArray<Live<KubeObject>>
-  /** Termination messages of failed migration Jobs' pods, by Job name, when the engine read them. */
+  /** Termination messages of failed migration and backup Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
 }
 
@@ -148,9 +148,12 @@ export const observedOf = (input: {
     if (labels[labelKeys.component] === "agent" && pool !== undefined)
       pools.push({ name: pool, ...workloadOf(deployment) })
   }
-  const jobs = children.jobs
-    .filter((job) => job.metadata.labels?.[labelKeys.component] === "migration")
-    .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
+  const jobsOf = (component: "migration" | "backup") =>
+    children.jobs
+      .filter((job) => job.metadata.labels?.[labelKeys.component] === component)
+      .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
+  const jobs = jobsOf("migration")
+  const backups = jobsOf("backup")
   const rbacNamespaces = [
     ...new Set(children.roles.map((role) => role.metadata.namespace).filter((ns) => ns !== undefined)),
   ].sort()
@@ -173,6 +176,7 @@ export const observedOf = (input: {
     server: children.server === undefined ? undefined : serverOf(children.server),
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
+    backupJobs: backups.length === 0 ? undefined : backups.sort(byName),
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
   })

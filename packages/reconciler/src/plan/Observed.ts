@@ -66,6 +66,8 @@ export interface Observed {
   readonly redis?: WorkloadObservation
   /** Migration Jobs of this Workspace (current and older hashes). */
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
+  /** Backup Jobs before migrations (`<ws>-orion-backup-<hash>`), observed as migration Jobs are. */
+  readonly backupJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
   /**

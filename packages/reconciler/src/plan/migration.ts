@@ -81,7 +81,7 @@ export const databaseEnvAliases = ["PREFECT_API_DATABASE_CONNECTION_URL", "PREFE
  * Waits until the in-cluster Postgres accepts connections (any image with `pg_isready`: the database's own). Not used
  * for an external database: its host is inside the user's URL, and the Job's retries cover a short outage.
  */
-const waitForDatabase = (ctx: PlanContext): Container => ({
+export const waitForDatabase = (ctx: PlanContext): Container => ({
   name: "wait-for-database",
   image: postgresImage(ctx),
   imagePullPolicy: pullPolicy(ctx),
@@ -167,13 +167,16 @@ export type ServerRollout =
   /** Never migrated: the desired revision at 0 replicas. */
   | { readonly kind: "waiting" }
 
-export type MigrationState = "done" | "pending" | "running" | "failed"
+/** `backingUp`/`backupFailed`: the backup before the migration (`backup.ts`) runs or failed; no migration Job yet. */
+export type MigrationState = "done" | "pending" | "running" | "failed" | "backingUp" | "backupFailed"
 
 export interface MigrationGate {
   readonly hash: string
   readonly job: Job
   /** Whether the Job is part of the plan (otherwise it is pruned). */
   readonly applyJob: boolean
+  /** The backup Job before this migration, when it is part of the plan (`backup.ts`). */
+  readonly backupJob?: Job
   readonly state: MigrationState
   /** Why a Job failed, as the Job reported it. */
   readonly failureMessage: string | undefined

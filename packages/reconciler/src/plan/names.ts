@@ -11,6 +11,8 @@ export const databaseVolumeName = (ctx: PlanContext): string => Names.databaseVo
 export const serverName = (ctx: PlanContext): string => Names.serverName(ctx.name)
 export const redisName = (ctx: PlanContext): string => Names.redisName(ctx.name)
 export const migrationJobName = (ctx: PlanContext, hash: string): string => Names.migrationJobName(ctx.name, hash)
+export const backupJobName = (ctx: PlanContext, hash: string): string => Names.backupJobName(ctx.name, hash)
+export const backupVolumeName = (ctx: PlanContext): string => Names.backupVolumeName(ctx.name)
 export const agentName = (ctx: PlanContext, pool: string): string => Names.agentName(ctx.name, pool)
 
 /**

@@ -1,6 +1,6 @@
 /**
  * NetworkPolicies of the data stores (when `networkPolicy.enabled`): Postgres admits only the server's pods and the
- * migration Job's; Redis only the server's. Workers reach only the server's API, never a data store. Nothing else is
+ * migration and backup Jobs'; Redis only the server's. Workers reach only the server's API, never a data store. Nothing else is
  * restricted, so enabling this cannot cut the UI or the workers off.
  */
 
@@ -34,7 +34,7 @@ const admitOnly = (
 })
 
 export const planDatabaseNetworkPolicy = (ctx: PlanContext): NetworkPolicy =>
-  admitOnly(ctx, databaseName(ctx), "database", databasePort, ["server", "migration"])
+  admitOnly(ctx, databaseName(ctx), "database", databasePort, ["server", "migration", "backup"])
 
 export const planRedisNetworkPolicy = (ctx: PlanContext): NetworkPolicy =>
   admitOnly(ctx, redisName(ctx), "redis", redisPort, ["server"])

@@ -13,6 +13,7 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from "@cartographer/schema"
+import { backsUp, planBackupVolume, withBackup } from "./backup.js"
 import { contextOf } from "./context.js"
 import { planDatabaseService, planDatabaseStatefulSet, planDatabaseVolume } from "./database.js"
 import { describeIgnored } from "./env.js"
@@ -45,7 +46,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const { workflows } = ctx
 
   const desired = desiredRevision(ctx)
-  const gate = decideMigration(ctx, desired, observed)
+  const gate = withBackup(ctx, desired, decideMigration(ctx, desired, observed), observed)
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
   // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
   const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
@@ -58,6 +59,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const apply: Array<ManagedObject> = []
   if (internalDatabase) {
     apply.push(planSecret(ctx, observed), planDatabaseVolume(ctx), planDatabaseService(ctx))
+    if (backsUp(ctx, desired)) apply.push(planBackupVolume(ctx))
     apply.push(planDatabaseStatefulSet(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
   }
@@ -65,6 +67,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     apply.push(planRedisService(ctx), planRedisDeployment(ctx))
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
+  if (gate.backupJob !== undefined) apply.push(gate.backupJob)
   if (gate.applyJob) apply.push(gate.job)
   apply.push(
     planServerService(ctx),
@@ -102,6 +105,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       failureMessage: gate.failureMessage,
       newerSchema: gate.newerSchema,
       heldImage: gate.server.kind === "held" ? gate.server.revision.image : undefined,
+      backupJobName: gate.backupJob?.metadata.name,
       server: gate.server.kind,
     },
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },

@@ -22,6 +22,7 @@ export type ReadyReason =
   | "MigrationPending"
   | "MigrationFailed"
   | "DatabaseNewerThanImage"
+  | "BackupFailed"
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
@@ -33,6 +34,8 @@ export type ProgressingReason =
   | "MigrationRunning"
   | "MigrationFailed"
   | "DatabaseNewerThanImage"
+  | "BackingUp"
+  | "BackupFailed"
   | "RollingOut"
   | "RolloutComplete"
 
@@ -41,6 +44,7 @@ export type DegradedReason =
   | "InvalidSpec"
   | "MigrationFailed"
   | "DatabaseNewerThanImage"
+  | "BackupFailed"
   | "RolloutStalled"
   | "EnvVarsIgnored"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
@@ -80,6 +84,8 @@ export interface StatusFacts {
     readonly newerSchema: NewerSchema | undefined
     /** The image the held server keeps running. */
     readonly heldImage: string | undefined
+    /** The backup Job before the migration, when there is one. */
+    readonly backupJobName?: string | undefined
     readonly server: ServerRollout["kind"]
   }
   readonly server: WorkloadFacts
@@ -117,6 +123,13 @@ export const invalidSpecMessage = (issues: ReadonlyArray<{ readonly path: string
     16384,
   )
 
+const backupFailedMessage = ({ migration }: StatusFacts): string =>
+  truncate(
+    `The backup before the database migration for ${migration.image} failed (Job ${migration.backupJobName ?? ""}); ` +
+      `nothing was migrated${migration.heldImage === undefined ? " and the server was not started" : ` and the server keeps running ${migration.heldImage}`}. ` +
+      `Fix the cause and delete the Job to retry. ${migration.failureMessage ?? ""}`,
+  )
+
 export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
   const { database, migration, server, redis, pools } = facts
   if (database !== undefined && database.desired === 0)
@@ -133,6 +146,8 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
       reason: "DatabaseNewerThanImage",
       message: newerSchemaMessage(migration.image, migration.newerSchema, undefined),
     }
+  if (migration.server === "waiting" && migration.state === "backupFailed")
+    return { status: "False", reason: "BackupFailed", message: backupFailedMessage(facts) }
   if (migration.server === "waiting")
     return migration.state === "failed"
       ? {
@@ -189,6 +204,18 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
       reason: "MigrationFailed",
       message: `Blocked: the database migration for ${migration.image} failed (Job ${migration.jobName}); the server stays on its current revision`,
     }
+  if (migration.state === "backupFailed")
+    return {
+      status: "False",
+      reason: "BackupFailed",
+      message: `Blocked: the backup before the database migration for ${migration.image} failed; nothing was migrated`,
+    }
+  if (migration.state === "backingUp")
+    return {
+      status: "True",
+      reason: "BackingUp",
+      message: `Backing the database up before migrating it for ${migration.image}; the migration starts when it succeeds`,
+    }
   if (migration.state === "pending")
     return {
       status: "True",
@@ -218,6 +245,8 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
   const { migration, server, redis, pools, ignoredEnv } = facts
+  if (migration.state === "backupFailed")
+    return { status: "True", reason: "BackupFailed", message: backupFailedMessage(facts) }
   if (migration.state === "failed" && migration.newerSchema !== undefined)
     return {
       status: "True",

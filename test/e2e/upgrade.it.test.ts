@@ -1,9 +1,14 @@
-// No downgrade onto a newer schema (issue 23, ADR 0010), with real Prefect and Postgres on the real node: a Workspace
-// migrated by Prefect 3.9.1 is switched to an image of Prefect 3.8.8 (built here, test/node/images). The migration
-// Job's guard finds the database at a revision 3.8.8 does not know, migrates nothing and fails at once; the server
-// keeps running 3.9.1 and serving; the Workspace is Degraded, naming the Prefect the database needs. Switching back
-// clears it.
+// Changing a Workspace's Prefect never risks its data (issue 23, ADR 0010), with real Prefect and Postgres on the real
+// node. A new Workspace migrates after a backup Job that finds nothing to back up. Switched to an image of Prefect
+// 3.8.8 (built here, test/node/images), it first backs the database up (a pg_dump file on the retained backup volume,
+// named by time, Prefect image and schema revision), then the migration Job's guard finds the database at a revision
+// 3.8.8 does not know, migrates nothing and fails at once; the server keeps running 3.9.1; the Workspace is Degraded,
+// naming the Prefect the database needs. Switching back clears it. A backup that fails (its volume made unwritable on
+// the node) stops the next upgrade before any migration, and the server keeps running.
+import { execFile } from "node:child_process"
+import { readdir } from "node:fs/promises"
 import { join } from "node:path"
+import { promisify } from "node:util"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import {
   describeOnRealNode,
@@ -30,7 +35,7 @@ import {
 } from "./cluster.js"
 import { prefectApi } from "./prefect.js"
 
-const workspace = "downgrade"
+const workspace = "upgrade"
 const env = `${environmentLabel}=${workspace}`
 const currentImage = "prefecthq/prefect:3.9.1-python3.12"
 const minutes = (n: number) => n * 60_000
@@ -42,8 +47,10 @@ interface Condition {
   readonly message: string
 }
 
-describeOnRealNode("a Workspace switched to an older Prefect than its database's schema, on the real node", () => {
-  const namespace = useNamespace("e2e-downgrade")
+const run = promisify(execFile)
+
+describeOnRealNode("changing a Workspace's Prefect image, on the real node: backups first, no downgrade", () => {
+  const namespace = useNamespace("e2e-upgrade")
   useRealNode(namespace, { exclusive: true })
   let api: KubeApi
   let identity: OperatorIdentity
@@ -75,6 +82,29 @@ describeOnRealNode("a Workspace switched to an older Prefect than its database's
       JSON.stringify({ spec: { workflows: { image } } }),
     ])
     expect(patched.code, patched.stderr).toBe(0)
+  }
+  const jobsOf = async (component: "backup" | "migration") =>
+    listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=${component}`)
+  const terminationMessages = async (job: string) => {
+    const pods = await listChildren<
+      Pod & { status?: { containerStatuses?: ReadonlyArray<{ state?: { terminated?: { message?: string } } }> } }
+    >(api, namespace, "pods", `job-name=${job}`)
+    return pods.flatMap((p) => (p.status?.containerStatuses ?? []).map((c) => c.state?.terminated?.message ?? ""))
+  }
+  /** The backup volume's directory on the node (the harness's local provisioner). */
+  const backupDirectory = async () => {
+    const claim = await kubectl([
+      "get",
+      "pvc",
+      `${workspace}-orion-database-backup`,
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.spec.volumeName}",
+    ])
+    const path = await kubectl(["get", "pv", claim.stdout, "-o", "jsonpath={.spec.local.path}"])
+    expect(path.stdout).not.toBe("")
+    return path.stdout
   }
   const serverDeployment = async () =>
     (await listChildren<Deployment>(api, namespace, "deployments", `${env},${componentLabel}=server`))[0]
@@ -117,11 +147,17 @@ describeOnRealNode("a Workspace switched to an older Prefect than its database's
   }, minutes(3))
 
   it(
-    "migrates a new database with Prefect 3.9.1: the guard finds nothing newer and hands over to the upgrade",
+    "migrates a new database with Prefect 3.9.1 after a backup Job that finds nothing to back up yet",
     async () => {
       await until("the Workspace is Ready", async () =>
         (await condition("Ready"))?.status === "True" ? true : undefined,
       )
+      const [backup] = await jobsOf("backup")
+      expect(backup?.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True")).toBe(true)
+      expect((await terminationMessages(backup?.metadata.name ?? "")).join("\n")).toContain(
+        "cartographer/backup none: the database holds no Prefect schema yet",
+      )
+      expect(await readdir(await backupDirectory())).toEqual([])
       const logs = await kubectl(["logs", "-n", namespace, "-l", `${env},${componentLabel}=migration`, "--tail=-1"])
       expect(logs.stdout).toContain("database schema revision(s) known to Prefect 3.9.1; upgrading")
       expect(logs.stdout).toMatch(/Migrations succeeded|upgraded/u)
@@ -137,6 +173,19 @@ describeOnRealNode("a Workspace switched to an older Prefect than its database's
         const c = await condition("Degraded")
         return c?.reason === "DatabaseNewerThanImage" ? c : undefined
       })
+      // The backup ran first, and its file holds the 3.9.1 schema: named by time, image and revision.
+      const backup = (await jobsOf("backup")).find((j) =>
+        j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True"),
+      )
+      const message = (await terminationMessages(backup?.metadata.name ?? "")).join("\n")
+      const file = /cartographer\/backup file=(\S+) bytes=(\d+)/u.exec(message)
+      expect(file?.[1]).toMatch(/^\d{8}T\d{6}Z-prefect-3\.9\.1-python3\.12-91e2b8f3d6a4\.dump$/u)
+      expect(Number(file?.[2])).toBeGreaterThan(10_000)
+      expect(await readdir(await backupDirectory())).toEqual([file?.[1]])
+      const [migration] = await jobsOf("migration")
+      expect(Date.parse(migration?.metadata.creationTimestamp ?? "")).toBeGreaterThanOrEqual(
+        Date.parse(backup?.status?.completionTime ?? "") - 1_000,
+      )
       expect(degraded.status).toBe("True")
       expect(degraded.message).toContain(
         `spec.workflows.image: ${previousPrefectImage} runs Prefect 3.8.8, whose newest database migration is ` +
@@ -145,8 +194,8 @@ describeOnRealNode("a Workspace switched to an older Prefect than its database's
       expect(degraded.message).toContain(`the server keeps running ${currentImage}`)
 
       // One pod, failed by the pod failure policy at its first attempt (not after the backoff's retries).
-      const [job] = (await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=migration`)).filter(
-        (j) => j.status?.conditions?.some((c) => c.type === "Failed" && c.status === "True"),
+      const [job] = (await jobsOf("migration")).filter((j) =>
+        j.status?.conditions?.some((c) => c.type === "Failed" && c.status === "True"),
       )
       expect(job?.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("PodFailurePolicy")
       const pods = await listChildren<Pod>(api, namespace, "pods", `job-name=${job?.metadata.name}`)
@@ -169,6 +218,10 @@ describeOnRealNode("a Workspace switched to an older Prefect than its database's
     "clears the condition once the image is back on a Prefect that knows the schema",
     async () => {
       await setImage(currentImage)
+      // The 3.8.8 Jobs are pruned: only the current revision's backup and migration Jobs stay.
+      await until("the 3.8.8 Jobs are pruned", async () =>
+        (await jobsOf("backup")).length === 1 && (await jobsOf("migration")).length === 1 ? true : undefined,
+      )
       await until("Degraded is False again", async () =>
         (await condition("Degraded"))?.status === "False" ? true : undefined,
       )
@@ -176,5 +229,32 @@ describeOnRealNode("a Workspace switched to an older Prefect than its database's
       expect(await serverImage()).toBe(currentImage)
     },
     minutes(8),
+  )
+
+  it(
+    "stops an upgrade whose backup fails: no migration Job, the server keeps running, Degraded/BackupFailed with pg_dump's error",
+    async () => {
+      // The backup volume made unwritable on the node (kubelet leaves a volume whose root already fits fsGroup alone).
+      const directory = await backupDirectory()
+      await run("chattr", ["+i", directory])
+      try {
+        await setImage(previousPrefectImage)
+        const degraded = await until("Degraded/BackupFailed", async () => {
+          const c = await condition("Degraded")
+          return c?.reason === "BackupFailed" ? c : undefined
+        })
+        expect(degraded.message).toContain(`nothing was migrated and the server keeps running ${currentImage}`)
+        expect(degraded.message).toMatch(
+          /pg_dump: error: could not open output file .*Permission denied|Operation not permitted/u,
+        )
+        expect(await jobsOf("migration")).toEqual([])
+        expect(await serverImage()).toBe(currentImage)
+        expect((await condition("Ready"))?.status).toBe("True")
+      } finally {
+        await run("chattr", ["-i", directory])
+        await setImage(currentImage)
+      }
+    },
+    minutes(10),
   )
 })
