@@ -265,7 +265,7 @@ describe("installing from the release zip", () => {
     ])
   }, 120_000)
 
-  it("cartographer uninstall, as the README says, leaves nothing of ours behind but the retained data volume and its Secret", async () => {
+  it("cartographer uninstall, as the README says, leaves nothing of ours behind but the retained data and backup volumes and the Secret", async () => {
     // What a stopped operator leaves of a kubernetes pool's RBAC in another namespace: no owner reference, so the
     // garbage collector never removes it; uninstall does.
     await kubectlOk(["create", "namespace", "flows"])
@@ -293,6 +293,7 @@ describe("installing from the release zip", () => {
     const result = await uninstall([])
     expect(result.code, `${result.stdout}${result.stderr}`).toBe(0)
     expect(result.stdout).toContain("kept persistentvolumeclaim/default/test-environment-orion-database-pvc")
+    expect(result.stdout).toContain("kept persistentvolumeclaim/default/test-environment-orion-database-backup")
     expect(result.stdout).toContain("kept secret/default/test-environment-environment-secrets")
     expect((await kubectl(["get", "role", "test-environment-agent-k8s", "-n", "flows"])).code).not.toBe(0)
     const ours = async () => {
@@ -318,6 +319,7 @@ describe("installing from the release zip", () => {
     // uninstall returned once everything was gone: nothing to wait for.
     const left = await ours()
     expect(left).toEqual([
+      "persistentvolumeclaim/test-environment-orion-database-backup",
       "persistentvolumeclaim/test-environment-orion-database-pvc",
       "secret/test-environment-environment-secrets",
     ])

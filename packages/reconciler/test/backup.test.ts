@@ -53,6 +53,23 @@ describe("the backup before a migration", () => {
     expect(condition(p, "Ready")?.status).toBe("True")
   })
 
+  it("is not taken before a new Workspace's first migration, but is when its database volume was retained from an earlier one", () => {
+    const w = ws()
+    const fresh = plan(w, nothing)
+    expect(jobs(fresh.apply, "backup")).toEqual([])
+    expect(jobs(fresh.apply, "migration")).toHaveLength(1)
+    // The backup volume exists from the start, so that the first upgrade finds it.
+    expect(fresh.apply.some((o) => o.metadata.name === "test-environment-orion-database-backup")).toBe(true)
+    const retained = plan(w, { ...nothing, databaseVolumeRetained: true })
+    expect(jobs(retained.apply, "backup").map((j) => j.metadata.name)).toEqual([backupJobName(w)])
+    expect(jobs(retained.apply, "migration")).toEqual([])
+    expect(find(retained, "Deployment", serverName).spec.replicas).toBe(0)
+    expect(jobs(retained.apply, "backup")[0]?.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: "SOURCE_IMAGE",
+      value: "none",
+    })
+  })
+
   it("is never created again once its migration Job exists", () => {
     const world = settled(ws())
     const upgraded = ws({ image: upgradedImage })

@@ -70,15 +70,13 @@ export const condition = (p: Plan, type: "Ready" | "Progressing" | "Degraded") =
 export const backedUp = (p: Plan, before: Observed): Observed =>
   observeApplied(p, { ...inputs, previous: before, migration: "succeeded" })
 
-/** The plan once the first plan was applied, its backup succeeded and its migration reached `migration`. */
-export const afterMigration = (w: Workspace, migration: "running" | "succeeded" | "failed" = "succeeded"): Plan => {
-  const backup = backedUp(plan(w, nothing), nothing)
-  return plan(w, observeApplied(plan(w, backup), { ...inputs, previous: backup, migration }))
-}
+/** The plan once the first plan was applied and its migration reached `migration` (a new database: no backup). */
+export const afterMigration = (w: Workspace, migration: "running" | "succeeded" | "failed" = "succeeded"): Plan =>
+  plan(w, observeApplied(plan(w, nothing), { ...inputs, migration }))
 
 /** The world once a Workspace's migration succeeded and everything rolled out and became ready. */
 export const settled = (w: Workspace): Observed => {
-  const backup = backedUp(plan(w, nothing), nothing)
-  const migrated = plan(w, observeApplied(plan(w, backup), { ...inputs, migration: "succeeded" }))
+  const first = plan(w, nothing)
+  const migrated = plan(w, observeApplied(first, { ...inputs, migration: "succeeded" }))
   return observeApplied(migrated, { ...inputs, migration: "succeeded" })
 }

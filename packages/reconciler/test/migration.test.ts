@@ -80,10 +80,7 @@ describe("migration Job", () => {
 describe("migration gate", () => {
   it("creates a new Workspace's server at 0 replicas until its first migration succeeds", () => {
     const w = ws({ controllerReplicas: 2 })
-    const backingUp = plan(w, nothing)
-    expect(find(backingUp, "Deployment", serverName).spec.replicas).toBe(0)
-    expect(condition(backingUp, "Progressing")?.reason).toBe("BackingUp")
-    const backup = backedUp(backingUp, nothing)
+    const backup = nothing
     const first = plan(w, backup)
     expect(find(first, "Deployment", serverName).spec.replicas).toBe(0)
     expect(find(first, "Deployment", serverName).metadata.annotations).toBeUndefined()

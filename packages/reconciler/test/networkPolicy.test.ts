@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { plan } from "../src/plan/planner.js"
-import { afterMigration, find, nothing, ws } from "./fixtures.js"
+import { find, nothing, settled, ws } from "./fixtures.js"
 
 const selector = (component: string) => ({
   podSelector: {
@@ -30,15 +30,14 @@ describe("NetworkPolicies", () => {
 
   it("select the pods the workloads really run (their selectors match the policies' targets)", () => {
     const p = plan(ws({ controllerReplicas: 2 }), nothing)
-    const backup = p.apply.find((o) => o.kind === "Job")
-    expect(backup?.kind === "Job" && backup.spec.template.metadata.labels).toMatchObject(
-      selector("backup").podSelector.matchLabels,
-    )
-    const migration = afterMigration(ws({ controllerReplicas: 2 }), "running").apply.find(
-      (o) => o.kind === "Job" && o.metadata.labels["mlops.aigency.com/component"] === "migration",
-    )
+    const migration = p.apply.find((o) => o.kind === "Job")
     expect(migration?.kind === "Job" && migration.spec.template.metadata.labels).toMatchObject(
       selector("migration").podSelector.matchLabels,
+    )
+    const upgrade = plan(ws({ controllerReplicas: 2, image: "prefecthq/prefect:3.9.2-python3.12" }), settled(ws()))
+    const backup = upgrade.apply.find((o) => o.kind === "Job")
+    expect(backup?.kind === "Job" && backup.spec.template.metadata.labels).toMatchObject(
+      selector("backup").podSelector.matchLabels,
     )
     expect(find(p, "Deployment", "test-environment-orion-server").spec.template.metadata.labels).toMatchObject(
       selector("server").podSelector.matchLabels,

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
-import { databaseName, redisName, secretName, serverName } from "../plan/names.js"
+import { databaseName, databaseVolumeName, redisName, secretName, serverName } from "../plan/names.js"
 import type { Cache } from "./Cache.js"
 import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
@@ -41,6 +41,16 @@ export const makeView = (children: ChildCaches, ownWrites: OwnWrites): View => (
     return out
   },
 })
+
+/**
+ * Whether the database volume was created before the Workspace: a retained volume of an earlier Workspace of the same
+ * name, whose data the first migration must back up. Both times are RFC 3339 in UTC with seconds, as the API server
+ * writes them, so they compare as strings.
+ */
+const olderThan = (volume: Live<KubeObject> | undefined, workspaceCreated: string | undefined): boolean =>
+  volume?.metadata.creationTimestamp !== undefined &&
+  workspaceCreated !== undefined &&
+  volume.metadata.creationTimestamp < workspaceCreated
 
 /** Termination messages remembered at most, by Job uid: a bound on the memory of Jobs that failed long ago. */
 const maxCachedJobMessages = 1000
@@ -106,6 +116,10 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         jobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
+        databaseVolumeRetained: olderThan(
+          view.get("PersistentVolumeClaim", { namespace, name: databaseVolumeName(names) }),
+          workspace.metadata.creationTimestamp,
+        ),
       }
     })
 }

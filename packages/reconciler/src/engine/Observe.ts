@@ -123,6 +123,8 @@ export interface Children {
   readonly roles: ReadonlyArray<Live<KubeObject>>
   /** Termination messages of failed migration and backup Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
+  /** The database volume predates the Workspace (retained from an earlier one). */
+  readonly databaseVolumeRetained?: boolean
 }
 
 const migrationJobOf = (job: Live<KubeObject>, extra: string | undefined): MigrationJobObservation => {
@@ -177,6 +179,7 @@ export const observedOf = (input: {
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     backupJobs: backups.length === 0 ? undefined : backups.sort(byName),
+    databaseVolumeRetained: children.databaseVolumeRetained === true ? true : undefined,
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
   })

@@ -5,9 +5,11 @@
  * the backup succeeded; a failed backup stops the upgrade there (the server keeps running its current image) and the
  * Workspace is `Degraded/BackupFailed` with the pod's output.
  *
- * Whether the database holds data is decided where it is reachable, by the Job: without Prefect's `alembic_version`
- * table there is nothing to lose (a new Workspace), and it succeeds without writing a file. So a Workspace re-created
- * on a retained volume is backed up too, which the planner alone could not know.
+ * When: before every migration of an upgrade (a server has run a migrated revision, so the database holds data), and
+ * before the first migration of a Workspace whose database volume predates it (retained from an earlier Workspace of
+ * the same name: the engine compares creation times). A new Workspace's first migration is not backed up. The Job
+ * itself checks once more, where the database is reachable: without Prefect's `alembic_version` table there is
+ * nothing to lose, and it succeeds without writing a file.
  *
  * Each file is named by time, the Prefect image whose schema it holds and that schema's revision, e.g.
  * `20261207T093000Z-prefect-3.9.1-python3.12-91e2b8f3d6a4.dump`, written under a temporary name and renamed when
@@ -142,6 +144,9 @@ export const withBackup = (
   observed: Observed,
 ): MigrationGate => {
   if (!backsUp(ctx, revision)) return gate
+  // Data exists once a server ran a migrated revision (an upgrade), or on a volume retained from an earlier Workspace.
+  // A new database is not backed up: there is nothing to lose, and its first migration needs no backup volume bound.
+  if (gate.server.kind !== "held" && observed.databaseVolumeRetained !== true) return gate
   const source = gate.server.kind === "held" ? gate.server.revision.image : undefined
   const job = planBackupJob(ctx, gate.hash, source)
   const seen = observed.backupJobs?.find((j) => j.name === job.metadata.name)

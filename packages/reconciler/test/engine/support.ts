@@ -142,29 +142,34 @@ const PersistentVolumes: ResourceKind = {
 }
 
 /**
- * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner, and the
- * scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
+ * PersistentVolumes pre-bound to a Workspace's database claim and its backup claim: the test cluster has no
+ * provisioner, and the scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
  */
 export const provideVolume = (namespace: string, workspace: string) =>
   Effect.gen(function* () {
     const admin = yield* Admin
-    const name = `pv-${namespace}-${workspace}`.slice(0, 253)
-    yield* admin.apply(
-      PersistentVolumes,
-      {
-        metadata: { name, labels: { "cartographer.test/engine": "true" } },
-        spec: {
-          capacity: { storage: "100Gi" },
-          accessModes: ["ReadWriteOnce"],
-          persistentVolumeReclaimPolicy: "Retain",
-          storageClassName: "",
-          hostPath: { path: `/tmp/${name}` },
-          claimRef: { namespace, name: `${workspace}-orion-database-pvc` },
+    for (const [suffix, claim] of [
+      ["", `${workspace}-orion-database-pvc`],
+      ["-backup", `${workspace}-orion-database-backup`],
+    ] as const) {
+      const name = `pv-${namespace}-${workspace}${suffix}`.slice(0, 253)
+      yield* admin.apply(
+        PersistentVolumes,
+        {
+          metadata: { name, labels: { "cartographer.test/engine": "true" } },
+          spec: {
+            capacity: { storage: "100Gi" },
+            accessModes: ["ReadWriteOnce"],
+            persistentVolumeReclaimPolicy: "Retain",
+            storageClassName: "",
+            hostPath: { path: `/tmp/${name}` },
+            claimRef: { namespace, name: claim },
+          },
         },
-      },
-      { fieldManager: "engine-test" },
-    )
-    yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
+        { fieldManager: "engine-test" },
+      )
+      yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
+    }
   }).pipe(Effect.orDie)
 
 /** The children every Workspace of samples/basic-workspace.yaml named `name` has once planned, by kind. */
