@@ -28,8 +28,11 @@ describe("the backup before a migration", () => {
     expect(condition(backingUp, "Ready")?.status).toBe("True")
     const migrating = plan(upgraded, backedUp(backingUp, world))
     expect(jobs(migrating.apply, "migration").map((j) => j.metadata.name)).toEqual([migrationJobName(upgraded)])
-    // The finished backup Job stays while it exists, for its logs.
+    // The finished backup Job stays while it exists and the migration runs, for its logs; pruned once it is done.
     expect(jobs(migrating.apply, "backup")).toHaveLength(1)
+    const done = plan(upgraded, backedUp(migrating, backedUp(backingUp, world)))
+    expect(container(find(done, "Deployment", serverName)).image).toBe(upgradedImage)
+    expect(jobs(done.apply, "backup")).toEqual([])
   })
 
   it("stops the upgrade when it fails: no migration, the server keeps its image, Degraded/BackupFailed with the pod's output", () => {

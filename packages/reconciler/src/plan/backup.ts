@@ -135,7 +135,7 @@ export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: strin
 /**
  * Puts the backup in front of a migration gate that is not open: the migration Job is applied only once the backup Job
  * of its hash has succeeded. A migration Job that exists already had its backup; a backup Job is then only kept (for
- * its logs) while it exists, never created again.
+ * its logs) while it exists and the migration is not done, never created again.
  */
 export const withBackup = (
   ctx: PlanContext,
@@ -143,7 +143,9 @@ export const withBackup = (
   gate: MigrationGate,
   observed: Observed,
 ): MigrationGate => {
-  if (!backsUp(ctx, revision)) return gate
+  // Once the migration is done the backup Job is pruned (its file stays on the volume): kept, it would be planned
+  // with another source image than it was created with, and a Job's template cannot change.
+  if (!backsUp(ctx, revision) || gate.state === "done") return gate
   // Data exists once a server ran a migrated revision (an upgrade), or on a volume retained from an earlier Workspace.
   // A new database is not backed up: there is nothing to lose, and its first migration needs no backup volume bound.
   if (gate.server.kind !== "held" && observed.databaseVolumeRetained !== true) return gate
