@@ -47,6 +47,9 @@ const kubectlOk = async (args: ReadonlyArray<string>, input?: string): Promise<s
   return result.stdout
 }
 
+const patchSample = (type: "merge" | "json", patch: unknown) =>
+  kubectlOk(["patch", "workspace", "test-environment", "-n", "default", `--type=${type}`, "-p", JSON.stringify(patch)])
+
 /** The release's own CLI, as the README runs it, with the administrator's kubeconfig. */
 const uninstall = (args: ReadonlyArray<string>) =>
   runCli(join(unpacked, "bin", "cartographer.mjs"), ["uninstall", `--kubeconfig=${cp.kubeconfigPath}`, ...args])
@@ -234,16 +237,7 @@ describe("installing from the release zip", () => {
 
   it("cartographer uninstall deletes nothing of the install while a Workspace is still going: its objects need the CRD", async () => {
     // A Workspace someone else's finalizer holds: its objects go (foreground), but it stays, so the CRD must too.
-    await kubectlOk([
-      "patch",
-      "workspace",
-      "test-environment",
-      "-n",
-      "default",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ metadata: { finalizers: ["cartographer.test/hold"] } }),
-    ])
+    await patchSample("merge", { metadata: { finalizers: ["cartographer.test/hold"] } })
     const held = await uninstall(["--timeout=10s"])
     expect(held.code, held.stderr).toBe(1)
     expect(held.stdout).toContain("deleting workspace/default/test-environment (foreground: its objects first)")
@@ -253,16 +247,7 @@ describe("installing from the release zip", () => {
     expect(held.stdout).not.toMatch(/deleting (customresourcedefinition|deployment|namespace)/u)
     expect((await kubectl(["get", "crd", "workspaces.mlops.aigency.com"])).code).toBe(0)
     expect((await kubectl(["get", "deployment", "cartographer-operator", "-n", system])).code).toBe(0)
-    await kubectlOk([
-      "patch",
-      "workspace",
-      "test-environment",
-      "-n",
-      "default",
-      "--type=json",
-      "-p",
-      JSON.stringify([{ op: "remove", path: "/metadata/finalizers" }]),
-    ])
+    await patchSample("json", [{ op: "remove", path: "/metadata/finalizers" }])
   }, 120_000)
 
   it("cartographer uninstall, as the README says, leaves nothing of ours behind but the retained data and backup volumes and the Secret", async () => {

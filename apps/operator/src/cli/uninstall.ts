@@ -19,7 +19,6 @@
 import {
   type K8sError,
   Kinds,
-  KubeClient,
   type KubeClientShape,
   type KubeObject,
   type Live,
@@ -27,7 +26,8 @@ import {
   resourceKind,
 } from "@cartographer/k8s"
 import { labelKeys, managedBy } from "@cartographer/reconciler"
-import { Cause, Duration, Effect, Layer, Result, Schema } from "effect"
+import { Duration, Effect, Result } from "effect"
+import { kubeconfigOption, runWithClient } from "./Cluster.js"
 import { formatDuration, help, type Options, parse, Text } from "./Options.js"
 
 interface UninstallOptions {
@@ -44,14 +44,7 @@ export const defaults = {
 } as const
 
 const uninstallOptions: Options<UninstallOptions> = {
-  kubeconfig: {
-    flag: "kubeconfig",
-    metavar: "file",
-    schema: Schema.String,
-    default: undefined,
-    defaultText: "$KUBECONFIG, in-cluster, ~/.kube/config",
-    doc: "kubeconfig (of a cluster administrator: it deletes cluster-wide objects)",
-  },
+  kubeconfig: kubeconfigOption("kubeconfig (of a cluster administrator: it deletes cluster-wide objects)"),
   timeout: {
     flag: "timeout",
     metavar: "duration",
@@ -269,19 +262,11 @@ export const runUninstall = async (argv: ReadonlyArray<string>, io: UninstallIo)
     return 0
   }
   const options = parsed.success
-  const clientOptions = { userAgent: "cartographer-uninstall" }
-  const clientLayer =
-    options.kubeconfig === undefined
-      ? KubeClient.layerConfig(clientOptions)
-      : KubeClient.layerFromFile(options.kubeconfig, clientOptions)
-  const program = Effect.gen(function* () {
-    const client = yield* KubeClient
-    return yield* uninstall(client, options, (line) => io.write(`${line}\n`))
-  }).pipe(Effect.provide(Layer.fresh(clientLayer)))
-  const exit = await Effect.runPromiseExit(program)
-  if (exit._tag === "Failure") {
-    io.error(`cartographer uninstall: ${Cause.pretty(exit.cause)}\n`)
-    return 2
-  }
-  return exit.value === "uninstalled" ? 0 : 1
+  const outcome = await runWithClient(
+    "uninstall",
+    options.kubeconfig,
+    (client) => uninstall(client, options, (line) => io.write(`${line}\n`)),
+    io.error,
+  )
+  return outcome === undefined ? 2 : outcome === "uninstalled" ? 0 : 1
 }

@@ -16,7 +16,7 @@
  * complete; the oldest beyond `keep` are then deleted. Not for an external database: its operator backs it up.
  */
 import { metadata, type PlanContext } from "./context.js"
-import { postgresImage } from "./database.js"
+import { planRetainedVolume, postgresImage } from "./database.js"
 import type { Container, Job, PersistentVolumeClaim } from "./kube.js"
 import { labels } from "./labels.js"
 import {
@@ -42,22 +42,16 @@ export const backupMarker = "cartographer/backup"
 export const backsUp = (ctx: PlanContext, revision: ServerRevision): boolean =>
   ctx.workflows.database.backup.beforeMigration && usesInternalDatabase(ctx, revision)
 
+/** Retained as the database volume is: the backups matter most when the database is lost. */
 export const planBackupVolume = (ctx: PlanContext): PersistentVolumeClaim => {
   const { storageQuota, storageClassName, database } = ctx.workflows
-  const storageClass = database.backup.storageClassName ?? storageClassName
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
-    // Retained as the database volume is: the backups matter most when the database is lost.
-    metadata: metadata(ctx, backupVolumeName(ctx), labels(ctx, "backup"), {
-      owned: database.deleteVolumeWithWorkspace,
-    }),
-    spec: {
-      accessModes: ["ReadWriteOnce"],
-      ...(storageClass === undefined ? {} : { storageClassName: storageClass }),
-      resources: { requests: { storage: database.backup.volumeSize ?? storageQuota } },
-    },
-  }
+  return planRetainedVolume(
+    ctx,
+    backupVolumeName(ctx),
+    "backup",
+    database.backup.volumeSize ?? storageQuota,
+    database.backup.storageClassName ?? storageClassName,
+  )
 }
 
 /**
