@@ -54,7 +54,10 @@ export interface EngineOptions {
   readonly shutdownGrace?: Duration.Input | undefined
   /** Metrics and log hooks. Default: none. */
   readonly observer?: EngineObserver | undefined
-  /** A Workspace still progressing (migration, rollout) is reconciled again after this. Default 30 seconds. */
+  /**
+   * A Workspace still progressing (migration, rollout) after a reconcile that wrote is reconciled again after this.
+   * One whose reconcile wrote nothing waits for a change of its children instead. Default 30 seconds.
+   */
   readonly progressingRequeue?: Duration.Input | undefined
   /**
    * A Workspace with a child refused from outside it (its namespace does not exist yet, a quota, a policy) is
