@@ -302,6 +302,7 @@ export const make = (
                 Stream.fail(
                   new Timeout({
                     message: `watch silent for ${Duration.format(Duration.fromInputUnsafe(inactivity))}`,
+                    silent: true,
                   }),
                 ),
             }),
