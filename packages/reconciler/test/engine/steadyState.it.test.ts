@@ -105,7 +105,10 @@ suite.tests("steady state", "300 seconds", (it) => {
         const workflows = (base.spec as { workflows: Record<string, unknown> }).workflows
         yield* admin.apply(
           Kinds.Workspace,
-          { ...base, spec: { workflows: { ...workflows, nodeSelector: { "cartographer.test/no-such-node": "true" } } } },
+          {
+            ...base,
+            spec: { workflows: { ...workflows, nodeSelector: { "cartographer.test/no-such-node": "true" } } },
+          },
           { fieldManager: "engine-test" },
         )
         const progressing = yield* suite.waitForCondition(name, "Progressing", "True")
