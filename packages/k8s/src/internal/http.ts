@@ -54,9 +54,6 @@ export interface HttpTransport {
   ) => Effect.Effect<StreamingResponse, K8sErrorReason, Scope.Scope>
 }
 
-/** How long client-node's authentication headers are reused (`authHeaders` below). */
-const authRefreshMillis = 10_000
-
 const methods: Record<Method, HttpMethod> = {
   GET: HttpMethod.GET,
   POST: HttpMethod.POST,
@@ -112,9 +109,10 @@ const http1Only = (dispatcher: Dispatcher): Dispatcher =>
  */
 export const make = (
   kubeConfig: KubeConfig,
-  options: { readonly userAgent: string },
+  options: { readonly userAgent: string; readonly credentialsReuse: Duration.Input },
 ): Effect.Effect<HttpTransport, K8sErrorReason, Scope.Scope> =>
   Effect.gen(function* () {
+    const authRefreshMillis = Duration.toMillis(Duration.fromInputUnsafe(options.credentialsReuse))
     const cluster = kubeConfig.getCurrentCluster()
     if (cluster === null) {
       return yield* new Transport({ message: "the kubeconfig has no current cluster" })
@@ -135,7 +133,7 @@ export const make = (
     )
 
     /**
-     * The authentication headers, computed by client-node at most once per `authRefreshMillis`. Each of its
+     * The authentication headers, computed by client-node at most once per `credentialsReuse`. Each of its
      * computations reads the CA and client certificates (files, synchronously) and builds a TLS connection pool
      * that only the first request needs, which a convergence's CPU profile showed per request; client-go itself
      * re-reads a token file once a minute. A 401 drops them, so that a rotated token is used at once.
