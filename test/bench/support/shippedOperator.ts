@@ -3,10 +3,10 @@
 // only from outside: its JSON log lines, /readyz and /metrics, and /proc/<pid>. What the benchmark sets beyond the
 // Deployment are documented options of `run` (the kubeconfig, the namespaces, the resync period, loopback addresses
 // for the probe and metrics servers) and, for the profiled run, Node's `--cpu-prof`.
-import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { freePort, operatorRuntimeArgs, operatorRuntimeEnv, start } from "@cartographer/test/harness"
 import { cpuSecondsOf } from "./cpu.js"
+import { eventLog, type MemoryStats, memoryOf } from "./processEvents.js"
 
 const bundleScript = fileURLToPath(new URL("../../../apps/operator/scripts/bundle.mjs", import.meta.url))
 let built: Promise<{ readonly path: string; readonly bytes: number }> | undefined
@@ -42,16 +42,6 @@ export type OperatorEvent =
   | { readonly event: "warning"; readonly t: number; readonly msg: string; readonly fields: Record<string, unknown> }
   /** The longest event-loop block since the previous scrape of /metrics (prom-client's lag monitor). */
   | { readonly event: "loop"; readonly t: number; readonly loopDelayMaxMs: number }
-
-export interface MemoryStats {
-  readonly rssBytes: number
-  /** RssAnon: what the process allocated (heap, native). */
-  readonly anonBytes: number
-  /** RssFile: mapped files, mostly the node binary's code, shared with other Node processes. */
-  readonly fileBytes: number
-  /** High-water mark (VmHWM). */
-  readonly peakRssBytes: number
-}
 
 export interface ShippedOperatorConfig {
   readonly kubeconfig: string
@@ -127,10 +117,15 @@ export const startShippedOperator = async (config: ShippedOperatorConfig): Promi
   })
   const { child } = started
   const startedAt = Date.now()
-  const events: Array<OperatorEvent> = []
-  const waiters = new Set<() => void>()
   const lines: Array<string> = []
   let rest = ""
+  const logTail = (count = 30) => [...lines, rest].slice(-count).join("\n")
+  const { events, wake, waitFor } = eventLog<OperatorEvent>({
+    what: `cartographer run ${child.pid}`,
+    running: started.running,
+    status: () => String(started.status()),
+    tail: logTail,
+  })
   const onLine = (line: string) => {
     lines.push(line)
     if (lines.length > 2000) lines.splice(0, 1000)
@@ -158,58 +153,11 @@ export const startShippedOperator = async (config: ShippedOperatorConfig): Promi
     const parts = (rest + chunk).split("\n")
     rest = parts.pop() ?? ""
     for (const line of parts) if (line.trim() !== "") onLine(line)
-    for (const wake of [...waiters]) wake()
+    wake()
   }
   child.stdout?.setEncoding("utf8").on("data", onChunk)
   child.stderr?.setEncoding("utf8").on("data", onChunk)
-  void started.exited.then(() => {
-    for (const wake of [...waiters]) wake()
-  })
-  const logTail = (count = 30) => [...lines, rest].slice(-count).join("\n")
-
-  const waitFor = (predicate: (event: OperatorEvent) => boolean, timeoutMs: number): Promise<OperatorEvent> =>
-    new Promise((resolve, reject) => {
-      let seen = 0
-      const check = () => {
-        for (; seen < events.length; seen++) {
-          const event = events[seen] as OperatorEvent
-          if (predicate(event)) {
-            done()
-            resolve(event)
-            return
-          }
-        }
-        if (!started.running()) {
-          done()
-          reject(new Error(`cartographer run ${child.pid} ended (${started.status()})\n${logTail()}`))
-        }
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`cartographer run ${child.pid}: no matching event within ${timeoutMs} ms\n${logTail()}`))
-      }, timeoutMs)
-      const done = () => {
-        clearTimeout(timer)
-        waiters.delete(check)
-      }
-      waiters.add(check)
-      check()
-    })
-
-  const memory = async (): Promise<MemoryStats | undefined> => {
-    try {
-      const status = await readFile(`/proc/${child.pid}/status`, "utf8")
-      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024
-      return {
-        rssBytes: kib("VmRSS"),
-        anonBytes: kib("RssAnon"),
-        fileBytes: kib("RssFile"),
-        peakRssBytes: kib("VmHWM"),
-      }
-    } catch {
-      return undefined
-    }
-  }
+  void started.exited.then(wake)
 
   const metrics = async (): Promise<string> => {
     const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
@@ -224,7 +172,7 @@ export const startShippedOperator = async (config: ShippedOperatorConfig): Promi
     startedAt,
     events,
     waitFor,
-    memory,
+    memory: () => memoryOf(started.pid),
     cpuSeconds: () => cpuSecondsOf(started.pid),
     metrics,
     metric: metricValue,
