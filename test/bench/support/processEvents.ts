@@ -13,6 +13,16 @@ export interface MemoryStats {
   readonly peakRssBytes: number
 }
 
+/** A Workspace's reconcile as the operator logged it, with the time this process saw the line (`Date.now()`). */
+export interface ReconciledEvent {
+  readonly event: "reconciled"
+  readonly t: number
+  readonly key: string
+  readonly result: string
+  /** How long the reconcile ran. */
+  readonly ms: number
+}
+
 /** The process's memory from `/proc/<pid>/status`; undefined once it has ended. */
 export const memoryOf = async (pid: number): Promise<MemoryStats | undefined> => {
   try {

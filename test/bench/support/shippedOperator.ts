@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url"
 import { freePort, operatorRuntimeArgs, operatorRuntimeEnv, start } from "@cartographer/test/harness"
 import { cpuSecondsOf } from "./cpu.js"
-import { eventLog, type MemoryStats, memoryOf } from "./processEvents.js"
+import { eventLog, type MemoryStats, memoryOf, type ReconciledEvent } from "./processEvents.js"
 
 const bundleScript = fileURLToPath(new URL("../../../apps/operator/scripts/bundle.mjs", import.meta.url))
 let built: Promise<{ readonly path: string; readonly bytes: number }> | undefined
@@ -30,14 +30,7 @@ export const shippedBundle = (): Promise<{ readonly path: string; readonly bytes
 export type OperatorEvent =
   | { readonly event: "synced"; readonly t: number }
   | { readonly event: "leading"; readonly t: number }
-  | {
-      readonly event: "reconciled"
-      readonly t: number
-      readonly key: string
-      readonly result: string
-      /** How long the reconcile ran. */
-      readonly ms: number
-    }
+  | ReconciledEvent
   /** A warning or error line (a watch that failed and reconnects after backoff, a failed reconcile). */
   | { readonly event: "warning"; readonly t: number; readonly msg: string; readonly fields: Record<string, unknown> }
   /** The longest event-loop block since the previous scrape of /metrics (prom-client's lag monitor). */
