@@ -43,6 +43,10 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
     {
       now: rfc3339,
       generatedPassword: fc.string({ minLength: 1, maxLength: 40 }),
+      generatedSecrets: fc.record({
+        apiAuthPassword: fc.string({ minLength: 1, maxLength: 40 }),
+        redisPassword: fc.string({ minLength: 1, maxLength: 40 }),
+      }),
       secret: fc.oneof(
         fc.record({ password: fc.string({ maxLength: 30 }) }).map(({ password }) => ({
           data: { password: encodeBase64(password), username: encodeBase64("postgres") },
@@ -66,6 +70,7 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
           ...(migrationHash === undefined ? {} : { migrationHash }),
         })),
       redis: workloadObservation,
+      services: workloadObservation,
       migrationJobs: fc.array(
         fc.record({ name: jobName, state: jobState, message: fc.constant("BackoffLimitExceeded: boom") }),
         { maxLength: 3 },
@@ -79,6 +84,6 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
       ),
       rbacNamespaces: fc.array(dnsLabel(12), { maxLength: 2 }),
     },
-    { requiredKeys: ["now", "generatedPassword"] },
+    { requiredKeys: ["now", "generatedPassword", "generatedSecrets"] },
   )
 }

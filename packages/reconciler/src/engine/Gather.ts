@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
-import { databaseName, redisName, secretName, serverName } from "../plan/names.js"
+import { databaseName, redisName, secretName, serverName, servicesName } from "../plan/names.js"
 import type { Cache } from "./Cache.js"
 import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
@@ -101,6 +101,7 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         database: mine(view.get("StatefulSet", { namespace, name: databaseName(names) })),
         server: mine(view.get("Deployment", { namespace, name: serverName(names) })),
         redis: mine(view.get("Deployment", { namespace, name: redisName(names) })),
+        services: mine(view.get("Deployment", { namespace, name: servicesName(names) })),
         deployments: view.owned("Deployment", key).filter((d) => mine(d) !== undefined),
         jobs,
         roles: view.owned("Role", key),

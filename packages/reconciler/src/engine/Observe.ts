@@ -8,6 +8,7 @@ import { apiVersion as workspaceApiVersion, kind as workspaceKind } from "@carto
 import { labelKeys } from "../plan/labels.js"
 import { migrationHashAnnotation } from "../plan/migration.js"
 import type {
+  GeneratedSecrets,
   JobState,
   MigrationJobObservation,
   Observed,
@@ -117,6 +118,7 @@ export interface Children {
   readonly database: Live<KubeObject> | undefined
   readonly server: Live<KubeObject> | undefined
   readonly redis: Live<KubeObject> | undefined
+  readonly services: Live<KubeObject> | undefined
   /** This Workspace's Deployments (server, Redis and pools alike; pools are told apart by label). */
   readonly deployments: ReadonlyArray<Live<KubeObject>>
   readonly jobs: ReadonlyArray<Live<KubeObject>>
@@ -136,6 +138,7 @@ const byName = <A extends { readonly name: string }>(a: A, b: A) => (a.name < b.
 export const observedOf = (input: {
   readonly now: string
   readonly generatedPassword: string
+  readonly generatedSecrets: GeneratedSecrets
   readonly previousStatus: WorkspaceStatus | undefined
   readonly children: Children
 }): Observed => {
@@ -157,6 +160,7 @@ export const observedOf = (input: {
   return defined<Observed>({
     now: input.now,
     generatedPassword: input.generatedPassword,
+    generatedSecrets: input.generatedSecrets,
     previousStatus: input.previousStatus,
     secret:
       data === undefined
@@ -172,6 +176,7 @@ export const observedOf = (input: {
     database: children.database === undefined ? undefined : workloadOf(children.database),
     server: children.server === undefined ? undefined : serverOf(children.server),
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
+    services: children.services === undefined ? undefined : workloadOf(children.services),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,

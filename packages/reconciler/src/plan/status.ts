@@ -23,6 +23,7 @@ export type ReadyReason =
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
+  | "ServicesNotReady"
   | "PoolsNotReady"
 
 export type ProgressingReason =
@@ -75,8 +76,10 @@ export interface StatusFacts {
     readonly server: ServerRollout["kind"]
   }
   readonly server: WorkloadFacts
-  /** Absent for a single-replica server. */
+  /** Absent for a single-replica server (and with an external Redis). */
   readonly redis: WorkloadFacts | undefined
+  /** Prefect's background services apart from the API; absent for a single-replica server. */
+  readonly services: WorkloadFacts | undefined
   readonly pools: ReadonlyArray<PoolFacts>
   /** Human descriptions of dropped user env entries. */
   readonly ignoredEnv: ReadonlyArray<string>
@@ -110,7 +113,7 @@ export const invalidSpecMessage = (issues: ReadonlyArray<{ readonly path: string
   )
 
 export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
-  const { database, migration, server, redis, pools } = facts
+  const { database, migration, server, redis, services, pools } = facts
   if (database !== undefined && database.desired === 0)
     return {
       status: "False",
@@ -147,6 +150,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (redis !== undefined && !isReady(redis))
     return { status: "False", reason: "RedisNotReady", message: `Redis ${redis.name} is not ready yet` }
+  if (services !== undefined && !isReady(services))
+    return {
+      status: "False",
+      reason: "ServicesNotReady",
+      message: `Prefect's background services ${services.name} are not running yet`,
+    }
   const waiting = pools.filter((pool) => !isReady(pool))
   if (waiting.length > 0)
     return {
@@ -185,6 +194,7 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     ...(facts.database === undefined ? [] : [facts.database]),
     facts.server,
     ...(facts.redis === undefined ? [] : [facts.redis]),
+    ...(facts.services === undefined ? [] : [facts.services]),
     ...facts.pools,
   ]
   const moving = workloads.flatMap((w) => {
@@ -197,7 +207,7 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, pools, ignoredEnv } = facts
+  const { migration, server, redis, services, pools, ignoredEnv } = facts
   if (migration.state === "failed")
     return {
       status: "True",
@@ -207,7 +217,12 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
           `delete the Job to retry. ${migration.failureMessage ?? ""}`,
       ),
     }
-  const workloads = [server, ...(redis === undefined ? [] : [redis]), ...pools]
+  const workloads = [
+    server,
+    ...(redis === undefined ? [] : [redis]),
+    ...(services === undefined ? [] : [services]),
+    ...pools,
+  ]
   const stalled = workloads.filter((w) => w.observed?.progressDeadlineExceeded === true)
   if (stalled.length > 0)
     return {
