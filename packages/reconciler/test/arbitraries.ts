@@ -52,6 +52,15 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
           data: { password: encodeBase64(password), username: encodeBase64("postgres") },
         })),
         fc.constant({ data: { orionDatabasePassword: encodeBase64("0d6f1e0c-legacy-guid") } }),
+        // Credentials made earlier: basic auth (maybe only part of its keys) and Redis.
+        fc.record({ password: fc.string({ maxLength: 30 }), partial: fc.boolean() }).map(({ password, partial }) => ({
+          data: {
+            password: encodeBase64("db"),
+            "api-auth-password": encodeBase64(password),
+            ...(partial ? {} : { "auth-string": encodeBase64(`admin:${password}`) }),
+            "redis-password": encodeBase64("observed-redis"),
+          },
+        })),
       ),
       database: workloadObservation,
       server: fc
