@@ -39,6 +39,7 @@ const healthy: StatusFacts = {
     { pool: "gpu", name: "ws-agent-gpu", desired: 0, observed: up(0) },
   ],
   ignoredEnv: [],
+  missingSecrets: [],
 }
 const facts = (change: Partial<StatusFacts>): StatusFacts => ({ ...healthy, ...change })
 const migration = (change: Partial<StatusFacts["migration"]>) => ({ migration: { ...healthy.migration, ...change } })

@@ -13,6 +13,7 @@ import type {
   MigrationJobObservation,
   Observed,
   PoolObservation,
+  SecretObservation,
   ServerObservation,
   WorkloadObservation,
 } from "../plan/Observed.js"
@@ -125,6 +126,8 @@ export interface Children {
   readonly roles: ReadonlyArray<Live<KubeObject>>
   /** Termination messages of failed migration Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
+  /** The Secrets the spec names that Cartographer does not make, when the engine read them (keys only). */
+  readonly referencedSecrets?: ReadonlyArray<SecretObservation>
 }
 
 const migrationJobOf = (job: Live<KubeObject>, extra: string | undefined): MigrationJobObservation => {
@@ -180,5 +183,6 @@ export const observedOf = (input: {
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
+    referencedSecrets: children.referencedSecrets,
   })
 }

@@ -141,6 +141,11 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
             reason: new OwnershipConflict({ key, message: objects.join("; "), objects }),
           })
         }
+        // A missing Secret of the user's sends no event when it appears: look again, as for a refusal from outside.
+        if (conditionOf(status, "Degraded")?.reason === "SecretMissing")
+          return Result.requeueAfter(
+            progressing ? Duration.min(ctx.progressingRequeue, ctx.rejectedRecheck) : ctx.rejectedRecheck,
+          )
         return progressing ? Result.requeueAfter(ctx.progressingRequeue) : Result.done
       }
     })

@@ -44,6 +44,13 @@ export interface MigrationJobObservation {
   readonly message?: string
 }
 
+/** A Secret the spec names (see references.ts): its keys, never its values. */
+export interface SecretObservation {
+  readonly name: string
+  /** Absent: the Secret does not exist. */
+  readonly keys?: ReadonlyArray<string>
+}
+
 export interface PoolObservation extends WorkloadObservation {
   /** Pool name (the `mlops.aigency.com/pool` label of `<ws>-agent-<pool>`). */
   readonly name: string
@@ -80,6 +87,8 @@ export interface Observed {
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
+  /** The Secrets the spec names that Cartographer does not make, as far as the engine could read them. */
+  readonly referencedSecrets?: ReadonlyArray<SecretObservation>
   /**
    * Namespaces holding this Workspace's pool Roles/RoleBindings (label `mlops.aigency.com/workspace-namespace`), so
    * that RBAC left in a job namespace no pool uses any more is pruned there too.

@@ -28,6 +28,7 @@ import type { Plan } from "./Plan.js"
 import { pruneSelectors } from "./prune.js"
 import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { inClusterRedis, planRedisDeployment, planRedisService } from "./redis.js"
+import { missingSecrets } from "./references.js"
 import { planSecret } from "./secrets.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
 import { planServicesDeployment, separateServices } from "./services.js"
@@ -120,6 +121,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     services: services ? { name: servicesName(ctx), desired: waiting ? 0 : 1, observed: observed.services } : undefined,
     pools: poolFacts,
     ignoredEnv: [...server.ignored, ...pools.flatMap(({ env }) => env.ignored)].map(describeIgnored),
+    missingSecrets: missingSecrets(ctx, observed.referencedSecrets),
   }
 
   return {

@@ -40,6 +40,8 @@ export type DegradedReason =
   | "MigrationFailed"
   | "RolloutStalled"
   | "EnvVarsIgnored"
+  /** A Secret the spec names does not exist, or lacks the key it names. */
+  | "SecretMissing"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
   | "ApplyRejected"
   /** Set by the engine: a child's name is taken by an object another owner controls. */
@@ -83,6 +85,8 @@ export interface StatusFacts {
   readonly pools: ReadonlyArray<PoolFacts>
   /** Human descriptions of dropped user env entries. */
   readonly ignoredEnv: ReadonlyArray<string>
+  /** Secrets the spec names that do not exist or lack their key, one sentence each with its path. */
+  readonly missingSecrets: ReadonlyArray<string>
 }
 
 const ready = (w: WorkloadFacts): number => w.observed?.readyReplicas ?? 0
@@ -207,7 +211,16 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, services, pools, ignoredEnv } = facts
+  const { migration, server, redis, services, pools, ignoredEnv, missingSecrets } = facts
+  // First: it explains the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
+  if (missingSecrets.length > 0)
+    return {
+      status: "True",
+      reason: "SecretMissing",
+      message: truncate(
+        `${missingSecrets.join("; ")}. Pods that read it cannot start; create it (it is looked at again every few minutes).`,
+      ),
+    }
   if (migration.state === "failed")
     return {
       status: "True",

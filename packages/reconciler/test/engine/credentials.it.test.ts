@@ -10,7 +10,7 @@ import type { View } from "../../src/engine/Gather.js"
 import { OwnWrites } from "../../src/engine/OwnWrites.js"
 import type { Secret } from "../../src/plan/kube.js"
 import { decodeBase64, encodeBase64 } from "../../src/plan/secrets.js"
-import { Admin, engineSuite } from "./support.js"
+import { Admin, condition, engineSuite } from "./support.js"
 
 const suite = engineSuite("engine-credentials")
 const { namespace } = suite
@@ -68,6 +68,49 @@ suite.tests("credentials", "180 seconds", (it) => {
             .pipe(Effect.filterOrFail((d) => !envOf(d).some((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING"))),
         )
         assert.deepStrictEqual(dataOf(yield* admin.get(Kinds.Secret, ref)), after)
+      }),
+  )
+
+  it.effect(
+    "reports a basic auth Secret the spec names but that does not exist as Degraded/SecretMissing, until it is created",
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        yield* suite.startEngine({ rejectedRecheck: "2 seconds" })
+        const workspace = suite.sample("basic-workspace.yaml", "named")
+        const workflows = (workspace.spec as { workflows: Record<string, unknown> }).workflows
+        const server = { basicAuth: { enabled: true, secretRef: { name: "named-auth" } } }
+        yield* admin.apply(
+          Kinds.Workspace,
+          { ...workspace, spec: { workflows: { ...workflows, server } } },
+          {
+            fieldManager: "engine-test",
+          },
+        )
+        const degraded = yield* suite.waitForCondition("named", "Degraded", "True")
+        assert.strictEqual(condition(degraded, "Degraded")?.reason, "SecretMissing")
+        assert.include(
+          condition(degraded, "Degraded")?.message,
+          `spec.workflows.server.basicAuth.secretRef: Secret named-auth does not exist in ${namespace}`,
+        )
+        // Created without the key it names, then with it: no change to the Workspace, and no event for us to see.
+        const secret = { apiVersion: "v1", kind: "Secret", metadata: { namespace, name: "named-auth" } }
+        yield* admin.apply(Kinds.Secret, { ...secret, data: { other: encodeBase64("x") } }, { fieldManager: "user" })
+        yield* eventually(
+          suite
+            .waitForCondition("named", "Degraded", "True")
+            .pipe(
+              Effect.filterOrFail((w) => (condition(w, "Degraded")?.message ?? "").includes("has no key auth-string")),
+            ),
+        )
+        yield* admin.apply(
+          Kinds.Secret,
+          { ...secret, data: { "auth-string": encodeBase64("admin:pw") } },
+          {
+            fieldManager: "user",
+          },
+        )
+        yield* suite.waitForCondition("named", "Degraded", "False")
       }),
   )
 
