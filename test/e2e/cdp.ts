@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { start } from "../harness/processes.js"
-import { chromiumPath } from "./browser.js"
+import { chromiumPath, headlessChromium } from "./browser.js"
 
 export interface BrowserPage {
   /** Loads `url` and resolves once its load event fired. */
@@ -37,15 +37,8 @@ export const openPage = async (options: { readonly hostResolverRules?: string } 
   if (chromium === undefined) throw new Error("Chromium is not installed (Debian: apt-get install chromium)")
   const profile = await mkdtemp(join(tmpdir(), "cartographer-cdp-"))
   const browser = start(chromium, [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--window-size=1440,900",
+    ...headlessChromium(profile),
     "--remote-debugging-port=0",
-    `--user-data-dir=${profile}`,
     ...(options.hostResolverRules === undefined ? [] : [`--host-resolver-rules=${options.hostResolverRules}`]),
     "about:blank",
   ])

@@ -18,6 +18,7 @@ import type { Container, Deployment, EnvVar, Probe, Service } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { metricsEnv, metricsEnvAliases, metricsServicePorts } from "./metrics.js"
 import { databaseEnvAliases, databaseUrlEnv, migrationHashAnnotation, type ServerRevision } from "./migration.js"
+import { blockRegistrationEnv, blockRegistrationEnvAliases } from "./migrationScript.js"
 import { serverName } from "./names.js"
 import { apiPath, serverPath } from "./paths.js"
 import {
@@ -44,6 +45,7 @@ const serverEnvAliases = [
   ...redisEnvAliases,
   ...retentionEnvAliases,
   ...metricsEnvAliases,
+  ...blockRegistrationEnvAliases,
 ]
 
 /** Under a path prefix, Prefect must serve the UI and the API there itself (the route must not strip it). */
@@ -66,6 +68,7 @@ export const serverEnv = (ctx: PlanContext, revision: ServerRevision): MergedEnv
     databaseUrlEnv(revision),
     // Migrations run once, in the migration Job, before a new revision rolls out.
     { name: "PREFECT_SERVER_DATABASE_MIGRATE_ON_START", value: "false" },
+    ...blockRegistrationEnv,
     { name: "PREFECT_UI_API_URL", value: uiApiUrl(ctx) },
     // The UI copies its build here at start; the root filesystem is read-only.
     { name: "PREFECT_UI_STATIC_DIRECTORY", value: uiBuildDir },

@@ -3,19 +3,11 @@
 // missing (the engine still syncs and runs; the Workspace is Degraded saying so) and once it is installed (from the
 // Gateway API's Go module, as the test control plane is built). The Gateway API part runs on a PRIVATE control plane:
 // the shared one may already serve HTTPRoutes for other suites.
-import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
-import {
-  type ControlPlane,
-  eventually,
-  installHttpRouteCrd,
-  type OperatorIdentity,
-  operatorIdentity,
-  startControlPlane,
-} from "@cartographer/test/harness"
+import { eventually, installHttpRouteCrd } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { Admin, condition, engineSuite, sample, startEngine } from "./support.js"
+import { Effect } from "effect"
+import { Admin, condition, engineSuite, PrivateCluster, privateCluster, sample, startEngine } from "./support.js"
 
 const suite = engineSuite("engine-exposure")
 const { namespace } = suite
@@ -87,38 +79,7 @@ suite.tests("exposure", "300 seconds", (it) => {
 })
 
 const privateNamespace = "exposure"
-const crd = fileURLToPath(new URL("../../../../install/crd/workspaces.mlops.aigency.com.yaml", import.meta.url))
-
-class Private extends Context.Service<
-  Private,
-  { readonly controlPlane: ControlPlane; readonly identity: OperatorIdentity }
->()("engine-test/ExposurePrivateControlPlane") {
-  static readonly layer = Layer.effect(
-    Private,
-    Effect.acquireRelease(
-      Effect.promise(async () => {
-        const controlPlane = await startControlPlane({ tier: "api", crds: [crd] })
-        try {
-          const { CoreV1Api } = await import("@kubernetes/client-node")
-          await controlPlane.kubeConfig
-            .makeApiClient(CoreV1Api)
-            .createNamespace({ body: { metadata: { name: privateNamespace } } })
-          const identity = await operatorIdentity(privateNamespace, { access: controlPlane })
-          return { controlPlane, identity }
-        } catch (error) {
-          await controlPlane.stop()
-          throw error
-        }
-      }),
-      ({ controlPlane }) => Effect.promise(() => controlPlane.stop()),
-    ),
-  )
-}
-
-const privateCluster = Layer.provideMerge(
-  Layer.unwrap(Private.use(({ controlPlane }) => Effect.succeed(KubeClient.layer(controlPlane.kubeConfig)))),
-  Private.layer,
-)
+const environment = privateCluster(privateNamespace)
 
 /** The Workspace once its Degraded condition has this status. */
 const waitForDegraded = (ref: { readonly namespace: string; readonly name: string }, status: "True" | "False") =>
@@ -132,13 +93,13 @@ const waitForDegraded = (ref: { readonly namespace: string; readonly name: strin
     "90 seconds",
   )
 
-layer(privateCluster, { excludeTestServices: true, timeout: "300 seconds" })("the Gateway API", (it) => {
+layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("the Gateway API", (it) => {
   it.effect(
     "missing, the HTTPRoute is reported as Degraded saying so and the rest applied; installed, the route is applied",
     () =>
       Effect.gen(function* () {
         const admin = yield* KubeClient
-        const { identity } = yield* Private
+        const { identity } = yield* PrivateCluster
         // The engine syncs although the kind is not served, and looks again at a refused route soon.
         yield* startEngine(identity, { rejectedRecheck: "3 seconds" })
         const httpRoute = {
