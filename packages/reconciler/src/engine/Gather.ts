@@ -89,10 +89,13 @@ export const makeGather = (client: KubeClientShape, view: View) => {
   const secretKeysOf = (namespace: string, name: string): Effect.Effect<SecretObservation | undefined> =>
     client.get(Kinds.Secret, { namespace, name }).pipe(
       Effect.map((secret): SecretObservation | undefined => ({
+        namespace,
         name,
         keys: Object.keys((secret as { readonly data?: Record<string, unknown> }).data ?? {}).sort(),
       })),
-      Effect.catchReason("K8sError", "NotFound", () => Effect.succeed<SecretObservation | undefined>({ name })),
+      Effect.catchReason("K8sError", "NotFound", () =>
+        Effect.succeed<SecretObservation | undefined>({ namespace, name }),
+      ),
       Effect.catch(() => Effect.succeed(undefined)),
     )
 

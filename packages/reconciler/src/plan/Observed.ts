@@ -46,6 +46,7 @@ export interface MigrationJobObservation {
 
 /** A Secret the spec names (see references.ts): its keys, never its values. */
 export interface SecretObservation {
+  readonly namespace: string
   readonly name: string
   /** Absent: the Secret does not exist. */
   readonly keys?: ReadonlyArray<string>
