@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, expect, it } from "vitest"
-import { describeOnRealNode } from "../harness/index.js"
+import { describeOnRealNode, kubectl } from "../harness/index.js"
 import { chromiumPath } from "./browser.js"
 import { openPage } from "./cdp.js"
 import { isComplete, type Job, listChildren, type Pod } from "./cluster.js"
@@ -32,6 +32,9 @@ spec:
       env:
         - name: PREFECT_SERVER_ANALYTICS_ENABLED
           value: "false"
+        # Prefect's vacuum looks every hour; the suite cannot wait that long to see it delete.
+        - name: PREFECT_SERVER_SERVICES_DB_VACUUM_LOOP_SECONDS
+          value: "15"
       ingress:
         className: nginx
         host: ${host}
@@ -55,6 +58,8 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
   const { namespace, until } = suite
   /** The generated credentials, read from the Workspace's Secret as a user would. */
   let auth = ""
+  /** The flow runs the suite completed: through the process pool, and as a kubernetes Job. */
+  const completed: Array<string> = []
   const base = () => suite.endpoint(server, "http-orion")
   const finalState = (api: ReturnType<typeof prefectApi>, id: string) =>
     until(
@@ -157,6 +162,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
       const processRun = await deployAndRun(`${url}/api`, "default", "e2e-auth-process", {}, auth)
       const done = await finalState(api, processRun)
       expect(done.state?.type, done.state?.message ?? "").toBe("COMPLETED")
+      completed.push(processRun)
 
       await until("a worker of pool jobs is ONLINE", async () =>
         (await api.workers("jobs")).find((w) => w.status === "ONLINE"),
@@ -186,8 +192,49 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
       )
       const ran = await finalState(api, jobRun)
       expect(ran.state?.type, ran.state?.message ?? "").toBe("COMPLETED")
+      completed.push(jobRun)
     },
     minutes(20),
+  )
+
+  it(
+    "deletes a finished flow run once it is older than the stated 30 days, and keeps a younger one",
+    async () => {
+      expect(completed).toHaveLength(2)
+      const [old, young] = completed
+      // Age them in the database, as time would: Prefect takes a run's end time from its own clock.
+      const sql =
+        `UPDATE flow_run SET end_time = now() - interval '40 days' WHERE id = '${old}'; ` +
+        `UPDATE flow_run SET end_time = now() - interval '20 days' WHERE id = '${young}';`
+      const aged = await kubectl([
+        "exec",
+        "-n",
+        namespace,
+        `${workspace}-orion-database-0`,
+        "-c",
+        "postgres",
+        "--",
+        "sh",
+        "-c",
+        `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U postgres -d orion -v ON_ERROR_STOP=1 -c "${sql}"`,
+      ])
+      expect(aged.code, aged.stderr).toBe(0)
+      expect(aged.stdout).toContain("UPDATE 1")
+      const api = prefectApi(await base(), auth)
+      await until(
+        "Prefect's vacuum deletes the run that ended 40 days ago",
+        async () => {
+          const gone = await api.flowRun(old ?? "").then(
+            () => false,
+            (error: Error) => error.message.includes("HTTP 404"),
+          )
+          return gone ? true : undefined
+        },
+        minutes(5),
+      )
+      expect((await api.flowRun(young ?? "")).state?.type).toBe("COMPLETED")
+    },
+    minutes(8),
   )
 
   it(
@@ -260,7 +307,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
               : await prefectApi(url, auth)
                   .deployments()
                   .catch(() => undefined)
-          return deployments?.includes("e2e-auth-process") ? deployments : undefined
+          return deployments?.includes("e2e-auth-kubernetes") ? deployments : undefined
         },
         minutes(10),
       )

@@ -6,6 +6,7 @@
  * cannot express, so that a Schema change can never silently produce a CRD that validates less than the decoder.
  */
 import { JsonSchema, Schema } from "effect"
+import { crossFieldRules } from "./crossField.js"
 import { maxLabelLength, maxWorkspaceNameLength } from "./nameRules.js"
 import { maxResources } from "./Resources.js"
 import { apiVersion, group, kind, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
@@ -203,61 +204,6 @@ const withResourceRules = (node: Json): number => {
   if (isObject(node.items)) found += withResourceRules(node.items)
   return found
 }
-
-/**
- * The CEL twins of the cross-field rules (`crossField.ts`), by the node they sit on. The API server applies defaults
- * before it validates, so `path` always has a value here, as it does for the decoder.
- */
-const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<Json>]> = [
-  [
-    ["workflows", "server", "ingress"],
-    [
-      {
-        rule: "!has(self.tlsSecretName) || has(self.host)",
-        message: "needs ingress.host: a TLS certificate is served for a host name",
-        fieldPath: ".tlsSecretName",
-      },
-    ],
-  ],
-  [
-    ["workflows", "server"],
-    [
-      {
-        rule: "!has(self.ingress) || !has(self.httpRoute) || self.ingress.path == self.httpRoute.path",
-        message: "httpRoute.path must equal ingress.path: the server serves its UI and API under one path",
-        fieldPath: ".httpRoute.path",
-      },
-    ],
-  ],
-  [
-    ["workflows", "server", "basicAuth"],
-    [
-      {
-        rule: "!has(self.secretRef) || self.enabled",
-        message: "is only used with enabled: true (set it, or remove secretRef)",
-        fieldPath: ".secretRef",
-      },
-    ],
-  ],
-  [
-    ["workflows", "redis"],
-    ["image", "resources"].map((field) => ({
-      rule: `!has(self.external) || !has(self.${field})`,
-      message: "is for the in-cluster Redis: remove it, or remove redis.external",
-      fieldPath: `.${field}`,
-    })),
-  ],
-  [
-    ["workflows", "redis", "external"],
-    [
-      {
-        rule: "self.db != self.docketDb",
-        message: "must differ from external.db: Docket and Prefect's messaging must not share a database",
-        fieldPath: ".docketDb",
-      },
-    ],
-  ],
-]
 
 /** The `openAPIV3Schema` of the CRD. */
 export const workspaceOpenApiSchema = (): Json => {
