@@ -166,12 +166,7 @@ describeOnRealNode("samples/high-availability-workspace.yaml, run for real on th
       await until(
         "the Workspace is Ready with two server pods again",
         async () => {
-          const ws = await suite
-            .api()
-            .get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
-              `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${workspace}`,
-            )
-          const ready = ws.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+          const ready = await suite.workspaceReady(workspace)
           const servers = (await pods("server")).filter(isReady)
           return ready && servers.length === 2 && !servers.some((p) => p.metadata.name === victim?.metadata.name)
             ? servers

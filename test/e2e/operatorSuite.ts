@@ -34,6 +34,8 @@ export interface OperatorSuite {
   readonly patchWorkspace: (name: string, type: "json" | "merge", patch: unknown) => Promise<void>
   /** `http://<pod IP>:<port>` of a Ready endpoint of the Service's named port, waiting for one. */
   readonly endpoint: (service: string, portName: string) => Promise<string>
+  /** Whether the Workspace's Ready condition is True. */
+  readonly workspaceReady: (name: string) => Promise<boolean>
   /** A key of a Secret in the suite's namespace, decoded. */
   readonly secretValue: (secret: string, key: string) => Promise<string>
 }
@@ -108,6 +110,12 @@ export const useOperatorSuite = (prefix: string): OperatorSuite => {
       until(`Service ${service} has a Ready endpoint on ${portName}`, () =>
         serviceUrl(admin(), namespace, service, portName),
       ),
+    workspaceReady: async (name) => {
+      const ws = await admin().get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+        `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${name}`,
+      )
+      return ws.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false
+    },
     secretValue: async (secret, key) => {
       const got = await admin().get<{ data?: Record<string, string> }>(
         `/api/v1/namespaces/${namespace}/secrets/${secret}`,

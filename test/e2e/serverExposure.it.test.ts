@@ -78,14 +78,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
     async () => {
       await until(
         "the Workspace is Ready",
-        async () => {
-          const ws = await suite
-            .api()
-            .get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
-              `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${workspace}`,
-            )
-          return ws.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? ws : undefined
-        },
+        async () => ((await suite.workspaceReady(workspace)) ? true : undefined),
         minutes(15),
       )
       auth = await suite.secretValue(secret, "auth-string")

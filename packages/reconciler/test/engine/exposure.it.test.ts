@@ -7,7 +7,7 @@ import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
 import { eventually, installHttpRouteCrd } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, condition, engineSuite, PrivateCluster, privateCluster, sample, startEngine } from "./support.js"
+import { Admin, condition, engineSuite, gone, PrivateCluster, privateCluster, sample, startEngine } from "./support.js"
 
 const suite = engineSuite("engine-exposure")
 const { namespace } = suite
@@ -28,15 +28,6 @@ const serverEnv = (deployment: KubeObject) =>
         }
       ).template.spec.containers[0]?.env ?? []
     ).map((e) => [e.name, e.value]),
-  )
-
-const gone = <A, R>(effect: Effect.Effect<A, { readonly reason: { readonly _tag: string } }, R>) =>
-  eventually(
-    effect.pipe(
-      Effect.flip,
-      Effect.filterOrFail((error) => error.reason._tag === "NotFound"),
-    ),
-    "60 seconds",
   )
 
 suite.tests("exposure", "300 seconds", (it) => {

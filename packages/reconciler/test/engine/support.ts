@@ -113,6 +113,19 @@ export const statusCurrent = (ref: { readonly namespace: string; readonly name: 
     return workspace
   })
 
+/** Succeeds once `effect` fails with NotFound (the object is gone), within `timeout`. */
+export const gone = <A, R>(
+  effect: Effect.Effect<A, { readonly reason: { readonly _tag: string } }, R>,
+  timeout: Duration.Input = "90 seconds",
+) =>
+  eventually(
+    effect.pipe(
+      Effect.flip,
+      Effect.filterOrFail((error) => error.reason._tag === "NotFound"),
+    ),
+    timeout,
+  )
+
 /** Fails (for `eventually`) until the Workspace's condition has this status. */
 export const waitForCondition = (
   ref: { readonly namespace: string; readonly name: string },
