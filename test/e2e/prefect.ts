@@ -84,16 +84,21 @@ export const deployAndRun = async (
   apiUrl: string,
   pool: string,
   name: string,
-  jobVariables: Record<string, unknown> = {},
-  /** The server's basic auth string, when it requires one. */
-  auth?: string,
+  options: {
+    readonly jobVariables?: Record<string, unknown>
+    /** The flow's parameters (flows/hello.py's). */
+    readonly parameters?: Record<string, unknown>
+    /** The server's basic auth string, when it requires one. */
+    readonly auth?: string
+  } = {},
 ): Promise<string> => {
+  const { jobVariables = {}, parameters = {}, auth } = options
   const venv = await prefectVenv()
   const home = await mkdtemp(join(tmpdir(), "cartographer-deploy-"))
   try {
     const result = await run(
       venvBin(venv, "python"),
-      [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables)],
+      [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables), JSON.stringify(parameters)],
       {
         cwd: flowsDir,
         env: {

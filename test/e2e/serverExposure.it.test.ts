@@ -152,7 +152,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
     async () => {
       const url = await base()
       const api = prefectApi(url, auth)
-      const processRun = await deployAndRun(`${url}/api`, "default", "e2e-auth-process", {}, auth)
+      const processRun = await deployAndRun(`${url}/api`, "default", "e2e-auth-process", { auth })
       const done = await finalState(api, processRun)
       expect(done.state?.type, done.state?.message ?? "").toBe("COMPLETED")
       completed.push(processRun)
@@ -160,7 +160,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
       await until("a worker of pool jobs is ONLINE", async () =>
         (await api.workers("jobs")).find((w) => w.status === "ONLINE"),
       )
-      const jobRun = await deployAndRun(`${url}/api`, "jobs", "e2e-auth-kubernetes", {}, auth)
+      const jobRun = await deployAndRun(`${url}/api`, "jobs", "e2e-auth-kubernetes", { auth })
       const job = await until("the worker creates a Job for the flow run", async () => {
         const jobs = await suite.api().get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
         return jobs.items.find((j) => j.metadata.labels?.["prefect.io/flow-run-id"] === jobRun)

@@ -8,6 +8,7 @@ import { Defaults } from "@cartographer/schema"
 import { clientAuthEnv, jobAuthEnv } from "./auth.js"
 import { metadata, type PlanContext } from "./context.js"
 import { type MergedEnv, mergeEnv } from "./env.js"
+import { extraPackages } from "./extraPackages.js"
 import type { Container, Deployment, EnvVar, Probe } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { agentName, serverUrl } from "./names.js"
@@ -177,6 +178,28 @@ const healthProbe = (periodSeconds: number, failureThreshold: number): Probe => 
 export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: ReadonlyArray<EnvVar>): Deployment => {
   const podLabels = labels(ctx, "agent", pool.name)
   const kubernetes = needsRbac(pool)
+  const agent: Container = {
+    name: "agent",
+    image: workerImage(ctx, pool),
+    imagePullPolicy: pullPolicy(ctx),
+    // Arguments only: the image's entrypoint (tini) stays in place.
+    args: workerArgs(pool),
+    workingDir: prefectHome,
+    env,
+    ports: [{ name: healthPortName, containerPort: healthPort, protocol: "TCP" }],
+    resources: resourcesOr(pool.resources, defaultResources.worker),
+    volumeMounts: prefectScratch.mounts,
+    securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+    // `/health` answers 503 when the worker has not polled recently: a stuck worker is restarted.
+    startupProbe: healthProbe(10, 30),
+    livenessProbe: healthProbe(30, 3),
+    readinessProbe: healthProbe(10, 3),
+  }
+  const extra = extraPackages(agent)
+  const initContainers = [
+    ...(extra === undefined ? [] : [extra.initContainer]),
+    ...(kubernetes ? [baseJobTemplateContainer(ctx, pool, extra?.env ?? env)] : []),
+  ]
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -191,27 +214,13 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: Reado
         // Only kubernetes workers talk to the Kubernetes API, with their own account.
         ...(kubernetes ? { serviceAccountName: agentName(ctx, pool.name) } : {}),
         ...prefectPod(ctx, { automountServiceAccountToken: kubernetes }),
-        ...(kubernetes ? { initContainers: [baseJobTemplateContainer(ctx, pool, env)] } : {}),
+        ...(initContainers.length === 0 ? {} : { initContainers }),
         containers: [
-          {
-            name: "agent",
-            image: workerImage(ctx, pool),
-            imagePullPolicy: pullPolicy(ctx),
-            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-            args: workerArgs(pool),
-            workingDir: prefectHome,
-            env,
-            ports: [{ name: healthPortName, containerPort: healthPort, protocol: "TCP" }],
-            resources: resourcesOr(pool.resources, defaultResources.worker),
-            volumeMounts: prefectScratch.mounts,
-            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-            // `/health` answers 503 when the worker has not polled recently: a stuck worker is restarted.
-            startupProbe: healthProbe(10, 30),
-            livenessProbe: healthProbe(30, 3),
-            readinessProbe: healthProbe(10, 3),
-          },
+          extra === undefined
+            ? agent
+            : { ...agent, env: extra.env, volumeMounts: [...prefectScratch.mounts, extra.mount] },
         ],
-        volumes: prefectScratch.volumes,
+        volumes: extra === undefined ? prefectScratch.volumes : [...prefectScratch.volumes, extra.volume],
       }),
     },
   }
