@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { parse, stringify } from "yaml"
+import { parse } from "yaml"
 import {
   describeOnRealNode,
   kubectl,
@@ -91,7 +91,11 @@ const teamStore = async (
     metadata: { name },
     spec: { selector: labels, ports: [{ name: "store", port, targetPort: "store" }] },
   }
-  await ok(["apply", "-n", namespace, "-f", "-"], [deployment, service].map((o) => stringify(o)).join("---\n"))
+  // JSON, not YAML: kubectl reads YAML 1.1, where an argument such as `no` would be a boolean.
+  await ok(
+    ["apply", "-n", namespace, "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: [deployment, service] }),
+  )
   await ok(["rollout", "status", "-n", namespace, `deployment/${name}`, "--timeout=5m"])
 }
 
