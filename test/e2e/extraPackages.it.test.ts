@@ -148,6 +148,16 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
       const install = await containerLogs(namespace, selector, "extra-pip-packages")
       expect(install).toContain(`${packageName}==${packageVersion}`)
       const url = await suite.endpoint("extras-orion-server", "http-orion")
+      // Ready says the pods are; the worker creates its pool when it first polls, a moment later.
+      await suite.until("the worker polls its pool", async () =>
+        (
+          await prefectApi(url)
+            .workers("default")
+            .catch(() => [])
+        ).length > 0
+          ? true
+          : undefined,
+      )
       const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {
         parameters: { require: packageName },
       })
