@@ -15,6 +15,7 @@ import {
   type OperatorIdentity,
   operatorIdentity,
   placeOnRealNode,
+  pollUntil,
   sharedControlPlane,
   useRealNodeTurn,
 } from "../harness/index.js"
@@ -156,6 +157,31 @@ const prepare: Record<string, (namespace: string) => Promise<void>> = {
   },
 }
 
+/** What a sample's comment promises beyond Ready, checked once it is Ready. */
+const verify: Record<string, (namespace: string) => Promise<void>> = {
+  // Prefect keeps its messaging in the team's Redis, with the password from the Secret: keys appear in its db 0.
+  "external-redis-workspace.yaml": async () => {
+    await pollUntil(
+      "Prefect writes to the team's Redis",
+      async () => {
+        const size = await kubectl([
+          "exec",
+          "-n",
+          teamDataNamespace,
+          "deploy/redis",
+          "--",
+          "redis-cli",
+          "-n",
+          "0",
+          "DBSIZE",
+        ])
+        return size.code === 0 && Number(size.stdout.trim()) > 0 ? true : undefined
+      },
+      { timeoutMs: minutes(3), intervalMs: 3_000 },
+    )
+  },
+}
+
 describeOnRealNode("every sample, applied as its comment says, on the real node", () => {
   useRealNodeTurn()
   let identity: OperatorIdentity
@@ -203,6 +229,7 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
           const status = await kubectl(["get", "workspace", name, "-n", namespace, "-o", "jsonpath={.status}"])
           expect.fail(`${file} did not become Ready: ${waited.stderr}\n${status.stdout}\n${state.stdout}`)
         }
+        await verify[file]?.(namespace)
         // Room for the next sample: its pods go with the namespace.
         await ok(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--timeout=5m"])
         if (file === "external-redis-workspace.yaml")
