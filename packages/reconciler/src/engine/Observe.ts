@@ -8,10 +8,12 @@ import { apiVersion as workspaceApiVersion, kind as workspaceKind } from "@carto
 import { labelKeys } from "../plan/labels.js"
 import { migrationHashAnnotation } from "../plan/migration.js"
 import type {
+  GeneratedSecrets,
   JobState,
   MigrationJobObservation,
   Observed,
   PoolObservation,
+  SecretObservation,
   ServerObservation,
   WorkloadObservation,
 } from "../plan/Observed.js"
@@ -117,12 +119,15 @@ export interface Children {
   readonly database: Live<KubeObject> | undefined
   readonly server: Live<KubeObject> | undefined
   readonly redis: Live<KubeObject> | undefined
+  readonly services: Live<KubeObject> | undefined
   /** This Workspace's Deployments (server, Redis and pools alike; pools are told apart by label). */
   readonly deployments: ReadonlyArray<Live<KubeObject>>
   readonly jobs: ReadonlyArray<Live<KubeObject>>
   readonly roles: ReadonlyArray<Live<KubeObject>>
   /** Termination messages of failed migration Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
+  /** The Secrets the spec names that Cartographer does not make, when the engine read them (keys only). */
+  readonly referencedSecrets?: ReadonlyArray<SecretObservation>
 }
 
 const migrationJobOf = (job: Live<KubeObject>, extra: string | undefined): MigrationJobObservation => {
@@ -136,6 +141,7 @@ const byName = <A extends { readonly name: string }>(a: A, b: A) => (a.name < b.
 export const observedOf = (input: {
   readonly now: string
   readonly generatedPassword: string
+  readonly generatedSecrets: GeneratedSecrets
   readonly previousStatus: WorkspaceStatus | undefined
   readonly children: Children
 }): Observed => {
@@ -157,6 +163,7 @@ export const observedOf = (input: {
   return defined<Observed>({
     now: input.now,
     generatedPassword: input.generatedPassword,
+    generatedSecrets: input.generatedSecrets,
     previousStatus: input.previousStatus,
     secret:
       data === undefined
@@ -172,8 +179,10 @@ export const observedOf = (input: {
     database: children.database === undefined ? undefined : workloadOf(children.database),
     server: children.server === undefined ? undefined : serverOf(children.server),
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
+    services: children.services === undefined ? undefined : workloadOf(children.services),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
+    referencedSecrets: children.referencedSecrets,
   })
 }

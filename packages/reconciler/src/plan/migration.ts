@@ -2,7 +2,8 @@
  * Database migrations, and the gate that keeps the server off a revision whose migration has not succeeded.
  *
  * The server runs with migrate-on-start off (several replicas must not migrate concurrently: docs/architecture.md,
- * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is
+ * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y` and registers
+ * the image's block types (`migrationScript.ts`). The hash is
  * that of the Job's own content (image, database, database settings, scheduling), so a Job's name says exactly what it
  * ran, its (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
  *
@@ -26,6 +27,7 @@ import { mergeEnv } from "./env.js"
 import { contentHash } from "./hash.js"
 import type { Container, EnvVar, Job, KeyRef } from "./kube.js"
 import { labels } from "./labels.js"
+import { migrationArgs } from "./migrationScript.js"
 import { databaseName, migrationJobName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
 import {
@@ -121,7 +123,7 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
           image: revision.image,
           imagePullPolicy: pullPolicy(ctx),
           // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-          args: ["prefect", "server", "database", "upgrade", "-y"],
+          args: migrationArgs,
           workingDir: prefectHome,
           env,
           resources: defaultResources.migration,

@@ -23,6 +23,7 @@ export type ReadyReason =
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
+  | "ServicesNotReady"
   | "PoolsNotReady"
 
 export type ProgressingReason =
@@ -39,6 +40,8 @@ export type DegradedReason =
   | "MigrationFailed"
   | "RolloutStalled"
   | "EnvVarsIgnored"
+  /** A Secret the spec names does not exist, or lacks the key it names. */
+  | "SecretMissing"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
   | "ApplyRejected"
   /** Set by the engine: a child's name is taken by an object another owner controls. */
@@ -75,11 +78,15 @@ export interface StatusFacts {
     readonly server: ServerRollout["kind"]
   }
   readonly server: WorkloadFacts
-  /** Absent for a single-replica server. */
+  /** Absent for a single-replica server (and with an external Redis). */
   readonly redis: WorkloadFacts | undefined
+  /** Prefect's background services apart from the API; absent for a single-replica server. */
+  readonly services: WorkloadFacts | undefined
   readonly pools: ReadonlyArray<PoolFacts>
   /** Human descriptions of dropped user env entries. */
   readonly ignoredEnv: ReadonlyArray<string>
+  /** Secrets the spec names that do not exist or lack their key, one sentence each with its path. */
+  readonly missingSecrets: ReadonlyArray<string>
 }
 
 const ready = (w: WorkloadFacts): number => w.observed?.readyReplicas ?? 0
@@ -110,7 +117,7 @@ export const invalidSpecMessage = (issues: ReadonlyArray<{ readonly path: string
   )
 
 export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
-  const { database, migration, server, redis, pools } = facts
+  const { database, migration, server, redis, services, pools } = facts
   if (database !== undefined && database.desired === 0)
     return {
       status: "False",
@@ -147,6 +154,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (redis !== undefined && !isReady(redis))
     return { status: "False", reason: "RedisNotReady", message: `Redis ${redis.name} is not ready yet` }
+  if (services !== undefined && !isReady(services))
+    return {
+      status: "False",
+      reason: "ServicesNotReady",
+      message: `Prefect's background services ${services.name} are not running yet`,
+    }
   const waiting = pools.filter((pool) => !isReady(pool))
   if (waiting.length > 0)
     return {
@@ -185,6 +198,7 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     ...(facts.database === undefined ? [] : [facts.database]),
     facts.server,
     ...(facts.redis === undefined ? [] : [facts.redis]),
+    ...(facts.services === undefined ? [] : [facts.services]),
     ...facts.pools,
   ]
   const moving = workloads.flatMap((w) => {
@@ -197,7 +211,16 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, pools, ignoredEnv } = facts
+  const { migration, server, redis, services, pools, ignoredEnv, missingSecrets } = facts
+  // First: it explains the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
+  if (missingSecrets.length > 0)
+    return {
+      status: "True",
+      reason: "SecretMissing",
+      message: truncate(
+        `${missingSecrets.join("; ")}. Pods that read it cannot start; create it (it is looked at again every few minutes).`,
+      ),
+    }
   if (migration.state === "failed")
     return {
       status: "True",
@@ -207,7 +230,12 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
           `delete the Job to retry. ${migration.failureMessage ?? ""}`,
       ),
     }
-  const workloads = [server, ...(redis === undefined ? [] : [redis]), ...pools]
+  const workloads = [
+    server,
+    ...(redis === undefined ? [] : [redis]),
+    ...(services === undefined ? [] : [services]),
+    ...pools,
+  ]
   const stalled = workloads.filter((w) => w.observed?.progressDeadlineExceeded === true)
   if (stalled.length > 0)
     return {
