@@ -25,6 +25,7 @@ import { workspaceKeyOf } from "./Observe.js"
 import { outcomeOf, type ReconcileResult, resultOf } from "./Outcome.js"
 import { OwnWrites } from "./OwnWrites.js"
 import * as Reconcile from "./Reconcile.js"
+import { SecretReaders, toSecretFacts, unmanagedSelector } from "./ReferencedSecrets.js"
 import * as WorkQueue from "./WorkQueue.js"
 
 export type { ReconcileResult } from "./Outcome.js"
@@ -126,15 +127,36 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
 
     const enqueue = (key: string, initial: boolean) => queue.add(key, initial ? "low" : "normal")
 
+    const readers = new SecretReaders()
     const workspaces = yield* Cache.make(Kinds.Workspace, {
       namespaces: options.namespaces,
       transform: Cache.slim,
       ownersOf: (object) => [objectKey(object.metadata)],
       onChange: (change) => {
         if (change.type === "SYNCED") return Effect.void
+        const key = objectKey(change.object.metadata)
+        readers.track(key, change.type === "DELETED" ? undefined : change.object)
         if (ownWrites.observe("Workspace", change.type, change.object)) return Effect.void
-        return enqueue(objectKey(change.object.metadata), change.initial)
+        return enqueue(key, change.initial)
       },
+    })
+
+    // Secrets the Workspaces read but do not own: a change queues the Workspaces that read it.
+    const referencedSecrets = yield* Cache.make(Kinds.Secret, {
+      namespaces: options.namespaces,
+      labelSelector: unmanagedSelector,
+      transform: toSecretFacts,
+      ownersOf: () => [],
+      onChange: (change) =>
+        change.type === "SYNCED"
+          ? Effect.void
+          : Effect.forEach(
+              readers.readersOf(objectKey(change.object.metadata)),
+              (key) => enqueue(key, change.initial),
+              {
+                discard: true,
+              },
+            ),
     })
 
     const children = {} as Record<ManagedKind, Cache.Cache<KubeObject>>
@@ -159,7 +181,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
       })
     }
 
-    const caches = [workspaces, ...Object.values(children)]
+    const caches = [workspaces, referencedSecrets, ...Object.values(children)]
     const synced = Effect.all(
       caches.map((cache) => cache.synced),
       { concurrency: "unbounded", discard: true },
@@ -183,6 +205,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
       client,
       workspaces,
       children,
+      referencedSecrets,
       ownWrites,
       recorder,
       faults,

@@ -1,7 +1,8 @@
 /**
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
- * own writes the caches may not show yet (`OwnWrites`). Reads nothing from the API server but, once per failed
- * migration Job, its pod's termination message (the cache does not hold pods).
+ * own writes the caches may not show yet (`OwnWrites`), and the facts of the Secrets it reads (`ReferencedSecrets`).
+ * Reads nothing from the API server but, once per failed migration Job, its pod's termination message (the cache
+ * does not hold pods).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -11,8 +12,9 @@ import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
 import { databaseName, redisName, secretName, serverName } from "../plan/names.js"
 import type { Cache } from "./Cache.js"
-import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
+import { type Children, controllerUidOf, jobStateOf, lastTerminationMessage } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
+import { observeSecret } from "./ReferencedSecrets.js"
 
 export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
 
@@ -49,7 +51,7 @@ const maxCachedJobMessages = 1000
  * `gather(workspace, key, uid)`: the children the planner is told about. An object controlled by another owner
  * (a Workspace deleted and re-created while the garbage collector still works) is not this Workspace's.
  */
-export const makeGather = (client: KubeClientShape, view: View) => {
+export const makeGather = (client: KubeClientShape, view: View, referencedSecrets: Cache<KubeObject>) => {
   /** Failed migration Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
   const jobMessages = new Map<string, string>()
 
@@ -61,15 +63,7 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       .list(Kinds.Pod, { namespace: job.metadata.namespace, labelSelector: `job-name=${job.metadata.name}` })
       .pipe(
         Effect.map((pods) => {
-          const messages = pods.items.flatMap((pod) => {
-            const statuses = (pod.status as { containerStatuses?: ReadonlyArray<unknown> } | undefined)
-              ?.containerStatuses
-            return (statuses ?? []).flatMap((s) => {
-              const message = (s as { state?: { terminated?: { message?: unknown } } }).state?.terminated?.message
-              return typeof message === "string" && message.trim() !== "" ? [message.trim()] : []
-            })
-          })
-          const message = messages.at(-1) ?? ""
+          const message = lastTerminationMessage(pods.items) ?? ""
           if (jobMessages.size >= maxCachedJobMessages) jobMessages.clear()
           jobMessages.set(job.metadata.uid, message)
           return message === "" ? undefined : message
@@ -96,7 +90,16 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)
       }
+      // The external database's Secret: the user's (in the facts cache), or one of ours another Workspace made.
+      const external = workspace.spec.workflows.database.external?.secretRef.name
+      const databaseSecret =
+        external === undefined
+          ? undefined
+          : observeSecret(
+              referencedSecrets.get({ namespace, name: external }) ?? view.get("Secret", { namespace, name: external }),
+            )
       return {
+        ...(databaseSecret === undefined ? {} : { databaseSecret }),
         secret: view.get("Secret", { namespace, name: secretName(names) }),
         database: mine(view.get("StatefulSet", { namespace, name: databaseName(names) })),
         server: mine(view.get("Deployment", { namespace, name: serverName(names) })),

@@ -46,6 +46,8 @@ export interface ReconcileContext {
   readonly client: KubeClientShape
   readonly workspaces: Cache<KubeObject>
   readonly children: ChildCaches
+  /** Secrets the Workspaces read but do not own, reduced to their facts (`ReferencedSecrets.ts`). */
+  readonly referencedSecrets: Cache<KubeObject>
   readonly ownWrites: OwnWrites
   readonly recorder: EventRecorder.Recorder
   readonly faults: FaultsShape
@@ -59,6 +61,13 @@ export interface ReconcileContext {
 /** RFC 3339 at second precision, as `metav1.Time` serialises. */
 export const formatTime = (millis: number): string => new Date(millis).toISOString().replace(/\.\d{3}Z$/u, "Z")
 
+/** The shortest of the delays that apply. */
+const soonest = (...delays: ReadonlyArray<Duration.Duration | undefined>): Duration.Duration | undefined =>
+  delays.reduce<Duration.Duration | undefined>(
+    (a, b) => (a === undefined ? b : b === undefined ? a : Duration.min(a, b)),
+    undefined,
+  )
+
 /** Plans made at most in one reconcile when the database Secret turns out to exist (each time from a fresher view). */
 const maxPlans = 3
 
@@ -66,7 +75,7 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
   const { client, ownWrites, fieldManager } = ctx
   const wrote = (write: Write) => ctx.faults.afterWrite(write)
   const view = makeView(ctx.children, ownWrites)
-  const gather = makeGather(client, view)
+  const gather = makeGather(client, view, ctx.referencedSecrets)
   const apply = makeApply({ client, view, ownWrites, fieldManager, wrote })
   const { prune, cleanup } = makePrune({ client, view, ownWrites, wrote })
   const writeStatus = makeWriteStatus({ client, ownWrites, recorder: ctx.recorder, fieldManager, wrote })
@@ -116,13 +125,16 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
         // The status says what the cluster looks like after this reconcile's own writes (the view holds them), so
         // that e.g. a new Workspace's first status already names the migration Job just created, instead of a
         // "pending" one that the next reconcile must correct: one status write instead of two.
-        const settled =
-          applied.wrote || pruned.deleted ? plan(workspace, yield* observe(password)).status : planned.status
+        const settledPlan = applied.wrote || pruned.deleted ? plan(workspace, yield* observe(password)) : planned
+        const settled = settledPlan.status
         const rejected = [...applied.rejected, ...pruned.rejected]
         const problem = executionProblem(rejected, applied.conflicts)
         const status = problem === undefined ? settled : withExecutionProblem(settled, problem, { now, previous })
         yield* writeStatus(key, live, status)
         const progressing = conditionOf(status, "Progressing")?.status === "True"
+        // When the plan changes by the clock (a failed migration's next attempt), whatever else happens meanwhile.
+        const byClock =
+          settledPlan.requeueAfterSeconds === undefined ? undefined : Duration.seconds(settledPlan.requeueAfterSeconds)
         if (rejected.length > 0) {
           // Only a refusal from outside the Workspace can go away without the Workspace changing.
           if (!rejected.some((r) => r.external)) {
@@ -130,7 +142,8 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
             return yield* new ReconcileError({ reason: first })
           }
           return Result.requeueAfter(
-            progressing ? Duration.min(ctx.progressingRequeue, ctx.rejectedRecheck) : ctx.rejectedRecheck,
+            soonest(progressing ? ctx.progressingRequeue : undefined, ctx.rejectedRecheck, byClock) ??
+              ctx.rejectedRecheck,
           )
         }
         if (applied.conflicts.length > 0) {
@@ -139,7 +152,8 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
             reason: new OwnershipConflict({ key, message: objects.join("; "), objects }),
           })
         }
-        return progressing ? Result.requeueAfter(ctx.progressingRequeue) : Result.done
+        const next = soonest(progressing ? ctx.progressingRequeue : undefined, byClock)
+        return next === undefined ? Result.done : Result.requeueAfter(next)
       }
     })
 }

@@ -35,14 +35,33 @@ export interface ServerObservation extends WorkloadObservation {
 
 export type JobState = "running" | "succeeded" | "failed"
 
-/** A migration Job (`<ws>-orion-migrate-<hash>`). */
+/** A migration Job (`<ws>-orion-migrate-<hash>`, or a later attempt of it: see `migrationRetry.ts`). */
 export interface MigrationJobObservation {
   readonly name: string
   /** `succeeded`: condition Complete=True; `failed`: condition Failed=True; otherwise `running`. */
   readonly state: JobState
   /** For a failed Job: the Failed condition's message and, when the engine has it, the pod's termination message. */
   readonly message?: string
+  /** The migration hash it runs (label `mlops.aigency.com/migration-hash`). Absent: known by its name only. */
+  readonly hash?: string
+  /** Which attempt at that migration it is (annotation `mlops.aigency.com/migration-attempt`). Default 1. */
+  readonly attempt?: number
+  /** RFC 3339: `metadata.creationTimestamp`. */
+  readonly createdAt?: string
+  /** RFC 3339: when its Failed condition became True. */
+  readonly failedAt?: string
 }
+
+/** A Secret the Workspace reads but does not own, reduced to what a decision needs (never its values). */
+export type SecretObservation =
+  | { readonly found: false }
+  | {
+      readonly found: true
+      /** Keys holding a non-empty value, sorted. */
+      readonly keys: ReadonlyArray<string>
+      /** RFC 3339: when it last changed (the latest write the API server recorded), if known. */
+      readonly changedAt?: string
+    }
 
 export interface PoolObservation extends WorkloadObservation {
   /** Pool name (the `mlops.aigency.com/pool` label of `<ws>-agent-<pool>`). */
@@ -68,6 +87,11 @@ export interface Observed {
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
+  /**
+   * The Secret `spec.workflows.database.external.secretRef` names. Absent: not looked at (offline planning), in which
+   * case the plan assumes it is usable.
+   */
+  readonly databaseSecret?: SecretObservation
   /**
    * Namespaces holding this Workspace's pool Roles/RoleBindings (label `mlops.aigency.com/workspace-namespace`), so
    * that RBAC left in a job namespace no pool uses any more is pruned there too.

@@ -15,6 +15,7 @@ import {
 } from "@cartographer/schema"
 import { contextOf } from "./context.js"
 import { planDatabaseService, planDatabaseStatefulSet, planDatabaseVolume } from "./database.js"
+import { databaseSecretChangedAt, databaseSecretProblem } from "./databaseSecret.js"
 import { describeIgnored } from "./env.js"
 import type { ManagedObject } from "./kube.js"
 import { decideMigration, desiredRevision, usesInternalDatabase } from "./migration.js"
@@ -45,7 +46,11 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const { workflows } = ctx
 
   const desired = desiredRevision(ctx)
-  const gate = decideMigration(ctx, desired, observed)
+  const secretProblem = databaseSecretProblem(ctx, observed)
+  const gate = decideMigration(ctx, desired, observed, {
+    blocked: secretProblem !== undefined,
+    secretChangedAt: databaseSecretChangedAt(ctx, observed),
+  })
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
   // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
   const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
@@ -65,7 +70,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     apply.push(planRedisService(ctx), planRedisDeployment(ctx))
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
-  if (gate.applyJob) apply.push(gate.job)
+  apply.push(...gate.jobs)
   apply.push(
     planServerService(ctx),
     planServerDeployment(ctx, {
@@ -99,9 +104,11 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       state: gate.state,
       jobName: gate.job.metadata.name,
       image: desired.image,
-      failureMessage: gate.failureMessage,
+      failure: gate.failure,
       server: gate.server.kind,
+      retriedOnChangeOf: workflows.database.external?.secretRef.name,
     },
+    databaseSecretProblem: secretProblem,
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
     pools: poolFacts,
@@ -111,6 +118,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   return {
     apply,
     prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? []),
+    ...(gate.requeueAfterSeconds === undefined ? {} : { requeueAfterSeconds: gate.requeueAfterSeconds }),
     status: buildStatus({
       decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
       now: observed.now,

@@ -6,7 +6,8 @@
 import type { Workspace } from "@cartographer/schema"
 import type { Deployment, KeyRef, StatefulSet } from "./kube.js"
 import { labelKeys } from "./labels.js"
-import { migrationHashAnnotation } from "./migration.js"
+import { migrationHashAnnotation, migrationHashLabel } from "./migration.js"
+import { migrationAttemptAnnotation } from "./migrationRetry.js"
 import type { JobState, MigrationJobObservation, Observed, PoolObservation, WorkloadObservation } from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { plan } from "./planner.js"
@@ -70,7 +71,15 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
       if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
     } else if (object.kind === "Job") {
       const known = previous?.migrationJobs?.find((j) => j.name === object.metadata.name)
-      jobs.push(known ?? { name: object.metadata.name, state: outcome.migration ?? "running" })
+      const attempt = Number(object.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
+      jobs.push(
+        known ?? {
+          name: object.metadata.name,
+          state: outcome.migration ?? "running",
+          hash: object.metadata.labels[migrationHashLabel] ?? "",
+          ...(attempt > 1 ? { attempt } : {}),
+        },
+      )
     } else if (object.kind === "Role") rbacNamespaces.add(object.metadata.namespace)
   }
   return {
@@ -81,6 +90,8 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
     ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
     ...(pools.length > 0 ? { pools } : {}),
     ...(rbacNamespaces.size > 0 ? { rbacNamespaces: [...rbacNamespaces].sort() } : {}),
+    // Not made by applying: the user's Secret stays as it was.
+    ...(previous?.databaseSecret === undefined ? {} : { databaseSecret: previous.databaseSecret }),
   }
 }
 
