@@ -41,3 +41,4 @@ export {
   useRealNode,
   useRealNodeTurn,
 } from "./testing.js"
+export { type PreboundVolume, preboundVolume } from "./volumes.js"
