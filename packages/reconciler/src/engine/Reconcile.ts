@@ -13,7 +13,9 @@
  * plan still runs, and the Workspace reports `Degraded/ApplyRejected`: retrying at once cannot help. An invalid
  * child (422) waits for the next change of the Workspace (terminal); a refusal from outside it (a namespace not
  * created yet, a quota, a policy) is looked at again after `rejectedRecheck`, so the Workspace recovers on its own
- * once an administrator fixes the cause.
+ * once an administrator fixes the cause. A plan whose decision changes by the clock (a failed migration's next
+ * attempt, `Plan.requeueAfterSeconds`) is looked at again then, a Workspace still progressing after
+ * `progressingRequeue`: the soonest wins.
  */
 import type { EventRecorder, KubeClientShape, KubeObject } from "@cartographer/k8s"
 import type { WorkspaceStatus } from "@cartographer/schema"
