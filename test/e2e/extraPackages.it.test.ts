@@ -14,6 +14,7 @@ import {
   kubectl,
   makeKubeApi,
   type OperatorIdentity,
+  kubectlStdout as ok,
   operatorIdentity,
   pollUntil,
   run,
@@ -24,18 +25,12 @@ import {
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
 import { prefectVenv } from "../prefect/index.js"
 import { containerLogs, serviceUrl } from "./cluster.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { deployAndRun, finalState } from "./prefect.js"
 
 const minutes = (n: number) => n * 60_000
 const packageName = "cowsay"
 const packageVersion = "6.1"
 const image = "prefecthq/prefect:3.9.1-python3.12"
-
-const ok = async (args: ReadonlyArray<string>, input?: string) => {
-  const result = await kubectl(args, input === undefined ? {} : { input })
-  expect(result.code, `kubectl ${args.join(" ")}: ${result.stderr}`).toBe(0)
-  return result.stdout
-}
 
 /** A PEP 503 index of one package, served by Python's http.server from a ConfigMap: a team's private index. */
 const packageIndex = async (namespace: string) => {
@@ -105,10 +100,9 @@ const packageIndex = async (namespace: string) => {
       metadata: { name: "package-index" },
       spec: { selector: labels, ports: [{ name: "http", port: 8080, targetPort: "http" }] },
     }
-    await ok(
-      ["apply", "-n", namespace, "-f", "-"],
-      [configMap, deployment, service].map((o) => stringify(o)).join("---\n"),
-    )
+    await ok(["apply", "-n", namespace, "-f", "-"], {
+      input: [configMap, deployment, service].map((o) => stringify(o)).join("---\n"),
+    })
     await ok(["rollout", "status", "-n", namespace, "deployment/package-index", "--timeout=5m"])
     return `http://package-index.${namespace}.svc:8080/simple`
   } finally {
@@ -154,7 +148,7 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
         },
       },
     }
-    await ok(["apply", "-n", namespace, "-f", "-"], stringify(workspace))
+    await ok(["apply", "-n", namespace, "-f", "-"], { input: stringify(workspace) })
   }, minutes(10))
 
   afterAll(async () => {
@@ -182,14 +176,7 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
         { timeoutMs: minutes(2) },
       )
       const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {}, { require: packageName })
-      const flowRun = await pollUntil(
-        `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await prefectApi(url).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
-        { timeoutMs: minutes(6), intervalMs: 2_000 },
-      )
+      const flowRun = await finalState(async () => url, id, minutes(6))
       expect(flowRun.state?.type, flowRun.state?.message ?? "").toBe("COMPLETED")
       expect(await containerLogs(namespace, selector, "agent")).toContain(
         `imported ${packageName} from /opt/cartographer/extra-packages/${packageName}`,

@@ -35,7 +35,7 @@ import {
   type Pod,
   serviceUrl,
 } from "./cluster.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { deployAndRun, finalState, prefectApi } from "./prefect.js"
 
 const sample = fileURLToPath(new URL("../../samples/basic-workspace.yaml", import.meta.url))
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
@@ -226,14 +226,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
     "runs a flow deployed to the process pool to COMPLETED through the workspace's own worker",
     async () => {
       const id = await deployAndRun(`${await serverUrl()}/api`, "default", "e2e-process")
-      const run = await until(
-        `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
-        minutes(8),
-      )
+      const run = await finalState(serverUrl, id, minutes(8))
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
       expect(await workerLog("default")).toContain(id)
     },
@@ -286,14 +279,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
         },
         minutes(8),
       )
-      const run = await until(
-        `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
-        minutes(8),
-      )
+      const run = await finalState(serverUrl, id, minutes(8))
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
       const log = await workerLog("jobs")
       expect(log).toContain(id)

@@ -33,6 +33,7 @@ export {
   auditSettled,
   describeOnRealNode,
   kubectl,
+  kubectlStdout,
   placeOnRealNode,
   realNode,
   type SharedControlPlane,

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { Workflows } from "@cartographer/schema"
-import { kubectl, useNamespace } from "@cartographer/test/harness"
+import { kubectl, kubectlStdout as ok, useNamespace } from "@cartographer/test/harness"
 import { type Schema, SchemaAST } from "effect"
 import { describe, expect, it } from "vitest"
 import { useOperator } from "./support/convergedWorkspace.js"
@@ -12,12 +12,6 @@ import { useOperator } from "./support/convergedWorkspace.js"
 const namespace = useNamespace("kubectl-view")
 const operator = useOperator(namespace)
 const sample = fileURLToPath(new URL("../../../samples/basic-workspace.yaml", import.meta.url))
-
-const ok = async (args: ReadonlyArray<string>, input?: string) => {
-  const result = await kubectl(args, { ...(input === undefined ? {} : { input }), timeoutMs: 200_000 })
-  expect(result.code, `kubectl ${args.join(" ")}: ${result.stderr}`).toBe(0)
-  return result.stdout
-}
 
 /** A field's description as the Schema states it (on the encoded side, where a default's description sits). */
 const descriptionOf = (field: Schema.Top): string | undefined =>
@@ -34,7 +28,7 @@ describe("kubectl's own view of Workspaces the operator converges", () => {
     const stopped = (await readFile(sample, "utf8"))
       .replace("name: test-environment", "name: stopped")
       .replace("databaseReplicas: 1", "databaseReplicas: 0")
-    await ok(["apply", "-n", namespace, "-f", "-"], stopped)
+    await ok(["apply", "-n", namespace, "-f", "-"], { input: stopped })
     const waited = await kubectl(
       ["wait", "-n", namespace, "--for=condition=Ready", "workspace/test-environment", "--timeout=180s"],
       { timeoutMs: 200_000 },

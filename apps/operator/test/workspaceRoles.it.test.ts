@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import {
+  kubectlStdout as admin,
   type KubectlResult,
   kubectl,
   pollUntil,
@@ -23,12 +24,6 @@ const roleNames = ["cartographer-workspace-editor", "cartographer-workspace-view
 /** The aggregation controller runs in kube-controller-manager, which tier "api" does not start. */
 const aggregates = () => sharedControlPlane().tier !== "api"
 
-const admin = async (args: ReadonlyArray<string>, input?: string) => {
-  const result = await kubectl(args, input === undefined ? {} : { input })
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`)
-  return result.stdout
-}
-
 /** kubectl as ServiceAccount `name` of the namespace. */
 const as = (kubeconfigPath: () => string) => (args: ReadonlyArray<string>, input?: string) =>
   runKubectl(sharedControlPlane().kubectlPath, kubeconfigPath(), args, input === undefined ? {} : { input })
@@ -38,6 +33,29 @@ const refused = (result: KubectlResult, what: RegExp) => {
   expect(result.stderr).toMatch(/forbidden/u)
   expect(result.stderr).toMatch(what)
 }
+
+/** `kubectl patch` of the sample Workspace with a JSON merge patch. */
+const mergePatch = (patch: unknown): ReadonlyArray<string> => [
+  "patch",
+  "workspace",
+  "test-environment",
+  "-n",
+  namespace,
+  "--type=merge",
+  "-p",
+  JSON.stringify(patch),
+]
+
+/** `kubectl get` of one field of the sample Workspace. */
+const field = (jsonpath: string): ReadonlyArray<string> => [
+  "get",
+  "workspace",
+  "test-environment",
+  "-n",
+  namespace,
+  "-o",
+  `jsonpath=${jsonpath}`,
+]
 
 let editorConfig = ""
 let viewerConfig = ""
@@ -102,7 +120,7 @@ describe.skipIf(!aggregates())("the install's Workspace roles, aggregated into e
       .filter((d) => d.kind === "ClusterRole" && roleNames.includes(d.metadata?.name ?? ""))
     expect(rendered.map((d) => d.metadata?.name).sort()).toEqual(roleNames)
     expect(rendered.every((d) => d.metadata?.labels?.["app.kubernetes.io/part-of"] === "cartographer")).toBe(true)
-    await admin(["apply", "-f", "-"], rendered.map((d) => stringify(d)).join("---\n"))
+    await admin(["apply", "-f", "-"], { input: rendered.map((d) => stringify(d)).join("---\n") })
     await pollUntil(
       "edit, admin and view hold the Workspace rules",
       async () =>
@@ -123,30 +141,11 @@ describe.skipIf(!aggregates())("the install's Workspace roles, aggregated into e
       async () => ((await editor(["apply", "-n", namespace, "-f", sample])).code === 0 ? true : undefined),
       { timeoutMs: 30_000, intervalMs: 500 },
     )
-    const patched = await editor([
-      "patch",
-      "workspace",
-      "test-environment",
-      "-n",
-      namespace,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { workflows: { controllerReplicas: 2 } } }),
-    ])
+    const patched = await editor(mergePatch({ spec: { workflows: { controllerReplicas: 2 } } }))
     expect(patched.code, patched.stderr).toBe(0)
     const listed = await editor(["get", "workspaces", "-n", namespace, "-o", "name"])
     expect(listed.stdout.trim()).toBe("workspace.mlops.aigency.com/test-environment")
-    expect(
-      await admin([
-        "get",
-        "workspace",
-        "test-environment",
-        "-n",
-        namespace,
-        "-o",
-        "jsonpath={.spec.workflows.controllerReplicas}",
-      ]),
-    ).toBe("2")
+    expect(await admin(field("{.spec.workflows.controllerReplicas}"))).toBe("2")
     const deleted = await editor(["delete", "workspace", "test-environment", "-n", namespace])
     expect(deleted.code, deleted.stderr).toBe(0)
     expect((await kubectl(["get", "workspace", "test-environment", "-n", namespace])).code).not.toBe(0)
@@ -155,20 +154,11 @@ describe.skipIf(!aggregates())("the install's Workspace roles, aggregated into e
   it("do not let that user write a Workspace's status, which is the operator's, nor touch another namespace", async () => {
     expect((await editor(["apply", "-n", namespace, "-f", sample])).code).toBe(0)
     const forged = await editor([
-      "patch",
-      "workspace",
-      "test-environment",
-      "-n",
-      namespace,
+      ...mergePatch({ status: { serverUrl: "http://forged.example/api" } }),
       "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status: { serverUrl: "http://forged.example/api" } }),
     ])
     refused(forged, /workspaces\/status/u)
-    expect(
-      await admin(["get", "workspace", "test-environment", "-n", namespace, "-o", "jsonpath={.status.serverUrl}"]),
-    ).not.toBe("http://forged.example/api")
+    expect(await admin(field("{.status.serverUrl}"))).not.toBe("http://forged.example/api")
     // It may read the status, though.
     expect((await editor(["get", "workspace", "test-environment", "-n", namespace, "--subresource=status"])).code).toBe(
       0,
@@ -177,15 +167,7 @@ describe.skipIf(!aggregates())("the install's Workspace roles, aggregated into e
   })
 
   it("let a user bound to view get and list Workspaces, and nothing more", async () => {
-    const got = await viewer([
-      "get",
-      "workspace",
-      "test-environment",
-      "-n",
-      namespace,
-      "-o",
-      "jsonpath={.metadata.name}",
-    ])
+    const got = await viewer(field("{.metadata.name}"))
     expect(got.code, got.stderr).toBe(0)
     expect(got.stdout).toBe("test-environment")
     const listed = await viewer(["get", "workspaces", "-n", namespace, "-o", "name"])
@@ -195,19 +177,7 @@ describe.skipIf(!aggregates())("the install's Workspace roles, aggregated into e
     )
     const own = (await readFile(sample, "utf8")).replace("name: test-environment", "name: viewers-own")
     refused(await viewer(["create", "-n", namespace, "-f", "-"], own), /cannot create resource "workspaces"/u)
-    refused(
-      await viewer([
-        "patch",
-        "workspace",
-        "test-environment",
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        '{"metadata":{"labels":{"x":"y"}}}',
-      ]),
-      /cannot patch resource "workspaces"/u,
-    )
+    refused(await viewer(mergePatch({ metadata: { labels: { x: "y" } } })), /cannot patch resource "workspaces"/u)
     refused(
       await viewer(["delete", "workspace", "test-environment", "-n", namespace]),
       /cannot delete resource "workspaces"/u,
