@@ -12,11 +12,12 @@
 #                               kube-proxy's Services, kube-router's NetworkPolicies, the node's firewall
 #   mmdebstrap, gcc, libc6-dev, python3-pip
 #                               the images built for the node (test/node/images); skopeo reads them
+#   unzip                       the release zip, unpacked as a team does
 set -euo pipefail
 
 packages=(openssl ca-certificates util-linux procps python3 python3-venv chromium
   containerd runc containernetworking-plugins iproute2 socat iptables ipset nftables conntrack
-  mmdebstrap gcc libc6-dev python3-pip skopeo)
+  mmdebstrap gcc libc6-dev python3-pip skopeo unzip)
 
 missing=()
 for pkg in "${packages[@]}"; do

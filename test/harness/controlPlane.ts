@@ -70,7 +70,7 @@ export interface ControlPlane {
   readonly workDir: string
   readonly etcdUrl: string
   readonly nodeNames: ReadonlyArray<string>
-  /** Tier "node": the real node (its pods run), tainted so that only namespaces that ask for it use it. */
+  /** Tier "node": the real node (its pods run), tainted (unless `realNodeTainted: false`) so that only namespaces that ask for it use it. */
   readonly realNode?: RealNode
   /** The CRD files of `options.crds` that were rejected or did not become Established, with kubectl's message. */
   readonly crdFailures: ReadonlyArray<CrdFailure>

@@ -1,5 +1,5 @@
 // kubelet, built from k8s.io/kubernetes at the control plane's version, inside the sandbox: it registers the node
-// (tainted, so that only namespaces that ask for it send pods here), serves its API on the node IP with a
+// (tainted unless told otherwise, so that only namespaces that ask for it send pods here), serves its API on the node IP with a
 // certificate of the run's CA, and runs pods through containerd.
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
