@@ -5,8 +5,6 @@
 // refuses (a new Secret with a wrong password): the old server keeps serving, Degraded quotes the migration pod, the
 // operator retries with backoff (counted in the audit log), and the fixed Secret brings it back at once. The steps
 // build on each other, in order.
-import { mkdir, readFile } from "node:fs/promises"
-import { join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { stringify } from "yaml"
 import {
@@ -14,18 +12,12 @@ import {
   describeOnRealNode,
   type KubeApi,
   kubectl,
-  makeKubeApi,
-  type OperatorIdentity,
   kubectlStdout as ok,
-  operatorIdentity,
-  pollUntil,
   readAudit,
   sharedControlPlane,
   useNamespace,
   useRealNode,
 } from "../harness/index.js"
-import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
-import { prefectVenv } from "../prefect/index.js"
 import {
   componentLabel,
   type Deployment,
@@ -35,9 +27,9 @@ import {
   type Job,
   listChildren,
   type Pod,
-  serviceUrl,
 } from "./cluster.js"
 import { type ExternalPostgres, externalPostgres } from "./externalPostgres.js"
+import { useOperatorSuite } from "./operatorSuite.js"
 import { deployAndRun, finalState, prefectApi } from "./prefect.js"
 
 const workspace = "ext"
@@ -56,9 +48,8 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
   const namespace = useNamespace("e2e-external-db")
   useRealNode(namespace, { exclusive: true })
   const databaseNamespace = `${namespace}-db`
+  const { logs, until, ...suite } = useOperatorSuite(namespace)
   let api: KubeApi
-  let identity: OperatorIdentity
-  let operator: OperatorProcess
   let postgres: ExternalPostgres
 
   const manifest = (secret: string) =>
@@ -95,18 +86,6 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
       `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${workspace}`,
     )
   const conditionOf = async (type: string) => (await live()).status?.conditions?.find((c) => c.type === type)
-  const logs = async () => {
-    const operatorLog = await readFile(operator.logPath, "utf8").catch(() => "")
-    const state = await kubectl(["get", "workspace,pods,jobs,deployments", "-n", namespace, "-o", "wide"])
-    const status = await kubectl(["get", "workspace", workspace, "-n", namespace, "-o", "jsonpath={.status}"])
-    return `--- cluster\n${state.stdout}${state.stderr}\n--- status\n${status.stdout}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
-  }
-  const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(6)) =>
-    pollUntil(what, check, { timeoutMs, intervalMs: 2_000, describe: () => "(see the logs above)" }).catch(
-      async (error: Error) => {
-        throw new Error(`${error.message}\n${await logs()}`)
-      },
-    )
   const untilCondition = (type: string, want: (c: Condition) => boolean, timeoutMs?: number) =>
     until(
       `${type} as expected`,
@@ -116,10 +95,7 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
       },
       timeoutMs,
     )
-  const serverUrl = () =>
-    until("the server Service has a Ready endpoint", () =>
-      serviceUrl(api, namespace, `${workspace}-orion-server`, "http-orion"),
-    )
+  const serverUrl = () => suite.serverUrl(workspace)
   const serverDeployment = async () =>
     (await listChildren<Deployment>(api, namespace, "deployments", `${env},${componentLabel}=server`))[0]
   const serverPods = () => listChildren<Pod>(api, namespace, "pods", `${env},${componentLabel}=server`)
@@ -137,26 +113,13 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
   }
 
   beforeAll(async () => {
-    const { kubeConfig, workDir } = sharedControlPlane()
-    api = makeKubeApi(kubeConfig)
-    await prefectVenv()
-    await ok(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
-    const logDir = join(workDir, `e2e-${namespace}`)
-    await mkdir(logDir, { recursive: true })
+    api = suite.api()
     postgres = await externalPostgres(databaseNamespace)
-    identity = await operatorIdentity(namespace)
-    operator = await startOperatorProcess({
-      kubeconfigPath: identity.kubeconfigPath,
-      namespaces: [namespace],
-      logPath: join(logDir, "operator.log"),
-    })
     // Applied before its Secret exists, as a user who reads the sample's comment too late would.
     await ok(["apply", "-n", namespace, "-f", "-"], { input: manifest("prefect-db") })
   }, minutes(10))
 
   afterAll(async () => {
-    await operator?.stop()
-    await identity?.remove()
     await kubectl(["delete", "namespace", databaseNamespace, "--ignore-not-found", "--wait=false"])
   }, minutes(3))
 
@@ -254,7 +217,7 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
     await auditSettled()
     return (
       await readAudit(sharedControlPlane().auditLogPath, {
-        user: identity.user,
+        user: suite.identity().user,
         verbs: ["create", "patch"],
         resource: "jobs",
         namespace,

@@ -6,25 +6,12 @@ import { createHash } from "node:crypto"
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { beforeAll, expect, it } from "vitest"
 import { stringify } from "yaml"
-import {
-  describeOnRealNode,
-  type KubeApi,
-  kubectl,
-  makeKubeApi,
-  type OperatorIdentity,
-  kubectlStdout as ok,
-  operatorIdentity,
-  pollUntil,
-  run,
-  sharedControlPlane,
-  useNamespace,
-  useRealNode,
-} from "../harness/index.js"
-import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { describeOnRealNode, kubectl, kubectlStdout as ok, run, useNamespace, useRealNode } from "../harness/index.js"
 import { prefectVenv } from "../prefect/index.js"
-import { containerLogs, serviceUrl } from "./cluster.js"
+import { containerLogs } from "./cluster.js"
+import { useOperatorSuite } from "./operatorSuite.js"
 import { deployAndRun, finalState } from "./prefect.js"
 
 const minutes = (n: number) => n * 60_000
@@ -113,21 +100,11 @@ const packageIndex = async (namespace: string) => {
 describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
   const namespace = useNamespace("e2e-extra-packages")
   useRealNode(namespace, { exclusive: true })
-  let api: KubeApi
-  let identity: OperatorIdentity
-  let operator: OperatorProcess
+  const suite = useOperatorSuite(namespace)
   const selector = "mlops.aigency.com/environment=extras,mlops.aigency.com/pool=default"
 
   beforeAll(async () => {
-    api = makeKubeApi(sharedControlPlane().kubeConfig)
-    await ok(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
     const index = await packageIndex(namespace)
-    identity = await operatorIdentity(namespace)
-    operator = await startOperatorProcess({
-      kubeconfigPath: identity.kubeconfigPath,
-      namespaces: [namespace],
-      logPath: join(sharedControlPlane().workDir, `${namespace}-operator.log`),
-    })
     const workspace = {
       apiVersion: "mlops.aigency.com/v1alpha1",
       kind: "Workspace",
@@ -151,11 +128,6 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
     await ok(["apply", "-n", namespace, "-f", "-"], { input: stringify(workspace) })
   }, minutes(10))
 
-  afterAll(async () => {
-    await operator?.stop()
-    await identity?.remove()
-  })
-
   it(
     "starts the pool's worker with the package installed, and a flow run imports it from the pod's volume",
     async () => {
@@ -170,11 +142,7 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
       )
       const install = await containerLogs(namespace, selector, "extra-pip-packages")
       expect(install).toContain(`${packageName}==${packageVersion}`)
-      const url = await pollUntil(
-        "the server has a Ready endpoint",
-        () => serviceUrl(api, namespace, "extras-orion-server", "http-orion"),
-        { timeoutMs: minutes(2) },
-      )
+      const url = await suite.serverUrl("extras")
       const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {}, { require: packageName })
       const flowRun = await finalState(async () => url, id, minutes(6))
       expect(flowRun.state?.type, flowRun.state?.message ?? "").toBe("COMPLETED")
