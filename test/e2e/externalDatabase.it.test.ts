@@ -106,6 +106,7 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
         | undefined
     )?.env?.find((e) => e.name === "PREFECT_SERVER_DATABASE_CONNECTION_URL")?.valueFrom?.secretKeyRef?.name
   const runFlow = async (name: string) => {
+    await suite.workerPolls(await serverUrl(), "default")
     const id = await deployAndRun(`${await serverUrl()}/api`, "default", name)
     const run = await finalState(serverUrl, id, minutes(8))
     expect(run.state?.type, `${run.state?.message ?? ""}\n${await logs()}`).toBe("COMPLETED")
@@ -233,6 +234,19 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
       refusedSince = new Date()
       // A rotation to a new Secret, with a mistyped password.
       await putSecret("prefect-db-rotated", "connection-url", postgres.urlWithPassword("not-the-password"))
+      // A Secret change in the same second as an attempt's creation counts as a fix (ADR 0007: one extra attempt at
+      // once, at most). This step is about the clock's backoff, so the Workspace refers to the Secret only once the
+      // second it was written in is over.
+      const written = await ok([
+        "get",
+        "secret",
+        "prefect-db-rotated",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.metadata.creationTimestamp}",
+      ])
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(written) + 1_000 - Date.now())))
       await ok(["apply", "-n", namespace, "-f", "-"], { input: manifest("prefect-db-rotated") })
       const degraded = await untilCondition("Degraded", (c) => c.reason === "MigrationFailed", minutes(8))
       expect(degraded.status).toBe("True")

@@ -12,7 +12,7 @@ import { describeOnRealNode, kubectl, kubectlStdout as ok, run, useNamespace, us
 import { prefectVenv } from "../prefect/index.js"
 import { containerLogs } from "./cluster.js"
 import { useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, finalState, prefectApi } from "./prefect.js"
+import { deployAndRun, finalState } from "./prefect.js"
 
 const minutes = (n: number) => n * 60_000
 const packageName = "cowsay"
@@ -143,17 +143,7 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
       const install = await containerLogs(namespace, selector, "extra-pip-packages")
       expect(install).toContain(`${packageName}==${packageVersion}`)
       const url = await suite.serverUrl("extras")
-      // Ready says the pods are; the worker creates its pool when it first polls, a moment later.
-      await suite.until(
-        "the worker polls its pool",
-        async () => {
-          const workers = await prefectApi(url)
-            .workers("default")
-            .catch(() => [])
-          return workers.length > 0 ? true : undefined
-        },
-        minutes(3),
-      )
+      await suite.workerPolls(url, "default")
       const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {}, { require: packageName })
       const flowRun = await finalState(async () => url, id, minutes(6))
       expect(flowRun.state?.type, flowRun.state?.message ?? "").toBe("COMPLETED")

@@ -18,6 +18,7 @@ import {
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
 import { prefectVenv } from "../prefect/index.js"
 import { serviceUrl } from "./cluster.js"
+import { prefectApi } from "./prefect.js"
 
 export interface OperatorSuite {
   /** The admin's API client. */
@@ -30,6 +31,11 @@ export interface OperatorSuite {
   readonly until: <A>(what: string, check: () => Promise<A | undefined>, timeoutMs?: number) => Promise<A>
   /** Workspace `workspace`'s server as the host reaches it (a Ready pod behind its Service), once there is one. */
   readonly serverUrl: (workspace: string) => Promise<string>
+  /**
+   * Once a worker of `pool` has polled the server at `url`: Ready says the worker's pod is, but the worker creates its
+   * work pool when it first polls, a moment later, and a deployment to a pool that does not exist yet is refused.
+   */
+  readonly workerPolls: (url: string, pool: string) => Promise<void>
 }
 
 const minutes = (n: number) => n * 60_000
@@ -101,5 +107,19 @@ export const useOperatorSuite = (namespace: string): OperatorSuite => {
       until("the server Service has a Ready endpoint", () =>
         serviceUrl(started(api), namespace, `${workspace}-orion-server`, "http-orion"),
       ),
+    workerPolls: async (url, pool) => {
+      await until(
+        `a worker of pool ${pool} polls the server`,
+        async () =>
+          (
+            await prefectApi(url)
+              .workers(pool)
+              .catch(() => [])
+          ).length > 0
+            ? true
+            : undefined,
+        minutes(3),
+      )
+    },
   }
 }
