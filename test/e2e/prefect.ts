@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { pollUntil } from "../harness/poll.js"
 import { run } from "../harness/processes.js"
 import { prefectVenv, venvBin } from "../prefect/index.js"
 
@@ -29,11 +30,20 @@ export interface FlowRun {
   readonly state?: { readonly type: string; readonly name: string; readonly message: string | null }
 }
 
-export const prefectApi = (baseUrl: string) => {
+/** `Authorization: Basic …` for a Prefect auth string (`user:password`), as Prefect's clients send it. */
+export const basicAuthHeader = (auth: string): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(auth).toString("base64")}`,
+})
+
+/** The server's REST API at `baseUrl` (`http://host:port`, or with its path prefix), with basic auth when given. */
+export const prefectApi = (baseUrl: string, auth?: string) => {
   const call = async <A>(method: "GET" | "POST", path: string, body?: unknown): Promise<A> => {
     const response = await fetch(`${baseUrl}/api${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(auth === undefined ? {} : basicAuthHeader(auth)),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(15_000),
     })
@@ -46,11 +56,38 @@ export const prefectApi = (baseUrl: string) => {
     workPools: () => call<ReadonlyArray<WorkPool>>("POST", "/work_pools/filter", {}),
     workers: (pool: string) => call<ReadonlyArray<Worker>>("POST", `/work_pools/${pool}/workers/filter`, {}),
     flowRun: (id: string) => call<FlowRun>("GET", `/flow_runs/${id}`),
+    /** Another run of an existing deployment; resolves with its id. */
+    runDeployment: async (deployment: string) => {
+      const found = await call<ReadonlyArray<{ readonly id: string; readonly name: string }>>(
+        "POST",
+        "/deployments/filter",
+        { deployments: { name: { any_: [deployment] } } },
+      )
+      const id = found[0]?.id
+      if (id === undefined) throw new Error(`no deployment ${deployment}`)
+      return (await call<{ readonly id: string }>("POST", `/deployments/${id}/create_flow_run`, {})).id
+    },
+    /** The settings the server runs with (`/api/admin/settings`), as Prefect reports them. */
+    settings: () => call<Record<string, unknown>>("GET", "/admin/settings"),
     /** Names of every deployment. */
     deployments: async () =>
       (await call<ReadonlyArray<{ readonly name: string }>>("POST", "/deployments/filter", {})).map((d) => d.name),
   }
 }
+
+/** States a flow run does not leave. */
+const finalStates: ReadonlyArray<string> = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
+
+/** The flow run once it is in a final state (polled through the server's API). */
+export const finalState = (baseUrl: () => Promise<string>, id: string, timeoutMs: number): Promise<FlowRun> =>
+  pollUntil(
+    `flow run ${id} reaches a final state`,
+    async () => {
+      const r = await prefectApi(await baseUrl()).flowRun(id)
+      return finalStates.includes(r.state?.type ?? "") ? r : undefined
+    },
+    { timeoutMs, intervalMs: 2_000 },
+  )
 
 const flowsDir = fileURLToPath(new URL("./flows", import.meta.url))
 
@@ -62,9 +99,15 @@ export const deployAndRun = async (
   apiUrl: string,
   pool: string,
   name: string,
-  jobVariables: Record<string, unknown> = {},
-  parameters: Record<string, unknown> = {},
+  options: {
+    readonly jobVariables?: Record<string, unknown>
+    /** The flow's parameters (flows/hello.py's). */
+    readonly parameters?: Record<string, unknown>
+    /** The server's basic auth string, when it requires one. */
+    readonly auth?: string
+  } = {},
 ): Promise<string> => {
+  const { jobVariables = {}, parameters = {}, auth } = options
   const venv = await prefectVenv()
   const home = await mkdtemp(join(tmpdir(), "cartographer-deploy-"))
   try {
@@ -78,6 +121,7 @@ export const deployAndRun = async (
           HOME: home,
           PREFECT_HOME: join(home, ".prefect"),
           PREFECT_API_URL: apiUrl,
+          ...(auth === undefined ? {} : { PREFECT_API_AUTH_STRING: auth }),
         },
         timeoutMs: 300_000,
       },

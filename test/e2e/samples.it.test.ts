@@ -8,17 +8,19 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { parse, stringify } from "yaml"
+import { parse } from "yaml"
 import {
   describeOnRealNode,
   kubectl,
   type OperatorIdentity,
+  kubectlStdout as ok,
   operatorIdentity,
-  placeOnRealNode,
+  pollUntil,
   sharedControlPlane,
   useRealNodeTurn,
 } from "../harness/index.js"
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { externalPostgres, externalRedis, restrictedNamespace } from "./teamStores.js"
 
 const samplesDir = fileURLToPath(new URL("../../samples", import.meta.url))
 const samples = readdirSync(samplesDir)
@@ -28,83 +30,54 @@ const minutes = (n: number) => n * 60_000
 const suffix = randomBytes(3).toString("hex")
 const namespaceOf = (file: string) => `sample-${file.replace(/-workspace\.yaml$|\.yaml$/u, "")}-${suffix}`.slice(0, 63)
 
-const ok = async (args: ReadonlyArray<string>, input?: string) => {
-  const result = await kubectl(args, input === undefined ? {} : { input })
-  expect(result.code, `kubectl ${args.join(" ")}: ${result.stderr}`).toBe(0)
-  return result.stdout
-}
-
-/** A namespace on the real node that enforces the restricted profile, as every Workspace's in these suites. */
-const restrictedNamespace = async (namespace: string) => {
-  await ok(["create", "namespace", namespace])
-  await ok(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
-  await placeOnRealNode(namespace)
-}
-
-/**
- * A PostgreSQL of the team's own, outside the Workspace (another namespace), from the same postgres image: what the
- * external-database sample expects to exist. Resolves with the connection URL.
- */
-const externalPostgres = async (namespace: string): Promise<string> => {
-  await restrictedNamespace(namespace)
-  const password = randomBytes(12).toString("hex")
-  const labels = { app: "team-postgres" }
-  const deployment = {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "team-postgres" },
-    spec: {
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          securityContext: {
-            runAsUser: 999,
-            runAsGroup: 999,
-            fsGroup: 999,
-            runAsNonRoot: true,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          containers: [
-            {
-              name: "postgres",
-              image: "postgres:17.6",
-              env: [
-                { name: "POSTGRES_USER", value: "prefect" },
-                { name: "POSTGRES_PASSWORD", value: password },
-                { name: "POSTGRES_DB", value: "prefect" },
-                { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
-              ],
-              ports: [{ name: "postgres", containerPort: 5432 }],
-              readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "prefect"] } },
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql/data" }],
-            },
-          ],
-          volumes: [{ name: "data", emptyDir: {} }],
-        },
-      },
-    },
-  }
-  const service = {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name: "team-postgres" },
-    spec: { selector: labels, ports: [{ name: "postgres", port: 5432, targetPort: "postgres" }] },
-  }
-  await ok(["apply", "-n", namespace, "-f", "-"], [deployment, service].map((o) => stringify(o)).join("---\n"))
-  await ok(["rollout", "status", "-n", namespace, "deployment/team-postgres", "--timeout=5m"])
-  return `postgresql+asyncpg://prefect:${password}@team-postgres.${namespace}.svc:5432/prefect`
-}
+/** The namespace of the Redis the external-redis sample names (`redis.team-data.svc`). */
+const teamDataNamespace = "team-data"
 
 /** What each sample's comment tells a user to create before applying it. */
 const prepare: Record<string, (namespace: string) => Promise<void>> = {
   "external-database-workspace.yaml": async (namespace) => {
-    const url = await externalPostgres(`${namespace}-db`)
+    const { url } = await externalPostgres(`${namespace}-db`)
     await ok(["create", "secret", "generic", "prefect-db", "-n", namespace, `--from-literal=connection-url=${url}`])
+  },
+  "external-redis-workspace.yaml": async (namespace) => {
+    const password = await externalRedis(teamDataNamespace)
+    await ok([
+      "create",
+      "secret",
+      "generic",
+      "team-redis",
+      "-n",
+      namespace,
+      `--from-literal=redis-password=${password}`,
+    ])
   },
   "multiple-pools-workspace.yaml": async (namespace) => {
     await ok(["create", "secret", "generic", "warehouse", "-n", namespace, "--from-literal=dsn=postgresql://etl@x/y"])
+  },
+}
+
+/** What a sample's comment promises beyond Ready, checked once it is Ready. */
+const verify: Record<string, (namespace: string) => Promise<void>> = {
+  // Prefect keeps its messaging in the team's Redis, with the password from the Secret: keys appear in its db 0.
+  "external-redis-workspace.yaml": async () => {
+    await pollUntil(
+      "Prefect writes to the team's Redis",
+      async () => {
+        const size = await kubectl([
+          "exec",
+          "-n",
+          teamDataNamespace,
+          "deploy/redis",
+          "--",
+          "redis-cli",
+          "-n",
+          "0",
+          "DBSIZE",
+        ])
+        return size.code === 0 && Number(size.stdout.trim()) > 0 ? true : undefined
+      },
+      { timeoutMs: minutes(3), intervalMs: 3_000 },
+    )
   },
 }
 
@@ -134,6 +107,7 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
     for (const namespace of [...namespaces, operatorNamespace]) {
       await kubectl(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--wait=false"])
     }
+    await kubectl(["delete", "namespace", teamDataNamespace, "--ignore-not-found", "--wait=false"])
   }, minutes(3))
 
   for (const file of samples) {
@@ -154,8 +128,11 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
           const status = await kubectl(["get", "workspace", name, "-n", namespace, "-o", "jsonpath={.status}"])
           expect.fail(`${file} did not become Ready: ${waited.stderr}\n${status.stdout}\n${state.stdout}`)
         }
+        await verify[file]?.(namespace)
         // Room for the next sample: its pods go with the namespace.
         await ok(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--timeout=5m"])
+        if (file === "external-redis-workspace.yaml")
+          await ok(["delete", "namespace", teamDataNamespace, "--ignore-not-found", "--timeout=5m"])
       },
       minutes(20),
     )

@@ -3,10 +3,22 @@ import { type Observed, pruneTargets } from "../src/index.js"
 import { contextOf } from "../src/plan/context.js"
 import type { Job } from "../src/plan/kube.js"
 import { desiredRevision, migrationHashAnnotation, planMigrationJob } from "../src/plan/migration.js"
+import { migrationArgs } from "../src/plan/migrationScript.js"
 import { plan } from "../src/plan/planner.js"
 import { schemaGuardExitCode, schemaGuardMarker, schemaGuardScript } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
-import { backedUp, condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
+import {
+  afterMigration,
+  backedUp,
+  condition,
+  container,
+  envOf,
+  find,
+  inputs,
+  nothing,
+  settled,
+  ws,
+} from "./fixtures.js"
 
 const serverName = "test-environment-orion-server"
 const jobOf = (w: ReturnType<typeof ws>): Job => {
@@ -15,11 +27,15 @@ const jobOf = (w: ReturnType<typeof ws>): Job => {
 }
 
 describe("migration Job", () => {
-  it("runs the schema guard, then `prefect server database upgrade -y`, as arguments of the server image, keeping the entrypoint", () => {
+  it("runs the schema guard, then `prefect server database upgrade -y` and the block registration, as arguments of the server image", () => {
     const job = jobOf(ws())
     const migrate = job.spec.template.spec.containers[0]
-    expect(migrate?.args).toEqual(["python", "-c", schemaGuardScript])
-    expect(schemaGuardScript).toContain('os.execvp("prefect", ["prefect", "server", "database", "upgrade", "-y"])')
+    expect(migrate?.args).toEqual(["python", "-c", schemaGuardScript(migrationArgs)])
+    expect(schemaGuardScript(migrationArgs)).toContain(`next = ${JSON.stringify(migrationArgs)}`)
+    const script = migrationArgs[2] ?? ""
+    expect(script).toContain('subprocess.call(["prefect", "server", "database", "upgrade", "-y"])')
+    // A failed upgrade fails the Job with its exit code, before anything is registered.
+    expect(script.indexOf("sys.exit(code)")).toBeLessThan(script.indexOf("run_block_auto_registration("))
     expect(migrate?.command).toBeUndefined()
     expect(migrate?.image).toBe("prefecthq/prefect:3.9.1-python3.12")
     expect(migrate?.terminationMessagePolicy).toBe("FallbackToLogsOnError")
@@ -31,8 +47,16 @@ describe("migration Job", () => {
     expect(jobOf(ws()).spec.podFailurePolicy?.rules).toEqual([
       { action: "FailJob", onExitCodes: { containerName: "migrate", operator: "In", values: [schemaGuardExitCode] } },
     ])
-    expect(schemaGuardScript).toContain(`sys.exit(${schemaGuardExitCode})`)
-    expect(schemaGuardScript).toContain(`"${schemaGuardMarker} revision=%s prefect=%s head=%s"`)
+    expect(schemaGuardScript([])).toContain(`sys.exit(${schemaGuardExitCode})`)
+    expect(schemaGuardScript([])).toContain(`"${schemaGuardMarker} revision=%s prefect=%s head=%s"`)
+  })
+
+  it("leaves block registration to the Job: the server replicas do not register at start (they would race)", () => {
+    const server = afterMigration(ws({ controllerReplicas: 3 })).apply.find(
+      (o) => o.kind === "Deployment" && o.metadata.name === "test-environment-orion-server",
+    )
+    const env = server?.kind === "Deployment" ? server.spec.template.spec.containers[0]?.env : undefined
+    expect(env).toContainEqual({ name: "PREFECT_SERVER_REGISTER_BLOCKS_ON_START", value: "false" })
   })
 
   it("has no ttlSecondsAfterFinished: the gate's memory is the server's annotation, not the Job's existence", () => {

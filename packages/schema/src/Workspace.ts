@@ -7,7 +7,13 @@
  */
 import { Effect, Schema } from "effect"
 import { DatabaseBackup } from "./Backup.js"
+import { BasicAuth } from "./BasicAuth.js"
+import { workflowsIssues } from "./crossField.js"
 import * as Defaults from "./defaults.js"
+import { HttpRoute, Ingress } from "./Exposure.js"
+import { Image, NonEmptyString, NonNegativeInt, ObjectName, withDefault } from "./fields.js"
+import { DatabaseLossRestartSeconds } from "./Liveness.js"
+import { Metrics } from "./Metrics.js"
 import { agentName } from "./Names.js"
 import {
   dns1035LabelPattern,
@@ -17,7 +23,9 @@ import {
   maxWorkspaceNameLength,
 } from "./nameRules.js"
 import { positiveQuantity } from "./Quantity.js"
+import { RedisSpec } from "./Redis.js"
 import { Resources } from "./Resources.js"
+import { Retention } from "./Retention.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
 export const group = "mlops.aigency.com"
@@ -26,34 +34,7 @@ export const apiVersion = `${group}/${version}`
 export const kind = "Workspace"
 export const plural = "workspaces"
 
-/** An optional key with a default applied when decoding, also stated as `default` in the CRD and JSON Schema. */
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], description?: string) =>
-  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(
-    schema.annotate(description === undefined ? { default: value } : { default: value, description }) as unknown as S,
-  )
-
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
-
 const Replicas = NonNegativeInt.check(Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }))
-
-const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
-
-/**
- * A container image reference: printable ASCII without spaces, not empty. Spelled as the range `!`–`~` rather than
- * `\S`: the CRD carries the same pattern to the API server, whose RE2 `\s` knows only ASCII whitespace, so `\S` would
- * let Unicode spaces through there that JavaScript refuses (found by the fuzz suite).
- */
-const Image = Schema.String.check(
-  Schema.isPattern(/^[!-~]+$/u, { message: "must be an image reference such as prefecthq/prefect:3.9.1-python3.12" }),
-).annotate({ description: "A container image reference (registry/repository:tag or @digest), printable ASCII." })
-
-const ObjectName = Schema.String.check(
-  Schema.isMaxLength(253, { message: "must be at most 253 characters" }),
-  Schema.isPattern(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u, {
-    message:
-      "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
-  }),
-)
 
 const KeyRef = Schema.Struct({
   name: ObjectName.annotate({ description: "Name of the object in the Workspace's namespace." }),
@@ -163,15 +144,27 @@ const LogLevel = Schema.Literals(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL
 
 export const ServerSpec = Schema.Struct({
   resources: Schema.optionalKey(Resources),
-  uiApiUrl: withDefault(
-    NonEmptyString,
-    Defaults.defaultUiApiUrl,
-    "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). The default works through " +
-      "`kubectl port-forward svc/<workspace>-orion-server 4200:4200`; set it to your Ingress URL + `/api` otherwise.",
-  ),
+  uiApiUrl: Schema.optionalKey(NonEmptyString).annotate({
+    description:
+      "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). When absent (or the old default " +
+      `${Defaults.defaultUiApiUrl}), it is derived: \`https://<host><path>/api\` from \`ingress.host\` (\`http://\` ` +
+      "without `ingress.tlsSecretName`), else from the first of `httpRoute.hostnames` (`httpRoute.https`), else " +
+      `\`${Defaults.defaultUiApiUrl}\`, which works through \`kubectl port-forward svc/<workspace>-orion-server 4200:4200\`.`,
+  }),
   logLevel: withDefault(LogLevel, Defaults.defaultLogLevel, "Prefect server log level."),
   env: Schema.optionalKey(Env),
-}).annotate({ description: "Settings of the Prefect server (`<workspace>-orion-server`)." })
+  ingress: Schema.optionalKey(Ingress),
+  httpRoute: Schema.optionalKey(HttpRoute),
+  basicAuth: withDefault(BasicAuth, {}, "Basic auth on the server's API (off by default)."),
+  metrics: withDefault(Metrics, {}, "Prometheus metrics of the server (off by default)."),
+  databaseLossRestartSeconds: DatabaseLossRestartSeconds,
+  // Resources' own description (how they are checked) is what the CRD shows; the field's name says whose they are.
+  servicesResources: Schema.optionalKey(Resources),
+}).annotate({
+  description:
+    "Settings of the Prefect server (`<workspace>-orion-server`); with `controllerReplicas` > 1 they also apply to " +
+    "its background services (`<workspace>-orion-services`), whose compute resources are `servicesResources`.",
+})
 export type ServerSpec = typeof ServerSpec.Type
 
 export const ExternalDatabase = Schema.Struct({
@@ -202,13 +195,9 @@ export const DatabaseSpec = Schema.Struct({
       "Workspace of the same name).",
   ),
   backup: withDefault(DatabaseBackup, {}, "Backups of the in-cluster database (before every migration)."),
+  retention: withDefault(Retention, {}, "How long Prefect keeps flow runs and events (its database vacuum)."),
 }).annotate({ description: "The Prefect database." })
 export type DatabaseSpec = typeof DatabaseSpec.Type
-
-export const RedisSpec = Schema.Struct({
-  image: Schema.optionalKey(Image).annotate({ description: `Redis image. Default ${Defaults.defaultRedisImage}.` }),
-  resources: Schema.optionalKey(Resources),
-}).annotate({ description: "Redis, deployed only when `controllerReplicas` > 1 (Prefect's HA messaging)." })
 
 // The quantity's description and default must sit on its encoded side (see Quantity.ts), so no `withDefault` here.
 const StorageQuota = positiveQuantity({
@@ -353,7 +342,10 @@ export const Workspace = Schema.Struct({
   spec: WorkspaceSpec,
   status: Schema.optionalKey(WorkspaceStatus),
 })
-  .check(derivedNamesFit)
+  .check(
+    derivedNamesFit,
+    Schema.makeFilter((ws: { readonly spec: WorkspaceSpec }) => workflowsIssues(ws.spec.workflows)),
+  )
   .annotate({
     description: "A Prefect 3 workspace: server, database and worker pools, run and repaired by Cartographer.",
   })

@@ -3,12 +3,17 @@
  * users (README): `validateWorkspace`, `decodeWorkspace` and its `WorkspaceValidationError`, `parseDocuments`. The
  * rest serves the planner, the engine, the CLI and the generators of the CRD and the configuration reference.
  */
+export { type BasicAuth, defaultAuthStringKey } from "./BasicAuth.js"
 export { workspaceCrd, workspaceJsonSchema } from "./crd.js"
+export { defaultUiApiUrl } from "./defaults.js"
 export { parseDocuments, type SourceDocument, toYaml, toYamlStream } from "./documents.js"
+export type { HttpRoute, Ingress } from "./Exposure.js"
 export * as Defaults from "./images.js"
 export * as Names from "./Names.js"
 export { quantityValue } from "./Quantity.js"
+export type { ExternalRedis, RedisSpec } from "./Redis.js"
 export { Resources } from "./Resources.js"
+export type { Retention } from "./Retention.js"
 export {
   decodeWorkspace,
   type ValidateOptions,

@@ -20,6 +20,7 @@ export const childSuffix = {
   databaseVolume: "-orion-database-pvc",
   server: "-orion-server",
   redis: "-orion-redis",
+  services: "-orion-services",
   migration: "-orion-migrate-", // + 8 hex characters of the migration hash
   backup: "-orion-backup-", // + the migration hash it runs before (shorter than `migration`: no new length rule)
   backupVolume: "-orion-database-backup",

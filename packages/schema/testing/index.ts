@@ -77,6 +77,9 @@ const envVar = fc.oneof(
       "my.var",
       "PREFECT_API_URL",
       "PREFECT_UI_API_URL",
+      "PREFECT_API_AUTH_STRING",
+      "PREFECT_SERVER_API_AUTH_STRING",
+      "PREFECT_REDIS_MESSAGING_URL",
       "PREFECT_SERVER_DATABASE_CONNECTION_URL",
       "PREFECT_API_DATABASE_CONNECTION_URL",
       "PREFECT_SERVER_DATABASE_TIMEOUT",
@@ -100,6 +103,85 @@ const image = fc.constantFrom(
   "prefecthq/prefect:3-latest",
   "registry.example.com/ml/prefect@sha256:0123456789abcdef",
 )
+
+const hostname = fc.constantFrom("prefect.example.com", "a.b.example", "localhost", "ml-team.internal")
+const httpPath = fc.constantFrom("/", "/prefect", "/team/prefect")
+
+/**
+ * How the server is exposed, with the cross-field rules kept (a TLS Secret only with a host, one path for both
+ * routes), as users write it.
+ */
+const exposure = fc
+  .record(
+    {
+      ingress: fc.record(
+        {
+          className: fc.constantFrom("nginx", "traefik"),
+          host: hostname,
+          tlsSecretName: dnsLabel(20),
+          annotations: fc.dictionary(fc.constantFrom("cert-manager.io/cluster-issuer", "b.example/x"), dnsLabel(8), {
+            maxKeys: 2,
+          }),
+        },
+        { requiredKeys: [] },
+      ),
+      httpRoute: fc.record(
+        {
+          parentRefs: fc.array(
+            fc.record(
+              {
+                name: dnsLabel(20),
+                namespace: dnsLabel(20),
+                sectionName: fc.constantFrom("http", "https"),
+                port: fc.constantFrom(80, 443),
+              },
+              { requiredKeys: ["name"] },
+            ),
+            { minLength: 1, maxLength: 2 },
+          ),
+          hostnames: fc.array(hostname, { maxLength: 2 }),
+          https: fc.boolean(),
+          annotations: fc.dictionary(fc.constantFrom("a.example/y"), dnsLabel(8), { maxKeys: 1 }),
+        },
+        { requiredKeys: ["parentRefs"] },
+      ),
+      path: httpPath,
+    },
+    { requiredKeys: [] },
+  )
+  .map(({ ingress, httpRoute, path }) => {
+    const fixedIngress =
+      ingress === undefined
+        ? undefined
+        : {
+            ...(ingress.host === undefined ? (({ tlsSecretName: _, ...rest }) => rest)(ingress) : ingress),
+            ...(path === undefined ? {} : { path }),
+          }
+    return {
+      ...(fixedIngress === undefined ? {} : { ingress: fixedIngress }),
+      ...(httpRoute === undefined ? {} : { httpRoute: { ...httpRoute, ...(path === undefined ? {} : { path }) } }),
+    }
+  })
+
+/** External Redis settings, with distinct databases. */
+const externalRedis = fc
+  .record(
+    {
+      host: fc.constantFrom("redis.example.com", "10.0.0.7"),
+      port: fc.constantFrom(6379, 6380),
+      db: fc.integer({ min: 0, max: 3 }),
+      username: fc.constantFrom("default", "prefect"),
+      passwordSecretRef: fc.record(
+        { name: dnsLabel(20), key: fc.constantFrom("password", "redis-password") },
+        {
+          requiredKeys: ["name"],
+        },
+      ),
+      tls: fc.boolean(),
+    },
+    { requiredKeys: ["host"] },
+  )
+  .map((redis) => ({ ...redis, docketDb: (redis.db ?? 0) + 1 }))
 
 /** A worker pool as users write it, its name at most `maxName` characters. */
 export const poolDocument = (maxName: number) =>
@@ -141,15 +223,33 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                 maxLength: 4,
                 selector: (p) => p.name,
               }),
-              server: fc.record(
-                {
-                  resources: containerResources,
-                  uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
-                  logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
-                  env: fc.array(envVar, { maxLength: 3 }),
-                },
-                { requiredKeys: [] },
-              ),
+              server: fc
+                .record(
+                  {
+                    resources: containerResources,
+                    servicesResources: containerResources,
+                    uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
+                    logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
+                    env: fc.array(envVar, { maxLength: 3 }),
+                    exposure,
+                    basicAuth: fc.oneof(
+                      fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                      fc.record({
+                        enabled: fc.constant(true),
+                        secretRef: fc.record(
+                          { name: dnsLabel(20), key: fc.constantFrom("auth-string", "creds") },
+                          {
+                            requiredKeys: ["name"],
+                          },
+                        ),
+                      }),
+                    ),
+                    metrics: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                    databaseLossRestartSeconds: fc.integer({ min: 30, max: 3600 }),
+                  },
+                  { requiredKeys: [] },
+                )
+                .map(({ exposure: routes, ...server }) => ({ ...server, ...routes })),
               database: fc.record(
                 {
                   image: fc.constantFrom("postgres:17.6", "postgres:16"),
@@ -161,12 +261,20 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                     ),
                   }),
                   deleteVolumeWithWorkspace: fc.boolean(),
+                  retention: fc.record(
+                    {
+                      enabled: fc.boolean(),
+                      flowRunDays: fc.integer({ min: 1, max: 400 }),
+                      eventDays: fc.integer({ min: 1, max: 60 }),
+                    },
+                    { requiredKeys: [] },
+                  ),
                 },
                 { requiredKeys: [] },
               ),
-              redis: fc.record(
-                { image: fc.constant("redis:8.2"), resources: containerResources },
-                { requiredKeys: [] },
+              redis: fc.oneof(
+                fc.record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] }),
+                fc.record({ external: externalRedis }),
               ),
               networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
               nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), dnsLabel(10), { maxKeys: 2 }),

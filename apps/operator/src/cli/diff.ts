@@ -4,8 +4,8 @@
  *
  * 1. the Workspace itself, dry-run applied as `kubectl apply --server-side` would (field manager `kubectl`);
  * 2. the children the operator would converge to for that Workspace (the same plan as `cartographer plan`, but made
- *    against the cluster: an existing database Secret keeps its password), each dry-run applied with the operator's
- *    field manager;
+ *    against the cluster: an existing database Secret keeps its password), each dry-run applied exactly as the
+ *    operator applies it (its field manager, its intent annotation);
  * 3. the children the operator would prune, chosen by the planner's own prune rules.
  *
  * Secret values are never printed: they show as `***`, marked `(before)`/`(after)` when they would change.
@@ -17,10 +17,13 @@ import {
   Engine,
   type ExistingObject,
   generatePassword,
+  generateSecrets,
   type ManagedKind,
   managedKinds,
   nothingObserved,
+  optionalKinds,
   pruneTargets,
+  withIntent,
 } from "@cartographer/reconciler"
 import { Names, toYaml, validateWorkspace } from "@cartographer/schema"
 import { Effect, Option, Schema, TextDiff } from "effect"
@@ -182,7 +185,11 @@ const diffWorkspace = (
     )
     const secretData = (secret as { data?: Record<string, string> } | undefined)?.data
     const planned = convergedPlan(decoded.value, {
-      ...nothingObserved({ now: new Date().toISOString(), generatedPassword: generatePassword() }),
+      ...nothingObserved({
+        now: new Date().toISOString(),
+        generatedPassword: generatePassword(),
+        generatedSecrets: generateSecrets(),
+      }),
       ...(secretData === undefined ? {} : { secret: { data: secretData } }),
     })
 
@@ -193,9 +200,17 @@ const diffWorkspace = (
       const current = yield* getOption(client, kind, objectNamespace, objectName).pipe(
         Effect.catch(failed(`get ${id}`)),
       )
-      // The planner's object types are closed interfaces; the client takes any JSON object.
-      const result = yield* dryRun(kind, { ...object }, Engine.defaults.fieldManager).pipe(
-        Effect.catch(failed(`dry-run apply ${id}`)),
+      // Exactly what the engine sends: the object with its intent annotation (NoOp.ts), under the engine's field
+      // manager; without the annotation, the apply would show the engine's own bookkeeping being removed. The
+      // planner's object types are closed interfaces; the client takes any JSON object.
+      const notServed = optionalKinds[object.kind]
+      const result = yield* dryRun(kind, { ...withIntent(object) }, Engine.defaults.fieldManager).pipe(
+        Effect.catch((error: K8sError) =>
+          // The operator would report this kind as not installed (Degraded); so does the diff.
+          notServed !== undefined && error.reason._tag === "NotFound"
+            ? Effect.sync(() => void errors.push(`${id}: ${notServed}`))
+            : failed(`dry-run apply ${id}`)(error),
+        ),
       )
       if (result !== undefined) diffs.push(unified(id, current, result))
     }
@@ -207,9 +222,14 @@ const diffWorkspace = (
       const labelSelector = Object.entries(selector.matchLabels)
         .map(([k, v]) => `${k}=${v}`)
         .join(",")
-      const listed = yield* client
-        .list(kind, { namespace: selector.namespace, labelSelector })
-        .pipe(Effect.catch(failed(`list ${kind.kind} in ${selector.namespace}`)))
+      const listed = yield* client.list(kind, { namespace: selector.namespace, labelSelector }).pipe(
+        Effect.catch((error: K8sError) =>
+          // A kind the cluster does not serve has no objects to prune.
+          optionalKinds[selector.kind] !== undefined && error.reason._tag === "NotFound"
+            ? Effect.succeed(undefined)
+            : failed(`list ${kind.kind} in ${selector.namespace}`)(error),
+        ),
+      )
       for (const item of listed?.items ?? []) {
         const controllerUid = item.metadata.ownerReferences?.find((r) => r.controller === true)?.uid
         existing.push({

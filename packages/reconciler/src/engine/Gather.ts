@@ -1,7 +1,8 @@
 /**
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
- * own writes the caches may not show yet (`OwnWrites`). Reads nothing from the API server but, once per failed
- * migration Job, its pod's termination message (the cache does not hold pods).
+ * own writes the caches may not show yet (`OwnWrites`), and the facts of the Secrets it reads (`ReferencedSecrets`).
+ * Reads nothing from the API server but, once per failed migration Job, its pod's termination message (the cache
+ * does not hold pods).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -9,10 +10,13 @@ import { Effect } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
-import { databaseName, databaseVolumeName, redisName, secretName, serverName } from "../plan/names.js"
+import { databaseName, databaseVolumeName, redisName, secretName, serverName, servicesName } from "../plan/names.js"
+import type { SecretObservation } from "../plan/Observed.js"
+import { referencedSecrets } from "../plan/references.js"
 import type { Cache } from "./Cache.js"
-import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
+import { type Children, controllerUidOf, jobStateOf, lastTerminationMessage } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
+import { observeSecret } from "./ReferencedSecrets.js"
 
 export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
 
@@ -59,7 +63,12 @@ const maxCachedJobMessages = 1000
  * `gather(workspace, key, uid)`: the children the planner is told about. An object controlled by another owner
  * (a Workspace deleted and re-created while the garbage collector still works) is not this Workspace's.
  */
-export const makeGather = (client: KubeClientShape, view: View) => {
+export const makeGather = (
+  client: KubeClientShape,
+  view: View,
+  secretFacts: Cache<KubeObject>,
+  watches: (namespace: string) => boolean,
+) => {
   /** Failed migration and backup Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
   const jobMessages = new Map<string, string>()
 
@@ -71,15 +80,7 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       .list(Kinds.Pod, { namespace: job.metadata.namespace, labelSelector: `job-name=${job.metadata.name}` })
       .pipe(
         Effect.map((pods) => {
-          const messages = pods.items.flatMap((pod) => {
-            const statuses = (pod.status as { containerStatuses?: ReadonlyArray<unknown> } | undefined)
-              ?.containerStatuses
-            return (statuses ?? []).flatMap((s) => {
-              const message = (s as { state?: { terminated?: { message?: unknown } } }).state?.terminated?.message
-              return typeof message === "string" && message.trim() !== "" ? [message.trim()] : []
-            })
-          })
-          const message = messages.at(-1) ?? ""
+          const message = lastTerminationMessage(pods.items) ?? ""
           if (jobMessages.size >= maxCachedJobMessages) jobMessages.clear()
           jobMessages.set(job.metadata.uid, message)
           return message === "" ? undefined : message
@@ -107,11 +108,20 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)
       }
+      // The Secrets the spec names: the user's (their facts, in the watch's cache) or ours (another Workspace's, in the
+      // children's). One in a namespace the operator does not watch is not looked at.
+      const secrets = new Map<string, SecretObservation>()
+      for (const { namespace: at, name } of referencedSecrets(names)) {
+        const ref = { namespace: at, name }
+        if (!watches(at) || secrets.has(objectKey(ref))) continue
+        secrets.set(objectKey(ref), observeSecret(ref, secretFacts.get(ref) ?? view.get("Secret", ref)))
+      }
       return {
         secret: view.get("Secret", { namespace, name: secretName(names) }),
         database: mine(view.get("StatefulSet", { namespace, name: databaseName(names) })),
         server: mine(view.get("Deployment", { namespace, name: serverName(names) })),
         redis: mine(view.get("Deployment", { namespace, name: redisName(names) })),
+        services: mine(view.get("Deployment", { namespace, name: servicesName(names) })),
         deployments: view.owned("Deployment", key).filter((d) => mine(d) !== undefined),
         jobs,
         roles: view.owned("Role", key),
@@ -120,6 +130,7 @@ export const makeGather = (client: KubeClientShape, view: View) => {
           view.get("PersistentVolumeClaim", { namespace, name: databaseVolumeName(names) }),
           workspace.metadata.creationTimestamp,
         ),
+        referencedSecrets: [...secrets.values()],
       }
     })
 }

@@ -35,13 +35,31 @@ export interface ServerObservation extends WorkloadObservation {
 
 export type JobState = "running" | "succeeded" | "failed"
 
-/** A migration Job (`<ws>-orion-migrate-<hash>`). */
+/** A migration Job (`<ws>-orion-migrate-<hash>`, or a later attempt of it: see `migrationRetry.ts`). */
 export interface MigrationJobObservation {
   readonly name: string
   /** `succeeded`: condition Complete=True; `failed`: condition Failed=True; otherwise `running`. */
   readonly state: JobState
   /** For a failed Job: the Failed condition's message and, when the engine has it, the pod's termination message. */
   readonly message?: string
+  /** The migration hash it runs (label `mlops.aigency.com/migration-hash`). Absent: known by its name only. */
+  readonly hash?: string
+  /** Which attempt at that migration it is (annotation `mlops.aigency.com/migration-attempt`). Default 1. */
+  readonly attempt?: number
+  /** RFC 3339: `metadata.creationTimestamp`. */
+  readonly createdAt?: string
+  /** RFC 3339: when its Failed condition became True. */
+  readonly failedAt?: string
+}
+
+/** A Secret the spec names but Cartographer does not make (see references.ts): never its values. */
+export interface SecretObservation {
+  readonly namespace: string
+  readonly name: string
+  /** Keys holding a non-empty value, sorted. Absent: the Secret does not exist. */
+  readonly keys?: ReadonlyArray<string>
+  /** RFC 3339: when it last changed (the latest write the API server recorded), if known. */
+  readonly changedAt?: string
 }
 
 export interface PoolObservation extends WorkloadObservation {
@@ -49,11 +67,21 @@ export interface PoolObservation extends WorkloadObservation {
   readonly name: string
 }
 
+/** Fresh random passwords for the credentials besides the database's, each used only while its key does not exist. */
+export interface GeneratedSecrets {
+  /** The password of generated basic auth credentials (user `admin`). */
+  readonly apiAuthPassword: string
+  /** The in-cluster Redis's password. */
+  readonly redisPassword: string
+}
+
 export interface Observed {
   /** RFC 3339; stamped on conditions whose status flips. */
   readonly now: string
   /** Used only when the database Secret does not exist yet; never rotates an existing one. */
   readonly generatedPassword: string
+  /** Used only for keys the Workspace's Secret does not hold yet; never rotates an existing one. */
+  readonly generatedSecrets: GeneratedSecrets
   /** The status as last written: conditions keep their `lastTransitionTime` unless their status flips. */
   readonly previousStatus?: WorkspaceStatus
   /** `<ws>-environment-secrets` with its base64 `data`, as the API server returns it. */
@@ -64,6 +92,8 @@ export interface Observed {
   readonly server?: ServerObservation
   /** The Redis Deployment `<ws>-orion-redis`. */
   readonly redis?: WorkloadObservation
+  /** The background services Deployment `<ws>-orion-services` (several server replicas). */
+  readonly services?: WorkloadObservation
   /** Migration Jobs of this Workspace (current and older hashes). */
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
   /**
@@ -76,6 +106,11 @@ export interface Observed {
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
   /**
+   * The Secrets the spec names that Cartographer does not make, as far as the engine could see them. A Secret left
+   * out was not looked at (offline planning, a namespace the operator does not watch): the plan assumes it is usable.
+   */
+  readonly referencedSecrets?: ReadonlyArray<SecretObservation>
+  /**
    * Namespaces holding this Workspace's pool Roles/RoleBindings (label `mlops.aigency.com/workspace-namespace`), so
    * that RBAC left in a job namespace no pool uses any more is pruned there too.
    */
@@ -83,7 +118,10 @@ export interface Observed {
 }
 
 /** Nothing exists yet (a new Workspace, or the offline `cartographer plan`). */
-export const nothingObserved = (inputs: { readonly now: string; readonly generatedPassword: string }): Observed => ({
+export const nothingObserved = (
+  inputs: Pick<Observed, "now" | "generatedPassword" | "generatedSecrets">,
+): Observed => ({
   now: inputs.now,
   generatedPassword: inputs.generatedPassword,
+  generatedSecrets: inputs.generatedSecrets,
 })

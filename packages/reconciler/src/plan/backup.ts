@@ -151,10 +151,12 @@ export const withBackup = (
   const failed = seen?.state === "failed"
   return {
     ...gate,
-    applyJob: false,
+    jobs: [],
     backupJob: job,
     state: failed ? "backupFailed" : "backingUp",
-    failureMessage: failed ? (seen.message ?? "the backup Job failed") : undefined,
+    failure: undefined,
+    requeueAfterSeconds: undefined,
     newerSchema: undefined,
+    backupFailureMessage: failed ? (seen.message ?? "the backup Job failed") : undefined,
   }
 }

@@ -13,21 +13,27 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from "@cartographer/schema"
+import { generatesAuth } from "./auth.js"
 import { backsUp, planBackupVolume, withBackup } from "./backup.js"
 import { contextOf } from "./context.js"
 import { planDatabaseService, planDatabaseStatefulSet, planDatabaseVolume } from "./database.js"
+import { databaseSecretChangedAt, databaseSecretProblem } from "./databaseSecret.js"
+import { planServerDisruptionBudget } from "./disruption.js"
 import { describeIgnored } from "./env.js"
+import { planHttpRoute, planIngress } from "./exposure.js"
 import type { ManagedObject } from "./kube.js"
 import { decideMigration, desiredRevision, usesInternalDatabase } from "./migration.js"
-import { agentName, databaseName, redisName, serverName, serverUrl } from "./names.js"
+import { agentName, databaseName, redisName, serverName, serverUrl, servicesName } from "./names.js"
 import { planDatabaseNetworkPolicy, planRedisNetworkPolicy } from "./networkPolicy.js"
 import type { Observed } from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { pruneSelectors } from "./prune.js"
 import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
-import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
+import { inClusterRedis, planRedisDeployment, planRedisService } from "./redis.js"
+import { missingSecrets } from "./references.js"
 import { planSecret } from "./secrets.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
+import { planServicesDeployment, separateServices } from "./services.js"
 import {
   buildStatus,
   decideDegraded,
@@ -46,19 +52,32 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const { workflows } = ctx
 
   const desired = desiredRevision(ctx)
-  const gate = withBackup(ctx, desired, decideMigration(ctx, desired, observed), observed)
+  const secretProblem = databaseSecretProblem(ctx, observed)
+  const gate = withBackup(
+    ctx,
+    desired,
+    decideMigration(ctx, desired, observed, {
+      blocked: secretProblem !== undefined,
+      secretChangedAt: databaseSecretChangedAt(ctx, observed),
+    }),
+    observed,
+  )
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
   // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
   const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
-  const redis = redisEnabled(ctx)
+  const redis = inClusterRedis(ctx)
+  const services = separateServices(ctx)
   const networkPolicies = workflows.networkPolicy.enabled
+  const secretNeeds = { database: internalDatabase, apiAuth: generatesAuth(ctx), redis }
 
   const server = serverEnv(ctx, serverRevision)
   const pools = workflows.agentPools.map((pool, index) => ({ pool, env: workerEnv(ctx, pool, index) }))
 
   const apply: Array<ManagedObject> = []
+  if (secretNeeds.database || secretNeeds.apiAuth || secretNeeds.redis)
+    apply.push(planSecret(ctx, observed, secretNeeds))
   if (internalDatabase) {
-    apply.push(planSecret(ctx, observed), planDatabaseVolume(ctx), planDatabaseService(ctx))
+    apply.push(planDatabaseVolume(ctx), planDatabaseService(ctx))
     if (backsUp(ctx, desired)) apply.push(planBackupVolume(ctx))
     apply.push(planDatabaseStatefulSet(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
@@ -68,12 +87,13 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
   if (gate.backupJob !== undefined) apply.push(gate.backupJob)
-  if (gate.applyJob) apply.push(gate.job)
+  apply.push(...gate.jobs)
+  const waiting = gate.server.kind === "waiting"
   apply.push(
     planServerService(ctx),
     planServerDeployment(ctx, {
       revision: serverRevision,
-      replicas: gate.server.kind === "waiting" ? 0 : workflows.controllerReplicas,
+      replicas: waiting ? 0 : workflows.controllerReplicas,
       migrationHash:
         gate.server.kind === "current"
           ? gate.hash
@@ -83,6 +103,10 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       env: server.env,
     }),
   )
+  if (services)
+    apply.push(planServicesDeployment(ctx, { revision: serverRevision, replicas: waiting ? 0 : 1, env: server.env }))
+  for (const object of [planServerDisruptionBudget(ctx), planIngress(ctx), planHttpRoute(ctx)])
+    if (object !== undefined) apply.push(object)
   for (const { pool, env } of pools) {
     if (needsRbac(pool)) apply.push(planServiceAccount(ctx, pool), planRole(ctx, pool), planRoleBinding(ctx, pool))
     apply.push(planPoolDeployment(ctx, pool, env.env))
@@ -102,21 +126,27 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       state: gate.state,
       jobName: gate.job.metadata.name,
       image: desired.image,
-      failureMessage: gate.failureMessage,
+      failure: gate.failure,
       newerSchema: gate.newerSchema,
       heldImage: gate.server.kind === "held" ? gate.server.revision.image : undefined,
       backupJobName: gate.backupJob?.metadata.name,
+      backupFailureMessage: gate.backupFailureMessage,
       server: gate.server.kind,
+      retriedOnChangeOf: workflows.database.external?.secretRef.name,
     },
+    databaseSecretProblem: secretProblem,
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
+    services: services ? { name: servicesName(ctx), desired: waiting ? 0 : 1, observed: observed.services } : undefined,
     pools: poolFacts,
     ignoredEnv: [...server.ignored, ...pools.flatMap(({ env }) => env.ignored)].map(describeIgnored),
+    missingSecrets: missingSecrets(ctx, observed.referencedSecrets),
   }
 
   return {
     apply,
     prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? []),
+    ...(gate.requeueAfterSeconds === undefined ? {} : { requeueAfterSeconds: gate.requeueAfterSeconds }),
     status: buildStatus({
       decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
       now: observed.now,

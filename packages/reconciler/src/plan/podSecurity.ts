@@ -16,6 +16,7 @@ import type {
   Volume,
   VolumeMount,
 } from "./kube.js"
+import { sortedRecord } from "./sorted.js"
 
 /** The official Prefect images have no USER; 1001 is what prefect-helm runs them as. */
 export const prefectUid = 1001
@@ -71,10 +72,6 @@ export const prefectScratch = {
     { name: "PREFECT_HOME", value: prefectDataDir },
   ] satisfies ReadonlyArray<EnvVar>,
 }
-
-/** A copy with keys in sorted order: the same selector written in another order yields the same objects and hash. */
-const sortedRecord = (record: Readonly<Record<string, string>>): Readonly<Record<string, string>> =>
-  Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 
 /** Pod fields every workload shares: pull secrets, node selector, no Service environment variables. */
 export const commonPodFields = (

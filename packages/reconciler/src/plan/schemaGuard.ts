@@ -9,7 +9,7 @@
  *   migration, writes a termination message starting with `schemaGuardMarker` and exits with `schemaGuardExitCode`,
  *   which the Job's pod failure policy turns into an immediate failure (retrying cannot help). The gate keeps the server
  *   on what it runs, and the status names the Prefect release the database needs;
- * - otherwise (an empty database, or one at a revision the image knows) it runs `prefect server database upgrade -y`
+ * - otherwise (an empty database, or one at a revision the image knows) it runs the migration (`migrationScript.ts`)
  *   in its place.
  */
 
@@ -24,7 +24,7 @@ export const schemaGuardExitCode = 65
  * that EXTRA_PIP_PACKAGES are installed first, as for the server). It reads `alembic_version` through Prefect's own
  * database interface and looks each stored revision up in the image's migrations for that dialect.
  */
-export const schemaGuardScript = `import asyncio, os, sys
+export const schemaGuardScript = (next: ReadonlyArray<string>): string => `import asyncio, os, sys
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -68,7 +68,8 @@ if unknown:
         pass
     sys.exit(${schemaGuardExitCode})
 print("database schema revision(s) known to Prefect %s; upgrading" % prefect.__version__, file=sys.stderr)
-os.execvp("prefect", ["prefect", "server", "database", "upgrade", "-y"])
+next = ${JSON.stringify(next)}
+os.execvp(next[0], next)
 `
 
 /**

@@ -3,7 +3,7 @@
  * named TCP port, selecting the component's pods.
  */
 import { metadata, type PlanContext } from "./context.js"
-import type { Service } from "./kube.js"
+import type { Service, ServicePort } from "./kube.js"
 import { type Component, labels, selectorLabels } from "./labels.js"
 
 export const planComponentService = (
@@ -11,6 +11,7 @@ export const planComponentService = (
   name: string,
   component: Component,
   port: { readonly name: string; readonly port: number },
+  extraPorts: ReadonlyArray<ServicePort> = [],
 ): Service => ({
   apiVersion: "v1",
   kind: "Service",
@@ -18,6 +19,6 @@ export const planComponentService = (
   spec: {
     type: "ClusterIP",
     selector: selectorLabels(ctx, component),
-    ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
+    ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }, ...extraPorts],
   },
 })

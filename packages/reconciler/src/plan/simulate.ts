@@ -6,8 +6,16 @@
 import type { Workspace } from "@cartographer/schema"
 import type { Deployment, KeyRef, StatefulSet } from "./kube.js"
 import { labelKeys } from "./labels.js"
-import { migrationHashAnnotation } from "./migration.js"
-import type { JobState, MigrationJobObservation, Observed, PoolObservation, WorkloadObservation } from "./Observed.js"
+import { migrationHashAnnotation, migrationHashLabel } from "./migration.js"
+import { migrationAttemptAnnotation } from "./migrationRetry.js"
+import type {
+  GeneratedSecrets,
+  JobState,
+  MigrationJobObservation,
+  Observed,
+  PoolObservation,
+  WorkloadObservation,
+} from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { plan } from "./planner.js"
 
@@ -20,6 +28,7 @@ export interface ApplyOutcome {
   readonly previous?: Observed
   readonly now?: string
   readonly generatedPassword?: string
+  readonly generatedSecrets?: GeneratedSecrets
 }
 
 const workload = (object: Deployment | StatefulSet, ready: boolean): WorkloadObservation => {
@@ -43,7 +52,7 @@ const databaseUrlRefOf = (deployment: Deployment): KeyRef | undefined =>
 export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Observed => {
   const ready = outcome.ready ?? true
   const previous = outcome.previous
-  let seen: Pick<Observed, "secret" | "database" | "server" | "redis"> = {}
+  let seen: Pick<Observed, "secret" | "database" | "server" | "redis" | "services"> = {}
   const jobs: Array<MigrationJobObservation> = []
   const backups: Array<MigrationJobObservation> = []
   const pools: Array<PoolObservation> = []
@@ -66,6 +75,8 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
         },
       }
     } else if (object.kind === "Deployment" && component === "redis") seen = { ...seen, redis: workload(object, ready) }
+    else if (object.kind === "Deployment" && component === "services")
+      seen = { ...seen, services: workload(object, ready) }
     else if (object.kind === "Deployment") {
       const pool = object.metadata.labels[labelKeys.pool]
       if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
@@ -74,18 +85,30 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
       const known = (backup ? previous?.backupJobs : previous?.migrationJobs)?.find(
         (j) => j.name === object.metadata.name,
       )
-      ;(backup ? backups : jobs).push(known ?? { name: object.metadata.name, state: outcome.migration ?? "running" })
+      const attempt = Number(object.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
+      ;(backup ? backups : jobs).push(
+        known ?? {
+          name: object.metadata.name,
+          state: outcome.migration ?? "running",
+          hash: object.metadata.labels[migrationHashLabel] ?? "",
+          ...(attempt > 1 ? { attempt } : {}),
+        },
+      )
     } else if (object.kind === "Role") rbacNamespaces.add(object.metadata.namespace)
   }
   return {
     now: outcome.now ?? previous?.now ?? "1970-01-01T00:00:00Z",
     generatedPassword: outcome.generatedPassword ?? previous?.generatedPassword ?? "",
+    generatedSecrets: outcome.generatedSecrets ??
+      previous?.generatedSecrets ?? { apiAuthPassword: "", redisPassword: "" },
     previousStatus: applied.status,
     ...seen,
     ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
     ...(backups.length > 0 ? { backupJobs: backups } : {}),
     ...(pools.length > 0 ? { pools } : {}),
     ...(rbacNamespaces.size > 0 ? { rbacNamespaces: [...rbacNamespaces].sort() } : {}),
+    // Not made by applying: the user's Secrets stay as they were.
+    ...(previous?.referencedSecrets === undefined ? {} : { referencedSecrets: previous.referencedSecrets }),
   }
 }
 
@@ -98,6 +121,7 @@ export const convergedPlan = (workspace: Workspace, observed: Observed): Plan =>
   const outcome = {
     now: observed.now,
     generatedPassword: observed.generatedPassword,
+    generatedSecrets: observed.generatedSecrets,
     migration: "succeeded",
     ready: true,
   } as const

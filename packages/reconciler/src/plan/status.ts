@@ -10,7 +10,7 @@
  * `lastTransitionTime` changes only when a condition's status flips; every condition carries `observedGeneration`.
  */
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
-import type { MigrationState, ServerRollout } from "./migration.js"
+import type { MigrationFailure, MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
 import { type NewerSchema, newerSchemaMessage } from "./schemaGuard.js"
 
@@ -19,6 +19,7 @@ export type ReadyReason =
   | "InvalidSpec"
   | "DatabaseStopped"
   | "DatabaseNotReady"
+  | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationFailed"
   | "DatabaseNewerThanImage"
@@ -26,10 +27,12 @@ export type ReadyReason =
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
+  | "ServicesNotReady"
   | "PoolsNotReady"
 
 export type ProgressingReason =
   | "InvalidSpec"
+  | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationRunning"
   | "MigrationFailed"
@@ -42,11 +45,15 @@ export type ProgressingReason =
 export type DegradedReason =
   | "AsExpected"
   | "InvalidSpec"
+  /** The external database's Secret does not exist or lacks the key. */
+  | "DatabaseSecretMissing"
   | "MigrationFailed"
   | "DatabaseNewerThanImage"
   | "BackupFailed"
   | "RolloutStalled"
   | "EnvVarsIgnored"
+  /** A Secret the spec names does not exist, or lacks the key it names. */
+  | "SecretMissing"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
   | "ApplyRejected"
   /** Set by the engine: a child's name is taken by an object another owner controls. */
@@ -77,23 +84,34 @@ export interface StatusFacts {
   readonly database: WorkloadFacts | undefined
   readonly migration: {
     readonly state: MigrationState
+    /** The Job of the attempt in force. */
     readonly jobName: string
     readonly image: string
-    readonly failureMessage: string | undefined
+    /** The latest failed attempt, while the migration has not succeeded. */
+    readonly failure: MigrationFailure | undefined
     /** The Job refused to migrate a database whose schema is newer than the image's Prefect. */
     readonly newerSchema: NewerSchema | undefined
     /** The image the held server keeps running. */
     readonly heldImage: string | undefined
-    /** The backup Job before the migration, when there is one. */
+    /** The backup Job before the migration, when there is one, and why it failed. */
     readonly backupJobName?: string | undefined
+    readonly backupFailureMessage?: string | undefined
     readonly server: ServerRollout["kind"]
+    /** The Secret whose change retries a failed migration at once (the external database's), if any. */
+    readonly retriedOnChangeOf?: string | undefined
   }
+  /** Why the external database's Secret cannot be used (`databaseSecret.ts`). */
+  readonly databaseSecretProblem?: string | undefined
   readonly server: WorkloadFacts
-  /** Absent for a single-replica server. */
+  /** Absent for a single-replica server (and with an external Redis). */
   readonly redis: WorkloadFacts | undefined
+  /** Prefect's background services apart from the API; absent for a single-replica server. */
+  readonly services: WorkloadFacts | undefined
   readonly pools: ReadonlyArray<PoolFacts>
   /** Human descriptions of dropped user env entries. */
   readonly ignoredEnv: ReadonlyArray<string>
+  /** Secrets the spec names that do not exist or lack their key, one sentence each with its path. */
+  readonly missingSecrets: ReadonlyArray<string>
 }
 
 const ready = (w: WorkloadFacts): number => w.observed?.readyReplicas ?? 0
@@ -127,11 +145,11 @@ const backupFailedMessage = ({ migration }: StatusFacts): string =>
   truncate(
     `The backup before the database migration for ${migration.image} failed (Job ${migration.backupJobName ?? ""}); ` +
       `nothing was migrated${migration.heldImage === undefined ? " and the server was not started" : ` and the server keeps running ${migration.heldImage}`}. ` +
-      `Fix the cause and delete the Job to retry. ${migration.failureMessage ?? ""}`,
+      `Fix the cause and delete the Job to retry. ${migration.backupFailureMessage ?? ""}`,
   )
 
 export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
-  const { database, migration, server, redis, pools } = facts
+  const { database, migration, server, redis, services, pools } = facts
   if (database !== undefined && database.desired === 0)
     return {
       status: "False",
@@ -140,6 +158,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (database !== undefined && !isReady(database))
     return { status: "False", reason: "DatabaseNotReady", message: `Postgres ${database.name} is not ready yet` }
+  if (migration.server === "waiting" && migration.state === "pending" && facts.databaseSecretProblem !== undefined)
+    return {
+      status: "False",
+      reason: "DatabaseSecretMissing",
+      message: truncate(`The server starts once its database Secret can be read: ${facts.databaseSecretProblem}`),
+    }
   if (migration.server === "waiting" && migration.newerSchema !== undefined)
     return {
       status: "False",
@@ -149,12 +173,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
   if (migration.server === "waiting" && migration.state === "backupFailed")
     return { status: "False", reason: "BackupFailed", message: backupFailedMessage(facts) }
   if (migration.server === "waiting")
-    return migration.state === "failed"
+    return migration.state === "failed" && migration.failure !== undefined
       ? {
           status: "False",
           reason: "MigrationFailed",
           message: truncate(
-            `The database migration failed (Job ${migration.jobName}), so the server was not started: ${migration.failureMessage ?? ""}`,
+            `The database migration failed (Job ${migration.failure.jobName}), so the server was not started: ${migration.failure.message}`,
           ),
         }
       : {
@@ -176,6 +200,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (redis !== undefined && !isReady(redis))
     return { status: "False", reason: "RedisNotReady", message: `Redis ${redis.name} is not ready yet` }
+  if (services !== undefined && !isReady(services))
+    return {
+      status: "False",
+      reason: "ServicesNotReady",
+      message: `Prefect's background services ${services.name} are not running yet`,
+    }
   const waiting = pools.filter((pool) => !isReady(pool))
   if (waiting.length > 0)
     return {
@@ -202,7 +232,13 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     return {
       status: "False",
       reason: "MigrationFailed",
-      message: `Blocked: the database migration for ${migration.image} failed (Job ${migration.jobName}); the server stays on its current revision`,
+      message: `Blocked: the database migration for ${migration.image} failed (Job ${migration.jobName}); the server stays on its current revision until an attempt succeeds`,
+    }
+  if (migration.state === "pending" && facts.databaseSecretProblem !== undefined)
+    return {
+      status: "False",
+      reason: "DatabaseSecretMissing",
+      message: `Blocked: the database migration for ${migration.image} starts once its database Secret can be read`,
     }
   if (migration.state === "backupFailed")
     return {
@@ -226,12 +262,16 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     return {
       status: "True",
       reason: "MigrationRunning",
-      message: `Migrating the database for ${migration.image} (Job ${migration.jobName}); the server rolls out when it succeeds`,
+      message:
+        migration.failure === undefined
+          ? `Migrating the database for ${migration.image} (Job ${migration.jobName}); the server rolls out when it succeeds`
+          : `Migrating the database for ${migration.image} again (Job ${migration.jobName}, attempt ${migration.failure.attempt + 1}); the server rolls out when it succeeds`,
     }
   const workloads = [
     ...(facts.database === undefined ? [] : [facts.database]),
     facts.server,
     ...(facts.redis === undefined ? [] : [facts.redis]),
+    ...(facts.services === undefined ? [] : [facts.services]),
     ...facts.pools,
   ]
   const moving = workloads.flatMap((w) => {
@@ -243,8 +283,37 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     : { status: "False", reason: "RolloutComplete", message: "Every component runs its desired revision" }
 }
 
+/**
+ * What a failed migration tells the user: which attempt failed, what happens next and when, and the Job's own words.
+ * Only observed times appear (never "in N seconds"), so the message stays the same until something changes.
+ */
+const migrationFailedMessage = (migration: StatusFacts["migration"]): string => {
+  const failure = migration.failure
+  if (failure === undefined) return ""
+  const failed = `The database migration Job ${failure.jobName} failed (attempt ${failure.attempt}); the server was left untouched.`
+  if (migration.state === "running")
+    return `${failed} Retrying as Job ${migration.jobName} (attempt ${failure.attempt + 1}). ${failure.message}`
+  const secret = migration.retriedOnChangeOf
+  const when = [
+    ...(failure.retryAt === undefined ? [] : [`at ${failure.retryAt}`]),
+    ...(secret === undefined ? [] : [`as soon as Secret ${secret} changes`]),
+    "at once if you delete the Job",
+  ]
+  const next = `Next attempt ${when.slice(0, -1).join(", ")}${when.length > 1 ? ", or " : ""}${when.at(-1)}.`
+  return `${failed} ${next} ${failure.message}`
+}
+
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, pools, ignoredEnv } = facts
+  const { migration, server, redis, services, pools, ignoredEnv, missingSecrets } = facts
+  // First: they explain the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
+  if (facts.databaseSecretProblem !== undefined)
+    return { status: "True", reason: "DatabaseSecretMissing", message: truncate(facts.databaseSecretProblem) }
+  if (missingSecrets.length > 0)
+    return {
+      status: "True",
+      reason: "SecretMissing",
+      message: truncate(`${missingSecrets.join("; ")}. Pods that read it cannot start; create it.`),
+    }
   if (migration.state === "backupFailed")
     return { status: "True", reason: "BackupFailed", message: backupFailedMessage(facts) }
   if (migration.state === "failed" && migration.newerSchema !== undefined)
@@ -253,16 +322,14 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       reason: "DatabaseNewerThanImage",
       message: newerSchemaMessage(migration.image, migration.newerSchema, migration.heldImage),
     }
-  if (migration.state === "failed")
-    return {
-      status: "True",
-      reason: "MigrationFailed",
-      message: truncate(
-        `The database migration Job ${migration.jobName} failed; the server was left untouched. Fix the cause and ` +
-          `delete the Job to retry. ${migration.failureMessage ?? ""}`,
-      ),
-    }
-  const workloads = [server, ...(redis === undefined ? [] : [redis]), ...pools]
+  if (migration.failure !== undefined)
+    return { status: "True", reason: "MigrationFailed", message: truncate(migrationFailedMessage(migration)) }
+  const workloads = [
+    server,
+    ...(redis === undefined ? [] : [redis]),
+    ...(services === undefined ? [] : [services]),
+    ...pools,
+  ]
   const stalled = workloads.filter((w) => w.observed?.progressDeadlineExceeded === true)
   if (stalled.length > 0)
     return {

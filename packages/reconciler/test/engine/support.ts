@@ -6,11 +6,14 @@ import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Resource
 import type { Condition } from "@cartographer/schema"
 import {
   auditSettled,
+  type ControlPlane,
   eventually,
   type OperatorIdentity,
   operatorIdentity,
+  preboundVolume,
   readAudit,
   sharedControlPlane,
+  startControlPlane,
   useNamespace,
 } from "@cartographer/test/harness"
 import { layer, type Vitest } from "@effect/vitest"
@@ -111,6 +114,19 @@ export const statusCurrent = (ref: { readonly namespace: string; readonly name: 
     return workspace
   })
 
+/** Succeeds once `effect` fails with NotFound (the object is gone), within `timeout`. */
+export const gone = <A, R>(
+  effect: Effect.Effect<A, { readonly reason: { readonly _tag: string } }, R>,
+  timeout: Duration.Input = "90 seconds",
+) =>
+  eventually(
+    effect.pipe(
+      Effect.flip,
+      Effect.filterOrFail((error) => error.reason._tag === "NotFound"),
+    ),
+    timeout,
+  )
+
 /** Fails (for `eventually`) until the Workspace's condition has this status. */
 export const waitForCondition = (
   ref: { readonly namespace: string; readonly name: string },
@@ -142,8 +158,8 @@ const PersistentVolumes: ResourceKind = {
 }
 
 /**
- * PersistentVolumes pre-bound to a Workspace's database claim and its backup claim: the test cluster has no
- * provisioner, and the scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
+ * PersistentVolumes pre-bound to a Workspace's database claim and its backup claim: the test cluster has no provisioner
+ * for kwok's nodes, and the scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
  */
 export const provideVolume = (namespace: string, workspace: string) =>
   Effect.gen(function* () {
@@ -153,21 +169,14 @@ export const provideVolume = (namespace: string, workspace: string) =>
       ["-backup", `${workspace}-orion-database-backup`],
     ] as const) {
       const name = `pv-${namespace}-${workspace}${suffix}`.slice(0, 253)
-      yield* admin.apply(
-        PersistentVolumes,
-        {
-          metadata: { name, labels: { "cartographer.test/engine": "true" } },
-          spec: {
-            capacity: { storage: "100Gi" },
-            accessModes: ["ReadWriteOnce"],
-            persistentVolumeReclaimPolicy: "Retain",
-            storageClassName: "",
-            hostPath: { path: `/tmp/${name}` },
-            claimRef: { namespace, name: claim },
-          },
-        },
-        { fieldManager: "engine-test" },
-      )
+      const volume = preboundVolume({
+        name,
+        namespace,
+        claim,
+        path: `/tmp/${name}`,
+        labels: { "cartographer.test/engine": "true" },
+      })
+      yield* admin.apply(PersistentVolumes, volume, { fieldManager: "engine-test" })
       yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
     }
   }).pipe(Effect.orDie)
@@ -222,3 +231,40 @@ export const engineSuite = (prefix: string): EngineSuite => {
     tests: (title, timeout, body) => layer(Admin.layer, { excludeTestServices: true, timeout })(title, body),
   }
 }
+
+const workspaceCrd = `${repoRoot}install/crd/workspaces.mlops.aigency.com.yaml`
+
+/**
+ * A PRIVATE control plane (tier api: no pods) for a suite that must disturb or shape the whole cluster (restart its
+ * API server, leave a CRD out), with one namespace and the operator's identity in it.
+ */
+export class PrivateCluster extends Context.Service<
+  PrivateCluster,
+  { readonly controlPlane: ControlPlane; readonly namespace: string; readonly identity: OperatorIdentity }
+>()("engine-test/PrivateCluster") {}
+
+/** `PrivateCluster` and an admin `KubeClient` for it, started for the suite and stopped after it. */
+export const privateCluster = (namespace: string) =>
+  Layer.provideMerge(
+    Layer.unwrap(PrivateCluster.use(({ controlPlane }) => Effect.succeed(KubeClient.layer(controlPlane.kubeConfig)))),
+    Layer.effect(
+      PrivateCluster,
+      Effect.acquireRelease(
+        Effect.promise(async () => {
+          const controlPlane = await startControlPlane({ tier: "api", crds: [workspaceCrd] })
+          try {
+            const { CoreV1Api } = await import("@kubernetes/client-node")
+            await controlPlane.kubeConfig
+              .makeApiClient(CoreV1Api)
+              .createNamespace({ body: { metadata: { name: namespace } } })
+            const identity = await operatorIdentity(namespace, { access: controlPlane })
+            return { controlPlane, namespace, identity }
+          } catch (error) {
+            await controlPlane.stop()
+            throw error
+          }
+        }),
+        ({ controlPlane }) => Effect.promise(() => controlPlane.stop()),
+      ),
+    ),
+  )
