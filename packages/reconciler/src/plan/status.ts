@@ -10,9 +10,10 @@
  * `lastTransitionTime` changes only when a condition's status flips; every condition carries `observedGeneration`.
  */
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
+import { dataSafety, dataSafetyProgress } from "./dataSafetyStatus.js"
 import type { MigrationFailure, MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
-import { type NewerSchema, newerSchemaMessage } from "./schemaGuard.js"
+import type { NewerSchema } from "./schemaGuard.js"
 
 export type ReadyReason =
   | "AllComponentsReady"
@@ -89,9 +90,8 @@ export interface StatusFacts {
     readonly image: string
     /** The latest failed attempt, while the migration has not succeeded. */
     readonly failure: MigrationFailure | undefined
-    /** The Job refused to migrate a database whose schema is newer than the image's Prefect. */
+    /** The Job refused a database newer than the image's Prefect; the image the held server keeps running. */
     readonly newerSchema: NewerSchema | undefined
-    /** The image the held server keeps running. */
     readonly heldImage: string | undefined
     /** The backup Job before the migration, when there is one, and why it failed. */
     readonly backupJobName?: string | undefined
@@ -141,13 +141,6 @@ export const invalidSpecMessage = (issues: ReadonlyArray<{ readonly path: string
     16384,
   )
 
-const backupFailedMessage = ({ migration }: StatusFacts): string =>
-  truncate(
-    `The backup before the database migration for ${migration.image} failed (Job ${migration.backupJobName ?? ""}); ` +
-      `nothing was migrated${migration.heldImage === undefined ? " and the server was not started" : ` and the server keeps running ${migration.heldImage}`}. ` +
-      `Fix the cause and delete the Job to retry. ${migration.backupFailureMessage ?? ""}`,
-  )
-
 export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
   const { database, migration, server, redis, services, pools } = facts
   if (database !== undefined && database.desired === 0)
@@ -164,14 +157,8 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
       reason: "DatabaseSecretMissing",
       message: truncate(`The server starts once its database Secret can be read: ${facts.databaseSecretProblem}`),
     }
-  if (migration.server === "waiting" && migration.newerSchema !== undefined)
-    return {
-      status: "False",
-      reason: "DatabaseNewerThanImage",
-      message: newerSchemaMessage(migration.image, migration.newerSchema, undefined),
-    }
-  if (migration.server === "waiting" && migration.state === "backupFailed")
-    return { status: "False", reason: "BackupFailed", message: backupFailedMessage(facts) }
+  const unsafe = migration.server === "waiting" ? dataSafety(migration, "False") : undefined
+  if (unsafe !== undefined) return unsafe
   if (migration.server === "waiting")
     return migration.state === "failed" && migration.failure !== undefined
       ? {
@@ -222,12 +209,8 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
 
 export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReason> => {
   const { migration } = facts
-  if (migration.state === "failed" && migration.newerSchema !== undefined)
-    return {
-      status: "False",
-      reason: "DatabaseNewerThanImage",
-      message: `Blocked: the database's schema is newer than ${migration.image}; no migration ran and the server stays on its current revision`,
-    }
+  const blocked = dataSafetyProgress(migration)
+  if (blocked !== undefined) return blocked
   if (migration.state === "failed")
     return {
       status: "False",
@@ -239,18 +222,6 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
       status: "False",
       reason: "DatabaseSecretMissing",
       message: `Blocked: the database migration for ${migration.image} starts once its database Secret can be read`,
-    }
-  if (migration.state === "backupFailed")
-    return {
-      status: "False",
-      reason: "BackupFailed",
-      message: `Blocked: the backup before the database migration for ${migration.image} failed; nothing was migrated`,
-    }
-  if (migration.state === "backingUp")
-    return {
-      status: "True",
-      reason: "BackingUp",
-      message: `Backing the database up before migrating it for ${migration.image}; the migration starts when it succeeds`,
     }
   if (migration.state === "pending")
     return {
@@ -314,14 +285,8 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       reason: "SecretMissing",
       message: truncate(`${missingSecrets.join("; ")}. Pods that read it cannot start; create it.`),
     }
-  if (migration.state === "backupFailed")
-    return { status: "True", reason: "BackupFailed", message: backupFailedMessage(facts) }
-  if (migration.state === "failed" && migration.newerSchema !== undefined)
-    return {
-      status: "True",
-      reason: "DatabaseNewerThanImage",
-      message: newerSchemaMessage(migration.image, migration.newerSchema, migration.heldImage),
-    }
+  const unsafe = dataSafety(migration, "True")
+  if (unsafe !== undefined) return unsafe
   if (migration.failure !== undefined)
     return { status: "True", reason: "MigrationFailed", message: truncate(migrationFailedMessage(migration)) }
   const workloads = [
