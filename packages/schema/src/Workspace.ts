@@ -6,7 +6,13 @@
  * agentPools[{name, image, replicas}]}` is accepted unchanged; every extension is optional with a stated default.
  */
 import { Effect, Schema } from "effect"
+import { Env, Image, NonEmptyString, ObjectName } from "./Container.js"
+import { celFilter } from "./cel.js"
+import { PoolDisruptionBudget } from "./Disruption.js"
 import * as Defaults from "./defaults.js"
+import { PoolServiceAccount } from "./Identity.js"
+import { JobTemplate } from "./JobTemplate.js"
+import { mountFields, mountsNameVolumes } from "./Mounts.js"
 import { agentName } from "./Names.js"
 import {
   dns1035LabelPattern,
@@ -17,6 +23,7 @@ import {
 } from "./nameRules.js"
 import { positiveQuantity } from "./Quantity.js"
 import { Resources } from "./Resources.js"
+import { placementFields } from "./Scheduling.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
 export const group = "mlops.aigency.com"
@@ -34,64 +41,6 @@ const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], descr
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
 
 const Replicas = NonNegativeInt.check(Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }))
-
-const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
-
-/**
- * A container image reference: printable ASCII without spaces, not empty. Spelled as the range `!`–`~` rather than
- * `\S`: the CRD carries the same pattern to the API server, whose RE2 `\s` knows only ASCII whitespace, so `\S` would
- * let Unicode spaces through there that JavaScript refuses (found by the fuzz suite).
- */
-const Image = Schema.String.check(
-  Schema.isPattern(/^[!-~]+$/u, { message: "must be an image reference such as prefecthq/prefect:3.9.1-python3.12" }),
-).annotate({ description: "A container image reference (registry/repository:tag or @digest), printable ASCII." })
-
-const ObjectName = Schema.String.check(
-  Schema.isMaxLength(253, { message: "must be at most 253 characters" }),
-  Schema.isPattern(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u, {
-    message:
-      "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
-  }),
-)
-
-const KeyRef = Schema.Struct({
-  name: ObjectName.annotate({ description: "Name of the object in the Workspace's namespace." }),
-  key: NonEmptyString.annotate({ description: "Key within the object." }),
-})
-
-export const EnvVar = Schema.Struct({
-  name: Schema.String.check(
-    Schema.isPattern(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/u, {
-      message: "must be an environment variable name: letters, digits, '_', '-' or '.', not starting with a digit",
-    }),
-  ).annotate({ description: "Name of the environment variable." }),
-  value: Schema.optionalKey(Schema.String).annotate({ description: "Literal value." }),
-  valueFrom: Schema.optionalKey(
-    Schema.Struct({
-      secretKeyRef: Schema.optionalKey(KeyRef.annotate({ description: "Take the value from a Secret key." })),
-      configMapKeyRef: Schema.optionalKey(KeyRef.annotate({ description: "Take the value from a ConfigMap key." })),
-    }).annotate({ description: "Take the value from a Secret or ConfigMap key instead of `value`." }),
-  ),
-})
-  .check(
-    Schema.makeFilter((env) => {
-      const sources = (env.value === undefined ? 0 : 1) + (env.valueFrom === undefined ? 0 : 1)
-      if (sources === 1) {
-        const refs =
-          (env.valueFrom?.secretKeyRef === undefined ? 0 : 1) + (env.valueFrom?.configMapKeyRef === undefined ? 0 : 1)
-        return refs === 1 || env.valueFrom === undefined
-          ? undefined
-          : { path: ["valueFrom"], issue: "must set exactly one of secretKeyRef or configMapKeyRef" }
-      }
-      return "must set exactly one of value or valueFrom"
-    }),
-  )
-  .annotate({ description: "An environment variable for the container." })
-export type EnvVar = typeof EnvVar.Type
-
-const Env = Schema.Array(EnvVar).annotate({
-  description: "Extra environment variables; they may not override the variables Cartographer sets.",
-})
 
 export const PoolType = Schema.Literals(["process", "kubernetes"]).annotate({
   description:
@@ -148,7 +97,29 @@ export const AgentPool = Schema.Struct({
   }),
   resources: Schema.optionalKey(Resources),
   env: Schema.optionalKey(Env),
-}).annotate({ description: "A pool of Prefect workers." })
+  ...mountFields,
+  serviceAccount: Schema.optionalKey(PoolServiceAccount),
+  ...placementFields("component"),
+  podDisruptionBudget: Schema.optionalKey(PoolDisruptionBudget),
+  jobTemplate: Schema.optionalKey(JobTemplate),
+})
+  .annotate({ description: "A pool of Prefect workers." })
+  .check(
+    mountsNameVolumes(),
+    celFilter(
+      (pool: { readonly type: PoolType; readonly jobTemplate?: unknown }) =>
+        pool.jobTemplate !== undefined && pool.type !== "kubernetes"
+          ? { path: ["jobTemplate"], issue: "applies only to type kubernetes: a process pool runs no Jobs" }
+          : undefined,
+      [
+        {
+          rule: "!has(self.jobTemplate) || self.type == 'kubernetes'",
+          message: "jobTemplate applies only to type kubernetes: a process pool runs no Jobs",
+          fieldPath: ".jobTemplate",
+        },
+      ],
+    ),
+  )
 export type AgentPool = typeof AgentPool.Type
 
 const LogLevel = Schema.Literals(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
@@ -163,6 +134,8 @@ export const ServerSpec = Schema.Struct({
   ),
   logLevel: withDefault(LogLevel, Defaults.defaultLogLevel, "Prefect server log level."),
   env: Schema.optionalKey(Env),
+  ...mountFields,
+  ...placementFields("component"),
 }).annotate({ description: "Settings of the Prefect server (`<workspace>-orion-server`)." })
 export type ServerSpec = typeof ServerSpec.Type
 
@@ -193,13 +166,23 @@ export const DatabaseSpec = Schema.Struct({
     "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
   ),
+  ...placementFields("component"),
 }).annotate({ description: "The Prefect database." })
 export type DatabaseSpec = typeof DatabaseSpec.Type
 
 export const RedisSpec = Schema.Struct({
   image: Schema.optionalKey(Image).annotate({ description: `Redis image. Default ${Defaults.defaultRedisImage}.` }),
   resources: Schema.optionalKey(Resources),
+  ...placementFields("component"),
 }).annotate({ description: "Redis, deployed only when `controllerReplicas` > 1 (Prefect's HA messaging)." })
+
+export const MigrationSpec = Schema.Struct({
+  ...placementFields("component"),
+}).annotate({
+  description:
+    "The database migration Job (`<workspace>-orion-migrate-<hash>`). It also gets the server's `envFrom`, " +
+    "`volumes` and `volumeMounts`, so that it reads the database settings the server reads.",
+})
 
 // The quantity's description and default must sit on its encoded side (see Quantity.ts), so no `withDefault` here.
 const StorageQuota = positiveQuantity({
@@ -267,6 +250,7 @@ export const Workflows = Schema.Struct({
   server: withDefault(ServerSpec, {}, "Settings of the Prefect server (`<workspace>-orion-server`)."),
   database: withDefault(DatabaseSpec, {}, "The Prefect database: in-cluster Postgres (default) or external."),
   redis: Schema.optionalKey(RedisSpec),
+  migration: Schema.optionalKey(MigrationSpec),
   networkPolicy: withDefault(
     Schema.Struct({
       enabled: withDefault(
@@ -278,10 +262,10 @@ export const Workflows = Schema.Struct({
     {},
     "NetworkPolicies for the Workspace's data stores.",
   ),
-  nodeSelector: Schema.optionalKey(
-    Schema.Record(Schema.String, Schema.String).annotate({ description: "Node labels every pod must match." }),
-  ),
-}).annotate({ description: "The Prefect deployment of the Workspace." })
+  ...placementFields("workspace"),
+})
+  .annotate({ description: "The Prefect deployment of the Workspace." })
+  .check(mountsNameVolumes<{ readonly server: ServerSpec }>("server"))
 export type Workflows = typeof Workflows.Type
 
 export const WorkspaceSpec = Schema.Struct({

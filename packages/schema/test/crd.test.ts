@@ -24,6 +24,12 @@ describe("the generated Workspace CRD", () => {
     expect(file).toEqual(workspaceCrd())
   })
 
+  it("fits in the last-applied annotation client-side `kubectl apply -k install` writes (256 KiB), with room", () => {
+    // The annotation holds the object as compact JSON; the API server refuses annotations above 262144 bytes in all.
+    const size = Buffer.byteLength(JSON.stringify(workspaceCrd()))
+    expect(size).toBeLessThan(240 * 1024)
+  })
+
   it("matches its snapshot", () => {
     expect(workspaceCrd()).toMatchSnapshot()
   })

@@ -11,9 +11,11 @@ import { maxPoolNameLength, maxWorkspaceNameLength } from "../src/nameRules.js"
 import { compareQuantities } from "../src/Quantity.js"
 import { validateWorkspace } from "../src/validate.js"
 import type { Workspace, WorkspaceEncoded } from "../src/Workspace.js"
+import { disruptionBudget, jobTemplate, mounts, placement, serviceAccount } from "./pods.js"
 
 /** The limits the generated names respect, for tests that check derived names against them. */
 export { maxStatefulSetNameLength, maxWorkspaceNameLength } from "../src/nameRules.js"
+export { badPodFields, goodPodFields } from "./podFieldCases.js"
 export type { WorkspaceEncoded }
 
 /** DNS-1123 labels of up to `max` characters (starting with a letter, so also DNS-1035). */
@@ -103,20 +105,43 @@ const image = fc.constantFrom(
 
 /** A worker pool as users write it, its name at most `maxName` characters. */
 export const poolDocument = (maxName: number) =>
-  fc.record(
-    {
-      name: dnsLabel(Math.max(1, Math.min(maxName, 24))),
-      image,
-      replicas: fc.integer({ min: 0, max: 5 }),
-      type: fc.constantFrom("process", "kubernetes"),
-      concurrencyLimit: fc.integer({ min: 1, max: 100 }),
-      workQueues: fc.array(fc.constantFrom("default", "nightly", "gpu", "no"), { maxLength: 3 }),
-      jobNamespace: fc.oneof(dnsLabel(20), fc.constant("default")),
-      resources: containerResources,
-      env: fc.array(envVar, { maxLength: 3 }),
-    },
-    { requiredKeys: ["name"] },
-  )
+  fc
+    .record(
+      {
+        pool: fc.record(
+          {
+            name: dnsLabel(Math.max(1, Math.min(maxName, 24))),
+            image,
+            replicas: fc.integer({ min: 0, max: 5 }),
+            type: fc.constantFrom("process", "kubernetes"),
+            autoscaled: fc.boolean(),
+            concurrencyLimit: fc.integer({ min: 1, max: 100 }),
+            workQueues: fc.array(fc.constantFrom("default", "nightly", "gpu", "no"), { maxLength: 3 }),
+            jobNamespace: fc.oneof(dnsLabel(20), fc.constant("default")),
+            resources: containerResources,
+            env: fc.array(envVar, { maxLength: 3 }),
+            serviceAccount,
+            podDisruptionBudget: disruptionBudget,
+            jobTemplate: jobTemplate(containerResources, fc.array(envVar, { maxLength: 3 })),
+          },
+          { requiredKeys: ["name"] },
+        ),
+        placement: fc.option(placement, { nil: undefined }),
+        mounts: fc.option(mounts, { nil: undefined }),
+      },
+      { requiredKeys: ["pool"] },
+    )
+    .map(({ pool: { jobTemplate: job, ...pool }, placement, mounts }) => ({
+      ...pool,
+      ...placement,
+      ...mounts,
+      // Only a kubernetes pool runs flow-run Jobs.
+      ...(job === undefined || pool.type !== "kubernetes" ? {} : { jobTemplate: job }),
+    }))
+
+/** `component` with placement fields, half of the time. */
+const placedMaybe = <A extends object>(component: A) =>
+  fc.option(placement, { nil: undefined }).map((placed) => ({ ...component, ...placed }))
 
 /** A valid Workspace document as a user writes it, with a random subset of the optional fields. */
 export const workspaceDocument = (options: { readonly maxNameLength?: number } = {}): fc.Arbitrary<WorkspaceEncoded> =>
@@ -127,52 +152,68 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
           namespace: fc.oneof(fc.constant("default"), dnsLabel(30)),
           uid: fc.uuid(),
           generation: fc.integer({ min: 1, max: 1000 }),
-          workflows: fc.record(
-            {
-              image,
-              imagePullPolicy: fc.constantFrom("Always", "IfNotPresent", "Never"),
-              imagePullSecrets: fc.array(dnsLabel(20), { maxLength: 2 }),
-              controllerReplicas: fc.integer({ min: 0, max: 4 }),
-              databaseReplicas: fc.integer({ min: 0, max: 1 }),
-              storageQuota: quantity,
-              storageClassName: dnsLabel(20),
-              agentPools: fc.uniqueArray(poolDocument(maxPoolNameLength(name)), {
-                minLength: 1,
-                maxLength: 4,
-                selector: (p) => p.name,
-              }),
-              server: fc.record(
-                {
-                  resources: containerResources,
-                  uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
-                  logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
-                  env: fc.array(envVar, { maxLength: 3 }),
-                },
-                { requiredKeys: [] },
-              ),
-              database: fc.record(
-                {
-                  image: fc.constantFrom("postgres:17.6", "postgres:16"),
-                  resources: containerResources,
-                  external: fc.record({
-                    secretRef: fc.record(
-                      { name: dnsLabel(20), key: fc.constantFrom("url", "connection-url") },
-                      { requiredKeys: ["name"] },
+          workflows: fc
+            .record(
+              {
+                image,
+                imagePullPolicy: fc.constantFrom("Always", "IfNotPresent", "Never"),
+                imagePullSecrets: fc.array(dnsLabel(20), { maxLength: 2 }),
+                controllerReplicas: fc.integer({ min: 0, max: 4 }),
+                databaseReplicas: fc.integer({ min: 0, max: 1 }),
+                storageQuota: quantity,
+                storageClassName: dnsLabel(20),
+                agentPools: fc.uniqueArray(poolDocument(maxPoolNameLength(name)), {
+                  minLength: 1,
+                  maxLength: 4,
+                  selector: (p) => p.name,
+                }),
+                server: fc
+                  .tuple(
+                    fc.record(
+                      {
+                        resources: containerResources,
+                        uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
+                        logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
+                        env: fc.array(envVar, { maxLength: 3 }),
+                      },
+                      { requiredKeys: [] },
                     ),
-                  }),
-                  deleteVolumeWithWorkspace: fc.boolean(),
-                },
-                { requiredKeys: [] },
-              ),
-              redis: fc.record(
-                { image: fc.constant("redis:8.2"), resources: containerResources },
-                { requiredKeys: [] },
-              ),
-              networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
-              nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), dnsLabel(10), { maxKeys: 2 }),
-            },
-            { requiredKeys: ["agentPools"] },
-          ),
+                    fc.option(placement, { nil: undefined }),
+                    fc.option(mounts, { nil: undefined }),
+                  )
+                  .map(([server, placed, mounted]) => ({ ...server, ...placed, ...mounted })),
+                database: fc
+                  .record(
+                    {
+                      image: fc.constantFrom("postgres:17.6", "postgres:16"),
+                      resources: containerResources,
+                      external: fc.record({
+                        secretRef: fc.record(
+                          { name: dnsLabel(20), key: fc.constantFrom("url", "connection-url") },
+                          { requiredKeys: ["name"] },
+                        ),
+                      }),
+                      deleteVolumeWithWorkspace: fc.boolean(),
+                    },
+                    { requiredKeys: [] },
+                  )
+                  .chain((database) => placedMaybe(database)),
+                redis: fc
+                  .record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] })
+                  .chain((redis) => placedMaybe(redis)),
+                migration: placement,
+                networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), dnsLabel(10), {
+                  maxKeys: 2,
+                }),
+              },
+              { requiredKeys: ["agentPools"] },
+            )
+            .chain((workflows) =>
+              fc
+                .option(placement, { nil: undefined, freq: 3 })
+                .map((placed) => ({ ...workflows, ...(placed === undefined ? {} : placed) })),
+            ),
         },
         { requiredKeys: ["workflows"] },
       )
