@@ -51,6 +51,7 @@ export const childKinds = {
   statefulsets: "/apis/apps/v1",
   jobs: "/apis/batch/v1",
   networkpolicies: "/apis/networking.k8s.io/v1",
+  poddisruptionbudgets: "/apis/policy/v1",
   roles: "/apis/rbac.authorization.k8s.io/v1",
   rolebindings: "/apis/rbac.authorization.k8s.io/v1",
 } as const

@@ -121,11 +121,8 @@ export const tolerations = (description: string) => bounded(Toleration, descript
 
 // ---- selectors --------------------------------------------------------------------------------------------------
 
-/** Values of a selector requirement: label values are at most 63 characters (a longer one can never match). */
-const RequirementValues = bounded(
-  Schema.String.check(Schema.isMaxLength(maxLabelLength, { message: "must be at most 63 characters" })),
-  "Values to compare with.",
-)
+/** Values of a selector requirement: label values, as the API server checks them on the pods. */
+const RequirementValues = bounded(LabelValue, "Values to compare with.")
 
 const operatorValuesIssue = (operator: string, values: ReadonlyArray<string> | undefined) => {
   const count = values?.length ?? 0
@@ -133,8 +130,9 @@ const operatorValuesIssue = (operator: string, values: ReadonlyArray<string> | u
     return { path: ["values"], issue: `must list at least one value for operator ${operator}` }
   if ((operator === "Exists" || operator === "DoesNotExist") && count > 0)
     return { path: ["values"], issue: `must be empty for operator ${operator}` }
-  if ((operator === "Gt" || operator === "Lt") && (count !== 1 || !/^-?[0-9]+$/u.test(values?.[0] ?? "")))
-    return { path: ["values"], issue: `must be exactly one integer for operator ${operator}` }
+  // A label value cannot start with '-': the integer is a whole number.
+  if ((operator === "Gt" || operator === "Lt") && (count !== 1 || !/^[0-9]+$/u.test(values?.[0] ?? "")))
+    return { path: ["values"], issue: `must be exactly one whole number for operator ${operator}` }
   return undefined
 }
 
@@ -143,10 +141,10 @@ const requirementRule = (numeric: boolean): CelRule => ({
     "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : " +
     (numeric
       ? "self.operator in ['Exists', 'DoesNotExist'] ? (!has(self.values) || size(self.values) == 0) : " +
-        "(has(self.values) && size(self.values) == 1 && self.values[0].matches('^-?[0-9]+$'))"
+        "(has(self.values) && size(self.values) == 1 && self.values[0].matches('^[0-9]+$'))"
       : "(!has(self.values) || size(self.values) == 0)"),
   message: numeric
-    ? "values: some for In and NotIn, none for Exists and DoesNotExist, one integer for Gt and Lt"
+    ? "values: some for In and NotIn, none for Exists and DoesNotExist, one whole number for Gt and Lt"
     : "values: some for In and NotIn, none for Exists and DoesNotExist",
   fieldPath: ".values",
 })

@@ -6,6 +6,7 @@
 
 export { EnvVar } from "./Container.js"
 export { workspaceCrd, workspaceJsonSchema } from "./crd.js"
+export { defaultMaxUnavailable } from "./Disruption.js"
 export { parseDocuments, type SourceDocument, toYaml, toYamlStream } from "./documents.js"
 export * as Defaults from "./images.js"
 export type { JobTemplate } from "./JobTemplate.js"

@@ -109,7 +109,21 @@ export const badPodFields: ReadonlyArray<readonly [string, unknown, string, stri
       },
     }),
     "spec.workflows.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].values",
-    "must be exactly one integer for operator Gt",
+    "must be exactly one whole number for operator Gt",
+  ],
+  [
+    "a node affinity value that is no label value (the API server refuses it on the pods)",
+    workflows({
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: "zone", operator: "In", values: ["eu west"] }] }],
+          },
+        },
+      },
+    }),
+    "spec.workflows.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]",
+    "must be a label value: empty, or letters, digits, '-', '_' and '.', starting and ending alphanumeric",
   ],
   [
     "a pod anti-affinity Exists requirement with values",

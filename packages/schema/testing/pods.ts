@@ -45,7 +45,7 @@ const requirement = <O extends string>(operators: ReadonlyArray<O>) =>
       ...(operator === "In" || operator === "NotIn"
         ? { values: fc.array(name(8), { minLength: 1, maxLength: 3 }) }
         : operator === "Gt" || operator === "Lt"
-          ? { values: fc.integer({ min: -5, max: 100 }).map((n) => [String(n)]) }
+          ? { values: fc.integer({ min: 0, max: 100 }).map((n) => [String(n)]) }
           : {}),
     }),
   )

@@ -54,6 +54,7 @@ const waveOf: { readonly [K in ManagedKind]: number } = {
   ServiceAccount: 1,
   Role: 1,
   NetworkPolicy: 1,
+  PodDisruptionBudget: 1,
   StatefulSet: 2,
   Job: 2,
   Deployment: 2,

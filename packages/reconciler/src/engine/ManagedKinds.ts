@@ -17,6 +17,7 @@ export const managedKinds: { readonly [K in ManagedKind]: ResourceKind<KubeObjec
   Role: Kinds.Role,
   RoleBinding: Kinds.RoleBinding,
   NetworkPolicy: Kinds.NetworkPolicy,
+  PodDisruptionBudget: Kinds.PodDisruptionBudget,
 }
 
 /** Every kind a plan may apply, each watched by the engine. */

@@ -8,6 +8,7 @@ import { apiVersion as workspaceApiVersion, kind as workspaceKind } from "@carto
 import { labelKeys } from "../plan/labels.js"
 import { migrationHashAnnotation } from "../plan/migration.js"
 import type {
+  DatabaseObservation,
   JobState,
   MigrationJobObservation,
   Observed,
@@ -61,6 +62,10 @@ export const workloadOf = (object: Live<KubeObject>): WorkloadObservation => {
       : undefined,
   })
 }
+
+/** The Postgres StatefulSet, with the Service that governs it. */
+export const databaseOf = (object: Live<KubeObject>): DatabaseObservation =>
+  defined<DatabaseObservation>({ ...workloadOf(object), serviceName: str(record(object.spec)?.serviceName) })
 
 const serverContainer = "orion-server"
 
@@ -169,7 +174,7 @@ export const observedOf = (input: {
               string
             >,
           },
-    database: children.database === undefined ? undefined : workloadOf(children.database),
+    database: children.database === undefined ? undefined : databaseOf(children.database),
     server: children.server === undefined ? undefined : serverOf(children.server),
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),

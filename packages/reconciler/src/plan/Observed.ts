@@ -23,6 +23,12 @@ export interface WorkloadObservation {
   readonly progressDeadlineExceeded?: boolean
 }
 
+/** The Postgres StatefulSet, with the Service that governs it (immutable: a change means a new StatefulSet). */
+export interface DatabaseObservation extends WorkloadObservation {
+  /** `spec.serviceName`. */
+  readonly serviceName?: string
+}
+
 /** The server Deployment, with what the migration gate needs to hold it on its current revision. */
 export interface ServerObservation extends WorkloadObservation {
   /** Image of the `orion-server` container. */
@@ -59,7 +65,7 @@ export interface Observed {
   /** `<ws>-environment-secrets` with its base64 `data`, as the API server returns it. */
   readonly secret?: { readonly data: Readonly<Record<string, string>> }
   /** The Postgres StatefulSet `<ws>-orion-database`. */
-  readonly database?: WorkloadObservation
+  readonly database?: DatabaseObservation
   /** The server Deployment `<ws>-orion-server`. */
   readonly server?: ServerObservation
   /** The Redis Deployment `<ws>-orion-redis`. */

@@ -14,8 +14,16 @@ import {
   type WorkspaceStatus,
 } from "@cartographer/schema"
 import { contextOf } from "./context.js"
-import { planDatabaseService, planDatabaseStatefulSet, planDatabaseVolume } from "./database.js"
+import {
+  databaseNeedsRecreate,
+  planDatabaseHeadlessService,
+  planDatabaseService,
+  planDatabaseStatefulSet,
+  planDatabaseVolume,
+} from "./database.js"
+import { poolDisruptionBudget } from "./disruption.js"
 import { describeIgnored } from "./env.js"
+import { jobTemplateEnv } from "./jobTemplate.js"
 import type { ManagedObject } from "./kube.js"
 import { decideMigration, desiredRevision, usesInternalDatabase } from "./migration.js"
 import { agentName, databaseName, redisName, serverName, serverUrl } from "./names.js"
@@ -23,7 +31,7 @@ import { planDatabaseNetworkPolicy, planRedisNetworkPolicy } from "./networkPoli
 import type { Observed } from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { pruneSelectors } from "./prune.js"
-import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
+import { needsRbac, ownsServiceAccount, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
 import { planSecret } from "./secrets.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
@@ -53,12 +61,19 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const networkPolicies = workflows.networkPolicy.enabled
 
   const server = serverEnv(ctx, serverRevision)
-  const pools = workflows.agentPools.map((pool, index) => ({ pool, env: workerEnv(ctx, pool, index) }))
+  const pools = workflows.agentPools.map((pool, index) => ({
+    pool,
+    worker: workerEnv(ctx, pool, index),
+    job: jobTemplateEnv(pool, index),
+  }))
+  // A StatefulSet governed by another Service is deleted first, its pod kept (see `databaseNeedsRecreate`).
+  const recreateDatabase = internalDatabase && databaseNeedsRecreate(ctx, observed)
 
   const apply: Array<ManagedObject> = []
   if (internalDatabase) {
     apply.push(planSecret(ctx, observed), planDatabaseVolume(ctx), planDatabaseService(ctx))
-    apply.push(planDatabaseStatefulSet(ctx))
+    apply.push(planDatabaseHeadlessService(ctx))
+    if (!recreateDatabase) apply.push(planDatabaseStatefulSet(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
   }
   if (redis) {
@@ -80,9 +95,12 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       env: server.env,
     }),
   )
-  for (const { pool, env } of pools) {
-    if (needsRbac(pool)) apply.push(planServiceAccount(ctx, pool), planRole(ctx, pool), planRoleBinding(ctx, pool))
-    apply.push(planPoolDeployment(ctx, pool, env.env))
+  for (const { pool, worker, job } of pools) {
+    if (ownsServiceAccount(pool)) apply.push(planServiceAccount(ctx, pool))
+    if (needsRbac(pool)) apply.push(planRole(ctx, pool), planRoleBinding(ctx, pool))
+    apply.push(planPoolDeployment(ctx, pool, { worker: worker.env, job: job.env }))
+    const budget = poolDisruptionBudget(ctx, pool)
+    if (budget !== undefined) apply.push(budget)
   }
 
   const poolFacts: ReadonlyArray<PoolFacts> = workflows.agentPools.map((pool) => {
@@ -105,12 +123,14 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
     pools: poolFacts,
-    ignoredEnv: [...server.ignored, ...pools.flatMap(({ env }) => env.ignored)].map(describeIgnored),
+    ignoredEnv: [...server.ignored, ...pools.flatMap(({ worker, job }) => [...worker.ignored, ...job.ignored])].map(
+      describeIgnored,
+    ),
   }
 
   return {
     apply,
-    prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? []),
+    prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? [], recreateDatabase ? ["StatefulSet"] : []),
     status: buildStatus({
       decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
       now: observed.now,

@@ -20,6 +20,7 @@ const namespacedKinds: ReadonlyArray<readonly [string, ManagedKind]> = [
   ["batch/v1", "Job"],
   ["v1", "ServiceAccount"],
   ["networking.k8s.io/v1", "NetworkPolicy"],
+  ["policy/v1", "PodDisruptionBudget"],
 ]
 
 /** Pool RBAC, which may live in job namespaces. */
@@ -41,6 +42,8 @@ export const pruneSelectors = (
   ctx: PlanContext,
   apply: ReadonlyArray<ManagedObject>,
   observedRbacNamespaces: ReadonlyArray<string>,
+  /** Kinds whose objects are deleted with their pods left running (for a StatefulSet re-created around its pod). */
+  orphaning: ReadonlyArray<ManagedKind> = [],
 ): ReadonlyArray<PruneSelector> => {
   const uid = ctx.owner?.uid
   const owned = (namespace: string) => (uid !== undefined && namespace === ctx.namespace ? { controllerUid: uid } : {})
@@ -52,6 +55,7 @@ export const pruneSelectors = (
     matchLabels: base,
     keep: keepOf(apply, kind, ctx.namespace),
     ...owned(ctx.namespace),
+    ...(orphaning.includes(kind) ? { orphanDependents: true } : {}),
   }))
   const rbacNamespaces = new Set<string>([ctx.namespace, ...observedRbacNamespaces])
   for (const object of apply) if (object.kind === "Role") rbacNamespaces.add(object.metadata.namespace)

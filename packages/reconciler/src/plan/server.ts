@@ -13,7 +13,9 @@ import { type MergedEnv, mergeEnv } from "./env.js"
 import type { Deployment, EnvVar, Probe, Service } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { databaseEnvAliases, databaseUrlEnv, migrationHashAnnotation, type ServerRevision } from "./migration.js"
+import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { serverName } from "./names.js"
+import { podComponent } from "./placement.js"
 import {
   containerSecurity,
   podTemplate,
@@ -22,6 +24,7 @@ import {
   prefectScratch,
   pullPolicy,
   uiBuildDir,
+  uiBuildVolume,
 } from "./podSecurity.js"
 import { redisEnv } from "./redis.js"
 import { defaultResources, resourcesOr } from "./resources.js"
@@ -64,11 +67,12 @@ export interface ServerDeploymentInput {
 }
 
 export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentInput): Deployment => {
-  const podLabels = labels(ctx, "server")
+  const component = podComponent(ctx, "server")
+  const { server } = ctx.workflows
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: metadata(ctx, serverName(ctx), podLabels, {
+    metadata: metadata(ctx, serverName(ctx), labels(ctx, "server"), {
       ...(input.migrationHash === undefined ? {} : { annotations: { [migrationHashAnnotation]: input.migrationHash } }),
     }),
     spec: {
@@ -76,8 +80,8 @@ export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentIn
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "server") },
       strategy: { type: "RollingUpdate" },
-      template: podTemplate(podLabels, {
-        ...prefectPod(ctx),
+      template: podTemplate(ctx, component, {
+        ...prefectPod(ctx, component),
         containers: [
           {
             name: "orion-server",
@@ -97,9 +101,13 @@ export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentIn
             ],
             workingDir: prefectHome,
             env: input.env,
+            ...envFromOf(server),
             ports: [{ name: serverPortName, containerPort: serverPort, protocol: "TCP" }],
-            resources: resourcesOr(ctx.workflows.server.resources, defaultResources.server),
-            volumeMounts: [...prefectScratch.mounts, { name: "ui-build", mountPath: uiBuildDir }],
+            resources: resourcesOr(server.resources, defaultResources.server),
+            volumeMounts: withMounts(
+              [...prefectScratch.mounts, { name: uiBuildVolume, mountPath: uiBuildDir }],
+              server,
+            ),
             securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
             // Up to 5 minutes to start (first start builds the UI, waits for the database), then liveness.
             startupProbe: httpProbe("/api/health", 30),
@@ -107,7 +115,7 @@ export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentIn
             readinessProbe: httpProbe("/api/ready", 3),
           },
         ],
-        volumes: [...prefectScratch.volumes, { name: "ui-build", emptyDir: {} }],
+        volumes: withVolumes([...prefectScratch.volumes, { name: uiBuildVolume, emptyDir: {} }], server),
       }),
     },
   }
