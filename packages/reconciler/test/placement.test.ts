@@ -188,6 +188,26 @@ describe("a pool's PodDisruptionBudget", () => {
   })
 })
 
+describe("pods that do not start", () => {
+  it("make the Workspace Degraded/PodsFailing, naming the field that describes them and what Kubernetes said", () => {
+    const w = ws({ agentPools: [{ name: "default" }, { name: "gpu", nodeSelector: { gpu: "a100" } }] })
+    const p = plan(w, {
+      ...settled(w),
+      podProblems: [
+        { component: "agent", pool: "gpu", reason: "Unschedulable", message: "0/3 nodes are available" },
+        { component: "agent", pool: "gone", reason: "Unschedulable", message: "a removed pool's" },
+      ],
+    })
+    expect(condition(p, "Degraded")).toMatchObject({
+      status: "True",
+      reason: "PodsFailing",
+      message:
+        "Pods do not start: spec.workflows.agentPools[1] (pool gpu): Unschedulable — no node fits them (nodeSelector, " +
+        "tolerations, affinity, topologySpreadConstraints, resources): 0/3 nodes are available",
+    })
+  })
+})
+
 describe("a kubernetes pool's Job template env", () => {
   it("reports the variables it cannot set (Cartographer's, or the worker's) as ignored, with their path", () => {
     const p = plan(

@@ -1,7 +1,8 @@
 /**
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
  * own writes the caches may not show yet (`OwnWrites`). Reads nothing from the API server but, once per failed
- * migration Job, its pod's termination message (the cache does not hold pods).
+ * migration Job, its pod's termination message (the cache does not hold pods), and, while a workload is not ready,
+ * its pods to say why (`PodDiagnosis.ts`).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -13,6 +14,7 @@ import { databaseName, redisName, secretName, serverName } from "../plan/names.j
 import type { Cache } from "./Cache.js"
 import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
+import { needsDiagnosis, readPods } from "./PodDiagnosis.js"
 
 export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
 
@@ -96,15 +98,21 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)
       }
+      const database = mine(view.get("StatefulSet", { namespace, name: databaseName(names) }))
+      const deployments = view.owned("Deployment", key).filter((d) => mine(d) !== undefined)
+      const diagnosed = needsDiagnosis([...deployments, ...(database === undefined ? [] : [database])])
+        ? yield* readPods(client, namespace, names.name)
+        : { pods: [], mountEvents: [] }
       return {
         secret: view.get("Secret", { namespace, name: secretName(names) }),
-        database: mine(view.get("StatefulSet", { namespace, name: databaseName(names) })),
+        database,
         server: mine(view.get("Deployment", { namespace, name: serverName(names) })),
         redis: mine(view.get("Deployment", { namespace, name: redisName(names) })),
-        deployments: view.owned("Deployment", key).filter((d) => mine(d) !== undefined),
+        deployments,
         jobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
+        ...diagnosed,
       }
     })
 }

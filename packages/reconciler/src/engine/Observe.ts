@@ -16,6 +16,7 @@ import type {
   ServerObservation,
   WorkloadObservation,
 } from "../plan/Observed.js"
+import { podProblemsOf } from "./PodDiagnosis.js"
 
 type Json = Record<string, unknown>
 
@@ -128,6 +129,9 @@ export interface Children {
   readonly roles: ReadonlyArray<Live<KubeObject>>
   /** Termination messages of failed migration Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
+  /** The Workspace's pods and the namespace's FailedMount Events, read while a workload is not ready. */
+  readonly pods?: ReadonlyArray<Live<KubeObject>>
+  readonly mountEvents?: ReadonlyArray<Live<KubeObject>>
 }
 
 const migrationJobOf = (job: Live<KubeObject>, extra: string | undefined): MigrationJobObservation => {
@@ -156,6 +160,11 @@ export const observedOf = (input: {
   const jobs = children.jobs
     .filter((job) => job.metadata.labels?.[labelKeys.component] === "migration")
     .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
+  const podProblems = podProblemsOf({
+    deployments: children.deployments,
+    pods: children.pods ?? [],
+    mountEvents: children.mountEvents ?? [],
+  })
   const rbacNamespaces = [
     ...new Set(children.roles.map((role) => role.metadata.namespace).filter((ns) => ns !== undefined)),
   ].sort()
@@ -180,5 +189,6 @@ export const observedOf = (input: {
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
+    podProblems: podProblems.length === 0 ? undefined : podProblems,
   })
 }

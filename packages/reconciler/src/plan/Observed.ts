@@ -50,6 +50,22 @@ export interface MigrationJobObservation {
   readonly message?: string
 }
 
+/**
+ * Why pods of a component do not run, as Kubernetes says it: pods it refused to create (a missing ServiceAccount or
+ * PriorityClass, a quota), pods no node fits (node selector, tolerations, affinity), containers that cannot be
+ * created (a missing Secret or ConfigMap of `envFrom`, an image that cannot be pulled), volumes that cannot be
+ * mounted. Read by the engine only while a workload is not ready.
+ */
+export interface PodProblem {
+  /** The `mlops.aigency.com/component` of the pods (or of the workload that could not create them). */
+  readonly component: string
+  /** The `mlops.aigency.com/pool`, for workers. */
+  readonly pool?: string
+  /** Kubernetes' reason: `FailedCreate`, `Unschedulable`, `CreateContainerConfigError`, `FailedMount`, ... */
+  readonly reason: string
+  readonly message: string
+}
+
 export interface PoolObservation extends WorkloadObservation {
   /** Pool name (the `mlops.aigency.com/pool` label of `<ws>-agent-<pool>`). */
   readonly name: string
@@ -79,6 +95,8 @@ export interface Observed {
    * that RBAC left in a job namespace no pool uses any more is pruned there too.
    */
   readonly rbacNamespaces?: ReadonlyArray<string>
+  /** Why pods of this Workspace do not run, one per component and reason (sorted). */
+  readonly podProblems?: ReadonlyArray<PodProblem>
 }
 
 /** Nothing exists yet (a new Workspace, or the offline `cartographer plan`). */

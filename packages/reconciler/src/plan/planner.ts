@@ -30,6 +30,7 @@ import { agentName, databaseName, redisName, serverName, serverUrl } from "./nam
 import { planDatabaseNetworkPolicy, planRedisNetworkPolicy } from "./networkPolicy.js"
 import type { Observed } from "./Observed.js"
 import type { Plan } from "./Plan.js"
+import { describePodProblems } from "./podProblems.js"
 import { pruneSelectors } from "./prune.js"
 import { needsRbac, ownsServiceAccount, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
@@ -123,6 +124,12 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
     pools: poolFacts,
+    podProblems: describePodProblems(
+      ctx,
+      (observed.podProblems ?? []).filter(
+        (p) => p.component !== "agent" || workflows.agentPools.some((pool) => pool.name === p.pool),
+      ),
+    ),
     ignoredEnv: [...server.ignored, ...pools.flatMap(({ worker, job }) => [...worker.ignored, ...job.ignored])].map(
       describeIgnored,
     ),

@@ -38,6 +38,8 @@ export type DegradedReason =
   | "InvalidSpec"
   | "MigrationFailed"
   | "RolloutStalled"
+  /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
+  | "PodsFailing"
   | "EnvVarsIgnored"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
   | "ApplyRejected"
@@ -80,6 +82,8 @@ export interface StatusFacts {
   readonly pools: ReadonlyArray<PoolFacts>
   /** Human descriptions of dropped user env entries. */
   readonly ignoredEnv: ReadonlyArray<string>
+  /** Human descriptions of why pods do not start, with the Workspace path of their component. */
+  readonly podProblems: ReadonlyArray<string>
 }
 
 const ready = (w: WorkloadFacts): number => w.observed?.readyReplicas ?? 0
@@ -197,7 +201,7 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, pools, ignoredEnv } = facts
+  const { migration, server, redis, pools, ignoredEnv, podProblems } = facts
   if (migration.state === "failed")
     return {
       status: "True",
@@ -214,6 +218,12 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       status: "True",
       reason: "RolloutStalled",
       message: `Rollout exceeded its progress deadline: ${stalled.map((w) => w.name).join(", ")}`,
+    }
+  if (podProblems.length > 0)
+    return {
+      status: "True",
+      reason: "PodsFailing",
+      message: truncate(`Pods do not start: ${podProblems.join("; ")}`),
     }
   if (ignoredEnv.length > 0)
     return {
