@@ -1,7 +1,7 @@
 /**
  * The flow-run Jobs of a `kubernetes` pool: what the pool sets in its Prefect work pool's base job template. Each
  * setting becomes the default of a template variable, so that a deployment's `job_variables` can still override it
- * for its own runs (see docs/adr/0006-kubernetes-pool-job-template.md).
+ * for its own runs (see docs/adr/0009-kubernetes-pool-job-template.md).
  */
 import { Schema } from "effect"
 import { Env, Image, ObjectName } from "./Container.js"

@@ -1,6 +1,6 @@
 /**
  * The flow-run Jobs of a `kubernetes` pool: what the Workspace puts into its Prefect work pool's base job template,
- * and the two containers that put it there (`jobTemplateScripts.ts`; docs/adr/0006-kubernetes-pool-job-template.md).
+ * and the two containers that put it there (`jobTemplateScripts.ts`; docs/adr/0009-kubernetes-pool-job-template.md).
  *
  * The template is Prefect's own default of the worker's prefect-kubernetes with an overlay:
  * - the defaults of the template's variables, so that a deployment's `job_variables` can still override each for its

@@ -1,6 +1,6 @@
 /**
  * The two Python programs of a `kubernetes` pool's pod that put the Workspace's flow-run Job template into the Prefect
- * work pool (docs/adr/0006-kubernetes-pool-job-template.md). They run in the worker's own image, with its Prefect and
+ * work pool (docs/adr/0009-kubernetes-pool-job-template.md). They run in the worker's own image, with its Prefect and
  * prefect-kubernetes, and reach the Prefect server as the worker does (its environment).
  *
  * - `renderTemplate` (init container): Prefect's own default template of that prefect-kubernetes (so the template
