@@ -1,6 +1,9 @@
 // The CRD on what a Workspace says about its components' pods: the API server (server-side dry-run create, strict
 // field validation) refuses every document the Schema refuses, naming a path, and accepts and decodes alike every
 // document it accepts. The fuzz suite samples these rules at random; this checks each of them.
+import { readdirSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { parseDocuments } from "@cartographer/schema"
 import { badPodFields, goodPodFields } from "@cartographer/schema/testing"
 import { sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -37,6 +40,24 @@ describe("the CRD and the Schema on pod fields", () => {
       const server = await serverVerdict(api, namespace, document as Json)
       expect("accepted" in server && server.accepted, JSON.stringify(server)).toBe(true)
       expect(compare(schemaVerdict(document), server)).toBeUndefined()
+    })
+  }
+})
+
+const samplesDir = fileURLToPath(new URL("../../samples/", import.meta.url))
+
+describe("the samples", () => {
+  for (const file of readdirSync(samplesDir).filter((f) => f.endsWith(".yaml"))) {
+    it(`the API server accepts every Workspace of samples/${file}, and it decodes as the Schema decodes it`, async () => {
+      const workspaces = parseDocuments(readFileSync(`${samplesDir}${file}`, "utf8"))
+        .map((d) => d.value as Json)
+        .filter((d) => (d as { kind?: unknown } | null)?.kind === "Workspace")
+      expect(workspaces.length).toBeGreaterThan(0)
+      for (const document of workspaces) {
+        const server = await serverVerdict(api, namespace, document)
+        expect("accepted" in server && server.accepted, JSON.stringify(server)).toBe(true)
+        expect(compare(schemaVerdict(document), server)).toBeUndefined()
+      }
     })
   }
 })
