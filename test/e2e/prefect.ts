@@ -11,8 +11,13 @@ export interface WorkPool {
   readonly name: string
   readonly type: string
   readonly status: string | null
+  readonly description?: string | null
+  readonly concurrency_limit?: number | null
+  readonly is_paused?: boolean
   readonly base_job_template?: {
     readonly variables?: { readonly properties?: Record<string, { readonly default?: unknown } | undefined> }
+    readonly job_configuration?: Record<string, unknown>
+    readonly [key: string]: unknown
   }
 }
 
@@ -30,7 +35,7 @@ export interface FlowRun {
 }
 
 export const prefectApi = (baseUrl: string) => {
-  const call = async <A>(method: "GET" | "POST", path: string, body?: unknown): Promise<A> => {
+  const call = async <A>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<A> => {
     const response = await fetch(`${baseUrl}/api${path}`, {
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -39,11 +44,15 @@ export const prefectApi = (baseUrl: string) => {
     })
     const text = await response.text()
     if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`)
-    return JSON.parse(text) as A
+    return (text === "" ? undefined : JSON.parse(text)) as A
   }
   return {
     health: () => call<boolean>("GET", "/health"),
     workPools: () => call<ReadonlyArray<WorkPool>>("POST", "/work_pools/filter", {}),
+    workPool: (name: string) => call<WorkPool>("GET", `/work_pools/${name}`),
+    /** `PATCH /work_pools/{name}`: what the Prefect UI's work pool form sends. */
+    updateWorkPool: (name: string, update: Record<string, unknown>) =>
+      call<void>("PATCH", `/work_pools/${name}`, update),
     workers: (pool: string) => call<ReadonlyArray<Worker>>("POST", `/work_pools/${pool}/workers/filter`, {}),
     flowRun: (id: string) => call<FlowRun>("GET", `/flow_runs/${id}`),
     /** Names of every deployment. */

@@ -271,7 +271,8 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
           `/apis/rbac.authorization.k8s.io/v1/namespaces/${movedJobs}/roles/${workspace}-agent-jobs.${namespace}`,
         ),
       )
-      // The pool existed already, so `--base-job-template` no longer applies: the worker's init container aligns it.
+      // The pool existed already, so `--base-job-template` no longer applies: the container beside the worker puts
+      // the Workspace's template, with its new namespace, into it.
       await until("the work pool sends flow-run Jobs to the new namespace", async () => {
         const pool = (await (await server()).workPools()).find((p) => p.name === "jobs")
         return pool?.base_job_template?.variables?.properties?.namespace?.default === movedJobs ? pool : undefined
