@@ -6,6 +6,9 @@
 # Stage 1 installs the workspace and bundles apps/operator (esbuild) into one ESM file with every dependency
 # inlined; stage 2 is a plain Node 24 runtime with npm, corepack and yarn removed, holding only that file, run as
 # a non-root numeric user (so that `runAsNonRoot` can be verified by the kubelet).
+#
+# Releases ship this image ready-made (`npm run release`: cartographer-<version>-image.tar), built without Docker by
+# scripts/image/operator.mjs; test/node/images/operatorImage.it.test.ts checks that it is what this file describes.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build

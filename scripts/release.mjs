@@ -1,23 +1,34 @@
-// `npm run release`: writes release/cartographer-<version>.zip (and its .sha256) with what a user needs to install
-// Cartographer: install/ (the kustomize base), samples/, README.md, INSTALL.md, docs/ (the README's links: operations,
-// configuration reference, architecture), and bin/cartographer.mjs (the CLI bundle: `node bin/cartographer.mjs
-// diff|plan|run`, Node 24, no install needed).
+// `npm run release`: writes what a team needs to install Cartographer without building anything, into release/:
+//
+//   cartographer-<version>.zip         install/ (the kustomize base), samples/, README.md, INSTALL.md, docs/ (the
+//                                      README's links: operations, configuration reference, architecture), and
+//                                      bin/cartographer.mjs (the CLI bundle: `node bin/cartographer.mjs diff|plan|run`)
+//   cartographer-<version>-image.tar   the operator image (linux/amd64 and linux/arm64) as an OCI image archive, built
+//                                      by scripts/image/operator.mjs around the same bundle; it names the image as
+//                                      the zip's install/kustomization.yaml does
+//   SHA256SUMS                         the SHA-256 of both, for `sha256sum -c SHA256SUMS`
 //
 // Options:
-//   --image <ref>      operator image written into install/kustomization.yaml (name[:tag][@digest]);
-//                      default: the checked-in one with its tag set to the version
-//   --out-dir <dir>    where to write the zip (default release/)
+//   --image <ref>      the operator image install/kustomization.yaml names (name[:tag][@digest]), also the name the
+//                      archive gives the image; default: the checked-in name, tagged with the version
+//   --pin-digest       pin install/kustomization.yaml to the built image's digest as well (what the publishing
+//                      workflow does: a registry the archive is copied to unchanged serves the same digest)
+//   --platform <list>  the image's platforms (default amd64,arm64; both build on either machine, nothing is emulated)
+//   --cache <dir>      keep Debian's libraries and npm's node package there between runs (default: fetched afresh)
+//   --out-dir <dir>    where to write (default release/)
 //
-// The zip is reproducible: entries sorted, fixed timestamps, the same bytes for the same inputs.
+// The same commit gives the same bytes: the zip's entries are sorted with fixed timestamps, and the image is
+// reproducible (see scripts/image/operator.mjs; Debian's packages are those bookworm serves at build time).
 import { createHash } from "node:crypto"
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { dirname, join, relative, resolve, sep } from "node:path"
+import { basename, dirname, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { zipSync } from "fflate"
 import { parseDocument } from "yaml"
 import { bundle } from "../apps/operator/scripts/bundle.mjs"
+import { buildOperatorImage } from "./image/operator.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -42,14 +53,28 @@ export const imageFields = (ref) => {
   return { newName, ...(newTag === undefined ? {} : { newTag }), ...(digest === undefined ? {} : { digest }) }
 }
 
-/** install/kustomization.yaml with the operator image set (comments kept). */
-export const withImage = (text, image, version) => {
-  const document = parseDocument(text)
-  const images = document.get("images")
-  const entry = images?.items?.find((item) => item.get("name") === "cartographer")
+const cartographerEntry = (document) => {
+  const entry = document.get("images")?.items?.find((item) => item.get("name") === "cartographer")
   if (entry === undefined) throw new Error("install/kustomization.yaml has no `images` entry named cartographer")
+  return entry
+}
+
+/**
+ * The `images` fields of the operator in the release: `image`'s, else the checked-in name tagged with the version;
+ * a tag is always set (the version, unless `image` names one), as the archive's name needs one.
+ */
+export const releaseImage = (text, image, version) => {
   const fields =
-    image === undefined ? { newName: entry.get("newName") ?? "cartographer", newTag: version } : imageFields(image)
+    image === undefined
+      ? { newName: cartographerEntry(parseDocument(text)).get("newName") ?? "cartographer" }
+      : imageFields(image)
+  return { newTag: version, ...fields }
+}
+
+/** install/kustomization.yaml with the operator's `images` entry set to `fields` (comments kept). */
+export const withImage = (text, fields) => {
+  const document = parseDocument(text)
+  const entry = cartographerEntry(document)
   for (const key of ["newName", "newTag", "digest"]) {
     if (fields[key] === undefined) entry.delete(key)
     else entry.set(key, fields[key])
@@ -57,8 +82,8 @@ export const withImage = (text, image, version) => {
   return document.toString({ lineWidth: 0 })
 }
 
-export const release = async ({ image, outDir = join(root, "release") } = {}) => {
-  const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"))
+/** The zip's entries: install/, samples/, docs/, the README and INSTALL.md, the kustomization and CLI given. */
+const zipEntries = async ({ version, kustomization, cli }) => {
   const entries = new Map()
   for (const dir of ["install", "samples", "docs"]) {
     for (const path of await files(join(root, dir))) {
@@ -66,44 +91,101 @@ export const release = async ({ image, outDir = join(root, "release") } = {}) =>
     }
   }
   entries.delete("docs/INSTALL.md") // at the top, with the version filled in
-  entries.set(
-    "install/kustomization.yaml",
-    Buffer.from(withImage(await readFile(join(root, "install", "kustomization.yaml"), "utf8"), image, version)),
-  )
+  entries.set("install/kustomization.yaml", Buffer.from(kustomization))
   entries.set("README.md", await readFile(join(root, "README.md")))
   entries.set(
     "INSTALL.md",
     Buffer.from((await readFile(join(root, "docs", "INSTALL.md"), "utf8")).replaceAll("<version>", version)),
   )
-  const scratch = join(tmpdir(), `cartographer-release-${process.pid}`)
+  entries.set("bin/cartographer.mjs", cli)
+  return entries
+}
+
+const sha256 = (data) => createHash("sha256").update(data).digest("hex")
+
+export const release = async ({
+  image,
+  pinDigest = false,
+  platforms = ["amd64", "arm64"],
+  cacheDir,
+  outDir = join(root, "release"),
+  log = (line) => process.stderr.write(`[release] ${line}\n`),
+} = {}) => {
+  const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"))
+  const checkedIn = await readFile(join(root, "install", "kustomization.yaml"), "utf8")
+  const fields = releaseImage(checkedIn, image, version)
+  if (pinDigest && fields.digest !== undefined) throw new Error(`--pin-digest: --image ${image} names a digest already`)
+  const out = resolve(outDir)
+  await mkdir(out, { recursive: true })
+  const zipPath = join(out, `cartographer-${version}.zip`)
+  const imagePath = join(out, `cartographer-${version}-image.tar`)
+  const scratch = await mkdtemp(join(tmpdir(), "cartographer-release-"))
   try {
+    // One bundle: the CLI in the zip is the operator in the image.
     const { outfile } = await bundle({ outfile: join(scratch, "cartographer.mjs") })
-    entries.set("bin/cartographer.mjs", await readFile(outfile))
+    log(`building the operator image for ${platforms.map((p) => `linux/${p}`).join(", ")}`)
+    const built = await buildOperatorImage({
+      out: imagePath,
+      platforms,
+      bundleFile: outfile,
+      reference: `${fields.newName}:${fields.newTag}`,
+      ...(cacheDir === undefined ? {} : { cacheDir }),
+      log,
+    })
+    const released = pinDigest ? { ...fields, digest: built.digest } : fields
+    const entries = await zipEntries({
+      version,
+      kustomization: withImage(checkedIn, released),
+      cli: await readFile(outfile),
+    })
+    // Fixed timestamps (zip's epoch is 1980) and sorted entries: the same inputs give the same bytes.
+    const mtime = new Date("1980-01-01T00:00:00Z")
+    const tree = Object.fromEntries(
+      [...entries.keys()].sort().map((name) => [name, [new Uint8Array(entries.get(name)), { mtime, level: 9 }]]),
+    )
+    const zip = zipSync(tree)
+    await writeFile(zipPath, zip)
+    const sums = { zip: sha256(zip), image: sha256(await readFile(imagePath)) }
+    const checksums = join(out, "SHA256SUMS")
+    await writeFile(checksums, `${sums.zip}  ${basename(zipPath)}\n${sums.image}  ${basename(imagePath)}\n`)
+    return {
+      version,
+      zip: { path: zipPath, bytes: zip.byteLength, sha256: sums.zip, entries: [...entries.keys()].sort() },
+      image: {
+        path: imagePath,
+        bytes: built.size,
+        sha256: sums.image,
+        reference: built.reference,
+        digest: built.digest,
+      },
+      checksums,
+    }
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }
-  // Fixed timestamps (zip's epoch is 1980) and sorted entries: the same inputs give the same bytes.
-  const mtime = new Date("1980-01-01T00:00:00Z")
-  const tree = Object.fromEntries(
-    [...entries.keys()].sort().map((name) => [name, [new Uint8Array(entries.get(name)), { mtime, level: 9 }]]),
-  )
-  const zip = zipSync(tree)
-  await mkdir(outDir, { recursive: true })
-  const path = join(resolve(outDir), `cartographer-${version}.zip`)
-  await writeFile(path, zip)
-  const sha256 = createHash("sha256").update(zip).digest("hex")
-  await writeFile(`${path}.sha256`, `${sha256}  cartographer-${version}.zip\n`)
-  return { path, version, bytes: zip.byteLength, sha256, entries: [...entries.keys()].sort() }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { image: { type: "string" }, "out-dir": { type: "string" } } })
+  const { values } = parseArgs({
+    options: {
+      image: { type: "string" },
+      "pin-digest": { type: "boolean", default: false },
+      platform: { type: "string" },
+      cache: { type: "string" },
+      "out-dir": { type: "string" },
+    },
+  })
   const result = await release({
     ...(values.image === undefined ? {} : { image: values.image }),
+    pinDigest: values["pin-digest"],
+    ...(values.platform === undefined ? {} : { platforms: values.platform.split(",") }),
+    ...(values.cache === undefined ? {} : { cacheDir: values.cache }),
     ...(values["out-dir"] === undefined ? {} : { outDir: values["out-dir"] }),
   })
-  console.log(
-    `wrote ${relative(process.cwd(), result.path)} (${result.entries.length} files, ${(result.bytes / 2 ** 20).toFixed(2)} MiB)`,
-  )
-  console.log(`sha256 ${result.sha256}`)
+  const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`
+  const here = (path) => relative(process.cwd(), path)
+  console.log(`wrote ${here(result.zip.path)} (${result.zip.entries.length} files, ${mib(result.zip.bytes)})`)
+  console.log(`wrote ${here(result.image.path)} (${mib(result.image.bytes)}): ${result.image.reference}`)
+  console.log(`image digest ${result.image.digest}`)
+  console.log(`wrote ${here(result.checksums)}`)
 }

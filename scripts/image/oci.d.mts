@@ -37,4 +37,6 @@ export declare const writeOciArchive: (options: {
   readonly images: ReadonlyArray<ImageInput>
   readonly created: string
   readonly annotations?: Readonly<Record<string, string>>
+  /** The architecture of the image `docker load` gets: a Docker `manifest.json` naming it beside the OCI layout. */
+  readonly dockerLoad?: string
 }) => Promise<{ path: string; digest: string; size: number }>

@@ -5,6 +5,10 @@
 // The archive's index.json names the image twice: `io.containerd.image.name` with the full reference (what
 // containerd's import takes as the image's name) and `org.opencontainers.image.ref.name` with the tag alone (what
 // the OCI layout specification defines, and what skopeo and oras read).
+//
+// With `dockerLoad`, the archive also carries a `manifest.json` naming one of its images: Docker's own image store
+// (`docker load` without the containerd image store) reads only that file, one image per tag. containerd and skopeo
+// read the OCI layout and ignore it.
 import { createHash } from "node:crypto"
 import { stat } from "node:fs/promises"
 import { writeTarBlob } from "./layer.mjs"
@@ -84,8 +88,9 @@ export const imageConfig = ({ platform, config, layers, created }) => ({
  * `{ path, digest, size }`, `digest` being that of what the reference names (the manifest, or the index of several
  * platforms). `images`: `[{ platform, config, layers }]` with layers as writeLayer returned them.
  * `created`: the creation time (ISO 8601) written into configs; fix it for reproducible output.
+ * `dockerLoad`: the architecture of the image that `docker load` gets, tagged `reference` (see above).
  */
-export const writeOciArchive = async ({ out, reference, images, created, annotations = {} }) => {
+export const writeOciArchive = async ({ out, reference, images, created, annotations = {}, dockerLoad }) => {
   const { tag } = splitReference(reference)
   const blobs = new Map()
   const addJson = (mediaType, document) => {
@@ -106,21 +111,37 @@ export const writeOciArchive = async ({ out, reference, images, created, annotat
         annotations,
       }),
     )
-    return { ...manifest, platform }
+    return { ...manifest, platform, configDescriptor, layers }
   })
+  const blobPath = (digest) => `blobs/sha256/${digest.slice("sha256:".length)}`
+  const docker = manifests.find((m) => m.platform.architecture === dockerLoad)
+  if (dockerLoad !== undefined && docker === undefined) throw new Error(`dockerLoad: no image for ${dockerLoad}`)
+  const dockerManifest = docker && [
+    {
+      Config: blobPath(docker.configDescriptor.digest),
+      RepoTags: [reference],
+      Layers: docker.layers.map((l) => blobPath(l.digest)),
+    },
+  ]
+  const descriptor = ({ mediaType, digest, size, platform }) => ({ mediaType, digest, size, platform })
   const top =
     manifests.length === 1
       ? manifests[0]
       : addJson(
           mediaTypes.index,
-          withoutEmpty({ schemaVersion: 2, mediaType: mediaTypes.index, manifests, annotations }),
+          withoutEmpty({
+            schemaVersion: 2,
+            mediaType: mediaTypes.index,
+            manifests: manifests.map(descriptor),
+            annotations,
+          }),
         )
   const index = {
     schemaVersion: 2,
     mediaType: mediaTypes.index,
     manifests: [
       {
-        ...top,
+        ...(manifests.length === 1 ? descriptor(top) : top),
         annotations: { "io.containerd.image.name": reference, "org.opencontainers.image.ref.name": tag },
       },
     ],
@@ -141,12 +162,13 @@ export const writeOciArchive = async ({ out, reference, images, created, annotat
     dir("blobs/sha256/"),
     ...[...blobs.keys()].sort().map((digest) => {
       const { data, source, size } = blobs.get(digest)
-      const path = `blobs/sha256/${digest.slice("sha256:".length)}`
+      const path = blobPath(digest)
       return data !== undefined
         ? file(path, data)
         : { path, type: TarType.file, mode: 0o644, uid: 0, gid: 0, mtime: 0, size, source }
     }),
     file("index.json", Buffer.from(JSON.stringify(index))),
+    ...(dockerManifest === undefined ? [] : [file("manifest.json", Buffer.from(JSON.stringify(dockerManifest)))]),
     file("oci-layout", Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }))),
   ]
   await writeTarBlob(tarChunks(entries), out, { compression: "none" })

@@ -16,6 +16,7 @@ export declare const buildOperatorImage: (options: {
   readonly out: string
   readonly platforms?: ReadonlyArray<string>
   readonly bundleFile?: string
+  readonly reference?: string
   readonly cacheDir?: string
   readonly log?: (line: string) => void
 }) => Promise<{ path: string; digest: string; size: number; reference: string; platforms: ReadonlyArray<string> }>

@@ -9,11 +9,11 @@
 // version and licence of package.json, and the commit: its hash labels the image and its time (or
 // SOURCE_DATE_EPOCH) bounds every file's modification time and is the image's creation time.
 import { execFile } from "node:child_process"
-import { createHash } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { basename, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs, promisify } from "node:util"
 import { createGunzip } from "node:zlib"
@@ -71,7 +71,8 @@ export const sourceRevision = async () => {
 export const sourceUrl = async () => {
   const { repository } = await packageJson()
   const declared = typeof repository === "string" ? repository : repository?.url
-  if (declared) return declared.replace(/^git\+/u, "")
+  // npm's `git+https://…/name.git` form → the repository's web address, which registries link the image to.
+  if (declared) return declared.replace(/^git\+/u, "").replace(/\.git$/u, "")
   return git("remote", "get-url", "origin").catch(() => undefined) || undefined
 }
 
@@ -131,10 +132,11 @@ const runtimeLibraries = async (arch, cacheDir, work, log) => {
       ? join(work, `debian-${arch}`)
       : join(cacheDir, `debian-${runtimeSuite}-${arch}-${key.digest("hex").slice(0, 16)}`)
   if (await stat(join(dir, ".complete")).catch(() => undefined)) return dir
+  // Only complete trees are renamed into place: a directory there without the marker is an older recipe's.
   await rm(dir, { recursive: true, force: true })
   log(`extracting ${runtimePackages.join(", ")} (Debian ${runtimeSuite}, ${arch})`)
-  const tree = `${dir}.partial`
-  await rm(tree, { recursive: true, force: true })
+  // A name of this build's own: builds that share the cache (a release while the tests build) may extract at once.
+  const tree = `${dir}.partial-${process.pid}-${randomBytes(4).toString("hex")}`
   await mkdir(tree, { recursive: true })
   const sources = (await debianSources(runtimeSuite)).join("\n")
   await new Promise((resolve, reject) => {
@@ -165,7 +167,13 @@ const runtimeLibraries = async (arch, cacheDir, work, log) => {
     await writeFile(join(status, name), `${stdout.trimEnd()}\nStatus: install ok installed\n`)
   }
   await writeFile(join(tree, ".complete"), "")
-  await rename(tree, dir)
+  try {
+    await rename(tree, dir)
+  } catch (error) {
+    // Another build put the same tree there first.
+    if (!(await stat(join(dir, ".complete")).catch(() => undefined))) throw error
+    await rm(tree, { recursive: true, force: true })
+  }
   return dir
 }
 
@@ -176,9 +184,16 @@ const nodeRuntime = async (arch, version, cacheDir, work, into, log) => {
   const tarball = join(packDir, `node-linux-${npmArch[arch]}-${version}.tgz`)
   if (!(await stat(tarball).catch(() => undefined))) {
     log(`fetching node-linux-${npmArch[arch]}@${version}`)
-    await run("npm", ["pack", "--silent", "--pack-destination", packDir, `node-linux-${npmArch[arch]}@${version}`], {
-      cwd: packDir,
-    })
+    // Packed into a directory of its own and renamed: a build reading the cache never sees half a tarball.
+    const fetching = await mkdtemp(join(packDir, ".fetching-"))
+    try {
+      await run("npm", ["pack", "--silent", "--pack-destination", fetching, `node-linux-${npmArch[arch]}@${version}`], {
+        cwd: fetching,
+      })
+      await rename(join(fetching, basename(tarball)), tarball)
+    } finally {
+      await rm(fetching, { recursive: true, force: true })
+    }
   }
   const wanted = { "package/bin/node": "usr/local/bin/node", "package/LICENSE": "usr/local/share/doc/node/LICENSE" }
   const found = new Set()
@@ -233,12 +248,15 @@ const runtimeTree = async (libraries, into) => {
 /**
  * Builds the operator image for `platforms` (Debian architecture names) into the OCI archive `out`, one manifest
  * per platform under one index when there are several. `bundleFile`: a bundle already built (else it is built).
+ * `reference`: the name the archive gives the image (default: install/kustomization.yaml's, tagged with the version);
+ * it is not part of the image, whose digest stays the same under any name.
  * Resolves with `{ path, digest, reference, platforms }`.
  */
 export const buildOperatorImage = async ({
   out,
   platforms = ["amd64", "arm64"],
   bundleFile,
+  reference: named,
   cacheDir,
   log = (line) => process.stderr.write(`[operator image] ${line}\n`),
 } = {}) => {
@@ -253,7 +271,7 @@ export const buildOperatorImage = async ({
     const nodeVersion = await pinnedNodeVersion()
     const { revision, epoch } = await sourceRevision()
     const labels = await operatorLabels({ revision })
-    const reference = await operatorImageReference()
+    const reference = named === undefined ? await operatorImageReference() : normalizeReference(named)
     // Root owns everything but the user's home, whoever builds the trees.
     const owner = (path) => (path === "home/node" ? { uid: operatorUser, gid: operatorUser } : { uid: 0, gid: 0 })
     const blobs = join(work, "blobs")
@@ -286,6 +304,8 @@ export const buildOperatorImage = async ({
       out,
       reference,
       images,
+      // Docker's own image store holds one platform per tag: the common one.
+      dockerLoad: platforms.includes("amd64") ? "amd64" : platforms[0],
       created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/u, "Z"),
     })
     return { ...archive, reference, platforms }

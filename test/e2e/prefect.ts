@@ -72,13 +72,14 @@ export const deployAndRun = async (
   pool: string,
   name: string,
   jobVariables: Record<string, unknown> = {},
+  parameters: Record<string, unknown> = {},
 ): Promise<string> => {
   const venv = await prefectVenv()
   const home = await mkdtemp(join(tmpdir(), "cartographer-deploy-"))
   try {
     const result = await run(
       venvBin(venv, "python"),
-      [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables)],
+      [join(flowsDir, "deploy.py"), pool, name, JSON.stringify(jobVariables), JSON.stringify(parameters)],
       {
         cwd: flowsDir,
         env: {

@@ -19,6 +19,7 @@ import {
   useRealNode,
 } from "../harness/index.js"
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { toolboxReference } from "../node/images.js"
 import { prefectVenv } from "../prefect/index.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import {
@@ -145,6 +146,60 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       expect(await (await server()).health()).toBe(true)
     },
     minutes(10),
+  )
+
+  it(
+    "lets only the server and the migration reach Postgres: a pod without their labels is refused (NetworkPolicy)",
+    async () => {
+      const probe = (name: string, labels: Record<string, string>, tries: number) => ({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, labels },
+        spec: {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          securityContext: { runAsUser: 1001, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "probe",
+              image: toolboxReference,
+              // A TCP connection (bash's /dev/tcp), up to `tries` attempts a second apart: kube-router admits a new
+              // pod once it has learnt its address.
+              command: [
+                "sh",
+                "-c",
+                `for i in $(seq ${tries}); do timeout 3 bash -c 'exec 3<>/dev/tcp/${workspace}-orion-database/5432' 2>/dev/null && echo reached && exit 0; sleep 1; done; echo refused`,
+              ],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+            },
+          ],
+        },
+      })
+      const migrationLabels = { [environmentLabel]: workspace, [componentLabel]: "migration" }
+      const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "v1",
+          kind: "List",
+          // The stranger tries as long as the migration-labelled pod may need to be admitted: still refused.
+          items: [probe("np-stranger", { app: "stranger" }, 20), probe("np-migration", migrationLabels, 20)],
+        }),
+      })
+      expect(applied.code, applied.stderr).toBe(0)
+      const verdict = (pod: string) =>
+        until(`${pod} finishes`, async () => {
+          const phase = await kubectl(["get", "pod", pod, "-n", namespace, "-o", "jsonpath={.status.phase}"])
+          if (phase.stdout !== "Succeeded") return undefined
+          return (await kubectl(["logs", "-n", namespace, pod])).stdout.trim().split("\n").at(-1)
+        })
+      try {
+        expect(await verdict("np-migration")).toBe("reached")
+        expect(await verdict("np-stranger")).toBe("refused")
+      } finally {
+        // They carry the Workspace's label: the deletion test below counts what is left with it.
+        await kubectl(["delete", "pod", "-n", namespace, "np-stranger", "np-migration", "--wait=false"])
+      }
+    },
+    minutes(5),
   )
 
   it(

@@ -38,6 +38,12 @@ export interface ControlPlaneOptions {
   readonly nodes?: number
   /** Tier "node": the images the real node gets (default: every image test/node/images builds). */
   readonly images?: ReadonlyArray<BuiltImage>
+  /**
+   * Tier "node": whether the real node is tainted (default true), so that only namespaces placed on it (see
+   * `useRealNode`) send pods there and every other suite's pods stay on kwok's nodes. Untainted, with `nodes: 0`,
+   * it is the cluster's only node, as on a one-node cluster (`npm start`).
+   */
+  readonly realNodeTainted?: boolean
   /** Deadline for each component to become ready (default 120 s, or $CARTOGRAPHER_CONTROLPLANE_START_TIMEOUT ms). */
   readonly startTimeoutMs?: number
 }
@@ -64,7 +70,7 @@ export interface ControlPlane {
   readonly workDir: string
   readonly etcdUrl: string
   readonly nodeNames: ReadonlyArray<string>
-  /** Tier "node": the real node (its pods run), tainted so that only namespaces that ask for it use it. */
+  /** Tier "node": the real node (its pods run), tainted (unless `realNodeTainted: false`) so that only namespaces that ask for it use it. */
   readonly realNode?: RealNode
   /** The CRD files of `options.crds` that were rejected or did not become Established, with kubectl's message. */
   readonly crdFailures: ReadonlyArray<CrdFailure>
@@ -177,8 +183,8 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       // On SIGTERM, end open watches (clients then reconnect) instead of waiting for them: otherwise a restart
       // with informers connected stalls until the SIGKILL grace (measured: 12 s instead of 2.7 s).
       "--shutdown-watch-termination-grace-period=2s",
-      // Namespace annotations that pin a namespace's pods to nodes and add tolerations: the end-to-end suites send
-      // their pods to the local pod runner's (tainted) node, while every other suite's pods stay on kwok's.
+      // Namespace annotations that pin a namespace's pods to nodes and add tolerations: the suites that need real pods
+      // send theirs to the real node (tainted), while every other suite's pods stay on kwok's.
       "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
       // Without kube-controller-manager nobody creates the `default` ServiceAccount, and the admission plugin
       // would reject every Pod (envtest disables it the same way).
@@ -250,6 +256,7 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
         binaries: nodeBinaries,
         images,
         dir: join(workDir, "node"),
+        tainted: options.realNodeTainted ?? true,
         timeoutMs,
       })
     }

@@ -27,7 +27,16 @@ export {
   operatorRuntimeEnv,
 } from "./operatorIdentity.js"
 export { eventually, type PollOptions, pollUntil } from "./poll.js"
-export { type RunOptions, type RunResult, run, type StartedProcess, type StartOptions, start } from "./processes.js"
+export {
+  ownedTempDir,
+  type RunOptions,
+  type RunResult,
+  run,
+  type StartedProcess,
+  type StartOptions,
+  start,
+} from "./processes.js"
+export { type Release, type ReleaseOptions, runRelease, unpackRelease } from "./release.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export {
   auditSettled,
@@ -39,4 +48,5 @@ export {
   sharedControlPlane,
   useNamespace,
   useRealNode,
+  useRealNodeTurn,
 } from "./testing.js"

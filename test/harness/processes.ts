@@ -29,12 +29,13 @@ const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
 interface Registry {
   readonly live: Set<ChildProcess>
   readonly tempDirs: Set<string>
+  readonly lastResorts: Set<() => void>
 }
 const key = Symbol.for("cartographer.test.processes")
 const shared = globalThis as { [key]?: Registry }
 const fresh = shared[key] === undefined
-if (fresh) shared[key] = { live: new Set(), tempDirs: new Set() }
-const { live, tempDirs } = shared[key] as Registry
+if (fresh) shared[key] = { live: new Set(), tempDirs: new Set(), lastResorts: new Set() }
+const { live, tempDirs, lastResorts } = shared[key] as Registry
 
 export interface StartOptions {
   /** The child's whole environment. Default: this process's. */
@@ -201,7 +202,22 @@ export const ownedTempDir = async (prefix: string): Promise<{ dir: string; forge
 }
 
 // Last resort when the owner did not call stop(): kill what is still running, by the PIDs we started.
+/**
+ * `kill`, run synchronously if this process ends (exit, SIGINT, SIGTERM, SIGHUP) before the returned function is
+ * called: for what is not a child of this process and would outlive it (the real node's containers and shims).
+ */
+export const onLastResort = (kill: () => void): (() => void) => {
+  lastResorts.add(kill)
+  return () => lastResorts.delete(kill)
+}
+
 const killAll = () => {
+  for (const kill of lastResorts) {
+    try {
+      kill()
+    } catch {}
+  }
+  lastResorts.clear()
   for (const child of live) child.kill("SIGKILL")
   live.clear()
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
@@ -210,10 +226,14 @@ const killAll = () => {
 if (fresh) {
   process.once("exit", killAll)
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
+    // Kept while killAll runs: a second signal (Ctrl-C twice, or one relayed by a wrapper) must not end this process
+    // half-way through it by the signal's default action.
+    const handler = () => {
       killAll()
+      process.removeListener(signal, handler)
       // If nobody else (e.g. vitest) handles the signal, keep its default meaning: end the process.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-    })
+    }
+    process.on(signal, handler)
   }
 }

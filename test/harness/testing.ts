@@ -102,14 +102,21 @@ export const realNode = (): RealNodeInfo => {
  * ask for it take turns (a lock across the run's test files), waiting up to `waitMinutes` (default 60).
  */
 export const useRealNode = (namespace: string, options: { exclusive?: boolean; waitMinutes?: number } = {}): void => {
+  if (options.exclusive) useRealNodeTurn(options.waitMinutes)
+  beforeAll(() => placeOnRealNode(namespace))
+}
+
+/**
+ * The real node's turn for a suite that runs a whole Workspace (on this node or on a cluster of its own, such as
+ * `npm start`'s): such suites take turns, since the machine has room for about one at a time.
+ */
+export const useRealNodeTurn = (waitMinutes = 60): void => {
   let held: Lock | undefined
   beforeAll(
     async () => {
-      if (options.exclusive)
-        held = await lock(join(realNode().dir, "workspace-suite.lock"), (options.waitMinutes ?? 60) * 60_000)
-      await placeOnRealNode(namespace)
+      held = await lock(join(realNode().dir, "workspace-suite.lock"), waitMinutes * 60_000)
     },
-    ((options.waitMinutes ?? 60) + 1) * 60_000,
+    (waitMinutes + 1) * 60_000,
   )
   afterAll(async () => {
     await held?.release()

@@ -1,29 +1,37 @@
-// `npm start`: Cartographer and a Prefect UI in minutes, with no cluster. Starts a local control plane (built from
-// Go modules on first use, then cached), the pod runner as its only node (containers as local processes: Prefect
-// from a pinned venv, Postgres from Debian), then `kubectl apply -k install` (whose operator pods the runner plays
-// from this checkout); applies samples/basic-workspace.yaml and prints where its Prefect UI answers. Ctrl-C stops
-// everything.
+// `npm start`: Cartographer and a Prefect UI in minutes, with no cluster. Starts a local Kubernetes cluster of one
+// real node (the test harness's tier "node": control plane and kubelet built from Go modules, containerd from Debian,
+// images built here; all cached after the first run), then `kubectl apply -k install` with the operator's image built
+// from this checkout; applies samples/basic-workspace.yaml and forwards the Prefect UI with `kubectl port-forward`,
+// as a user would on a real cluster. Needs root (the node's namespaces, cgroups and mounts). Ctrl-C stops everything.
 //
 //   npm start                       everything local (default)
 //   npm start -- --cluster          the operator only, against the cluster of your current kubeconfig
 //   npm start -- --port 4300        the local UI port (default 4200, as `kubectl port-forward … 4200:4200`)
 //   npm start -- -f <workspace.yaml> another Workspace than the sample
 import { readdir, readFile } from "node:fs/promises"
-import { connect, createServer, type Server } from "node:net"
+import { createServer } from "node:net"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { parse, stringify } from "yaml"
-import { type ControlPlane, kubectlOk, pollUntil, startControlPlane } from "../harness/index.js"
-import { type KubeApi, makeKubeApi, type PodRunner, splice, startPodRunner } from "../podrunner/index.js"
-import { prefectVenv } from "../prefect/index.js"
-import { operatorEntrypoint, startOperatorProcess } from "./operatorProcess.js"
+import {
+  type ControlPlane,
+  type KubeApi,
+  kubectlOk,
+  makeKubeApi,
+  pollUntil,
+  type StartedProcess,
+  start,
+  startControlPlane,
+} from "../harness/index.js"
+import { missingNodePrerequisites } from "../node/prerequisites.js"
+import { startOperatorProcess } from "./operatorProcess.js"
 
 const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url))
 const usage = `Usage: npm start [-- --cluster] [--port <port>] [-f <workspace.yaml>]
 
-  (no flag)      start a local control plane, the operator and a local pod runner, apply the Workspace,
+  (no flag)      start a local one-node cluster (needs root), install the operator, apply the Workspace,
                  and print the URL of its Prefect UI (Ctrl-C stops everything)
   --cluster      run only the operator, against the cluster of your current kubeconfig (KUBECONFIG or
                  ~/.kube/config); install the CRD first: kubectl apply -f install/crd/
@@ -72,16 +80,6 @@ const runAgainstCluster = async () => {
   await operator.stop()
 }
 
-/** A local port that forwards to the Service: what `kubectl port-forward svc/… 4200:4200` gives. */
-const forward = (port: number, target: URL): Promise<Server> =>
-  new Promise((resolve, reject) => {
-    const server = createServer((client) => {
-      splice(client, connect({ host: target.hostname, port: Number(target.port) }))
-    })
-    server.once("error", reject)
-    server.listen({ host: "127.0.0.1", port }, () => resolve(server))
-  })
-
 const portFree = (port: number) =>
   new Promise<boolean>((resolve) => {
     const probe = createServer()
@@ -120,44 +118,52 @@ const watchProgress = (api: KubeApi, namespace: string) => {
   return () => clearInterval(timer)
 }
 
+/** Resolves with `work`, or rejects as soon as Ctrl-C arrives. */
+const unlessInterrupted = <A>(work: Promise<A>): Promise<A> =>
+  Promise.race([
+    interrupted.then(() => {
+      throw new Error("interrupted")
+    }),
+    work,
+  ])
+
 const runLocally = async () => {
+  const missing = missingNodePrerequisites()
+  if (missing !== undefined) {
+    process.stderr.write(
+      `npm start runs a one-node Kubernetes cluster on this machine, and ${missing}.\n` +
+        "Run it as root on Linux, or run only the operator against a cluster of yours: npm start -- --cluster\n",
+    )
+    process.exitCode = 1
+    return
+  }
   let controlPlane: ControlPlane | undefined
-  let runner: PodRunner | undefined
-  let forwarder: Server | undefined
+  let portForward: StartedProcess | undefined
   let stopProgress: () => void = () => undefined
-  const stopAll = async (gracefully: boolean) => {
+  const stopAll = async () => {
     stopProgress()
-    forwarder?.close()
-    await (gracefully ? runner?.stop() : runner?.kill())
+    await portForward?.stop(2_000)
     await controlPlane?.stop()
   }
   try {
-    say("starting a local Kubernetes control plane (first run: builds it from Go modules, about 6 min on 2 cores)")
+    say("starting a local Kubernetes cluster of one real node (first run: builds it, about 15 min on 2 cores)")
     const crdDir = repo("install/crd")
     const crds = (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).map((f) => join(crdDir, f))
-    controlPlane = await startControlPlane({ tier: "cluster", nodes: 0, crds, startTimeoutMs: 300_000 })
+    controlPlane = await unlessInterrupted(
+      startControlPlane({ tier: "node", nodes: 0, realNodeTainted: false, crds, startTimeoutMs: 300_000 }),
+    )
     const cp = controlPlane
     const kubectl = (args: ReadonlyArray<string>, input?: string) =>
       kubectlOk(cp.kubectlPath, cp.kubeconfigPath, args, input === undefined ? {} : { input })
-    say("control plane ready; installing Prefect 3 for the local pod runner (first run: a minute or two)")
-    await prefectVenv((line) => say(line))
-    runner = await startPodRunner({
-      kubeConfig: cp.kubeConfig,
-      operatorEntrypoint: operatorEntrypoint(),
-      log: (line) => say(`podrunner: ${line}`),
-    })
-    say(`pod runner ready: node ${runner.nodeName}`)
+    say(`cluster ready: node ${cp.realNode?.name}`)
     const api = makeKubeApi(cp.kubeConfig)
 
-    // The install, as is: its Deployment's pods (image `cartographer`) run the operator from this checkout, as
-    // the install's ServiceAccount, with leader election.
+    // The install, as is: its Deployment runs two operator pods (leader election) from the image built from this
+    // checkout, as the install's ServiceAccount under the install's ClusterRole.
     await kubectl(["apply", "--server-side", "--force-conflicts", "-k", repo("install")])
     say("applied install/ (kubectl apply -k install); the operator's pods:")
     stopProgress = watchProgress(api, "cartographer-system")
-    await Promise.race([
-      interrupted.then(() => {
-        throw new Error("interrupted")
-      }),
+    await unlessInterrupted(
       pollUntil(
         "the operator Deployment is available",
         async () => {
@@ -168,7 +174,7 @@ const runLocally = async () => {
         },
         { timeoutMs: 300_000, intervalMs: 1_000 },
       ),
-    ])
+    )
     stopProgress()
 
     let port = Number(values.port)
@@ -195,38 +201,55 @@ const runLocally = async () => {
     await kubectl(["apply", "-n", namespace, "-f", "-"], stringify(workspace))
     say(`applied Workspace ${namespace}/${name} from ${values.file}; pods start as the operator creates them:`)
     stopProgress = watchProgress(api, namespace)
-
-    const service = new URL(runner.serviceUrl(namespace, `${name}-orion-server`, 4200))
-    await Promise.race([
-      interrupted.then(() => {
-        throw new Error("interrupted")
-      }),
+    await unlessInterrupted(
       pollUntil(
-        "the Prefect server answers /api/health",
-        async () => ((await fetch(`${service.origin}/api/health`)).ok ? true : undefined),
+        "the Workspace is Ready",
+        async () => {
+          const w = await api.get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+            `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${name}`,
+          )
+          return w.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? true : undefined
+        },
         { timeoutMs: 900_000, intervalMs: 2_000 },
       ),
-    ])
-    forwarder = await forward(port, service)
+    )
     stopProgress()
+    // What the README tells users to run on a real cluster. It ends when the pod it forwards to goes (a rollout, a
+    // restart): it is started again, as a user would.
+    const forwardArgs = ["port-forward", "-n", namespace, `svc/${name}-orion-server`, `${port}:4200`]
+    const forward = () => start(cp.kubectlPath, [`--kubeconfig=${cp.kubeconfigPath}`, ...forwardArgs])
+    portForward = forward()
+    await unlessInterrupted(
+      pollUntil(
+        `kubectl ${forwardArgs.join(" ")}`,
+        async () => ((await fetch(`http://localhost:${port}/api/health`)).ok ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 500 },
+      ),
+    )
     process.stdout.write(
-      `\n${bold(`Prefect UI of ${name}: http://localhost:${port}`)}\n\n` +
+      `\n${bold(`Prefect UI of ${name}: http://localhost:${port}`)}   (kubectl ${forwardArgs.join(" ")})\n\n` +
         `Inspect the cluster with kubectl (${cp.kubectlPath}):\n` +
         `  export KUBECONFIG=${cp.kubeconfigPath}\n` +
         `  kubectl get workspaces,pods -A\n\n` +
         `Deploy a flow: PREFECT_API_URL=http://localhost:${port}/api, any work pool of the Workspace.\n` +
-        "Ctrl-C stops everything (the control plane and its data are temporary).\n",
+        "Ctrl-C stops everything (the cluster and its data are temporary).\n",
     )
-    await interrupted
+    for (;;) {
+      const ended = await Promise.race([interrupted.then(() => undefined), portForward.exited])
+      if (ended === undefined) break
+      say(`kubectl port-forward ended (${ended}); starting it again`)
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+      portForward = forward()
+    }
     say("stopping")
-    await stopAll(false)
+    await stopAll()
   } catch (error) {
     if (!(error instanceof Error && error.message === "interrupted")) {
       process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`)
       process.exitCode = 1
     }
     say("stopping")
-    await stopAll(false)
+    await stopAll()
   }
 }
 

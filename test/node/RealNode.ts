@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { CoreV1Api, type KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node"
 import type { Pki } from "../harness/certificates.js"
 import { pollUntil } from "../harness/network.js"
-import { launch, type ManagedProcess } from "../harness/processes.js"
+import { launch, type ManagedProcess, onLastResort } from "../harness/processes.js"
 import type { NodeBinaries } from "./binaries.js"
 import {
   createNodeCgroups,
@@ -48,6 +48,8 @@ export interface RealNodeOptions {
   readonly images: ReadonlyArray<BuiltImage>
   /** The directory the node keeps everything in (under the control plane's temp dir). */
   readonly dir: string
+  /** Registers with the `cartographer.dev/real-node` NoSchedule taint (see kubelet.ts). */
+  readonly tainted: boolean
   readonly timeoutMs: number
 }
 
@@ -55,6 +57,8 @@ export interface RealNode {
   readonly name: string
   readonly addresses: NodeAddresses
   readonly dir: string
+  /** containerd's socket, for `ctr --address <socket> -n k8s.io …` from the host (images imported later). */
+  readonly containerdSocket: string
   /** What is left of the node on this machine (processes, cgroups, namespaces, links, routes); empty after stop(). */
   leftovers(): Promise<ReadonlyArray<string>>
   stop(): Promise<void>
@@ -172,6 +176,15 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
   let provisioner: Provisioner | undefined
   let containerd: Containerd | undefined
   let stopped = false
+  // If this process ends without stop() (Ctrl-C on a test run): the containers and shims are not our children and
+  // would outlive us; kill them at once (the next start on the machine removes what else is left).
+  const forget = onLastResort(() => {
+    for (const pid of nodePids(id)) {
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {}
+    }
+  })
 
   const stop = async () => {
     if (stopped) return
@@ -182,6 +195,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       .deleteNode({ name })
       .catch(() => undefined)
     await teardown(id, sandbox?.netnsInode)
+    forget()
     await containerd?.release()
     await Promise.all(hostProcesses.map((p) => p.stop(2_000)))
   }
@@ -227,6 +241,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       apiServerUrl,
       containerdEndpoint: containerd.endpoint,
       cgroupRoot: nodeCgroup(id),
+      tainted: options.tainted,
       binary: options.binaries.kubelet,
     })
     const components = {
@@ -286,6 +301,7 @@ export const startRealNode = async (options: RealNodeOptions): Promise<RealNode>
       name,
       addresses,
       dir,
+      containerdSocket: containerd.socket,
       leftovers: () => leftoversOf(id, sandbox?.netnsInode),
       stop,
     }

@@ -1,5 +1,5 @@
 // kubelet, built from k8s.io/kubernetes at the control plane's version, inside the sandbox: it registers the node
-// (tainted, so that only namespaces that ask for it send pods here), serves its API on the node IP with a
+// (tainted unless told otherwise, so that only namespaces that ask for it send pods here), serves its API on the node IP with a
 // certificate of the run's CA, and runs pods through containerd.
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -25,6 +25,7 @@ export interface KubeletOptions {
   readonly apiServerUrl: string
   readonly containerdEndpoint: string
   readonly cgroupRoot: string
+  readonly tainted: boolean
   readonly binary: string
 }
 
@@ -77,7 +78,7 @@ export const startKubelet = async (options: KubeletOptions): Promise<ManagedProc
     clusterDNS: [clusterDnsIp],
     resolvConf,
     registerNode: true,
-    registerWithTaints: [realNodeTaint],
+    registerWithTaints: options.tainted ? [realNodeTaint] : [],
     // Images are imported, never pulled (there is no registry): the image GC must not remove them.
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,

@@ -3,20 +3,6 @@
 import { accessSync, constants, existsSync } from "node:fs"
 import { delimiter, join } from "node:path"
 
-/** Debian packages that provide the node's runtime pieces (installed by .ci/run). */
-export const nodeDebianPackages = [
-  "containerd",
-  "runc",
-  "containernetworking-plugins",
-  "iptables",
-  "ipset",
-  "nftables",
-  "conntrack",
-  "socat",
-  "iproute2",
-  "util-linux",
-] as const
-
 const commands = {
   containerd: "containerd",
   runc: "runc",
@@ -58,5 +44,5 @@ export const missingNodePrerequisites = (): string | undefined => {
     if (!existsSync(join("/usr/lib/cni", plugin))) missing.add(`/usr/lib/cni/${plugin} (containernetworking-plugins)`)
   }
   if (missing.size === 0) return undefined
-  return `the real node needs: ${[...missing].join(", ")} (Debian: apt-get install ${nodeDebianPackages.join(" ")})`
+  return `the real node needs: ${[...missing].join(", ")} (Debian, as root: bash scripts/install-debian-packages.sh)`
 }

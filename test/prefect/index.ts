@@ -1,21 +1,11 @@
-// The pinned Prefect 3 of the local pod runner and the end-to-end suites: `install.sh` builds the virtualenv once
-// per version (cached under $CARTOGRAPHER_CACHE), this module runs it once per process and hands out its path.
-import { readFileSync } from "node:fs"
+// The pinned Prefect 3 client of the end-to-end suites (they deploy and start flows with it, as a data scientist
+// would from a laptop): `install.sh` builds the virtualenv once per version (cached under $CARTOGRAPHER_CACHE), this
+// module runs it once per process and hands out its path.
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { run } from "../harness/processes.js"
 
 const installScript = fileURLToPath(new URL("./install.sh", import.meta.url))
-
-/**
- * The Prefect version of the venv, as `install.sh` pins it (the one place that does: CI runs the script on its own);
- * the runner maps `prefecthq/prefect:<this>-…` images to it.
- */
-export const prefectVersion = (() => {
-  const pin = /^PREFECT_VERSION=(\S+)/mu.exec(readFileSync(installScript, "utf8"))?.[1]
-  if (pin === undefined) throw new Error(`${installScript} pins no PREFECT_VERSION`)
-  return pin
-})()
 
 let installing: Promise<string> | undefined
 

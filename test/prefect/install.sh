@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs the pinned Prefect 3 that the local pod runner uses for `prefecthq/prefect…` images, into a virtualenv
-# cached by version: $CARTOGRAPHER_CACHE (default ~/.cache/cartographer)/prefect-<versions>-py<X.Y>.
+# Installs the pinned Prefect 3 that the end-to-end suites deploy and start flows with (the same release as the
+# images built for the real node, test/node/images), into a virtualenv cached by version:
+# $CARTOGRAPHER_CACHE (default ~/.cache/cartographer)/prefect-<versions>-py<X.Y>.
 #
 # With pip from PyPI, nothing else. Idempotent (a finished venv carries a `.complete` marker and is reused as is),
 # serialised by a lock (two test runs starting at once install once). Prints the venv directory as its last line.
 #
-# One venv serves both image flavors: it holds prefect, prefect-redis (in every official image) and
-# prefect-kubernetes (only in the `-kubernetes` flavor). The images' Python is 3.12; this uses the machine's Python
-# (3.10 or newer, which Prefect 3.9 supports).
+# It holds what the images hold (prefect, prefect-redis, prefect-kubernetes), so that a client here and the pods
+# agree on every version. It uses the machine's Python (3.10 or newer, which Prefect 3.9 supports).
 set -euo pipefail
 
 PREFECT_VERSION=3.9.1           # the default image prefecthq/prefect:3.9.1-python3.12

@@ -5,27 +5,28 @@
 //   unpack the release zip → kubectl apply -k install → kubectl apply -f samples/basic-workspace.yaml → Ready
 //   … → kubectl delete -k install
 //
-// The operator runs as local processes of the bundle (no image can run here), under a token of the install's own
+// The operator runs as local processes of the bundle (kwok's nodes run no image; test/e2e/release.it.test.ts runs the
+// release's image on a real node), under a token of the install's own
 // ServiceAccount, so the RBAC that ships is the RBAC that is tested: a missing verb leaves the Workspace short of
 // Ready and shows as a 403 in the audit log.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import {
   type ControlPlane,
   type KubectlResult,
   operatorRuntimeEnv,
   pollUntil,
+  type Release,
   readAudit,
   runKubectl,
+  runRelease,
   startControlPlane,
+  unpackRelease,
 } from "@cartographer/test/harness"
-import { unzipSync } from "fflate"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Bundle, boundPort, buildBundle, httpGet, type RunningCli, startCli } from "./support/processes.js"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
 const system = "cartographer-system"
 const operatorUser = `system:serviceaccount:${system}:cartographer`
 
@@ -95,19 +96,16 @@ const staticVolume = (namespace: string, claim: string) => ({
 beforeAll(async () => {
   const started = Date.now()
   runtimeEnv = await operatorRuntimeEnv()
-  ;[cp, bundle] = await Promise.all([startControlPlane({ tier: "cluster", nodes: 2 }), buildBundle()])
+  let release: Release
+  ;[cp, bundle, release] = await Promise.all([
+    startControlPlane({ tier: "cluster", nodes: 2 }),
+    buildBundle(),
+    runRelease(),
+  ])
   // The release zip, unpacked into a dedicated folder as the README says.
-  const { release } = (await import(join(root, "scripts", "release.mjs"))) as {
-    release: (o: { outDir: string }) => Promise<{ path: string }>
-  }
-  const outDir = await mkdtemp(join(tmpdir(), "cartographer-zip-"))
-  const { path } = await release({ outDir })
   unpacked = await mkdtemp(join(tmpdir(), "cartographer-unpacked-"))
-  for (const [name, content] of Object.entries(unzipSync(new Uint8Array(await readFile(path))))) {
-    await mkdir(dirname(join(unpacked, name)), { recursive: true })
-    await writeFile(join(unpacked, name), content)
-  }
-  await rm(outDir, { recursive: true, force: true })
+  await unpackRelease(release.zip, unpacked)
+  await release.remove()
   process.stderr.write(`[install] control plane, bundle and zip ready in ${Date.now() - started} ms\n`)
 }, 300_000)
 

@@ -21,6 +21,8 @@ export const cartographerVolumes = {
   tmp: { name: "tmp", mountPath: "/tmp" },
   prefectHome: { name: "prefect-home", mountPath: "/var/lib/prefect" },
   uiBuild: { name: "ui-build", mountPath: "/ui_build" },
+  // A pool's EXTRA_PIP_PACKAGES, installed by an init container (the planner's `extraPackages.ts`).
+  extraPackages: { name: "extra-packages", mountPath: "/opt/cartographer/extra-packages" },
 } as const
 const reservedNames: ReadonlyArray<string> = Object.values(cartographerVolumes).map((v) => v.name)
 const reservedPaths: ReadonlyArray<string> = Object.values(cartographerVolumes).map((v) => v.mountPath)

@@ -96,7 +96,14 @@ export const AgentPool = Schema.Struct({
       "For `kubernetes` pools: the namespace flow-run Jobs are created in. Defaults to the Workspace's namespace.",
   }),
   resources: Schema.optionalKey(Resources),
-  env: Schema.optionalKey(Env),
+  env: Schema.optionalKey(Env).annotate({
+    description:
+      "Extra environment variables of the pool's workers; they may not override the variables Cartographer sets. " +
+      "`EXTRA_PIP_PACKAGES` (as the Prefect images document it) is installed by an init container into a volume " +
+      "on the workers' `PYTHONPATH` (their root filesystem is read-only), with the pool's other variables, such as " +
+      "`UV_INDEX_URL`, applied to the install; process pools' flow runs see the packages. Flow-run Jobs of " +
+      "`kubernetes` pools do not: use an image that has them (`jobTemplate.image`).",
+  }),
   ...mountFields,
   serviceAccount: Schema.optionalKey(PoolServiceAccount),
   ...placementFields("component"),

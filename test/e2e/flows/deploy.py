@@ -1,6 +1,7 @@
 """Deploys flows/hello.py to a work pool and starts one run: what a data scientist does from a laptop.
 
 Usage: PREFECT_API_URL=http://<server>/api python deploy.py <work-pool> <deployment-name> [job-variables-json]
+       [parameters-json]
 Prints the flow run's id as the last line. The flow's code travels in the deployment itself: its pull steps write
 hello.py into a scratch directory of whatever runs the flow (the process worker's container, or a kubernetes pool's
 flow-run Job) and run it from there, so the cluster needs no storage of its own for the code (git, a bucket).
@@ -17,6 +18,7 @@ from prefect.client.orchestration import get_client
 
 pool, name = sys.argv[1], sys.argv[2]
 job_variables = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+parameters = {"name": name, **(json.loads(sys.argv[4]) if len(sys.argv) > 4 else {})}
 source = base64.b64encode((Path(__file__).resolve().parent / "hello.py").read_bytes()).decode()
 directory = "/tmp/cartographer-e2e-flow"
 write = (
@@ -40,7 +42,7 @@ async def main() -> None:
             pull_steps=pull_steps,
             job_variables=job_variables,
         )
-        run = await client.create_flow_run_from_deployment(deployment_id, parameters={"name": name})
+        run = await client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
         print(run.id)
 
 

@@ -21,7 +21,7 @@ for tool in mmdebstrap unshare chroot mount flock cc dpkg-deb npm python3; do
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=("python3 -m pip")
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "build-images.sh: missing ${missing[*]} (Debian: apt-get install mmdebstrap util-linux mount gcc libc6-dev dpkg npm python3 python3-pip)" >&2
+  echo "build-images.sh: missing ${missing[*]} (Debian, as root: bash scripts/install-debian-packages.sh)" >&2
   exit 1
 fi
 # The repository's pinned Node (the `node` devDependency): the operator image's bytes depend on its zlib.

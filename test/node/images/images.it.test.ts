@@ -18,7 +18,7 @@ import { pollUntil } from "../../harness/network.js"
 import { launch, logTail, type ManagedProcess, ownedTempDir } from "../../harness/processes.js"
 import { type OciConfig, readArchive } from "./archive.js"
 import { type Containerd, type CtrResult, missingPrerequisites, startContainerd } from "./containerd.js"
-import { images, pauseReference, postgresMajor, prefectPins } from "./images.js"
+import { images, pauseReference, postgresMajor, prefectPins, toolboxReference } from "./images.js"
 
 const buildScript = fileURLToPath(new URL("./build-images.sh", import.meta.url))
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -154,10 +154,11 @@ describe("the images of the node tests", () => {
     await containerd?.stop()
   }, 120_000)
 
-  it("are built for every name the planner emits by default, the sandbox image and the operator's", () => {
+  it("are built for every name the planner emits by default, the sandbox image, the proof tests' toolbox and the operator's", () => {
     expect([...archives.keys()].sort()).toEqual(
       [
         pauseReference,
+        toolboxReference,
         `docker.io/${Defaults.defaultPrefectImage}`,
         `docker.io/${Defaults.defaultKubernetesWorkerImage}`,
         `docker.io/library/${Defaults.defaultPostgresImage}`,

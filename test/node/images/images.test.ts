@@ -1,4 +1,4 @@
-// The image table (images.ts): the names the planner emits, the pins the local pod runner's Prefect uses, and the
+// The image table (images.ts): the names the planner emits, the pins of the end-to-end suites' Prefect client, and the
 // layers the images share.
 import { readFile } from "node:fs/promises"
 import { Defaults } from "@cartographer/schema"
@@ -19,7 +19,7 @@ describe("the node tests' images", () => {
     expect(byShort("redis").reference).toBe(`docker.io/library/${Defaults.defaultRedisImage}`)
   })
 
-  it("pin Prefect and its integrations as test/prefect/install.sh does for the local pod runner", async () => {
+  it("pin Prefect and its integrations as test/prefect/install.sh does for the suites' Prefect client", async () => {
     const script = await readFile(new URL("../../prefect/install.sh", import.meta.url), "utf8")
     const pin = (name: string) => new RegExp(`^${name}=(\\S+)`, "mu").exec(script)?.[1]
     expect(pin("PREFECT_VERSION")).toBe(prefectPins.prefect)

@@ -84,9 +84,10 @@ describe("the operator image", () => {
   })
 
   it("runs as user 1000 with the Dockerfile's entrypoint, command, environment and ports, and says what it is", async () => {
-    const { version, license } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+    const { version, license, repository } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
       version: string
       license: string
+      repository: { url: string }
     }
     for (const { config } of archive.images) {
       expect(config.config.User).toBe("1000:1000")
@@ -100,6 +101,8 @@ describe("the operator image", () => {
       expect(labels["org.opencontainers.image.version"]).toBe(version)
       expect(labels["org.opencontainers.image.licenses"]).toBe(license)
       expect(labels["org.opencontainers.image.revision"]).toMatch(/^[0-9a-f]{40}(-dirty)?$/u)
+      // The repository's web address: npm's `git+…` prefix and `.git` suffix dropped.
+      expect(`git+${labels["org.opencontainers.image.source"]}.git`).toBe(repository.url)
     }
   })
 

@@ -8,8 +8,9 @@ import type { AgentPool } from "@cartographer/schema"
 import { Defaults } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
 import { type MergedEnv, mergeEnv } from "./env.js"
+import { extraPackages } from "./extraPackages.js"
 import { baseJobTemplatePath, renderTemplateContainer, syncTemplateContainer } from "./jobTemplate.js"
-import type { Deployment, EnvVar, Probe } from "./kube.js"
+import type { Container, Deployment, EnvVar, Probe } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { agentName, serverUrl } from "./names.js"
@@ -95,6 +96,35 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: PoolE
   const kubernetes = needsRbac(pool)
   const image = workerImage(ctx, pool)
   const serviceAccountName = poolServiceAccountName(ctx, pool)
+  const envFrom = envFromOf(pool)
+  const mounts = withMounts(prefectScratch.mounts, pool)
+  const agent: Container = {
+    name: "agent",
+    image,
+    imagePullPolicy: pullPolicy(ctx),
+    // Arguments only: the image's entrypoint (tini) stays in place.
+    args: workerArgs(pool),
+    workingDir: prefectHome,
+    env: env.worker,
+    ...envFrom,
+    ports: [{ name: healthPortName, containerPort: healthPort, protocol: "TCP" }],
+    resources: resourcesOr(pool.resources, defaultResources.worker),
+    volumeMounts: mounts,
+    securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
+    // `/health` answers 503 when the worker has not polled recently: a stuck worker is restarted.
+    startupProbe: healthProbe(10, 30),
+    livenessProbe: healthProbe(30, 3),
+    readinessProbe: healthProbe(10, 3),
+  }
+  const extra = extraPackages(agent)
+  // Every Prefect container of the pod runs the image's entrypoint, which would install EXTRA_PIP_PACKAGES onto the
+  // read-only root: the template's containers get the environment without it, as the worker does.
+  const workerEnv = extra?.env ?? env.worker
+  const initContainers = [
+    // An index or credentials for the install may come from the pool's Secrets and ConfigMaps too.
+    ...(extra === undefined ? [] : [{ ...extra.initContainer, ...envFrom }]),
+    ...(kubernetes ? [renderTemplateContainer(ctx, pool, image, workerEnv, env.job)] : []),
+  ]
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -109,29 +139,15 @@ export const planPoolDeployment = (ctx: PlanContext, pool: AgentPool, env: PoolE
         ...(serviceAccountName === undefined ? {} : { serviceAccountName }),
         // Only kubernetes workers talk to the Kubernetes API; a cloud identity needs no token of this API.
         ...prefectPod(ctx, component, { automountServiceAccountToken: kubernetes }),
-        ...(kubernetes ? { initContainers: [renderTemplateContainer(ctx, pool, image, env.worker, env.job)] } : {}),
+        ...(initContainers.length === 0 ? {} : { initContainers }),
         containers: [
-          {
-            name: "agent",
-            image,
-            imagePullPolicy: pullPolicy(ctx),
-            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-            args: workerArgs(pool),
-            workingDir: prefectHome,
-            env: env.worker,
-            ...envFromOf(pool),
-            ports: [{ name: healthPortName, containerPort: healthPort, protocol: "TCP" }],
-            resources: resourcesOr(pool.resources, defaultResources.worker),
-            volumeMounts: withMounts(prefectScratch.mounts, pool),
-            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-            // `/health` answers 503 when the worker has not polled recently: a stuck worker is restarted.
-            startupProbe: healthProbe(10, 30),
-            livenessProbe: healthProbe(30, 3),
-            readinessProbe: healthProbe(10, 3),
-          },
-          ...(kubernetes ? [syncTemplateContainer(ctx, pool, image, env.worker)] : []),
+          extra === undefined ? agent : { ...agent, env: extra.env, volumeMounts: [...mounts, extra.mount] },
+          ...(kubernetes ? [syncTemplateContainer(ctx, pool, image, workerEnv)] : []),
         ],
-        volumes: withVolumes(prefectScratch.volumes, pool),
+        volumes: withVolumes(
+          extra === undefined ? prefectScratch.volumes : [...prefectScratch.volumes, extra.volume],
+          pool,
+        ),
       }),
     },
   }

@@ -1,0 +1,163 @@
+// Every file in samples/, applied on the real node as a user would apply it (after the steps its comment names,
+// such as creating a Secret it reads) in a namespace enforcing the restricted Pod Security profile, reaches Ready:
+// `kubectl wait --for=condition=Ready`, as the README tells users. One sample at a time, each in a namespace of its
+// own, deleted before the next (the node has room for about one Workspace).
+import { randomBytes } from "node:crypto"
+import { readdirSync } from "node:fs"
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { parse, stringify } from "yaml"
+import {
+  describeOnRealNode,
+  kubectl,
+  type OperatorIdentity,
+  operatorIdentity,
+  placeOnRealNode,
+  sharedControlPlane,
+  useRealNodeTurn,
+} from "../harness/index.js"
+import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+
+const samplesDir = fileURLToPath(new URL("../../samples", import.meta.url))
+const samples = readdirSync(samplesDir)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort()
+const minutes = (n: number) => n * 60_000
+const suffix = randomBytes(3).toString("hex")
+const namespaceOf = (file: string) => `sample-${file.replace(/-workspace\.yaml$|\.yaml$/u, "")}-${suffix}`.slice(0, 63)
+
+const ok = async (args: ReadonlyArray<string>, input?: string) => {
+  const result = await kubectl(args, input === undefined ? {} : { input })
+  expect(result.code, `kubectl ${args.join(" ")}: ${result.stderr}`).toBe(0)
+  return result.stdout
+}
+
+/** A namespace on the real node that enforces the restricted profile, as every Workspace's in these suites. */
+const restrictedNamespace = async (namespace: string) => {
+  await ok(["create", "namespace", namespace])
+  await ok(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
+  await placeOnRealNode(namespace)
+}
+
+/**
+ * A PostgreSQL of the team's own, outside the Workspace (another namespace), from the same postgres image: what the
+ * external-database sample expects to exist. Resolves with the connection URL.
+ */
+const externalPostgres = async (namespace: string): Promise<string> => {
+  await restrictedNamespace(namespace)
+  const password = randomBytes(12).toString("hex")
+  const labels = { app: "team-postgres" }
+  const deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "team-postgres" },
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          securityContext: {
+            runAsUser: 999,
+            runAsGroup: 999,
+            fsGroup: 999,
+            runAsNonRoot: true,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          containers: [
+            {
+              name: "postgres",
+              image: "postgres:17.6",
+              env: [
+                { name: "POSTGRES_USER", value: "prefect" },
+                { name: "POSTGRES_PASSWORD", value: password },
+                { name: "POSTGRES_DB", value: "prefect" },
+                { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+              ],
+              ports: [{ name: "postgres", containerPort: 5432 }],
+              readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "prefect"] } },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+              volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql/data" }],
+            },
+          ],
+          volumes: [{ name: "data", emptyDir: {} }],
+        },
+      },
+    },
+  }
+  const service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "team-postgres" },
+    spec: { selector: labels, ports: [{ name: "postgres", port: 5432, targetPort: "postgres" }] },
+  }
+  await ok(["apply", "-n", namespace, "-f", "-"], [deployment, service].map((o) => stringify(o)).join("---\n"))
+  await ok(["rollout", "status", "-n", namespace, "deployment/team-postgres", "--timeout=5m"])
+  return `postgresql+asyncpg://prefect:${password}@team-postgres.${namespace}.svc:5432/prefect`
+}
+
+/** What each sample's comment tells a user to create before applying it. */
+const prepare: Record<string, (namespace: string) => Promise<void>> = {
+  "external-database-workspace.yaml": async (namespace) => {
+    const url = await externalPostgres(`${namespace}-db`)
+    await ok(["create", "secret", "generic", "prefect-db", "-n", namespace, `--from-literal=connection-url=${url}`])
+  },
+  "multiple-pools-workspace.yaml": async (namespace) => {
+    await ok(["create", "secret", "generic", "warehouse", "-n", namespace, "--from-literal=dsn=postgresql://etl@x/y"])
+  },
+}
+
+describeOnRealNode("every sample, applied as its comment says, on the real node", () => {
+  useRealNodeTurn()
+  let identity: OperatorIdentity
+  let operator: OperatorProcess
+  const namespaces = samples.map(namespaceOf)
+  const operatorNamespace = `samples-operator-${suffix}`
+
+  beforeAll(async () => {
+    for (const namespace of namespaces) await restrictedNamespace(namespace)
+    // The operator as shipped, under the install's ClusterRole, for exactly these namespaces; its ServiceAccount
+    // lives in a namespace of its own, which outlives the samples'.
+    await ok(["create", "namespace", operatorNamespace])
+    identity = await operatorIdentity(operatorNamespace)
+    operator = await startOperatorProcess({
+      kubeconfigPath: identity.kubeconfigPath,
+      namespaces,
+      logPath: join(sharedControlPlane().workDir, `samples-${suffix}-operator.log`),
+    })
+  }, minutes(5))
+
+  afterAll(async () => {
+    await operator?.stop()
+    await identity?.remove()
+    for (const namespace of [...namespaces, operatorNamespace]) {
+      await kubectl(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--wait=false"])
+    }
+  }, minutes(3))
+
+  for (const file of samples) {
+    it(
+      `${file} reaches Ready`,
+      async () => {
+        const namespace = namespaceOf(file)
+        const path = join(samplesDir, file)
+        const name = (parse(await readFile(path, "utf8")) as { metadata: { name: string } }).metadata.name
+        await prepare[file]?.(namespace)
+        await ok(["apply", "-n", namespace, "-f", path])
+        const waited = await kubectl(
+          ["wait", "-n", namespace, "--for=condition=Ready", `workspace/${name}`, "--timeout=12m"],
+          { timeoutMs: minutes(13) },
+        )
+        if (waited.code !== 0) {
+          const state = await kubectl(["get", "workspace,pods,jobs,pvc,events", "-n", namespace, "-o", "wide"])
+          const status = await kubectl(["get", "workspace", name, "-n", namespace, "-o", "jsonpath={.status}"])
+          expect.fail(`${file} did not become Ready: ${waited.stderr}\n${status.stdout}\n${state.stdout}`)
+        }
+        // Room for the next sample: its pods go with the namespace.
+        await ok(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--timeout=5m"])
+      },
+      minutes(20),
+    )
+  }
+})
