@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { parse, stringify } from "yaml"
+import { parseAllDocuments, stringify } from "yaml"
 import {
   describeOnRealNode,
   kubectl,
@@ -142,7 +142,13 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
       async () => {
         const namespace = namespaceOf(file)
         const path = join(samplesDir, file)
-        const name = (parse(await readFile(path, "utf8")) as { metadata: { name: string } }).metadata.name
+        // A sample may bring what it needs (a Secret, a ServiceAccount, a PriorityClass) before its Workspace.
+        const documents = parseAllDocuments(await readFile(path, "utf8")).map(
+          (d) => d.toJS() as { kind: string; metadata: { name: string } },
+        )
+        const workspace = documents.find((d) => d.kind === "Workspace")
+        if (workspace === undefined) return expect.fail(`${file} has no Workspace`)
+        const name = workspace.metadata.name
         await prepare[file]?.(namespace)
         await ok(["apply", "-n", namespace, "-f", path])
         const waited = await kubectl(
@@ -154,8 +160,10 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
           const status = await kubectl(["get", "workspace", name, "-n", namespace, "-o", "jsonpath={.status}"])
           expect.fail(`${file} did not become Ready: ${waited.stderr}\n${status.stdout}\n${state.stdout}`)
         }
-        // Room for the next sample: its pods go with the namespace.
+        // Room for the next sample: its pods go with the namespace; what it brought outside a namespace goes too.
         await ok(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--timeout=5m"])
+        for (const d of documents.filter((d) => d.kind === "PriorityClass"))
+          await ok(["delete", "priorityclass", d.metadata.name, "--ignore-not-found"])
       },
       minutes(20),
     )
