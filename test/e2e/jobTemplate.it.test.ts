@@ -14,7 +14,6 @@ import {
   makeKubeApi,
   type OperatorIdentity,
   operatorIdentity,
-  pollUntil,
   realNode,
   sharedControlPlane,
   useNamespace,
@@ -23,21 +22,20 @@ import {
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
 import { prefectVenv } from "../prefect/index.js"
 import {
+  completedJob,
   componentLabel,
   containerLogs,
   environmentLabel,
-  isComplete,
   isReady,
   type Job,
   listChildren,
   type Pod,
-  serviceUrl,
 } from "./cluster.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { deployAndRun } from "./prefect.js"
+import { minutes, workspacePolling } from "./workspacePolling.js"
 
 const workspace = "fitted"
 const env = `${environmentLabel}=${workspace}`
-const minutes = (n: number) => n * 60_000
 const realNodeKey = "cartographer.dev/real-node"
 const fitsTheRealNode = {
   nodeSelector: { [realNodeKey]: "true" },
@@ -132,17 +130,7 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
     const sync = await containerLogs(namespace, `${env},mlops.aigency.com/pool=jobs`, "job-template-sync")
     return `--- pods\n${pods.stdout}${pods.stderr}\n--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}\n--- job-template-sync\n${sync}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
   }
-  const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(6)) =>
-    pollUntil(what, check, { timeoutMs, intervalMs: 2_000, describe: () => "(see the logs above)" }).catch(
-      async (error: Error) => {
-        throw new Error(`${error.message}\n${await logs()}`)
-      },
-    )
-  const serverUrl = () =>
-    until("the server Service has a Ready endpoint", () =>
-      serviceUrl(api, namespace, `${workspace}-orion-server`, "http-orion"),
-    )
-  const server = async () => prefectApi(await serverUrl())
+  const { until, serverUrl, server } = workspacePolling({ api: () => api, namespace, workspace, logs })
   const kubectlOk = async (args: Array<string>, input?: string) => {
     const result = await kubectl(args, input === undefined ? {} : { input })
     expect(result.code, result.stderr).toBe(0)
@@ -284,20 +272,10 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
         allowPrivilegeEscalation: false,
       })
       const running = await jobPod(job)
-      await until(
-        "the flow run's Job completes",
-        async () => {
-          const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
-          return jobs.items.find((j) => j.metadata.name === job.metadata.name && isComplete(j))
-        },
-        minutes(8),
-      )
+      await until("the flow run's Job completes", () => completedJob(api, namespace, job.metadata.name), minutes(8))
       const run = await until(
         `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
+        async () => (await server()).finishedFlowRun(id),
         minutes(8),
       )
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")

@@ -34,6 +34,8 @@ export interface FlowRun {
   readonly state?: { readonly type: string; readonly name: string; readonly message: string | null }
 }
 
+const finalStates = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
+
 export const prefectApi = (baseUrl: string) => {
   const call = async <A>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<A> => {
     const response = await fetch(`${baseUrl}/api${path}`, {
@@ -55,6 +57,11 @@ export const prefectApi = (baseUrl: string) => {
       call<void>("PATCH", `/work_pools/${name}`, update),
     workers: (pool: string) => call<ReadonlyArray<Worker>>("POST", `/work_pools/${pool}/workers/filter`, {}),
     flowRun: (id: string) => call<FlowRun>("GET", `/flow_runs/${id}`),
+    /** The flow run once its state is final; undefined before (a poll's check). */
+    finishedFlowRun: async (id: string) => {
+      const run = await call<FlowRun>("GET", `/flow_runs/${id}`)
+      return finalStates.includes(run.state?.type ?? "") ? run : undefined
+    },
     /** Names of every deployment. */
     deployments: async () =>
       (await call<ReadonlyArray<{ readonly name: string }>>("POST", "/deployments/filter", {})).map((d) => d.name),

@@ -13,7 +13,6 @@ import {
   makeKubeApi,
   type OperatorIdentity,
   operatorIdentity,
-  pollUntil,
   sharedControlPlane,
   useNamespace,
   useRealNode,
@@ -24,6 +23,7 @@ import { prefectVenv } from "../prefect/index.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import {
   childKinds,
+  completedJob,
   componentLabel,
   containerLogs,
   type Deployment,
@@ -33,15 +33,14 @@ import {
   type Job,
   listChildren,
   type Pod,
-  serviceUrl,
 } from "./cluster.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { deployAndRun } from "./prefect.js"
+import { minutes, workspacePolling } from "./workspacePolling.js"
 
 const sample = fileURLToPath(new URL("../../samples/basic-workspace.yaml", import.meta.url))
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
 const workspace = "test-environment"
 const env = `${environmentLabel}=${workspace}`
-const minutes = (n: number) => n * 60_000
 
 describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real on the real node", () => {
   const namespace = useNamespace("e2e-workspace")
@@ -58,18 +57,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
     const events = await kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"])
     return `--- pods\n${pods.stdout}${pods.stderr}\n--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
   }
-  const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(6)) =>
-    pollUntil(what, check, { timeoutMs, intervalMs: 2_000, describe: () => "(see the logs above)" }).catch(
-      async (error: Error) => {
-        throw new Error(`${error.message}\n${await logs()}`)
-      },
-    )
-  /** The server's address as the host reaches it: a Ready pod behind its Service. */
-  const serverUrl = () =>
-    until("the server Service has a Ready endpoint", () =>
-      serviceUrl(api, namespace, `${workspace}-orion-server`, "http-orion"),
-    )
-  const server = async () => prefectApi(await serverUrl())
+  const { until, serverUrl, server } = workspacePolling({ api: () => api, namespace, workspace, logs })
   /** `kubectl patch` of the sample Workspace, as a user would change it. */
   const patchWorkspace = async (type: "json" | "merge", patch: unknown) => {
     const patched = await kubectl([
@@ -234,10 +222,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       const id = await deployAndRun(`${await serverUrl()}/api`, "default", "e2e-process")
       const run = await until(
         `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
+        async () => (await server()).finishedFlowRun(id),
         minutes(8),
       )
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
@@ -284,20 +269,10 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       })
       expect(job.metadata.namespace).toBe(namespace)
       // A real Job pod, from the -kubernetes image, admitted by the restricted profile and run by kubelet.
-      await until(
-        "the flow run's Job completes",
-        async () => {
-          const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
-          return jobs.items.find((j) => j.metadata.name === job.metadata.name && isComplete(j))
-        },
-        minutes(8),
-      )
+      await until("the flow run's Job completes", () => completedJob(api, namespace, job.metadata.name), minutes(8))
       const run = await until(
         `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
+        async () => (await server()).finishedFlowRun(id),
         minutes(8),
       )
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
