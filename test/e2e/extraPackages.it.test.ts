@@ -181,6 +181,12 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
         () => serviceUrl(api, namespace, "extras-orion-server", "http-orion"),
         { timeoutMs: minutes(2) },
       )
+      // Ready says the pods are; the worker creates its pool when it first polls, a moment later.
+      await pollUntil(
+        "the worker polls its pool",
+        async () => ((await prefectApi(url).workers("default").catch(() => [])).length > 0 ? true : undefined),
+        { timeoutMs: minutes(3), intervalMs: 2_000 },
+      )
       const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {}, { require: packageName })
       const flowRun = await pollUntil(
         `flow run ${id} reaches a final state`,

@@ -2,7 +2,7 @@
 // archives into and run their containers with `ctr`, as the node's containerd will. Stopped and removed by the test.
 import { execFile } from "node:child_process"
 import { accessSync, constants } from "node:fs"
-import { readFile, rm, writeFile } from "node:fs/promises"
+import { readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { delimiter, join } from "node:path"
 import { pollUntil } from "../../harness/network.js"
 import { launch, logTail, type ManagedProcess, ownedTempDir } from "../../harness/processes.js"
@@ -69,6 +69,27 @@ const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number) =>
     })
   })
 
+/** containerd-shim processes started by the containerd listening on `socket`. */
+const shimsOf = async (socket: string): Promise<ReadonlyArray<number>> => {
+  const pids: number[] = []
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/u.test(entry)) continue
+    const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0")
+    if ((argv[0] ?? "").includes("containerd-shim") && argv.includes(socket)) pids.push(Number(entry))
+  }
+  return pids
+}
+
+/** Lazily unmounts every mount point below `dir`, deepest first. */
+const unmountUnder = async (dir: string) => {
+  const points = (await readFile("/proc/self/mountinfo", "utf8"))
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "")
+    .filter((point) => point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length)
+  for (const point of points) await run("umount", ["-l", point], 10_000)
+}
+
 export const startContainerd = async (): Promise<Containerd> => {
   const { dir, forget } = await ownedTempDir("cartographer-containerd-")
   const socket = join(dir, "containerd.sock")
@@ -97,8 +118,21 @@ export const startContainerd = async (): Promise<Containerd> => {
   )
   const log = join(dir, "containerd.log")
   const daemon: ManagedProcess = launch("containerd", "containerd", ["--config", config], log)
+  // runc keeps its containers' state under one root per namespace, machine-wide unless told otherwise: two test
+  // containerds (two suites at once) would share it and collide on container ids. Each gets its own.
+  const runcRoot = join(dir, "runc")
   const ctr = (args: ReadonlyArray<string>, timeoutMs = 120_000) =>
-    run("ctr", ["--address", socket, "-n", "k8s.io", ...args], timeoutMs)
+    run(
+      "ctr",
+      [
+        "--address",
+        socket,
+        "-n",
+        "k8s.io",
+        ...(args[0] === "run" ? ["run", "--runc-root", runcRoot, ...args.slice(1)] : args),
+      ],
+      timeoutMs,
+    )
   try {
     await pollUntil(
       "the test's containerd to answer",
@@ -128,10 +162,22 @@ export const startContainerd = async (): Promise<Containerd> => {
       await ctr(["containers", "delete", id])
     }
     await daemon.stop()
+    // A task that did not end in time keeps its shim, and the shim keeps the container's rootfs mounted under `dir`:
+    // both are this containerd's own (the shim names its socket), so they go before the directory does.
+    for (const pid of await shimsOf(socket)) {
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+    }
+    await unmountUnder(dir)
     const mounts = await readFile("/proc/self/mountinfo", "utf8")
     if (!mounts.includes(`${dir}/`)) {
       await rm(dir, { recursive: true, force: true })
       forget()
+    } else {
+      process.stderr.write(`[containerd] ${dir} keeps mounts; left in place\n`)
     }
   }
   return { dir, ctr, stop }
