@@ -184,7 +184,14 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
       // Ready says the pods are; the worker creates its pool when it first polls, a moment later.
       await pollUntil(
         "the worker polls its pool",
-        async () => ((await prefectApi(url).workers("default").catch(() => [])).length > 0 ? true : undefined),
+        async () =>
+          (
+            await prefectApi(url)
+              .workers("default")
+              .catch(() => [])
+          ).length > 0
+            ? true
+            : undefined,
         { timeoutMs: minutes(3), intervalMs: 2_000 },
       )
       const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {}, { require: packageName })
