@@ -15,6 +15,18 @@ export const chromiumPath = () =>
     (p): p is string => p !== undefined && p !== "" && existsSync(p),
   )
 
+/** How every test runs Chromium: headless, no sandbox (tests run as root), a profile of its own, a laptop's window. */
+export const headlessChromium = (profile: string): ReadonlyArray<string> => [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--no-first-run",
+  "--hide-scrollbars",
+  `--user-data-dir=${profile}`,
+  "--window-size=1440,900",
+]
+
 export interface PageCapture {
   readonly dom: string
   readonly screenshot: string
@@ -37,14 +49,7 @@ export const capturePage = async (
   if (!chromium) throw new Error("Chromium is not installed (Debian: apt-get install chromium)")
   const profile = await mkdtemp(join(tmpdir(), "cartographer-chromium-"))
   const common = (waitMs: number) => [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--hide-scrollbars",
-    `--user-data-dir=${profile}`,
-    "--window-size=1440,900",
+    ...headlessChromium(profile),
     // The page's timers run on virtual time: the SPA's requests and rendering settle before the capture.
     `--virtual-time-budget=${waitMs}`,
     ...(options.localhostIs ? [`--host-resolver-rules=MAP localhost ${options.localhostIs}`] : []),

@@ -6,27 +6,14 @@ import { createHash } from "node:crypto"
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { beforeAll, expect, it } from "vitest"
 import { stringify } from "yaml"
-import {
-  describeOnRealNode,
-  type KubeApi,
-  kubectl,
-  makeKubeApi,
-  type OperatorIdentity,
-  operatorIdentity,
-  pollUntil,
-  run,
-  sharedControlPlane,
-  useNamespace,
-  useRealNode,
-} from "../harness/index.js"
-import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { describeOnRealNode, kubectl, pollUntil, run } from "../harness/index.js"
 import { prefectVenv } from "../prefect/index.js"
-import { containerLogs, serviceUrl } from "./cluster.js"
+import { containerLogs } from "./cluster.js"
+import { minutes, useOperatorSuite } from "./operatorSuite.js"
 import { deployAndRun, prefectApi } from "./prefect.js"
 
-const minutes = (n: number) => n * 60_000
 const packageName = "cowsay"
 const packageVersion = "6.1"
 const image = "prefecthq/prefect:3.9.1-python3.12"
@@ -117,23 +104,12 @@ const packageIndex = async (namespace: string) => {
 }
 
 describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
-  const namespace = useNamespace("e2e-extra-packages")
-  useRealNode(namespace, { exclusive: true })
-  let api: KubeApi
-  let identity: OperatorIdentity
-  let operator: OperatorProcess
+  const suite = useOperatorSuite("e2e-extra-packages")
+  const { namespace } = suite
   const selector = "mlops.aigency.com/environment=extras,mlops.aigency.com/pool=default"
 
   beforeAll(async () => {
-    api = makeKubeApi(sharedControlPlane().kubeConfig)
-    await ok(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
     const index = await packageIndex(namespace)
-    identity = await operatorIdentity(namespace)
-    operator = await startOperatorProcess({
-      kubeconfigPath: identity.kubeconfigPath,
-      namespaces: [namespace],
-      logPath: join(sharedControlPlane().workDir, `${namespace}-operator.log`),
-    })
     const workspace = {
       apiVersion: "mlops.aigency.com/v1alpha1",
       kind: "Workspace",
@@ -154,13 +130,8 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
         },
       },
     }
-    await ok(["apply", "-n", namespace, "-f", "-"], stringify(workspace))
+    await suite.apply(stringify(workspace))
   }, minutes(10))
-
-  afterAll(async () => {
-    await operator?.stop()
-    await identity?.remove()
-  })
 
   it(
     "starts the pool's worker with the package installed, and a flow run imports it from the pod's volume",
@@ -176,25 +147,20 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
       )
       const install = await containerLogs(namespace, selector, "extra-pip-packages")
       expect(install).toContain(`${packageName}==${packageVersion}`)
-      const url = await pollUntil(
-        "the server has a Ready endpoint",
-        () => serviceUrl(api, namespace, "extras-orion-server", "http-orion"),
-        { timeoutMs: minutes(2) },
-      )
+      const url = await suite.endpoint("extras-orion-server", "http-orion")
       // Ready says the pods are; the worker creates its pool when it first polls, a moment later.
-      await pollUntil(
-        "the worker polls its pool",
-        async () =>
-          (
-            await prefectApi(url)
-              .workers("default")
-              .catch(() => [])
-          ).length > 0
-            ? true
-            : undefined,
-        { timeoutMs: minutes(3), intervalMs: 2_000 },
+      await suite.until("the worker polls its pool", async () =>
+        (
+          await prefectApi(url)
+            .workers("default")
+            .catch(() => [])
+        ).length > 0
+          ? true
+          : undefined,
       )
-      const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {}, { require: packageName })
+      const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {
+        parameters: { require: packageName },
+      })
       const flowRun = await pollUntil(
         `flow run ${id} reaches a final state`,
         async () => {

@@ -4,23 +4,8 @@
 // selector and tolerations that fit the real node, pull Secrets, TTL) and COMPLETES; the work pool's template is kept
 // the Workspace's when edited as the Prefect UI edits it, and follows a change of the spec; a GPU request reaches
 // the Job (its pod stays Pending, unschedulable for want of nvidia.com/gpu). The steps build on each other.
-import { mkdir, readFile } from "node:fs/promises"
-import { join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import {
-  describeOnRealNode,
-  type KubeApi,
-  kubectl,
-  makeKubeApi,
-  type OperatorIdentity,
-  operatorIdentity,
-  realNode,
-  sharedControlPlane,
-  useNamespace,
-  useRealNode,
-} from "../harness/index.js"
-import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
-import { prefectVenv } from "../prefect/index.js"
+import { describeOnRealNode, type KubeApi, kubectl, realNode } from "../harness/index.js"
 import {
   completedJob,
   componentLabel,
@@ -31,8 +16,8 @@ import {
   listChildren,
   type Pod,
 } from "./cluster.js"
-import { deployAndRun } from "./prefect.js"
-import { minutes, workspacePolling } from "./workspacePolling.js"
+import { minutes, useOperatorSuite } from "./operatorSuite.js"
+import { deployAndRun, prefectApi } from "./prefect.js"
 
 const workspace = "fitted"
 const env = `${environmentLabel}=${workspace}`
@@ -118,19 +103,11 @@ interface PodDetail extends Omit<Pod, "spec" | "status"> {
 }
 
 describeOnRealNode("a Workspace fitted to its cluster, run for real on the real node", () => {
-  const namespace = useNamespace("e2e-fitted")
-  useRealNode(namespace, { exclusive: true })
+  const suite = useOperatorSuite("e2e-fitted")
+  const { namespace, until } = suite
+  const serverUrl = () => suite.endpoint(`${workspace}-orion-server`, "http-orion")
+  const server = async () => prefectApi(await serverUrl())
   let api: KubeApi
-  let identity: OperatorIdentity
-  let operator: OperatorProcess
-  const logs = async () => {
-    const operatorLog = await readFile(operator.logPath, "utf8").catch(() => "")
-    const pods = await kubectl(["get", "pods,jobs,deployments,statefulsets", "-n", namespace, "-o", "wide"])
-    const events = await kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"])
-    const sync = await containerLogs(namespace, `${env},mlops.aigency.com/pool=jobs`, "job-template-sync")
-    return `--- pods\n${pods.stdout}${pods.stderr}\n--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}\n--- job-template-sync\n${sync}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
-  }
-  const { until, serverUrl, server } = workspacePolling({ api: () => api, namespace, workspace, logs })
   const kubectlOk = async (args: Array<string>, input?: string) => {
     const result = await kubectl(args, input === undefined ? {} : { input })
     expect(result.code, result.stderr).toBe(0)
@@ -148,9 +125,7 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
     })
 
   beforeAll(async () => {
-    api = makeKubeApi(sharedControlPlane().kubeConfig)
-    await prefectVenv()
-    await kubectlOk(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
+    api = suite.api()
     // What a team brings: a Secret and a ConfigMap, a ServiceAccount for flow runs, a PriorityClass.
     await kubectlOk([
       "create",
@@ -173,22 +148,12 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
     await kubectlOk(["create", "serviceaccount", "flow-runner", "-n", namespace])
     await kubectl(["delete", "priorityclass", priorityClass, "--ignore-not-found"])
     await kubectlOk(["create", "priorityclass", priorityClass, "--value=1000", "--description=e2e fitted Workspace"])
-    const logDir = join(sharedControlPlane().workDir, `e2e-${namespace}`)
-    await mkdir(logDir, { recursive: true })
-    identity = await operatorIdentity(namespace)
-    operator = await startOperatorProcess({
-      kubeconfigPath: identity.kubeconfigPath,
-      namespaces: [namespace],
-      logPath: join(logDir, "operator.log"),
-    })
-    await kubectlOk(["apply", "-f", "-"], JSON.stringify(manifest(namespace)))
-  }, minutes(15))
+    await suite.apply(JSON.stringify(manifest(namespace)))
+  }, minutes(2))
 
   afterAll(async () => {
-    await operator?.stop()
-    await identity?.remove()
     await kubectl(["delete", "priorityclass", priorityClass, "--ignore-not-found"])
-  }, minutes(3))
+  })
 
   it(
     "runs every pod where the Workspace's placement says, with its labels, annotations, priority, envFrom and volumes",

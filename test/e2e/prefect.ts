@@ -34,13 +34,22 @@ export interface FlowRun {
   readonly state?: { readonly type: string; readonly name: string; readonly message: string | null }
 }
 
+/** `Authorization: Basic …` for a Prefect auth string (`user:password`), as Prefect's clients send it. */
+export const basicAuthHeader = (auth: string): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(auth).toString("base64")}`,
+})
+
 const finalStates = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
 
-export const prefectApi = (baseUrl: string) => {
+/** The server's REST API at `baseUrl` (`http://host:port`, or with its path prefix), with basic auth when given. */
+export const prefectApi = (baseUrl: string, auth?: string) => {
   const call = async <A>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<A> => {
     const response = await fetch(`${baseUrl}/api${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(auth === undefined ? {} : basicAuthHeader(auth)),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(15_000),
     })
@@ -62,6 +71,19 @@ export const prefectApi = (baseUrl: string) => {
       const run = await call<FlowRun>("GET", `/flow_runs/${id}`)
       return finalStates.includes(run.state?.type ?? "") ? run : undefined
     },
+    /** Another run of an existing deployment; resolves with its id. */
+    runDeployment: async (deployment: string) => {
+      const found = await call<ReadonlyArray<{ readonly id: string; readonly name: string }>>(
+        "POST",
+        "/deployments/filter",
+        { deployments: { name: { any_: [deployment] } } },
+      )
+      const id = found[0]?.id
+      if (id === undefined) throw new Error(`no deployment ${deployment}`)
+      return (await call<{ readonly id: string }>("POST", `/deployments/${id}/create_flow_run`, {})).id
+    },
+    /** The settings the server runs with (`/api/admin/settings`), as Prefect reports them. */
+    settings: () => call<Record<string, unknown>>("GET", "/admin/settings"),
     /** Names of every deployment. */
     deployments: async () =>
       (await call<ReadonlyArray<{ readonly name: string }>>("POST", "/deployments/filter", {})).map((d) => d.name),
@@ -78,9 +100,15 @@ export const deployAndRun = async (
   apiUrl: string,
   pool: string,
   name: string,
-  jobVariables: Record<string, unknown> = {},
-  parameters: Record<string, unknown> = {},
+  options: {
+    readonly jobVariables?: Record<string, unknown>
+    /** The flow's parameters (flows/hello.py's). */
+    readonly parameters?: Record<string, unknown>
+    /** The server's basic auth string, when it requires one. */
+    readonly auth?: string
+  } = {},
 ): Promise<string> => {
+  const { jobVariables = {}, parameters = {}, auth } = options
   const venv = await prefectVenv()
   const home = await mkdtemp(join(tmpdir(), "cartographer-deploy-"))
   try {
@@ -94,6 +122,7 @@ export const deployAndRun = async (
           HOME: home,
           PREFECT_HOME: join(home, ".prefect"),
           PREFECT_API_URL: apiUrl,
+          ...(auth === undefined ? {} : { PREFECT_API_AUTH_STRING: auth }),
         },
         timeoutMs: 300_000,
       },

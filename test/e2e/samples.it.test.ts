@@ -8,13 +8,14 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { parseAllDocuments, stringify } from "yaml"
+import { parseAllDocuments } from "yaml"
 import {
   describeOnRealNode,
   kubectl,
   type OperatorIdentity,
   operatorIdentity,
   placeOnRealNode,
+  pollUntil,
   sharedControlPlane,
   useRealNodeTurn,
 } from "../harness/index.js"
@@ -42,43 +43,42 @@ const restrictedNamespace = async (namespace: string) => {
 }
 
 /**
- * A PostgreSQL of the team's own, outside the Workspace (another namespace), from the same postgres image: what the
- * external-database sample expects to exist. Resolves with the connection URL.
+ * A data store of the team's own, outside the Workspace (in `namespace`, created here): Deployment and Service `name`
+ * with one container listening on `port`, running as `uid` on an emptyDir at `dataDir`. Resolves once it is rolled out.
  */
-const externalPostgres = async (namespace: string): Promise<string> => {
+const teamStore = async (
+  namespace: string,
+  name: string,
+  uid: number,
+  port: number,
+  dataDir: string,
+  container: Record<string, unknown>,
+): Promise<void> => {
   await restrictedNamespace(namespace)
-  const password = randomBytes(12).toString("hex")
-  const labels = { app: "team-postgres" }
+  const labels = { app: name }
   const deployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: "team-postgres" },
+    metadata: { name },
     spec: {
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
         spec: {
           securityContext: {
-            runAsUser: 999,
-            runAsGroup: 999,
-            fsGroup: 999,
+            runAsUser: uid,
+            runAsGroup: uid,
+            fsGroup: uid,
             runAsNonRoot: true,
             seccompProfile: { type: "RuntimeDefault" },
           },
           containers: [
             {
-              name: "postgres",
-              image: "postgres:17.6",
-              env: [
-                { name: "POSTGRES_USER", value: "prefect" },
-                { name: "POSTGRES_PASSWORD", value: password },
-                { name: "POSTGRES_DB", value: "prefect" },
-                { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
-              ],
-              ports: [{ name: "postgres", containerPort: 5432 }],
-              readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "prefect"] } },
+              name,
+              ...container,
+              ports: [{ name: "store", containerPort: port }],
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql/data" }],
+              volumeMounts: [{ name: "data", mountPath: dataDir }],
             },
           ],
           volumes: [{ name: "data", emptyDir: {} }],
@@ -89,12 +89,49 @@ const externalPostgres = async (namespace: string): Promise<string> => {
   const service = {
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name: "team-postgres" },
-    spec: { selector: labels, ports: [{ name: "postgres", port: 5432, targetPort: "postgres" }] },
+    metadata: { name },
+    spec: { selector: labels, ports: [{ name: "store", port, targetPort: "store" }] },
   }
-  await ok(["apply", "-n", namespace, "-f", "-"], [deployment, service].map((o) => stringify(o)).join("---\n"))
-  await ok(["rollout", "status", "-n", namespace, "deployment/team-postgres", "--timeout=5m"])
+  // JSON, not YAML: kubectl reads YAML 1.1, where an argument such as `no` would be a boolean.
+  await ok(
+    ["apply", "-n", namespace, "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: [deployment, service] }),
+  )
+  await ok(["rollout", "status", "-n", namespace, `deployment/${name}`, "--timeout=5m"])
+}
+
+/**
+ * A PostgreSQL of the team's own, from the same postgres image: what the external-database sample expects to exist.
+ * Resolves with the connection URL.
+ */
+const externalPostgres = async (namespace: string): Promise<string> => {
+  const password = randomBytes(12).toString("hex")
+  await teamStore(namespace, "team-postgres", 999, 5432, "/var/lib/postgresql/data", {
+    image: "postgres:17.6",
+    env: [
+      { name: "POSTGRES_USER", value: "prefect" },
+      { name: "POSTGRES_PASSWORD", value: password },
+      { name: "POSTGRES_DB", value: "prefect" },
+      { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+    ],
+    readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "prefect"] } },
+  })
   return `postgresql+asyncpg://prefect:${password}@team-postgres.${namespace}.svc:5432/prefect`
+}
+
+/** The namespace of the Redis the external-redis sample names (`redis.team-data.svc`). */
+const teamDataNamespace = "team-data"
+
+/** A Redis of the team's own that requires a password, from the same redis image. Resolves with the password. */
+const externalRedis = async (): Promise<string> => {
+  const password = randomBytes(12).toString("hex")
+  await teamStore(teamDataNamespace, "redis", 999, 6379, "/data", {
+    image: "redis:8.2",
+    args: ["--save", "", "--appendonly", "no", "--requirepass", password],
+    env: [{ name: "REDISCLI_AUTH", value: password }],
+    readinessProbe: { exec: { command: ["sh", "-c", "redis-cli ping | grep -q PONG"] } },
+  })
+  return password
 }
 
 /** What each sample's comment tells a user to create before applying it. */
@@ -103,8 +140,45 @@ const prepare: Record<string, (namespace: string) => Promise<void>> = {
     const url = await externalPostgres(`${namespace}-db`)
     await ok(["create", "secret", "generic", "prefect-db", "-n", namespace, `--from-literal=connection-url=${url}`])
   },
+  "external-redis-workspace.yaml": async (namespace) => {
+    const password = await externalRedis()
+    await ok([
+      "create",
+      "secret",
+      "generic",
+      "team-redis",
+      "-n",
+      namespace,
+      `--from-literal=redis-password=${password}`,
+    ])
+  },
   "multiple-pools-workspace.yaml": async (namespace) => {
     await ok(["create", "secret", "generic", "warehouse", "-n", namespace, "--from-literal=dsn=postgresql://etl@x/y"])
+  },
+}
+
+/** What a sample's comment promises beyond Ready, checked once it is Ready. */
+const verify: Record<string, (namespace: string) => Promise<void>> = {
+  // Prefect keeps its messaging in the team's Redis, with the password from the Secret: keys appear in its db 0.
+  "external-redis-workspace.yaml": async () => {
+    await pollUntil(
+      "Prefect writes to the team's Redis",
+      async () => {
+        const size = await kubectl([
+          "exec",
+          "-n",
+          teamDataNamespace,
+          "deploy/redis",
+          "--",
+          "redis-cli",
+          "-n",
+          "0",
+          "DBSIZE",
+        ])
+        return size.code === 0 && Number(size.stdout.trim()) > 0 ? true : undefined
+      },
+      { timeoutMs: minutes(3), intervalMs: 3_000 },
+    )
   },
 }
 
@@ -134,6 +208,7 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
     for (const namespace of [...namespaces, operatorNamespace]) {
       await kubectl(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--wait=false"])
     }
+    await kubectl(["delete", "namespace", teamDataNamespace, "--ignore-not-found", "--wait=false"])
   }, minutes(3))
 
   for (const file of samples) {
@@ -160,8 +235,11 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
           const status = await kubectl(["get", "workspace", name, "-n", namespace, "-o", "jsonpath={.status}"])
           expect.fail(`${file} did not become Ready: ${waited.stderr}\n${status.stdout}\n${state.stdout}`)
         }
+        await verify[file]?.(namespace)
         // Room for the next sample: its pods go with the namespace; what it brought outside a namespace goes too.
         await ok(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--timeout=5m"])
+        if (file === "external-redis-workspace.yaml")
+          await ok(["delete", "namespace", teamDataNamespace, "--ignore-not-found", "--timeout=5m"])
         for (const d of documents.filter((d) => d.kind === "PriorityClass"))
           await ok(["delete", "priorityclass", d.metadata.name, "--ignore-not-found"])
       },

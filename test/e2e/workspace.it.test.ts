@@ -6,20 +6,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { parse } from "yaml"
-import {
-  describeOnRealNode,
-  type KubeApi,
-  kubectl,
-  makeKubeApi,
-  type OperatorIdentity,
-  operatorIdentity,
-  sharedControlPlane,
-  useNamespace,
-  useRealNode,
-} from "../harness/index.js"
-import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { describeOnRealNode, type KubeApi, kubectl } from "../harness/index.js"
 import { toolboxReference } from "../node/images.js"
-import { prefectVenv } from "../prefect/index.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import {
   childKinds,
@@ -34,8 +22,8 @@ import {
   listChildren,
   type Pod,
 } from "./cluster.js"
-import { deployAndRun } from "./prefect.js"
-import { minutes, workspacePolling } from "./workspacePolling.js"
+import { minutes, useOperatorSuite } from "./operatorSuite.js"
+import { deployAndRun, prefectApi } from "./prefect.js"
 
 const sample = fileURLToPath(new URL("../../samples/basic-workspace.yaml", import.meta.url))
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
@@ -43,60 +31,24 @@ const workspace = "test-environment"
 const env = `${environmentLabel}=${workspace}`
 
 describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real on the real node", () => {
-  const namespace = useNamespace("e2e-workspace")
-  useRealNode(namespace, { exclusive: true })
+  const suite = useOperatorSuite("e2e-workspace")
+  const { namespace, until } = suite
   /** Where the kubernetes pool's flow-run Jobs go once its job namespace changes. */
   const movedJobs = `${namespace}-jobs`
   let api: KubeApi
-  let identity: OperatorIdentity
-  let operator: OperatorProcess
-  let logDir: string
-  const logs = async () => {
-    const operatorLog = await readFile(operator.logPath, "utf8").catch(() => "")
-    const pods = await kubectl(["get", "pods,jobs,deployments,statefulsets,pvc", "-n", namespace, "-o", "wide"])
-    const events = await kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"])
-    return `--- pods\n${pods.stdout}${pods.stderr}\n--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
-  }
-  const { until, serverUrl, server } = workspacePolling({ api: () => api, namespace, workspace, logs })
+  /** The server's address as the host reaches it: a Ready pod behind its Service. */
+  const serverUrl = () => suite.endpoint(`${workspace}-orion-server`, "http-orion")
+  const server = async () => prefectApi(await serverUrl())
   /** `kubectl patch` of the sample Workspace, as a user would change it. */
-  const patchWorkspace = async (type: "json" | "merge", patch: unknown) => {
-    const patched = await kubectl([
-      "patch",
-      "workspace",
-      workspace,
-      "-n",
-      namespace,
-      `--type=${type}`,
-      "-p",
-      JSON.stringify(patch),
-    ])
-    expect(patched.code, patched.stderr).toBe(0)
-  }
+  const patchWorkspace = (type: "json" | "merge", patch: unknown) => suite.patchWorkspace(workspace, type, patch)
   const workerLog = (pool: string) => containerLogs(namespace, `${env},mlops.aigency.com/pool=${pool}`, "agent")
 
   beforeAll(async () => {
-    const { kubeConfig, workDir } = sharedControlPlane()
-    api = makeKubeApi(kubeConfig)
-    await prefectVenv()
-    // Every planned pod must pass the restricted profile: the API server refuses any that does not.
-    const labelled = await kubectl(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
-    expect(labelled.code, labelled.stderr).toBe(0)
-    logDir = join(workDir, `e2e-${namespace}`)
-    await mkdir(logDir, { recursive: true })
-    // The operator as shipped: its own process, as the install's ServiceAccount bound to the install's ClusterRole.
-    identity = await operatorIdentity(namespace)
-    operator = await startOperatorProcess({
-      kubeconfigPath: identity.kubeconfigPath,
-      namespaces: [namespace],
-      logPath: join(logDir, "operator.log"),
-    })
-    const applied = await kubectl(["apply", "-n", namespace, "-f", sample])
-    expect(applied.code, applied.stderr).toBe(0)
-  }, minutes(15))
+    api = suite.api()
+    await suite.apply(await readFile(sample, "utf8"))
+  }, minutes(2))
 
   afterAll(async () => {
-    await operator?.stop()
-    await identity?.remove()
     await kubectl(["delete", "namespace", movedJobs, "--ignore-not-found", "--wait=false"])
   }, minutes(3))
 

@@ -14,6 +14,7 @@ export {
   type Tier,
 } from "./controlPlane.js"
 export { fakeNodeAnnotation } from "./fakeNodes.js"
+export { gatewayApiModule, installHttpRouteCrd } from "./gatewayApi.js"
 export { ApiError, type KubeApi, makeKubeApi, type WatchEvent } from "./kubeApi.js"
 export { loadKubeConfig } from "./kubeconfig.js"
 export { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"

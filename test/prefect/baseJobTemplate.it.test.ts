@@ -32,9 +32,13 @@ const workspace = (pool: Record<string, unknown>, workflows: Record<string, unkn
 
 /** The init container the planner gives the pool's worker pod. */
 const initContainer = (ws: ReturnType<typeof workspace>): Container => {
-  const deployment = plan(ws, { now: "2026-01-01T00:00:00Z", generatedPassword: "p" }).apply.find(
-    (o) => o.kind === "Deployment" && o.metadata.name === "ws-agent-jobs",
-  ) as { spec: { template: { spec: { initContainers?: ReadonlyArray<Container> } } } } | undefined
+  const deployment = plan(ws, {
+    now: "2026-01-01T00:00:00Z",
+    generatedPassword: "p",
+    generatedSecrets: { apiAuthPassword: "p", redisPassword: "p" },
+  }).apply.find((o) => o.kind === "Deployment" && o.metadata.name === "ws-agent-jobs") as
+    | { spec: { template: { spec: { initContainers?: ReadonlyArray<Container> } } } }
+    | undefined
   const init = deployment?.spec.template.spec.initContainers?.find((c) => c.name === "base-job-template")
   if (init === undefined) throw new Error("no base-job-template init container planned")
   return init

@@ -56,7 +56,11 @@ describe("cartographer diff", () => {
     ) as unknown
     const decoded = validateWorkspace(live)
     if (!decoded.ok) throw new Error("the applied sample does not decode")
-    const objects = convergedPlan(decoded.value, { now: new Date().toISOString(), generatedPassword: "kept-password" })
+    const objects = convergedPlan(decoded.value, {
+      now: new Date().toISOString(),
+      generatedPassword: "kept-password",
+      generatedSecrets: { apiAuthPassword: "kept-auth", redisPassword: "kept-redis" },
+    })
     const applied = await kubectl(
       ["apply", "--server-side", "--field-manager=cartographer", "--force-conflicts", "-f", "-"],
       { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.apply }) },

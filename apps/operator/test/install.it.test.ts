@@ -253,7 +253,7 @@ describe("installing from the release zip", () => {
       ])
       const namespaced = await kubectl([
         "get",
-        "deployments,statefulsets,replicasets,jobs,pods,services,serviceaccounts,secrets,persistentvolumeclaims,configmaps,roles,rolebindings,networkpolicies,poddisruptionbudgets",
+        "deployments,statefulsets,replicasets,jobs,pods,services,serviceaccounts,secrets,persistentvolumeclaims,configmaps,roles,rolebindings,networkpolicies,ingresses,poddisruptionbudgets",
         "-A",
         "-l",
         "mlops.aigency.com/environment=test-environment",

@@ -36,7 +36,11 @@ describe("cartographer plan", () => {
     expect(code).toBe(0)
     const result = validateWorkspace((await import("yaml")).parse(await readFile(sample, "utf8")))
     if (!result.ok) throw new Error("sample invalid")
-    const expected = convergedPlan(result.value, { now: "x", generatedPassword: "fixed-for-test" }).apply
+    const expected = convergedPlan(result.value, {
+      now: "x",
+      generatedPassword: "fixed-for-test",
+      generatedSecrets: { apiAuthPassword: "fixed-for-test", redisPassword: "fixed-for-test" },
+    }).apply
     expect(documents(out)).toEqual(JSON.parse(JSON.stringify(expected)))
   })
 

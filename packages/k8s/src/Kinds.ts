@@ -58,6 +58,9 @@ export const Kinds = {
   Role: namespaced("rbac.authorization.k8s.io", "v1", "Role", "roles"),
   RoleBinding: namespaced("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
   NetworkPolicy: namespaced("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+  Ingress: namespaced("networking.k8s.io", "v1", "Ingress", "ingresses"),
+  /** Gateway API: served only where its CRDs are installed. */
+  HTTPRoute: namespaced("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
   PodDisruptionBudget: namespaced("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets"),
   Lease: namespaced<Lease>("coordination.k8s.io", "v1", "Lease", "leases"),
   Event: namespaced<KubeEvent>("events.k8s.io", "v1", "Event", "events"),

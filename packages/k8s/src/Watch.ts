@@ -12,6 +12,11 @@
  *   changed objects, a synthesized `DELETED` (with the last known object) for those that vanished meanwhile — so a
  *   consumer that applies events in order always ends equal to the server, with no gap.
  *
+ * A kind the API server may not serve (a CRD installed separately, such as the Gateway API's) can be watched with
+ * `notServedAsEmpty`: while its list answers 404, the stream reports it as listed and empty (`SYNCED` after a
+ * synthesized `DELETED` for anything it had), and lists again after the backoff, so that a consumer waiting for its
+ * first sync is not held by a kind that may never be installed.
+ *
  * ResourceVersions are opaque: they are only compared for equality.
  */
 import { Clock, Duration, Effect, Metric, Pull, Queue, Random, Schedule, Stream } from "effect"
@@ -57,6 +62,11 @@ export interface WatchOptions {
    * Must keep `metadata.name`, `namespace`, `uid` and `resourceVersion`. Default: none.
    */
   readonly transform?: (<B extends KubeObject>(object: Live<B>) => Live<B>) | undefined
+  /**
+   * A 404 on the list means the API server does not serve the kind (its CRD is not installed): report it as empty
+   * and synced, and try again after the backoff. Default false (a 404 is a failure like any other).
+   */
+  readonly notServedAsEmpty?: boolean | undefined
 }
 
 /**
@@ -149,6 +159,7 @@ export const watch = <A extends KubeObject, X extends Access>(
           }
           resourceVersion = result.resourceVersion
           mustList = false
+          toldNotServed = false
           yield* Effect.logDebug("watch listed", { ...where, objects: result.items.length, changes, resourceVersion })
           yield* emit({ type: "SYNCED", resourceVersion: result.resourceVersion })
         })
@@ -196,8 +207,32 @@ export const watch = <A extends KubeObject, X extends Access>(
           }
         })
 
+        /** Whether the consumer was told the kind is not served since the last list that succeeded. */
+        let toldNotServed = false
+        /** The kind is not served: whatever the consumer was told exists is gone, and the (empty) list is complete. */
+        const notServed = Effect.gen(function* () {
+          if (toldNotServed) return
+          toldNotServed = true
+          for (const [key, previous] of known) {
+            known.delete(key)
+            yield* count(metrics.synthesizedDeletes)
+            yield* emit({ type: "DELETED", object: previous })
+          }
+          yield* emit({ type: "SYNCED", resourceVersion: "" })
+        })
+
         const step = Effect.suspend(() => (mustList ? relist : watchOnce)).pipe(
           Effect.catch((error: K8sError) => {
+            if (options.notServedAsEmpty === true && error.reason._tag === "NotFound") {
+              // Not a fault: the kind is not installed (yet). Look again after the backoff, quietly.
+              mustList = true
+              return notServed.pipe(
+                Effect.andThen(Effect.logDebug("kind not served, listing again after backoff", where)),
+                Effect.andThen(backoff(error)),
+                Effect.asVoid,
+                Pull.catchDone(() => Effect.void),
+              )
+            }
             if (error.reason._tag === "Gone" && !mustList) {
               // The resume point fell out of the server's history: relist now, then report what changed.
               mustList = true

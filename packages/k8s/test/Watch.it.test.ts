@@ -4,7 +4,17 @@ import { adminUser, eventually, readAudit, sharedControlPlane, useNamespace } fr
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Metric, Random, Ref, Stream } from "effect"
 import { KubeClient, Watch } from "../src/index.js"
-import { ensureWidgetCrd, type Mirror, mirror, sharedClient, type Widget, Widgets } from "./support.js"
+import { resourceKind } from "../src/Kinds.js"
+import {
+  CustomResourceDefinitions,
+  ensureWidgetCrd,
+  type Mirror,
+  mirror,
+  sharedClient,
+  type Widget,
+  Widgets,
+  widgetLikeCrd,
+} from "./support.js"
 
 const namespace = useNamespace("k8s-watch")
 
@@ -182,5 +192,56 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
         assert.isAbove(count, 0)
       }),
     { timeout: 90_000 },
+  )
+
+  it.effect(
+    "reports a kind the server does not serve as synced and empty, then its objects once its CRD is installed, and their deletion when it is removed",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient
+        const group = `g${(yield* Random.nextIntBetween(0, 1e9)).toString(36)}.k8s.test.cartographer.dev`
+        const Gadgets = resourceKind<Widget>({
+          group,
+          version: "v1",
+          kind: "Gadget",
+          plural: "gadgets",
+          namespaced: true,
+        })
+        const crd = widgetLikeCrd(Gadgets)
+        yield* Effect.addFinalizer(() =>
+          client.delete(CustomResourceDefinitions, { name: crd.metadata.name }).pipe(Effect.ignore),
+        )
+        const { seen } = yield* collect(
+          Watch.watch(Gadgets, {
+            namespace,
+            notServedAsEmpty: true,
+            backoff: { initial: "200 millis", max: "1 second" },
+          }),
+        )
+        yield* eventually(seen((all) => all.some((e) => e.type === "SYNCED")))
+        // Listed again every backoff (at most a second here) while missing, the stream says so once.
+        yield* Effect.sleep("3 seconds")
+        assert.deepStrictEqual((yield* seen(() => true)).map(describeEvent), ["SYNCED"])
+
+        yield* client.apply(CustomResourceDefinitions, crd, { fieldManager: "k8s-tests" })
+        yield* eventually(
+          client.apply(Gadgets, { metadata: { name: "g", namespace }, spec: { size: 1 } }),
+          "60 seconds",
+        )
+        yield* eventually(
+          seen((all) => all.some((e) => e.type === "ADDED")),
+          "30 seconds",
+        )
+
+        yield* client.delete(CustomResourceDefinitions, { name: crd.metadata.name })
+        const all = yield* eventually(
+          seen((all) => all.some((e) => e.type === "DELETED")),
+          "60 seconds",
+        )
+        const described = all.map(describeEvent)
+        assert.isAbove(described.indexOf("ADDED g"), 0)
+        assert.isBelow(described.indexOf("ADDED g"), described.indexOf("DELETED g"))
+      }),
+    { timeout: 120_000 },
   )
 })

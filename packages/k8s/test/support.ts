@@ -42,14 +42,20 @@ export const CustomResourceDefinitions = resourceKind({
   namespaced: false,
 })
 
-const widgetCrd = {
+/** A CRD with the Widget's schema for another namespaced kind (one a test installs and removes itself). */
+export const widgetLikeCrd = (kind: { readonly group: string; readonly kind: string; readonly plural: string }) => ({
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
-  metadata: { name: `${Widgets.plural}.${Widgets.group}` },
+  metadata: { name: `${kind.plural}.${kind.group}` },
   spec: {
-    group: Widgets.group,
+    group: kind.group,
     scope: "Namespaced",
-    names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
+    names: {
+      plural: kind.plural,
+      singular: kind.kind.toLowerCase(),
+      kind: kind.kind,
+      listKind: `${kind.kind}List`,
+    },
     versions: [
       {
         name: "v1",
@@ -78,7 +84,9 @@ const widgetCrd = {
       },
     ],
   },
-}
+})
+
+const widgetCrd = widgetLikeCrd(Widgets)
 
 /** Installs the Widget CRD (idempotent; never deleted: the control plane is thrown away) and waits until served. */
 export const ensureWidgetCrd: Effect.Effect<void, K8sError | string, KubeClient> = Effect.gen(function* () {

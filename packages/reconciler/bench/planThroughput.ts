@@ -31,7 +31,11 @@ export const measurePlanThroughput = (
 ): PlanThroughput => {
   const seconds = options.seconds ?? 2
   const size = options.workspaces ?? 1000
-  const inputs = { now: "2025-01-01T00:00:00Z", generatedPassword: "bench-password" }
+  const inputs = {
+    now: "2025-01-01T00:00:00Z",
+    generatedPassword: "bench-password",
+    generatedSecrets: { apiAuthPassword: "bench-auth", redisPassword: "bench-redis" },
+  }
   const workspaces = fc.sample(workspace(), { numRuns: size, seed: 42 })
   const settled: Array<Observed> = workspaces.map((ws) =>
     observeApplied(plan(ws, nothingObserved(inputs)), { ...inputs, migration: "succeeded" }),

@@ -4,10 +4,10 @@
  */
 
 export * as Engine from "./engine/Engine.js"
-export { managedKindNames, managedKinds } from "./engine/ManagedKinds.js"
-export { generatePassword } from "./password.js"
+export { managedKindNames, managedKinds, optionalKinds } from "./engine/ManagedKinds.js"
+export { generatePassword, generateSecrets } from "./password.js"
 export type { ManagedKind, ManagedObject } from "./plan/kube.js"
-export { nothingObserved, type Observed } from "./plan/Observed.js"
+export { type GeneratedSecrets, nothingObserved, type Observed } from "./plan/Observed.js"
 export type { Plan } from "./plan/Plan.js"
 export { type ExistingObject, pruneTargets } from "./plan/prune.js"
 export { secretKeys } from "./plan/secrets.js"

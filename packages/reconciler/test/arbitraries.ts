@@ -43,11 +43,24 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
     {
       now: rfc3339,
       generatedPassword: fc.string({ minLength: 1, maxLength: 40 }),
+      generatedSecrets: fc.record({
+        apiAuthPassword: fc.string({ minLength: 1, maxLength: 40 }),
+        redisPassword: fc.string({ minLength: 1, maxLength: 40 }),
+      }),
       secret: fc.oneof(
         fc.record({ password: fc.string({ maxLength: 30 }) }).map(({ password }) => ({
           data: { password: encodeBase64(password), username: encodeBase64("postgres") },
         })),
         fc.constant({ data: { orionDatabasePassword: encodeBase64("0d6f1e0c-legacy-guid") } }),
+        // Credentials made earlier: basic auth (maybe only part of its keys) and Redis.
+        fc.record({ password: fc.string({ maxLength: 30 }), partial: fc.boolean() }).map(({ password, partial }) => ({
+          data: {
+            password: encodeBase64("db"),
+            "api-auth-password": encodeBase64(password),
+            ...(partial ? {} : { "auth-string": encodeBase64(`admin:${password}`) }),
+            "redis-password": encodeBase64("observed-redis"),
+          },
+        })),
       ),
       database: workloadObservation,
       server: fc
@@ -66,6 +79,7 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
           ...(migrationHash === undefined ? {} : { migrationHash }),
         })),
       redis: workloadObservation,
+      services: workloadObservation,
       migrationJobs: fc.array(
         fc.record({ name: jobName, state: jobState, message: fc.constant("BackoffLimitExceeded: boom") }),
         { maxLength: 3 },
@@ -95,6 +109,6 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
         { maxLength: 2 },
       ),
     },
-    { requiredKeys: ["now", "generatedPassword"] },
+    { requiredKeys: ["now", "generatedPassword", "generatedSecrets"] },
   )
 }

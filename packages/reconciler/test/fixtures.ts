@@ -9,7 +9,11 @@ import type { Container, Deployment } from "../src/plan/kube.js"
 import { plan } from "../src/plan/planner.js"
 import { observeApplied } from "../src/plan/simulate.js"
 
-export const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "s3cr3t/p@ss:word" }
+export const inputs = {
+  now: "2025-06-01T12:00:00Z",
+  generatedPassword: "s3cr3t/p@ss:word",
+  generatedSecrets: { apiAuthPassword: "auth/p@ss:word", redisPassword: "redis-p@ss" },
+}
 export const nothing = nothingObserved(inputs)
 
 /** A Workspace `test-environment` in namespace `prefect` with uid and generation, and the given workflows fields. */

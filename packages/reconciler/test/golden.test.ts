@@ -14,7 +14,11 @@ const goldenDir = fileURLToPath(new URL("./golden/", import.meta.url))
 const update = process.env.UPDATE_GOLDEN === "1"
 
 /** Fixed inputs: goldens must not change from run to run. */
-const inputs = { now: "2025-01-01T00:00:00Z", generatedPassword: "golden-password" }
+const inputs = {
+  now: "2025-01-01T00:00:00Z",
+  generatedPassword: "golden-password",
+  generatedSecrets: { apiAuthPassword: "golden-auth-password", redisPassword: "golden-redis-password" },
+}
 
 const samples = existsSync(samplesDir)
   ? readdirSync(samplesDir)

@@ -5,7 +5,7 @@ import type { Job } from "../src/plan/kube.js"
 import { desiredRevision, migrationHashAnnotation, planMigrationJob } from "../src/plan/migration.js"
 import { plan } from "../src/plan/planner.js"
 import { observeApplied } from "../src/plan/simulate.js"
-import { condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
+import { afterMigration, condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
 
 const serverName = "test-environment-orion-server"
 const jobOf = (w: ReturnType<typeof ws>): Job => {
@@ -14,15 +14,27 @@ const jobOf = (w: ReturnType<typeof ws>): Job => {
 }
 
 describe("migration Job", () => {
-  it("runs `prefect server database upgrade -y` as arguments of the server image, keeping the entrypoint", () => {
+  it("runs `prefect server database upgrade -y`, then registers block types, as arguments of the server image", () => {
     const job = jobOf(ws())
     const migrate = job.spec.template.spec.containers[0]
-    expect(migrate?.args).toEqual(["prefect", "server", "database", "upgrade", "-y"])
+    const [python, flag, script] = migrate?.args ?? []
+    expect([python, flag]).toEqual(["python", "-c"])
+    expect(script).toContain('subprocess.call(["prefect", "server", "database", "upgrade", "-y"])')
+    // A failed upgrade fails the Job with its exit code, before anything is registered.
+    expect(script?.indexOf("sys.exit(code)")).toBeLessThan(script?.indexOf("run_block_auto_registration(") ?? 0)
     expect(migrate?.command).toBeUndefined()
     expect(migrate?.image).toBe("prefecthq/prefect:3.9.1-python3.12")
     expect(migrate?.terminationMessagePolicy).toBe("FallbackToLogsOnError")
     expect(job.spec.template.spec.restartPolicy).toBe("Never")
     expect(job.spec.backoffLimit).toBe(3)
+  })
+
+  it("leaves block registration to the Job: the server replicas do not register at start (they would race)", () => {
+    const server = afterMigration(ws({ controllerReplicas: 3 })).apply.find(
+      (o) => o.kind === "Deployment" && o.metadata.name === "test-environment-orion-server",
+    )
+    const env = server?.kind === "Deployment" ? server.spec.template.spec.containers[0]?.env : undefined
+    expect(env).toContainEqual({ name: "PREFECT_SERVER_REGISTER_BLOCKS_ON_START", value: "false" })
   })
 
   it("has no ttlSecondsAfterFinished: the gate's memory is the server's annotation, not the Job's existence", () => {

@@ -9,18 +9,25 @@ const selector = (component: string) => ({
 })
 
 describe("NetworkPolicies", () => {
-  it("admit to Postgres only the server's pods and the migration Job's, on 5432", () => {
+  it("admit to Postgres only the server's pods, the background services' and the migration Job's, on 5432", () => {
     const policy = find(plan(ws(), nothing), "NetworkPolicy", "test-environment-orion-database")
     expect(policy.spec).toEqual({
       ...selector("database"),
       policyTypes: ["Ingress"],
-      ingress: [{ from: [selector("server"), selector("migration")], ports: [{ protocol: "TCP", port: 5432 }] }],
+      ingress: [
+        {
+          from: [selector("server"), selector("services"), selector("migration")],
+          ports: [{ protocol: "TCP", port: 5432 }],
+        },
+      ],
     })
   })
 
-  it("admit to Redis only the server's pods, on 6379", () => {
+  it("admit to Redis only the server's pods and the background services', on 6379", () => {
     const policy = find(plan(ws({ controllerReplicas: 2 }), nothing), "NetworkPolicy", "test-environment-orion-redis")
-    expect(policy.spec.ingress).toEqual([{ from: [selector("server")], ports: [{ protocol: "TCP", port: 6379 }] }])
+    expect(policy.spec.ingress).toEqual([
+      { from: [selector("server"), selector("services")], ports: [{ protocol: "TCP", port: 6379 }] },
+    ])
   })
 
   it("select the pods the workloads really run (their selectors match the policies' targets)", () => {
@@ -32,10 +39,18 @@ describe("NetworkPolicies", () => {
     expect(find(p, "Deployment", "test-environment-orion-server").spec.template.metadata.labels).toMatchObject(
       selector("server").podSelector.matchLabels,
     )
+    expect(find(p, "Deployment", "test-environment-orion-services").spec.template.metadata.labels).toMatchObject(
+      selector("services").podSelector.matchLabels,
+    )
   })
 
   it("are not created when networkPolicy.enabled is false", () => {
     const p = plan(ws({ controllerReplicas: 2, networkPolicy: { enabled: false } }), nothing)
     expect(p.apply.some((o) => o.kind === "NetworkPolicy")).toBe(false)
+  })
+
+  it("are not created for an external Redis (there is no in-cluster one to protect)", () => {
+    const p = plan(ws({ controllerReplicas: 2, redis: { external: { host: "redis.example.com" } } }), nothing)
+    expect(p.apply.some((o) => o.kind === "NetworkPolicy" && o.metadata.name.endsWith("-orion-redis"))).toBe(false)
   })
 })

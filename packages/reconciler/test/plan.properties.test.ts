@@ -18,7 +18,11 @@ import { inventory } from "./fixtures.js"
 import { podSpecOf, violations } from "./kubernetesRules.js"
 
 const runs = { numRuns: 200 }
-const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "generated p@ss/word" }
+const inputs = {
+  now: "2025-06-01T12:00:00Z",
+  generatedPassword: "generated p@ss/word",
+  generatedSecrets: { apiAuthPassword: "generated auth/p@ss", redisPassword: "generated-redis" },
+}
 const key = (o: ManagedObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`
 const byKey = (objects: ReadonlyArray<ManagedObject>) => new Map(objects.map((o) => [key(o), o]))
 const currentJobName = (ws: Workspace): string | undefined =>

@@ -7,12 +7,12 @@ import { describe, expect, it } from "vitest"
 import { nothingObserved } from "../src/index.js"
 import type { ManagedObject, PodSpec, PodTemplateSpec } from "../src/plan/kube.js"
 import { labelKeys } from "../src/plan/labels.js"
-import { canonical } from "../src/plan/placement.js"
 import { plan } from "../src/plan/planner.js"
 import { convergedPlan } from "../src/plan/simulate.js"
+import { canonical } from "../src/plan/sorted.js"
+import { inputs } from "./fixtures.js"
 
 const runs = { numRuns: 200 }
-const inputs = { now: "2025-06-01T12:00:00Z", generatedPassword: "p" }
 
 type Workload = Extract<ManagedObject, { kind: "Deployment" | "StatefulSet" | "Job" }>
 const workloads = (objects: ReadonlyArray<ManagedObject>): ReadonlyArray<Workload> =>
@@ -25,7 +25,9 @@ const ownPlacement = (ws: Workspace, object: Workload): Placement | undefined =>
   switch (object.metadata.labels[labelKeys.component]) {
     case "agent":
       return workflows.agentPools.find((p) => p.name === pool)
+    // The background services run where the server's pods run.
     case "server":
+    case "services":
       return workflows.server
     case "database":
       return workflows.database

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { pruneTargets } from "../src/index.js"
-import { plan } from "../src/plan/planner.js"
-import { afterMigration, condition, container, envOf, find, has, inventory, settled, ws } from "./fixtures.js"
+import { afterMigration, condition, container, envOf, find, ws } from "./fixtures.js"
 
 const name = "test-environment-orion-server"
 
@@ -43,11 +41,30 @@ describe("Prefect server", () => {
     )
   })
 
-  it("checks startup and liveness on /api/health and readiness on /api/ready", () => {
+  it("checks startup on /api/health, readiness on /api/ready, and liveness on /api/ready for 5 minutes", () => {
     const server = container(find(afterMigration(ws()), "Deployment", name))
     expect(server.startupProbe?.httpGet).toEqual({ path: "/api/health", port: "http-orion" })
-    expect(server.livenessProbe?.httpGet).toEqual({ path: "/api/health", port: "http-orion" })
-    expect(server.readinessProbe?.httpGet).toEqual({ path: "/api/ready", port: "http-orion" })
+    expect(server.readinessProbe).toEqual({
+      httpGet: { path: "/api/ready", port: "http-orion" },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    })
+    // /api/health never reads the database: only /api/ready notices a database lost for good.
+    expect(server.livenessProbe).toEqual({
+      httpGet: { path: "/api/ready", port: "http-orion" },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 30,
+    })
+  })
+
+  it("restarts a replica after databaseLossRestartSeconds without its database, rounded up to the probe's period", () => {
+    const probe = (seconds: number) =>
+      container(find(afterMigration(ws({ server: { databaseLossRestartSeconds: seconds } })), "Deployment", name))
+        .livenessProbe
+    expect(probe(60)?.failureThreshold).toBe(6)
+    expect(probe(95)?.failureThreshold).toBe(10)
   })
 
   it("runs as 1001 on a read-only root with writable HOME, /tmp, PREFECT_HOME and UI build, without a token", () => {
@@ -99,42 +116,5 @@ describe("Prefect server", () => {
     expect(degraded).toMatchObject({ status: "True", reason: "EnvVarsIgnored" })
     expect(degraded?.message).toContain("spec.workflows.server.env[1] (PREFECT_UI_API_URL) is set by Cartographer")
     expect(degraded?.message).toContain("spec.workflows.server.env[0] (EXTRA) is overridden by a later entry")
-  })
-})
-
-describe("Redis for a multi-replica server", () => {
-  const redis = "test-environment-orion-redis"
-
-  it("is absent for a single replica", () => {
-    const p = afterMigration(ws())
-    expect(has(p, "Deployment", redis)).toBe(false)
-    expect(Object.keys(envOf(container(find(p, "Deployment", name))))).not.toContain("PREFECT_MESSAGING_BROKER")
-  })
-
-  it("is added with controllerReplicas > 1, with every HA setting on the server", () => {
-    const p = afterMigration(ws({ controllerReplicas: 2 }))
-    expect(find(p, "Deployment", redis).spec.replicas).toBe(1)
-    expect(find(p, "Service", redis).spec.ports[0]).toMatchObject({ name: "tcp-redis", port: 6379 })
-    expect(envOf(container(find(p, "Deployment", name)))).toMatchObject({
-      PREFECT_MESSAGING_BROKER: "prefect_redis.messaging",
-      PREFECT_MESSAGING_CACHE: "prefect_redis.messaging",
-      PREFECT_SERVER_EVENTS_CAUSAL_ORDERING: "prefect_redis.ordering",
-      PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE: "prefect_redis.lease_storage",
-      PREFECT_REDIS_MESSAGING_HOST: redis,
-      PREFECT_REDIS_MESSAGING_PORT: "6379",
-      PREFECT_SERVER_DOCKET_URL: `redis://${redis}:6379/1`,
-    })
-  })
-
-  it("is pruned when controllerReplicas drops back to 1", () => {
-    const ha = ws({ controllerReplicas: 2 })
-    const world = settled(ha)
-    const before = plan(ha, world)
-    const single = plan(ws({ controllerReplicas: 1 }), world)
-    expect(
-      pruneTargets(single.prune, inventory(before))
-        .map((o) => `${o.kind}/${o.name}`)
-        .sort(),
-    ).toEqual([`Deployment/${redis}`, `NetworkPolicy/${redis}`, `Service/${redis}`])
   })
 })

@@ -21,7 +21,7 @@ const up = (replicas: number) => ({
   availableReplicas: replicas,
 })
 
-/** Everything healthy: one database, a migrated server with 2 replicas, Redis, two pools. */
+/** Everything healthy: one database, a migrated server with 2 replicas, Redis, the background services, two pools. */
 const healthy: StatusFacts = {
   database: { name: "ws-orion-database", desired: 1, observed: up(1) },
   migration: {
@@ -33,11 +33,13 @@ const healthy: StatusFacts = {
   },
   server: { name: "ws-orion-server", desired: 2, observed: up(2) },
   redis: { name: "ws-orion-redis", desired: 1, observed: up(1) },
+  services: { name: "ws-orion-services", desired: 1, observed: up(1) },
   pools: [
     { pool: "default", name: "ws-agent-default", desired: 1, observed: up(1) },
     { pool: "gpu", name: "ws-agent-gpu", desired: 0, observed: up(0) },
   ],
   ignoredEnv: [],
+  missingSecrets: [],
   podProblems: [],
 }
 const facts = (change: Partial<StatusFacts>): StatusFacts => ({ ...healthy, ...change })

@@ -1,28 +1,10 @@
 /**
- * The parts of a container that several components of a Workspace state alike: its image, its environment
- * variables, the names of the objects they refer to.
+ * The environment variables of a container, as several components of a Workspace state them (the server, pools,
+ * flow-run Jobs).
  */
 import { Schema } from "effect"
 import { celFilter } from "./cel.js"
-
-export const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
-
-/**
- * A container image reference: printable ASCII without spaces, not empty. Spelled as the range `!`–`~` rather than
- * `\S`: the CRD carries the same pattern to the API server, whose RE2 `\s` knows only ASCII whitespace, so `\S` would
- * let Unicode spaces through there that JavaScript refuses (found by the fuzz suite).
- */
-export const Image = Schema.String.check(
-  Schema.isPattern(/^[!-~]+$/u, { message: "must be an image reference such as prefecthq/prefect:3.9.1-python3.12" }),
-).annotate({ description: "A container image reference (registry/repository:tag or @digest), printable ASCII." })
-
-export const ObjectName = Schema.String.check(
-  Schema.isMaxLength(253, { message: "must be at most 253 characters" }),
-  Schema.isPattern(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u, {
-    message:
-      "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
-  }),
-)
+import { NonEmptyString, ObjectName } from "./fields.js"
 
 const KeyRef = Schema.Struct({
   name: ObjectName.annotate({ description: "Name of the object in the Workspace's namespace." }),

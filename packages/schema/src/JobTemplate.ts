@@ -4,8 +4,9 @@
  * for its own runs (see docs/adr/0009-kubernetes-pool-job-template.md).
  */
 import { Schema } from "effect"
-import { Env, Image, ObjectName } from "./Container.js"
+import { Env } from "./Container.js"
 import { uniqueValues } from "./cel.js"
+import { Image, ObjectName } from "./fields.js"
 import { EnvFrom } from "./Mounts.js"
 import { Resources } from "./Resources.js"
 import { labelMap, tolerations } from "./Scheduling.js"

@@ -11,6 +11,8 @@ export const databaseHeadlessName = (workspace: string): string => `${workspace}
 export const databaseVolumeName = (workspace: string): string => `${workspace}${childSuffix.databaseVolume}`
 export const serverName = (workspace: string): string => `${workspace}${childSuffix.server}`
 export const redisName = (workspace: string): string => `${workspace}${childSuffix.redis}`
+/** Prefect's background services when the server runs several API replicas (`controllerReplicas` > 1). */
+export const servicesName = (workspace: string): string => `${workspace}${childSuffix.services}`
 export const migrationJobName = (workspace: string, hash: string): string =>
   `${workspace}${childSuffix.migration}${hash.slice(0, migrationHashLength)}`
 export const agentName = (workspace: string, pool: string): string => `${workspace}${childSuffix.agent}${pool}`

@@ -6,12 +6,18 @@
  * agentPools[{name, image, replicas}]}` is accepted unchanged; every extension is optional with a stated default.
  */
 import { Effect, Schema } from "effect"
-import { Env, Image, NonEmptyString, ObjectName } from "./Container.js"
+import { BasicAuth } from "./BasicAuth.js"
+import { Env } from "./Container.js"
 import { celFilter } from "./cel.js"
+import { workflowsIssues } from "./crossField.js"
 import { PoolDisruptionBudget } from "./Disruption.js"
 import * as Defaults from "./defaults.js"
+import { HttpRoute, Ingress } from "./Exposure.js"
+import { Image, NonEmptyString, NonNegativeInt, ObjectName, withDefault } from "./fields.js"
 import { PoolServiceAccount } from "./Identity.js"
 import { JobTemplate } from "./JobTemplate.js"
+import { DatabaseLossRestartSeconds } from "./Liveness.js"
+import { Metrics } from "./Metrics.js"
 import { mountFields, mountsNameVolumes } from "./Mounts.js"
 import { agentName } from "./Names.js"
 import {
@@ -22,7 +28,9 @@ import {
   maxWorkspaceNameLength,
 } from "./nameRules.js"
 import { positiveQuantity } from "./Quantity.js"
+import { RedisSpec } from "./Redis.js"
 import { Resources } from "./Resources.js"
+import { Retention } from "./Retention.js"
 import { placementFields } from "./Scheduling.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
@@ -31,14 +39,6 @@ export const version = "v1alpha1"
 export const apiVersion = `${group}/${version}`
 export const kind = "Workspace"
 export const plural = "workspaces"
-
-/** An optional key with a default applied when decoding, also stated as `default` in the CRD and JSON Schema. */
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], description?: string) =>
-  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(
-    schema.annotate(description === undefined ? { default: value } : { default: value, description }) as unknown as S,
-  )
-
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
 
 const Replicas = NonNegativeInt.check(Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }))
 
@@ -133,17 +133,30 @@ const LogLevel = Schema.Literals(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL
 
 export const ServerSpec = Schema.Struct({
   resources: Schema.optionalKey(Resources),
-  uiApiUrl: withDefault(
-    NonEmptyString,
-    Defaults.defaultUiApiUrl,
-    "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). The default works through " +
-      "`kubectl port-forward svc/<workspace>-orion-server 4200:4200`; set it to your Ingress URL + `/api` otherwise.",
-  ),
+  uiApiUrl: Schema.optionalKey(NonEmptyString).annotate({
+    description:
+      "The API URL the Prefect UI in the browser calls (`PREFECT_UI_API_URL`). When absent (or the old default " +
+      `${Defaults.defaultUiApiUrl}), it is derived: \`https://<host><path>/api\` from \`ingress.host\` (\`http://\` ` +
+      "without `ingress.tlsSecretName`), else from the first of `httpRoute.hostnames` (`httpRoute.https`), else " +
+      `\`${Defaults.defaultUiApiUrl}\`, which works through \`kubectl port-forward svc/<workspace>-orion-server 4200:4200\`.`,
+  }),
   logLevel: withDefault(LogLevel, Defaults.defaultLogLevel, "Prefect server log level."),
   env: Schema.optionalKey(Env),
   ...mountFields,
   ...placementFields("component"),
-}).annotate({ description: "Settings of the Prefect server (`<workspace>-orion-server`)." })
+  ingress: Schema.optionalKey(Ingress),
+  httpRoute: Schema.optionalKey(HttpRoute),
+  basicAuth: withDefault(BasicAuth, {}, "Basic auth on the server's API (off by default)."),
+  metrics: withDefault(Metrics, {}, "Prometheus metrics of the server (off by default)."),
+  databaseLossRestartSeconds: DatabaseLossRestartSeconds,
+  // Resources' own description (how they are checked) is what the CRD shows; the field's name says whose they are.
+  servicesResources: Schema.optionalKey(Resources),
+}).annotate({
+  description:
+    "Settings of the Prefect server (`<workspace>-orion-server`); with `controllerReplicas` > 1 they also apply to " +
+    "its background services (`<workspace>-orion-services`): their placement, pod metadata, `envFrom` and volumes " +
+    "are the server's, their compute resources `servicesResources`.",
+})
 export type ServerSpec = typeof ServerSpec.Type
 
 export const ExternalDatabase = Schema.Struct({
@@ -173,15 +186,10 @@ export const DatabaseSpec = Schema.Struct({
     "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
   ),
+  retention: withDefault(Retention, {}, "How long Prefect keeps flow runs and events (its database vacuum)."),
   ...placementFields("component"),
 }).annotate({ description: "The Prefect database." })
 export type DatabaseSpec = typeof DatabaseSpec.Type
-
-export const RedisSpec = Schema.Struct({
-  image: Schema.optionalKey(Image).annotate({ description: `Redis image. Default ${Defaults.defaultRedisImage}.` }),
-  resources: Schema.optionalKey(Resources),
-  ...placementFields("component"),
-}).annotate({ description: "Redis, deployed only when `controllerReplicas` > 1 (Prefect's HA messaging)." })
 
 export const MigrationSpec = Schema.Struct({
   ...placementFields("component"),
@@ -335,7 +343,10 @@ export const Workspace = Schema.Struct({
   spec: WorkspaceSpec,
   status: Schema.optionalKey(WorkspaceStatus),
 })
-  .check(derivedNamesFit)
+  .check(
+    derivedNamesFit,
+    Schema.makeFilter((ws: { readonly spec: WorkspaceSpec }) => workflowsIssues(ws.spec.workflows)),
+  )
   .annotate({
     description: "A Prefect 3 workspace: server, database and worker pools, run and repaired by Cartographer.",
   })

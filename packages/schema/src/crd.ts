@@ -6,6 +6,7 @@
  * cannot express, so that a Schema change can never silently produce a CRD that validates less than the decoder.
  */
 import { JsonSchema, Schema } from "effect"
+import { crossFieldRules } from "./crossField.js"
 import { maxLabelLength, maxWorkspaceNameLength } from "./nameRules.js"
 import { maxResources } from "./Resources.js"
 import { apiVersion, group, kind, plural, version, Workspace, WorkspaceSpec } from "./Workspace.js"
@@ -233,6 +234,10 @@ export const workspaceOpenApiSchema = (): Json => {
       { rule: "quantity(string(self)).isGreaterThan(quantity('0'))", message: "must be greater than zero, e.g. 16Gi" },
     ],
   }))
+  for (const [path, rules] of crossFieldRules) {
+    const node = at(spec, ...path)
+    node["x-kubernetes-validations"] = [...((node["x-kubernetes-validations"] as Array<Json>) ?? []), ...rules]
+  }
   const lastTransition = at(status, "conditions").items as Json
   ;((lastTransition.properties as Json).lastTransitionTime as Json).format = "date-time"
   return {

@@ -4,16 +4,21 @@
  * rest serves the planner, the engine, the CLI and the generators of the CRD and the configuration reference.
  */
 
+export { type BasicAuth, defaultAuthStringKey } from "./BasicAuth.js"
 export { EnvVar } from "./Container.js"
 export { workspaceCrd, workspaceJsonSchema } from "./crd.js"
 export { defaultMaxUnavailable } from "./Disruption.js"
+export { defaultUiApiUrl } from "./defaults.js"
 export { parseDocuments, type SourceDocument, toYaml, toYamlStream } from "./documents.js"
+export type { HttpRoute, Ingress } from "./Exposure.js"
 export * as Defaults from "./images.js"
 export type { JobTemplate } from "./JobTemplate.js"
 export { cartographerVolumes, type EnvFromSource, type Volume, type VolumeMount } from "./Mounts.js"
 export * as Names from "./Names.js"
 export { quantityValue } from "./Quantity.js"
+export type { ExternalRedis, RedisSpec } from "./Redis.js"
 export { Resources } from "./Resources.js"
+export type { Retention } from "./Retention.js"
 export {
   type Affinity,
   type LabelSelector,

@@ -34,6 +34,7 @@ export const childSuffix = {
   databaseVolume: "-orion-database-pvc",
   server: "-orion-server",
   redis: "-orion-redis",
+  services: "-orion-services",
   migration: "-orion-migrate-", // + 8 hex characters of the migration hash
   agent: "-agent-", // + pool name
 } as const

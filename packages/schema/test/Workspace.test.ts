@@ -35,8 +35,14 @@ describe("Workspace Schema", () => {
     expect(w.storageQuota).toBe("16Gi")
     expect(w.imagePullPolicy).toBe("IfNotPresent")
     expect(w.agentPools[0]).toEqual({ name: "default", replicas: 1, type: "process" })
-    expect(w.server).toEqual({ uiApiUrl: "http://localhost:4200/api", logLevel: "INFO" })
-    expect(w.database).toEqual({ deleteVolumeWithWorkspace: false })
+    // No uiApiUrl: the planner derives it (from a route's host, else the port-forward URL).
+    expect(w.server).toEqual({
+      logLevel: "INFO",
+      basicAuth: { enabled: false },
+      metrics: { enabled: false },
+      databaseLossRestartSeconds: 300,
+    })
+    expect(w.database).toEqual({ deleteVolumeWithWorkspace: false, retention: { flowRunDays: 90, eventDays: 7 } })
     expect(w.networkPolicy).toEqual({ enabled: true })
   })
 

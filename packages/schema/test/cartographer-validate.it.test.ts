@@ -43,6 +43,26 @@ describe("cartographer-validate", () => {
     expect(result.stderr).toContain(`${file}:0: skipped, not a Workspace (v1 ConfigMap)`)
   })
 
+  it("reports cross-field mistakes at the field to fix, with its line: a TLS Secret without a host", async () => {
+    const document = [
+      "apiVersion: mlops.aigency.com/v1alpha1",
+      "kind: Workspace",
+      "metadata: {name: exposed}",
+      "spec:",
+      "  workflows:",
+      "    server:",
+      "      ingress:",
+      "        tlsSecretName: prefect-tls",
+      "    agentPools: [{name: default}]",
+      "",
+    ].join("\n")
+    const result = await run(["-"], document)
+    expect(result.code).toBe(1)
+    expect(result.stdout.trim()).toBe(
+      "-: spec.workflows.server.ingress.tlsSecretName: needs ingress.host: a TLS certificate is served for a host name (line 8)",
+    )
+  })
+
   it("reads standard input with -", async () => {
     const result = await run(["-"], invalid)
     expect(result.code).toBe(1)

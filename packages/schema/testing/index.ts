@@ -79,6 +79,9 @@ const envVar = fc.oneof(
       "my.var",
       "PREFECT_API_URL",
       "PREFECT_UI_API_URL",
+      "PREFECT_API_AUTH_STRING",
+      "PREFECT_SERVER_API_AUTH_STRING",
+      "PREFECT_REDIS_MESSAGING_URL",
       "PREFECT_SERVER_DATABASE_CONNECTION_URL",
       "PREFECT_API_DATABASE_CONNECTION_URL",
       "PREFECT_SERVER_DATABASE_TIMEOUT",
@@ -102,6 +105,85 @@ const image = fc.constantFrom(
   "prefecthq/prefect:3-latest",
   "registry.example.com/ml/prefect@sha256:0123456789abcdef",
 )
+
+const hostname = fc.constantFrom("prefect.example.com", "a.b.example", "localhost", "ml-team.internal")
+const httpPath = fc.constantFrom("/", "/prefect", "/team/prefect")
+
+/**
+ * How the server is exposed, with the cross-field rules kept (a TLS Secret only with a host, one path for both
+ * routes), as users write it.
+ */
+const exposure = fc
+  .record(
+    {
+      ingress: fc.record(
+        {
+          className: fc.constantFrom("nginx", "traefik"),
+          host: hostname,
+          tlsSecretName: dnsLabel(20),
+          annotations: fc.dictionary(fc.constantFrom("cert-manager.io/cluster-issuer", "b.example/x"), dnsLabel(8), {
+            maxKeys: 2,
+          }),
+        },
+        { requiredKeys: [] },
+      ),
+      httpRoute: fc.record(
+        {
+          parentRefs: fc.array(
+            fc.record(
+              {
+                name: dnsLabel(20),
+                namespace: dnsLabel(20),
+                sectionName: fc.constantFrom("http", "https"),
+                port: fc.constantFrom(80, 443),
+              },
+              { requiredKeys: ["name"] },
+            ),
+            { minLength: 1, maxLength: 2 },
+          ),
+          hostnames: fc.array(hostname, { maxLength: 2 }),
+          https: fc.boolean(),
+          annotations: fc.dictionary(fc.constantFrom("a.example/y"), dnsLabel(8), { maxKeys: 1 }),
+        },
+        { requiredKeys: ["parentRefs"] },
+      ),
+      path: httpPath,
+    },
+    { requiredKeys: [] },
+  )
+  .map(({ ingress, httpRoute, path }) => {
+    const fixedIngress =
+      ingress === undefined
+        ? undefined
+        : {
+            ...(ingress.host === undefined ? (({ tlsSecretName: _, ...rest }) => rest)(ingress) : ingress),
+            ...(path === undefined ? {} : { path }),
+          }
+    return {
+      ...(fixedIngress === undefined ? {} : { ingress: fixedIngress }),
+      ...(httpRoute === undefined ? {} : { httpRoute: { ...httpRoute, ...(path === undefined ? {} : { path }) } }),
+    }
+  })
+
+/** External Redis settings, with distinct databases. */
+const externalRedis = fc
+  .record(
+    {
+      host: fc.constantFrom("redis.example.com", "10.0.0.7"),
+      port: fc.constantFrom(6379, 6380),
+      db: fc.integer({ min: 0, max: 3 }),
+      username: fc.constantFrom("default", "prefect"),
+      passwordSecretRef: fc.record(
+        { name: dnsLabel(20), key: fc.constantFrom("password", "redis-password") },
+        {
+          requiredKeys: ["name"],
+        },
+      ),
+      tls: fc.boolean(),
+    },
+    { requiredKeys: ["host"] },
+  )
+  .map((redis) => ({ ...redis, docketDb: (redis.db ?? 0) + 1 }))
 
 /** A worker pool as users write it, its name at most `maxName` characters. */
 export const poolDocument = (maxName: number) =>
@@ -169,15 +251,31 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                 }),
                 server: fc
                   .tuple(
-                    fc.record(
-                      {
-                        resources: containerResources,
-                        uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
-                        logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
-                        env: fc.array(envVar, { maxLength: 3 }),
-                      },
-                      { requiredKeys: [] },
-                    ),
+                    fc
+                      .record(
+                        {
+                          resources: containerResources,
+                          servicesResources: containerResources,
+                          uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
+                          logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
+                          env: fc.array(envVar, { maxLength: 3 }),
+                          exposure,
+                          basicAuth: fc.oneof(
+                            fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                            fc.record({
+                              enabled: fc.constant(true),
+                              secretRef: fc.record(
+                                { name: dnsLabel(20), key: fc.constantFrom("auth-string", "creds") },
+                                { requiredKeys: ["name"] },
+                              ),
+                            }),
+                          ),
+                          metrics: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                          databaseLossRestartSeconds: fc.integer({ min: 30, max: 3600 }),
+                        },
+                        { requiredKeys: [] },
+                      )
+                      .map(({ exposure: routes, ...server }) => ({ ...server, ...routes })),
                     fc.option(placement, { nil: undefined }),
                     fc.option(mounts, { nil: undefined }),
                   )
@@ -194,12 +292,23 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                         ),
                       }),
                       deleteVolumeWithWorkspace: fc.boolean(),
+                      retention: fc.record(
+                        {
+                          enabled: fc.boolean(),
+                          flowRunDays: fc.integer({ min: 1, max: 400 }),
+                          eventDays: fc.integer({ min: 1, max: 60 }),
+                        },
+                        { requiredKeys: [] },
+                      ),
                     },
                     { requiredKeys: [] },
                   )
                   .chain((database) => placedMaybe(database)),
                 redis: fc
-                  .record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] })
+                  .oneof(
+                    fc.record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] }),
+                    fc.record({ external: externalRedis }),
+                  )
                   .chain((redis) => placedMaybe(redis)),
                 migration: placement,
                 networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),

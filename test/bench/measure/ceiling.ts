@@ -25,7 +25,11 @@ export interface CeilingResult {
   readonly server: ServerView
 }
 
-export const planInputs = { now: "2025-01-01T00:00:00Z", generatedPassword: "bench-password" } as const
+export const planInputs = {
+  now: "2025-01-01T00:00:00Z",
+  generatedPassword: "bench-password",
+  generatedSecrets: { apiAuthPassword: "bench-auth", redisPassword: "bench-redis" },
+} as const
 
 /** What the planner applies for a live Workspace that has nothing yet: its children, then its status. */
 export const firstPlan = (live: unknown) => {

@@ -24,9 +24,11 @@ import {
   Engine,
   type ExistingObject,
   generatePassword,
+  generateSecrets,
   type ManagedKind,
   managedKinds,
   nothingObserved,
+  optionalKinds,
   pruneTargets,
 } from "@cartographer/reconciler"
 import { Names, toYaml, validateWorkspace } from "@cartographer/schema"
@@ -195,7 +197,11 @@ const diffWorkspace = (
     )
     const secretData = (secret as { data?: Record<string, string> } | undefined)?.data
     const planned = convergedPlan(decoded.value, {
-      ...nothingObserved({ now: new Date().toISOString(), generatedPassword: generatePassword() }),
+      ...nothingObserved({
+        now: new Date().toISOString(),
+        generatedPassword: generatePassword(),
+        generatedSecrets: generateSecrets(),
+      }),
       ...(secretData === undefined ? {} : { secret: { data: secretData } }),
     })
 
@@ -207,8 +213,14 @@ const diffWorkspace = (
         Effect.catch(failed(`get ${id}`)),
       )
       // The planner's object types are closed interfaces; the client takes any JSON object.
+      const notServed = optionalKinds[object.kind]
       const result = yield* dryRun(kind, { ...object }, Engine.defaults.fieldManager).pipe(
-        Effect.catch(failed(`dry-run apply ${id}`)),
+        Effect.catch((error: K8sError) =>
+          // The operator would report this kind as not installed (Degraded); so does the diff.
+          notServed !== undefined && error.reason._tag === "NotFound"
+            ? Effect.sync(() => void errors.push(`${id}: ${notServed}`))
+            : failed(`dry-run apply ${id}`)(error),
+        ),
       )
       if (result !== undefined) diffs.push(unified(id, current, result))
     }
@@ -220,9 +232,14 @@ const diffWorkspace = (
       const labelSelector = Object.entries(selector.matchLabels)
         .map(([k, v]) => `${k}=${v}`)
         .join(",")
-      const listed = yield* client
-        .list(kind, { namespace: selector.namespace, labelSelector })
-        .pipe(Effect.catch(failed(`list ${kind.kind} in ${selector.namespace}`)))
+      const listed = yield* client.list(kind, { namespace: selector.namespace, labelSelector }).pipe(
+        Effect.catch((error: K8sError) =>
+          // A kind the cluster does not serve has no objects to prune.
+          optionalKinds[selector.kind] !== undefined && error.reason._tag === "NotFound"
+            ? Effect.succeed(undefined)
+            : failed(`list ${kind.kind} in ${selector.namespace}`)(error),
+        ),
+      )
       for (const item of listed?.items ?? []) {
         const controllerUid = item.metadata.ownerReferences?.find((r) => r.controller === true)?.uid
         existing.push({

@@ -69,7 +69,11 @@ export const planFile = (
     pending = []
   }
   for (const { workspace, where } of file.workspaces) {
-    const plan = convergedPlan(workspace, { now: options.now, generatedPassword: options.password() })
+    const plan = convergedPlan(workspace, {
+      now: options.now,
+      generatedPassword: options.password(),
+      generatedSecrets: { apiAuthPassword: options.password(), redisPassword: options.password() },
+    })
     if (plan.apply.length === 0) {
       // The planner refused it (a derived name that cannot work): its status says why.
       const degraded = plan.status.conditions?.find((c) => c.type === "Degraded")

@@ -17,11 +17,11 @@ import type { ManagedKind, ManagedObject } from "../plan/kube.js"
 import { slim } from "./Cache.js"
 import type { Write } from "./Faults.js"
 import type { View } from "./Gather.js"
-import { describeObject, managedKinds } from "./ManagedKinds.js"
+import { describeObject, managedKinds, optionalKinds } from "./ManagedKinds.js"
 import { holds, withIntent } from "./NoOp.js"
 import { controllerUidOf } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
-import { type ChildRejected, classify, ReconcileError } from "./ReconcileError.js"
+import { ChildRejected, classify, ReconcileError } from "./ReconcileError.js"
 
 /** What applying a plan did. */
 export interface ApplyReport {
@@ -44,7 +44,8 @@ type Applied =
 /**
  * When each kind is applied: the database Secret alone first (creating it may reveal an existing one, and the
  * Workspace is then planned again); then what workloads refer to (volume, Services, ServiceAccounts, Roles,
- * policies); then the workloads and the RoleBindings (a binding may only name a Role that exists). Objects of one
+ * policies, disruption budgets); then the workloads, the RoleBindings (a binding may only name a Role that exists) and
+ * the routes to the server's Service (Ingress, HTTPRoute). Objects of one
  * wave are applied concurrently: a new Workspace costs three round trips instead of one per object.
  */
 const waveOf: { readonly [K in ManagedKind]: number } = {
@@ -59,7 +60,29 @@ const waveOf: { readonly [K in ManagedKind]: number } = {
   Job: 2,
   Deployment: 2,
   RoleBinding: 2,
+  Ingress: 2,
+  HTTPRoute: 2,
 }
+
+/**
+ * Whether applying `object` adds keys to an existing Secret: a credential generated from this reconcile's view. If
+ * that view is stale (a new leader whose cache has not seen its predecessor's last write), the key may exist by now
+ * with another value, and a forced apply would rotate it.
+ */
+const addsSecretKeys = (object: ManagedObject, live: Live<KubeObject>): boolean => {
+  if (object.kind !== "Secret") return false
+  const liveData = (live as { readonly data?: Readonly<Record<string, unknown>> }).data ?? {}
+  return Object.keys(object.data).some((key) => !(key in liveData))
+}
+
+/**
+ * The object with the live object's resourceVersion as a precondition: the API server refuses the apply (409
+ * Conflict, retried after a fresher read) if the object changed since. Not part of the intent.
+ */
+const atVersion = (desired: KubeObject, live: Live<KubeObject>): KubeObject => ({
+  ...desired,
+  metadata: { ...desired.metadata, resourceVersion: live.metadata.resourceVersion },
+})
 
 /** The plan's objects grouped by wave, each wave in plan order. */
 export const waves = (objects: ReadonlyArray<ManagedObject>): ReadonlyArray<ReadonlyArray<ManagedObject>> => {
@@ -101,6 +124,13 @@ export const makeApply = (ctx: ApplyContext) => {
       const desired: KubeObject = { ...withIntent(object) }
       if (live !== undefined && holds(desired, live)) return { _tag: "Holds" } as const
       const refused = (error: K8sError): Effect.Effect<Applied, ReconcileError> => {
+        const notServed = optionalKinds[object.kind]
+        // The object's namespace is the Workspace's, which exists: a 404 here means the kind is not served.
+        if (notServed !== undefined && error.reason._tag === "NotFound")
+          return Effect.succeed({
+            _tag: "Rejected",
+            reason: new ChildRejected({ key, object: describeObject(object), message: notServed, external: true }),
+          })
         const reason = classify(key, describeObject(object), error)
         return reason._tag === "ChildRejected"
           ? Effect.succeed({ _tag: "Rejected", reason })
@@ -127,10 +157,15 @@ export const makeApply = (ctx: ApplyContext) => {
           Effect.catch(refused),
         )
       }
-      return yield* client.apply(kind, desired, { fieldManager, force: true }).pipe(
-        Effect.flatMap((applied) => accepted(applied, "apply")),
-        Effect.catch(refused),
-      )
+      return yield* client
+        .apply(kind, live !== undefined && addsSecretKeys(object, live) ? atVersion(desired, live) : desired, {
+          fieldManager,
+          force: true,
+        })
+        .pipe(
+          Effect.flatMap((applied) => accepted(applied, "apply")),
+          Effect.catch(refused),
+        )
     })
 
   return (

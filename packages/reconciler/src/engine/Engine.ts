@@ -20,7 +20,7 @@ import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys, managedBy } from "../plan/labels.js"
 import * as Cache from "./Cache.js"
 import { Faults } from "./Faults.js"
-import { managedKindNames, managedKinds } from "./ManagedKinds.js"
+import { managedKindNames, managedKinds, optionalKinds } from "./ManagedKinds.js"
 import { workspaceKeyOf } from "./Observe.js"
 import { outcomeOf, type ReconcileResult, resultOf } from "./Outcome.js"
 import { OwnWrites } from "./OwnWrites.js"
@@ -143,6 +143,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
         namespaces: options.namespaces,
         labelSelector: managedBySelector,
         transform: Cache.slim,
+        // A kind whose CRDs are not installed is watched as empty, so that the engine still syncs and runs.
+        watch: { notServedAsEmpty: optionalKinds[kind] !== undefined },
         ownersOf: (object) => {
           const key = workspaceKeyOf(object)
           return key === undefined ? [] : [key]

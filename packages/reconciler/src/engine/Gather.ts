@@ -1,8 +1,9 @@
 /**
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
  * own writes the caches may not show yet (`OwnWrites`). Reads nothing from the API server but, once per failed
- * migration Job, its pod's termination message (the cache does not hold pods), and, while a workload is not ready,
- * its pods to say why (`PodDiagnosis.ts`).
+ * migration Job, its pod's termination message (the cache does not hold pods), the keys of the Secrets the spec
+ * names that Cartographer does not make (they carry no label of ours, so no cache holds them), and, while a workload
+ * is not ready, its pods to say why (`PodDiagnosis.ts`).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -10,7 +11,9 @@ import { Effect } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
-import { databaseName, redisName, secretName, serverName } from "../plan/names.js"
+import { databaseName, redisName, secretName, serverName, servicesName } from "../plan/names.js"
+import type { SecretObservation } from "../plan/Observed.js"
+import { referencedSecrets } from "../plan/references.js"
 import type { Cache } from "./Cache.js"
 import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
@@ -81,6 +84,23 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       )
   }
 
+  /**
+   * A Secret the spec names, not one of ours (so not in a cache): its keys, read now. Best effort: a failure other than
+   * "not found" tells nothing, and the Secret is then left out.
+   */
+  const secretKeysOf = (namespace: string, name: string): Effect.Effect<SecretObservation | undefined> =>
+    client.get(Kinds.Secret, { namespace, name }).pipe(
+      Effect.map((secret): SecretObservation | undefined => ({
+        namespace,
+        name,
+        keys: Object.keys((secret as { readonly data?: Record<string, unknown> }).data ?? {}).sort(),
+      })),
+      Effect.catchReason("K8sError", "NotFound", () =>
+        Effect.succeed<SecretObservation | undefined>({ namespace, name }),
+      ),
+      Effect.catch(() => Effect.succeed(undefined)),
+    )
+
   return (workspace: Workspace, key: string, uid: string | undefined): Effect.Effect<Children> =>
     Effect.gen(function* () {
       const names = contextOf(workspace)
@@ -103,15 +123,20 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       const diagnosed = needsDiagnosis([...deployments, ...(database === undefined ? [] : [database])])
         ? yield* readPods(client, namespace, names.name)
         : { pods: [], mountEvents: [] }
+      const secrets = yield* Effect.forEach([...new Set(referencedSecrets(names).map((r) => r.name))], (name) =>
+        secretKeysOf(namespace, name),
+      )
       return {
         secret: view.get("Secret", { namespace, name: secretName(names) }),
         database,
         server: mine(view.get("Deployment", { namespace, name: serverName(names) })),
         redis: mine(view.get("Deployment", { namespace, name: redisName(names) })),
+        services: mine(view.get("Deployment", { namespace, name: servicesName(names) })),
         deployments,
         jobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
+        referencedSecrets: secrets.filter((s) => s !== undefined),
         ...diagnosed,
       }
     })

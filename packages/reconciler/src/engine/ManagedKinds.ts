@@ -17,7 +17,19 @@ export const managedKinds: { readonly [K in ManagedKind]: ResourceKind<KubeObjec
   Role: Kinds.Role,
   RoleBinding: Kinds.RoleBinding,
   NetworkPolicy: Kinds.NetworkPolicy,
+  Ingress: Kinds.Ingress,
+  HTTPRoute: Kinds.HTTPRoute,
   PodDisruptionBudget: Kinds.PodDisruptionBudget,
+}
+
+/**
+ * Kinds a cluster serves only once their CRDs are installed, with what to tell the user when it does not: the engine
+ * watches them as empty until then, and a Workspace that asks for one reports it as `Degraded`.
+ */
+export const optionalKinds: { readonly [K in ManagedKind]?: string } = {
+  HTTPRoute:
+    "the Gateway API is not installed in this cluster (the API server does not serve HTTPRoute, " +
+    "gateway.networking.k8s.io/v1): install the Gateway API CRDs, or remove spec.workflows.server.httpRoute",
 }
 
 /** Every kind a plan may apply, each watched by the engine. */

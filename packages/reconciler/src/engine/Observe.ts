@@ -9,10 +9,12 @@ import { labelKeys } from "../plan/labels.js"
 import { migrationHashAnnotation } from "../plan/migration.js"
 import type {
   DatabaseObservation,
+  GeneratedSecrets,
   JobState,
   MigrationJobObservation,
   Observed,
   PoolObservation,
+  SecretObservation,
   ServerObservation,
   WorkloadObservation,
 } from "../plan/Observed.js"
@@ -123,6 +125,7 @@ export interface Children {
   readonly database: Live<KubeObject> | undefined
   readonly server: Live<KubeObject> | undefined
   readonly redis: Live<KubeObject> | undefined
+  readonly services: Live<KubeObject> | undefined
   /** This Workspace's Deployments (server, Redis and pools alike; pools are told apart by label). */
   readonly deployments: ReadonlyArray<Live<KubeObject>>
   readonly jobs: ReadonlyArray<Live<KubeObject>>
@@ -132,6 +135,8 @@ export interface Children {
   /** The Workspace's pods and the namespace's FailedMount Events, read while a workload is not ready. */
   readonly pods?: ReadonlyArray<Live<KubeObject>>
   readonly mountEvents?: ReadonlyArray<Live<KubeObject>>
+  /** The Secrets the spec names that Cartographer does not make, when the engine read them (keys only). */
+  readonly referencedSecrets?: ReadonlyArray<SecretObservation>
 }
 
 const migrationJobOf = (job: Live<KubeObject>, extra: string | undefined): MigrationJobObservation => {
@@ -145,6 +150,7 @@ const byName = <A extends { readonly name: string }>(a: A, b: A) => (a.name < b.
 export const observedOf = (input: {
   readonly now: string
   readonly generatedPassword: string
+  readonly generatedSecrets: GeneratedSecrets
   readonly previousStatus: WorkspaceStatus | undefined
   readonly children: Children
 }): Observed => {
@@ -171,6 +177,7 @@ export const observedOf = (input: {
   return defined<Observed>({
     now: input.now,
     generatedPassword: input.generatedPassword,
+    generatedSecrets: input.generatedSecrets,
     previousStatus: input.previousStatus,
     secret:
       data === undefined
@@ -186,9 +193,11 @@ export const observedOf = (input: {
     database: children.database === undefined ? undefined : databaseOf(children.database),
     server: children.server === undefined ? undefined : serverOf(children.server),
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
+    services: children.services === undefined ? undefined : workloadOf(children.services),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
     podProblems: podProblems.length === 0 ? undefined : podProblems,
+    referencedSecrets: children.referencedSecrets,
   })
 }

@@ -18,7 +18,8 @@
 import type { EventRecorder, KubeClientShape, KubeObject } from "@cartographer/k8s"
 import type { WorkspaceStatus } from "@cartographer/schema"
 import { Clock, Duration, Effect } from "effect"
-import { generatePassword } from "../password.js"
+import { generatePassword, generateSecrets } from "../password.js"
+import type { GeneratedSecrets } from "../plan/Observed.js"
 import { checkWorkspace, plan, planInvalid } from "../plan/planner.js"
 import { withExecutionProblem } from "../plan/status.js"
 import { makeApply } from "./Apply.js"
@@ -95,16 +96,17 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
       }
       const workspace = checked.value
       const uid = live.metadata.uid
-      const observe = Effect.fn(function* (generatedPassword: string) {
+      const observe = Effect.fn(function* (generatedPassword: string, generatedSecrets: GeneratedSecrets) {
         const children = yield* gather(workspace, key, uid)
-        return observedOf({ now, generatedPassword, previousStatus: workspace.status, children })
+        return observedOf({ now, generatedPassword, generatedSecrets, previousStatus: workspace.status, children })
       })
 
       for (let plans = 1; ; plans++) {
-        const observed = yield* observe("")
-        // A password is drawn only when the Secret does not exist; it is never used otherwise.
-        const password = observed.secret === undefined ? yield* Effect.sync(generatePassword) : ""
-        const planned = plan(workspace, { ...observed, generatedPassword: password })
+        // Fresh passwords are drawn for every plan; the planner uses one only for a key the Secret does not hold.
+        const password = yield* Effect.sync(generatePassword)
+        const secrets = yield* Effect.sync(generateSecrets)
+        const observed = yield* observe(password, secrets)
+        const planned = plan(workspace, observed)
         const applied = yield* apply(key, uid, planned.apply)
         if (applied.replan) {
           if (plans < maxPlans) continue
@@ -117,7 +119,7 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
         // that e.g. a new Workspace's first status already names the migration Job just created, instead of a
         // "pending" one that the next reconcile must correct: one status write instead of two.
         const settled =
-          applied.wrote || pruned.deleted ? plan(workspace, yield* observe(password)).status : planned.status
+          applied.wrote || pruned.deleted ? plan(workspace, yield* observe(password, secrets)).status : planned.status
         const rejected = [...applied.rejected, ...pruned.rejected]
         const problem = executionProblem(rejected, applied.conflicts)
         const status = problem === undefined ? settled : withExecutionProblem(settled, problem, { now, previous })
@@ -139,6 +141,11 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
             reason: new OwnershipConflict({ key, message: objects.join("; "), objects }),
           })
         }
+        // A missing Secret of the user's sends no event when it appears: look again, as for a refusal from outside.
+        if (conditionOf(status, "Degraded")?.reason === "SecretMissing")
+          return Result.requeueAfter(
+            progressing ? Duration.min(ctx.progressingRequeue, ctx.rejectedRecheck) : ctx.rejectedRecheck,
+          )
         return progressing ? Result.requeueAfter(ctx.progressingRequeue) : Result.done
       }
     })

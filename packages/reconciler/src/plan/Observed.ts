@@ -66,9 +66,25 @@ export interface PodProblem {
   readonly message: string
 }
 
+/** A Secret the spec names (see references.ts): its keys, never its values. */
+export interface SecretObservation {
+  readonly namespace: string
+  readonly name: string
+  /** Absent: the Secret does not exist. */
+  readonly keys?: ReadonlyArray<string>
+}
+
 export interface PoolObservation extends WorkloadObservation {
   /** Pool name (the `mlops.aigency.com/pool` label of `<ws>-agent-<pool>`). */
   readonly name: string
+}
+
+/** Fresh random passwords for the credentials besides the database's, each used only while its key does not exist. */
+export interface GeneratedSecrets {
+  /** The password of generated basic auth credentials (user `admin`). */
+  readonly apiAuthPassword: string
+  /** The in-cluster Redis's password. */
+  readonly redisPassword: string
 }
 
 export interface Observed {
@@ -76,6 +92,8 @@ export interface Observed {
   readonly now: string
   /** Used only when the database Secret does not exist yet; never rotates an existing one. */
   readonly generatedPassword: string
+  /** Used only for keys the Workspace's Secret does not hold yet; never rotates an existing one. */
+  readonly generatedSecrets: GeneratedSecrets
   /** The status as last written: conditions keep their `lastTransitionTime` unless their status flips. */
   readonly previousStatus?: WorkspaceStatus
   /** `<ws>-environment-secrets` with its base64 `data`, as the API server returns it. */
@@ -86,10 +104,14 @@ export interface Observed {
   readonly server?: ServerObservation
   /** The Redis Deployment `<ws>-orion-redis`. */
   readonly redis?: WorkloadObservation
+  /** The background services Deployment `<ws>-orion-services` (several server replicas). */
+  readonly services?: WorkloadObservation
   /** Migration Jobs of this Workspace (current and older hashes). */
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
+  /** The Secrets the spec names that Cartographer does not make, as far as the engine could read them. */
+  readonly referencedSecrets?: ReadonlyArray<SecretObservation>
   /**
    * Namespaces holding this Workspace's pool Roles/RoleBindings (label `mlops.aigency.com/workspace-namespace`), so
    * that RBAC left in a job namespace no pool uses any more is pruned there too.
@@ -100,7 +122,10 @@ export interface Observed {
 }
 
 /** Nothing exists yet (a new Workspace, or the offline `cartographer plan`). */
-export const nothingObserved = (inputs: { readonly now: string; readonly generatedPassword: string }): Observed => ({
+export const nothingObserved = (
+  inputs: Pick<Observed, "now" | "generatedPassword" | "generatedSecrets">,
+): Observed => ({
   now: inputs.now,
   generatedPassword: inputs.generatedPassword,
+  generatedSecrets: inputs.generatedSecrets,
 })

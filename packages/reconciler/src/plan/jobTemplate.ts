@@ -19,7 +19,6 @@ import type { PlanContext } from "./context.js"
 import { type MergedEnv, mergeEnv } from "./env.js"
 import { renderTemplate, syncTemplate } from "./jobTemplateScripts.js"
 import type { Container, EnvVar } from "./kube.js"
-import { canonical } from "./placement.js"
 import {
   containerSecurity,
   podSecurity,
@@ -31,6 +30,7 @@ import {
 } from "./podSecurity.js"
 import { jobNamespace } from "./rbac.js"
 import { defaultResources, resourcesOr } from "./resources.js"
+import { canonical } from "./sorted.js"
 
 /** Where the init container writes the template: the worker's `--base-job-template` and the sync container read it. */
 export const baseJobTemplatePath = `${prefectHome}/base-job-template.json`

@@ -232,7 +232,7 @@ export interface PodDisruptionBudget {
   readonly spec: {
     readonly maxUnavailable: number
     readonly selector: LabelSelector
-    readonly unhealthyPodEvictionPolicy: "AlwaysAllow"
+    readonly unhealthyPodEvictionPolicy?: "AlwaysAllow"
   }
 }
 
@@ -286,6 +286,51 @@ export interface NetworkPolicy {
   }
 }
 
+export interface IngressBackend {
+  readonly service: { readonly name: string; readonly port: { readonly name: string } }
+}
+
+export interface Ingress {
+  readonly apiVersion: "networking.k8s.io/v1"
+  readonly kind: "Ingress"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly ingressClassName?: string
+    readonly tls?: ReadonlyArray<{ readonly hosts: ReadonlyArray<string>; readonly secretName: string }>
+    readonly rules: ReadonlyArray<{
+      readonly host?: string
+      readonly http: {
+        readonly paths: ReadonlyArray<{
+          readonly path: string
+          readonly pathType: "Prefix"
+          readonly backend: IngressBackend
+        }>
+      }
+    }>
+  }
+}
+
+export interface ParentReference {
+  readonly name: string
+  readonly namespace?: string
+  readonly sectionName?: string
+  readonly port?: number
+}
+
+export interface HTTPRoute {
+  readonly apiVersion: "gateway.networking.k8s.io/v1"
+  readonly kind: "HTTPRoute"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly parentRefs: ReadonlyArray<ParentReference>
+    readonly hostnames?: ReadonlyArray<string>
+    readonly rules: ReadonlyArray<{
+      readonly matches: ReadonlyArray<{ readonly path: { readonly type: "PathPrefix"; readonly value: string } }>
+      readonly backendRefs: ReadonlyArray<{ readonly name: string; readonly port: number }>
+    }>
+  }
+}
+
 /** Every kind of object a Plan may apply. */
 export type ManagedObject =
   | Secret
@@ -299,5 +344,7 @@ export type ManagedObject =
   | Role
   | RoleBinding
   | NetworkPolicy
+  | Ingress
+  | HTTPRoute
 
 export type ManagedKind = ManagedObject["kind"]

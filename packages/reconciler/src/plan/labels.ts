@@ -26,13 +26,14 @@ export const labelKeys = {
 export const managedBy = "cartographer"
 
 /** The value of `mlops.aigency.com/component` (and `app.kubernetes.io/component`). */
-export type Component = "secrets" | "database" | "server" | "migration" | "redis" | "agent"
+export type Component = "secrets" | "database" | "server" | "services" | "migration" | "redis" | "agent"
 
 /** `app.kubernetes.io/name`: the software a component runs. */
 const software: Record<Component, string> = {
   secrets: "prefect",
   database: "postgres",
   server: "prefect",
+  services: "prefect",
   migration: "prefect",
   redis: "redis",
   agent: "prefect",

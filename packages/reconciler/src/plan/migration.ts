@@ -2,9 +2,10 @@
  * Database migrations, and the gate that keeps the server off a revision whose migration has not succeeded.
  *
  * The server runs with migrate-on-start off (several replicas must not migrate concurrently: docs/architecture.md,
- * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y`. The hash is
- * that of the Job's own content (image, database, database settings, scheduling, the server's `envFrom` and volumes),
- * so a Job's name says exactly what it ran, its (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
+ * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y` and registers
+ * the image's block types (`migrationScript.ts`). The hash is that of the Job's own content (image, database,
+ * database settings, scheduling, the server's `envFrom` and volumes), so a Job's name says exactly what it ran, its
+ * (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
  *
  * Remembering success: the server Deployment is annotated `mlops.aigency.com/migration-hash=<hash>` when it is rolled
  * to a migrated revision. That annotation, not the Job, is the record: the Job may be deleted (by a user, or pruned once
@@ -25,6 +26,7 @@ import { postgresImage } from "./database.js"
 import { mergeEnv } from "./env.js"
 import { contentHash } from "./hash.js"
 import type { Container, EnvVar, Job, KeyRef } from "./kube.js"
+import { migrationArgs } from "./migrationScript.js"
 import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { databaseName, migrationJobName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
@@ -127,7 +129,7 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
           image: revision.image,
           imagePullPolicy: pullPolicy(ctx),
           // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-          args: ["prefect", "server", "database", "upgrade", "-y"],
+          args: migrationArgs,
           workingDir: prefectHome,
           env,
           ...envFromOf(server),

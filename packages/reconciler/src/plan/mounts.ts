@@ -6,7 +6,7 @@
  */
 import type { EnvFromSource, Volume as SpecVolume, VolumeMount as SpecVolumeMount } from "@cartographer/schema"
 import type { Container, Volume, VolumeMount } from "./kube.js"
-import { canonical } from "./placement.js"
+import { canonical } from "./sorted.js"
 
 /** The fields of a server or pool spec this module reads. */
 export interface Mounting {

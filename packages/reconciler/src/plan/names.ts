@@ -4,6 +4,7 @@
  */
 import { Names } from "@cartographer/schema"
 import type { PlanContext } from "./context.js"
+import { apiPath } from "./paths.js"
 
 export const secretName = (ctx: PlanContext): string => Names.secretName(ctx.name)
 export const databaseName = (ctx: PlanContext): string => Names.databaseName(ctx.name)
@@ -11,6 +12,7 @@ export const databaseHeadlessName = (ctx: PlanContext): string => Names.database
 export const databaseVolumeName = (ctx: PlanContext): string => Names.databaseVolumeName(ctx.name)
 export const serverName = (ctx: PlanContext): string => Names.serverName(ctx.name)
 export const redisName = (ctx: PlanContext): string => Names.redisName(ctx.name)
+export const servicesName = (ctx: PlanContext): string => Names.servicesName(ctx.name)
 export const migrationJobName = (ctx: PlanContext, hash: string): string => Names.migrationJobName(ctx.name, hash)
 export const agentName = (ctx: PlanContext, pool: string): string => Names.agentName(ctx.name, pool)
 
@@ -24,4 +26,5 @@ export const rbacName = (ctx: PlanContext, pool: string, jobNamespace: string): 
   jobNamespace === ctx.namespace ? agentName(ctx, pool) : `${agentName(ctx, pool)}.${ctx.namespace}`
 
 /** The in-cluster API URL of the server: what workers use as `PREFECT_API_URL`, and `status.serverUrl`. */
-export const serverUrl = (ctx: PlanContext): string => `http://${serverName(ctx)}.${ctx.namespace}.svc:4200/api`
+export const serverUrl = (ctx: PlanContext): string =>
+  `http://${serverName(ctx)}.${ctx.namespace}.svc:4200${apiPath(ctx)}`

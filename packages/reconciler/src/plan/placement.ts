@@ -14,6 +14,7 @@ import type { AgentPool, Placement, TopologySpreadConstraint } from "@cartograph
 import type { PlanContext } from "./context.js"
 import type { Labels, PodSpec } from "./kube.js"
 import { type Component, labels, selectorLabels } from "./labels.js"
+import { canonical } from "./sorted.js"
 
 /** A component of the Workspace as its pods see it. */
 export interface PodComponent {
@@ -31,7 +32,8 @@ export const podComponent = (ctx: PlanContext, component: Component, pool?: Agen
   const placement: Placement | undefined =
     component === "agent"
       ? pool
-      : component === "server"
+      : // The background services are the server's other half: they run where its pods run, with its metadata.
+        component === "server" || component === "services"
         ? workflows.server
         : component === "database"
           ? workflows.database
@@ -45,17 +47,6 @@ export const podComponent = (ctx: PlanContext, component: Component, pool?: Agen
     selector: selectorLabels(ctx, component, pool?.name),
     placement,
   }
-}
-
-/** A copy whose objects have their keys sorted at every depth; lists keep their order. */
-export const canonical = <A>(value: A): A => {
-  if (Array.isArray(value)) return value.map(canonical) as A
-  if (typeof value !== "object" || value === null) return value
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
-  ) as A
 }
 
 const nonEmpty = <A>(list: ReadonlyArray<A> | undefined): list is ReadonlyArray<A> =>

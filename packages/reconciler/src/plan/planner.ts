@@ -13,6 +13,7 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from "@cartographer/schema"
+import { generatesAuth } from "./auth.js"
 import { contextOf } from "./context.js"
 import {
   databaseNeedsRecreate,
@@ -21,21 +22,24 @@ import {
   planDatabaseStatefulSet,
   planDatabaseVolume,
 } from "./database.js"
-import { poolDisruptionBudget } from "./disruption.js"
+import { planServerDisruptionBudget, poolDisruptionBudget } from "./disruption.js"
 import { describeIgnored } from "./env.js"
+import { planHttpRoute, planIngress } from "./exposure.js"
 import { jobTemplateEnv } from "./jobTemplate.js"
 import type { ManagedObject } from "./kube.js"
 import { decideMigration, desiredRevision, usesInternalDatabase } from "./migration.js"
-import { agentName, databaseName, redisName, serverName, serverUrl } from "./names.js"
+import { agentName, databaseName, redisName, serverName, serverUrl, servicesName } from "./names.js"
 import { planDatabaseNetworkPolicy, planRedisNetworkPolicy } from "./networkPolicy.js"
 import type { Observed } from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { describePodProblems } from "./podProblems.js"
 import { pruneSelectors } from "./prune.js"
 import { needsRbac, ownsServiceAccount, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
-import { planRedisDeployment, planRedisService, redisEnabled } from "./redis.js"
+import { inClusterRedis, planRedisDeployment, planRedisService } from "./redis.js"
+import { missingSecrets } from "./references.js"
 import { planSecret } from "./secrets.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
+import { planServicesDeployment, separateServices } from "./services.js"
 import {
   buildStatus,
   decideDegraded,
@@ -58,8 +62,10 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
   // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
   const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
-  const redis = redisEnabled(ctx)
+  const redis = inClusterRedis(ctx)
+  const services = separateServices(ctx)
   const networkPolicies = workflows.networkPolicy.enabled
+  const secretNeeds = { database: internalDatabase, apiAuth: generatesAuth(ctx), redis }
 
   const server = serverEnv(ctx, serverRevision)
   const pools = workflows.agentPools.map((pool, index) => ({
@@ -71,9 +77,10 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const recreateDatabase = internalDatabase && databaseNeedsRecreate(ctx, observed)
 
   const apply: Array<ManagedObject> = []
+  if (secretNeeds.database || secretNeeds.apiAuth || secretNeeds.redis)
+    apply.push(planSecret(ctx, observed, secretNeeds))
   if (internalDatabase) {
-    apply.push(planSecret(ctx, observed), planDatabaseVolume(ctx), planDatabaseService(ctx))
-    apply.push(planDatabaseHeadlessService(ctx))
+    apply.push(planDatabaseVolume(ctx), planDatabaseService(ctx), planDatabaseHeadlessService(ctx))
     if (!recreateDatabase) apply.push(planDatabaseStatefulSet(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
   }
@@ -82,11 +89,12 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
   if (gate.applyJob) apply.push(gate.job)
+  const waiting = gate.server.kind === "waiting"
   apply.push(
     planServerService(ctx),
     planServerDeployment(ctx, {
       revision: serverRevision,
-      replicas: gate.server.kind === "waiting" ? 0 : workflows.controllerReplicas,
+      replicas: waiting ? 0 : workflows.controllerReplicas,
       migrationHash:
         gate.server.kind === "current"
           ? gate.hash
@@ -96,6 +104,10 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       env: server.env,
     }),
   )
+  if (services)
+    apply.push(planServicesDeployment(ctx, { revision: serverRevision, replicas: waiting ? 0 : 1, env: server.env }))
+  for (const object of [planServerDisruptionBudget(ctx), planIngress(ctx), planHttpRoute(ctx)])
+    if (object !== undefined) apply.push(object)
   for (const { pool, worker, job } of pools) {
     if (ownsServiceAccount(pool)) apply.push(planServiceAccount(ctx, pool))
     if (needsRbac(pool)) apply.push(planRole(ctx, pool), planRoleBinding(ctx, pool))
@@ -123,6 +135,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     },
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
+    services: services ? { name: servicesName(ctx), desired: waiting ? 0 : 1, observed: observed.services } : undefined,
     pools: poolFacts,
     podProblems: describePodProblems(
       ctx,
@@ -133,6 +146,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     ignoredEnv: [...server.ignored, ...pools.flatMap(({ worker, job }) => [...worker.ignored, ...job.ignored])].map(
       describeIgnored,
     ),
+    missingSecrets: missingSecrets(ctx, observed.referencedSecrets),
   }
 
   return {

@@ -14,6 +14,8 @@ export const componentPath = (ctx: PlanContext, problem: Pick<PodProblem, "compo
       const index = ctx.workflows.agentPools.findIndex((p) => p.name === problem.pool)
       return index < 0 ? `pool ${problem.pool ?? "?"}` : `spec.workflows.agentPools[${index}] (pool ${problem.pool})`
     }
+    case "services":
+      return "spec.workflows.server (its background services)"
     case "server":
     case "database":
     case "redis":

@@ -2,8 +2,8 @@
  * What to prune: for each kind the Workspace may have made, "everything of this Workspace not in the plan".
  *
  * Selectors are derived from the objects the plan applies, so a child can only be pruned because the plan no longer
- * produces it (a removed pool, Redis when `controllerReplicas` drops to 1, Postgres after switching to an external
- * database, an older migration Job). Secrets and PersistentVolumeClaims are never selected: nothing that holds data is
+ * produces it (a removed pool, Redis and the background services when `controllerReplicas` drops to 1, Postgres after
+ * switching to an external database, an older migration Job, an Ingress or HTTPRoute taken out of the spec). Secrets and PersistentVolumeClaims are never selected: nothing that holds data is
  * pruned by a spec change.
  */
 
@@ -20,6 +20,8 @@ const namespacedKinds: ReadonlyArray<readonly [string, ManagedKind]> = [
   ["batch/v1", "Job"],
   ["v1", "ServiceAccount"],
   ["networking.k8s.io/v1", "NetworkPolicy"],
+  ["networking.k8s.io/v1", "Ingress"],
+  ["gateway.networking.k8s.io/v1", "HTTPRoute"],
   ["policy/v1", "PodDisruptionBudget"],
 ]
 

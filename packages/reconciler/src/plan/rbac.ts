@@ -17,7 +17,7 @@ import { metadata, type PlanContext } from "./context.js"
 import type { Labels, PolicyRule, Role, RoleBinding, ServiceAccount } from "./kube.js"
 import { labelKeys, labels } from "./labels.js"
 import { agentName, rbacName } from "./names.js"
-import { canonical } from "./placement.js"
+import { canonical } from "./sorted.js"
 
 /** Where a pool's flow-run Jobs are created: `jobNamespace`, or the Workspace's namespace. */
 export const jobNamespace = (ctx: PlanContext, pool: AgentPool): string => pool.jobNamespace ?? ctx.namespace

@@ -1,16 +1,19 @@
 /**
- * `<ws>-environment-secrets`: the in-cluster database's credentials and connection URL.
+ * `<ws>-environment-secrets`: the credentials Cartographer makes for a Workspace: the in-cluster database's password
+ * and connection URL, the basic auth credentials (when it generates them), and the in-cluster Redis's password.
  *
- * Created once and never rotated: Postgres keeps the password it was initialised with, so when the Secret exists the
- * plan re-applies the observed values byte for byte. For the same reason it is retained with the database volume
- * (no owner reference unless `deleteVolumeWithWorkspace`). Keys missing from an observed Secret (one written by the
- * original Cartographer has only `orionDatabasePassword` and `orionDatabaseConnectionUrl`) are derived from the
- * observed password, never from a new one.
+ * Created once and never rotated: Postgres keeps the password it was initialised with, clients hold the auth string,
+ * so when a key exists the plan re-applies its observed value byte for byte, and a key once written stays (even when
+ * nothing uses it any more: switching a feature off and on again must not change its credentials). For the same
+ * reason it is retained with the database volume (no owner reference unless `deleteVolumeWithWorkspace`). Keys
+ * missing from an observed Secret (one written by the original Cartographer has only `orionDatabasePassword` and
+ * `orionDatabaseConnectionUrl`) are derived from the observed password, never from a new one.
  *
  * User `postgres` and database `orion` are the original Cartographer's, so that its URL and ours agree. With the
  * official image, `POSTGRES_USER` is the cluster's superuser whatever its name.
  */
 
+import { authSecretKeys, generatedAuthUser } from "./auth.js"
 import { metadata, type PlanContext } from "./context.js"
 import type { KeyRef, Secret } from "./kube.js"
 import { labels } from "./labels.js"
@@ -34,6 +37,10 @@ export const secretKeys = {
   /** Same key as an external database Secret's default (`connection-url`). */
   connectionUrl: "connection-url",
   ...legacySecretKeys,
+  apiAuthUsername: authSecretKeys.username,
+  apiAuthPassword: authSecretKeys.password,
+  authString: authSecretKeys.authString,
+  redisPassword: "redis-password",
 } as const
 
 /** Where the server and the migration read the database URL: our Secret, or the user's for an external database. */
@@ -65,30 +72,57 @@ export const decodeBase64 = (encoded: string): string | undefined => {
   return new TextDecoder("utf-8", { fatal: false }).decode(bytes)
 }
 
-/** The password in force: the observed Secret's (current key, then the original's), else the generated one. */
-export const databasePassword = (observed: Observed): string => {
-  const data = observed.secret?.data
-  const fromSecret = (key: string): string | undefined => {
-    const value = data?.[key]
-    return value === undefined ? undefined : decodeBase64(value)
-  }
-  return fromSecret(secretKeys.password) ?? fromSecret(secretKeys.legacyPassword) ?? observed.generatedPassword
+/** A key's value in the observed Secret, decoded; `undefined` when absent (or not base64 of text). */
+const observedValue = (observed: Observed, key: string): string | undefined => {
+  const value = observed.secret?.data?.[key]
+  return value === undefined ? undefined : decodeBase64(value)
 }
 
-export const planSecret = (ctx: PlanContext, observed: Observed): Secret => {
-  const password = databasePassword(observed)
-  const url = connectionUrl(ctx, password)
-  const derived: Record<string, string> = {
-    [secretKeys.username]: databaseUser,
-    [secretKeys.password]: password,
-    [secretKeys.database]: databaseDb,
-    [secretKeys.connectionUrl]: url,
-    [secretKeys.legacyPassword]: password,
-    [secretKeys.legacyConnectionUrl]: url,
+/** The password in force: the observed Secret's (current key, then the original's), else the generated one. */
+export const databasePassword = (observed: Observed): string =>
+  observedValue(observed, secretKeys.password) ??
+  observedValue(observed, secretKeys.legacyPassword) ??
+  observed.generatedPassword
+
+/** What the Secret must hold for this plan; keys it already holds are kept whether or not they are listed here. */
+export interface SecretNeeds {
+  readonly database: boolean
+  readonly apiAuth: boolean
+  readonly redis: boolean
+}
+
+const neededValues = (ctx: PlanContext, observed: Observed, needs: SecretNeeds): Record<string, string> => {
+  const values: Record<string, string> = {}
+  if (needs.database) {
+    const password = databasePassword(observed)
+    const url = connectionUrl(ctx, password)
+    values[secretKeys.username] = databaseUser
+    values[secretKeys.password] = password
+    values[secretKeys.database] = databaseDb
+    values[secretKeys.connectionUrl] = url
+    values[secretKeys.legacyPassword] = password
+    values[secretKeys.legacyConnectionUrl] = url
   }
+  if (needs.apiAuth) {
+    const user = observedValue(observed, secretKeys.apiAuthUsername) ?? generatedAuthUser
+    const password = observedValue(observed, secretKeys.apiAuthPassword) ?? observed.generatedSecrets.apiAuthPassword
+    values[secretKeys.apiAuthUsername] = user
+    values[secretKeys.apiAuthPassword] = password
+    values[secretKeys.authString] = `${user}:${password}`
+  }
+  if (needs.redis) values[secretKeys.redisPassword] = observed.generatedSecrets.redisPassword
+  return values
+}
+
+export const planSecret = (ctx: PlanContext, observed: Observed, needs: SecretNeeds): Secret => {
+  const needed = neededValues(ctx, observed, needs)
   const kept = observed.secret?.data ?? {}
   const data: Record<string, string> = {}
-  for (const [key, value] of Object.entries(derived)) data[key] = kept[key] ?? encodeBase64(value)
+  // In the fixed order of `secretKeys`: the applied object (and its intent hash) must not depend on the observation's.
+  for (const key of Object.values(secretKeys)) {
+    const value = kept[key] ?? (needed[key] === undefined ? undefined : encodeBase64(needed[key]))
+    if (value !== undefined) data[key] = value
+  }
   return {
     apiVersion: "v1",
     kind: "Secret",

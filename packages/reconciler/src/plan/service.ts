@@ -4,7 +4,7 @@
  * DNS then names its pod (`<pod>.<service>`).
  */
 import { metadata, type PlanContext } from "./context.js"
-import type { Service } from "./kube.js"
+import type { Service, ServicePort } from "./kube.js"
 import { type Component, labels, selectorLabels } from "./labels.js"
 
 export const planComponentService = (
@@ -12,7 +12,7 @@ export const planComponentService = (
   name: string,
   component: Component,
   port: { readonly name: string; readonly port: number },
-  options: { readonly headless?: boolean } = {},
+  options: { readonly headless?: boolean; readonly extraPorts?: ReadonlyArray<ServicePort> } = {},
 ): Service => ({
   apiVersion: "v1",
   kind: "Service",
@@ -21,6 +21,9 @@ export const planComponentService = (
     type: "ClusterIP",
     ...(options.headless === true ? { clusterIP: "None" as const } : {}),
     selector: selectorLabels(ctx, component),
-    ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
+    ports: [
+      { name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" },
+      ...(options.extraPorts ?? []),
+    ],
   },
 })

@@ -7,7 +7,14 @@ import type { Workspace } from "@cartographer/schema"
 import type { Deployment, KeyRef, StatefulSet } from "./kube.js"
 import { labelKeys } from "./labels.js"
 import { migrationHashAnnotation } from "./migration.js"
-import type { JobState, MigrationJobObservation, Observed, PoolObservation, WorkloadObservation } from "./Observed.js"
+import type {
+  GeneratedSecrets,
+  JobState,
+  MigrationJobObservation,
+  Observed,
+  PoolObservation,
+  WorkloadObservation,
+} from "./Observed.js"
 import type { Plan } from "./Plan.js"
 import { plan } from "./planner.js"
 
@@ -20,6 +27,7 @@ export interface ApplyOutcome {
   readonly previous?: Observed
   readonly now?: string
   readonly generatedPassword?: string
+  readonly generatedSecrets?: GeneratedSecrets
 }
 
 const workload = (object: Deployment | StatefulSet, ready: boolean): WorkloadObservation => {
@@ -43,7 +51,7 @@ const databaseUrlRefOf = (deployment: Deployment): KeyRef | undefined =>
 export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Observed => {
   const ready = outcome.ready ?? true
   const previous = outcome.previous
-  let seen: Pick<Observed, "secret" | "database" | "server" | "redis"> = {}
+  let seen: Pick<Observed, "secret" | "database" | "server" | "redis" | "services"> = {}
   const jobs: Array<MigrationJobObservation> = []
   const pools: Array<PoolObservation> = []
   const rbacNamespaces = new Set<string>()
@@ -66,6 +74,8 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
         },
       }
     } else if (object.kind === "Deployment" && component === "redis") seen = { ...seen, redis: workload(object, ready) }
+    else if (object.kind === "Deployment" && component === "services")
+      seen = { ...seen, services: workload(object, ready) }
     else if (object.kind === "Deployment") {
       const pool = object.metadata.labels[labelKeys.pool]
       if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
@@ -77,6 +87,8 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
   return {
     now: outcome.now ?? previous?.now ?? "1970-01-01T00:00:00Z",
     generatedPassword: outcome.generatedPassword ?? previous?.generatedPassword ?? "",
+    generatedSecrets: outcome.generatedSecrets ??
+      previous?.generatedSecrets ?? { apiAuthPassword: "", redisPassword: "" },
     previousStatus: applied.status,
     ...seen,
     ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
@@ -94,6 +106,7 @@ export const convergedPlan = (workspace: Workspace, observed: Observed): Plan =>
   const outcome = {
     now: observed.now,
     generatedPassword: observed.generatedPassword,
+    generatedSecrets: observed.generatedSecrets,
     migration: "succeeded",
     ready: true,
   } as const

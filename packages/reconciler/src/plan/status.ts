@@ -23,6 +23,7 @@ export type ReadyReason =
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
+  | "ServicesNotReady"
   | "PoolsNotReady"
 
 export type ProgressingReason =
@@ -41,6 +42,8 @@ export type DegradedReason =
   /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
   | "PodsFailing"
   | "EnvVarsIgnored"
+  /** A Secret the spec names does not exist, or lacks the key it names. */
+  | "SecretMissing"
   /** Set by the engine, not by a plan: the API server refused a child (invalid, forbidden, namespace missing). */
   | "ApplyRejected"
   /** Set by the engine: a child's name is taken by an object another owner controls. */
@@ -77,11 +80,15 @@ export interface StatusFacts {
     readonly server: ServerRollout["kind"]
   }
   readonly server: WorkloadFacts
-  /** Absent for a single-replica server. */
+  /** Absent for a single-replica server (and with an external Redis). */
   readonly redis: WorkloadFacts | undefined
+  /** Prefect's background services apart from the API; absent for a single-replica server. */
+  readonly services: WorkloadFacts | undefined
   readonly pools: ReadonlyArray<PoolFacts>
   /** Human descriptions of dropped user env entries. */
   readonly ignoredEnv: ReadonlyArray<string>
+  /** Secrets the spec names that do not exist or lack their key, one sentence each with its path. */
+  readonly missingSecrets: ReadonlyArray<string>
   /** Human descriptions of why pods do not start, with the Workspace path of their component. */
   readonly podProblems: ReadonlyArray<string>
 }
@@ -114,7 +121,7 @@ export const invalidSpecMessage = (issues: ReadonlyArray<{ readonly path: string
   )
 
 export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
-  const { database, migration, server, redis, pools } = facts
+  const { database, migration, server, redis, services, pools } = facts
   if (database !== undefined && database.desired === 0)
     return {
       status: "False",
@@ -151,6 +158,12 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (redis !== undefined && !isReady(redis))
     return { status: "False", reason: "RedisNotReady", message: `Redis ${redis.name} is not ready yet` }
+  if (services !== undefined && !isReady(services))
+    return {
+      status: "False",
+      reason: "ServicesNotReady",
+      message: `Prefect's background services ${services.name} are not running yet`,
+    }
   const waiting = pools.filter((pool) => !isReady(pool))
   if (waiting.length > 0)
     return {
@@ -189,6 +202,7 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     ...(facts.database === undefined ? [] : [facts.database]),
     facts.server,
     ...(facts.redis === undefined ? [] : [facts.redis]),
+    ...(facts.services === undefined ? [] : [facts.services]),
     ...facts.pools,
   ]
   const moving = workloads.flatMap((w) => {
@@ -201,7 +215,16 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, pools, ignoredEnv, podProblems } = facts
+  const { migration, server, redis, services, pools, ignoredEnv, missingSecrets, podProblems } = facts
+  // First: it explains the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
+  if (missingSecrets.length > 0)
+    return {
+      status: "True",
+      reason: "SecretMissing",
+      message: truncate(
+        `${missingSecrets.join("; ")}. Pods that read it cannot start; create it (it is looked at again every few minutes).`,
+      ),
+    }
   if (migration.state === "failed")
     return {
       status: "True",
@@ -211,7 +234,12 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
           `delete the Job to retry. ${migration.failureMessage ?? ""}`,
       ),
     }
-  const workloads = [server, ...(redis === undefined ? [] : [redis]), ...pools]
+  const workloads = [
+    server,
+    ...(redis === undefined ? [] : [redis]),
+    ...(services === undefined ? [] : [services]),
+    ...pools,
+  ]
   const stalled = workloads.filter((w) => w.observed?.progressDeadlineExceeded === true)
   if (stalled.length > 0)
     return {

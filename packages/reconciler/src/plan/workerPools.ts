@@ -6,6 +6,7 @@
  */
 import type { AgentPool } from "@cartographer/schema"
 import { Defaults } from "@cartographer/schema"
+import { clientAuthEnv, jobAuthEnv } from "./auth.js"
 import { metadata, type PlanContext } from "./context.js"
 import { type MergedEnv, mergeEnv } from "./env.js"
 import { extraPackages } from "./extraPackages.js"
@@ -66,12 +67,15 @@ export const workerEnv = (ctx: PlanContext, pool: AgentPool, index: number): Mer
     { name: "PREFECT_WORKER_WEBSERVER_HOST", value: "0.0.0.0" },
     { name: "PREFECT_WORKER_WEBSERVER_PORT", value: String(healthPort) },
     ...prefectScratch.env,
+    ...clientAuthEnv(ctx),
   ]
   const aliases: Array<string> = []
   if (needsRbac(pool)) {
     // Empty means a cluster-wide watch, which the namespaced Role does not allow.
     ours.push({ name: "PREFECT_INTEGRATIONS_KUBERNETES_OBSERVER_NAMESPACES", value: jobNamespace(ctx, pool) })
     ours.push({ name: "PREFECT_KUBERNETES_CLUSTER_UID", value: clusterUid(ctx) })
+    // Flow-run Jobs read the auth string from the Secret instead of carrying it in their manifest.
+    ours.push(...jobAuthEnv(ctx))
     aliases.push("PREFECT_INTEGRATIONS_KUBERNETES_CLUSTER_UID")
   }
   return mergeEnv(ours, pool.env, `spec.workflows.agentPools[${index}].env`, aliases)

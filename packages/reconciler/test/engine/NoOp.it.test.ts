@@ -2,13 +2,13 @@
 // values dropped, quantities normalised, other managers' edits: every planned object of generated Workspaces holds as
 // the engine's cache would see it right after its apply (or a converged Workspace would be re-applied on every
 // resync), and a field someone else changed, scaled or removed does not.
-import { Kinds, type KubeObject, type Live } from "@cartographer/k8s"
+import { Kinds, KubeClient, type KubeObject, type Live } from "@cartographer/k8s"
 import { validateWorkspace } from "@cartographer/schema"
 import { workspaceDocument } from "@cartographer/schema/testing"
-import { useNamespace } from "@cartographer/test/harness"
+import { installHttpRouteCrd, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
 import { Effect } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { slim } from "../../src/engine/Cache.js"
 import { managedKinds } from "../../src/engine/ManagedKinds.js"
 import { holds, withIntent } from "../../src/engine/NoOp.js"
@@ -46,6 +46,12 @@ const applyPlan = (document: KubeObject) =>
 const describeObject = (o: KubeObject) => `${o.kind} ${o.metadata?.name}`
 
 describe("the no-op check, against the API server", () => {
+  // Generated Workspaces may ask for an HTTPRoute: its CRD's defaults must hold as well (kept for the rest of the run).
+  beforeAll(
+    () =>
+      Effect.runPromise(installHttpRouteCrd.pipe(Effect.provide(KubeClient.layer(sharedControlPlane().kubeConfig)))),
+    300_000,
+  )
   it("holds every planned object of generated Workspaces as applied (no write at rest)", async () => {
     let i = 0
     await fc.assert(

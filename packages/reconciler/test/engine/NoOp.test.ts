@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest"
 import { holds, intentAnnotation, intentHash, sameJson, withIntent } from "../../src/engine/NoOp.js"
 import { convergedPlan } from "../../src/index.js"
-import { ws } from "../fixtures.js"
+import { inputs, ws } from "../fixtures.js"
 
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> }
 
-const planned = convergedPlan(ws(), { now: "2025-01-01T00:00:00Z", generatedPassword: "pw" })
+const planned = convergedPlan(ws(), {
+  now: "2025-01-01T00:00:00Z",
+  generatedPassword: "pw",
+  generatedSecrets: inputs.generatedSecrets,
+})
 const byKind = (kind: string, component?: string) => {
   const found = planned.apply.find(
     (o) =>
@@ -185,7 +189,11 @@ describe("the intent hash", () => {
   const server = byKind("Deployment", "server")
 
   it("is the same for the same plan, made again", () => {
-    const again = convergedPlan(ws(), { now: "2030-01-01T00:00:00Z", generatedPassword: "pw" })
+    const again = convergedPlan(ws(), {
+      now: "2030-01-01T00:00:00Z",
+      generatedPassword: "pw",
+      generatedSecrets: inputs.generatedSecrets,
+    })
     const server2 = again.apply.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-orion-server"))
     expect(intentHash(server2 as never)).toBe(intentHash(server as never))
   })

@@ -39,6 +39,7 @@ const childrenOf = (objects: ReadonlyArray<Live<KubeObject>>): Children => {
     database: named("StatefulSet", "-orion-database"),
     server: named("Deployment", "-orion-server"),
     redis: named("Deployment", "-orion-redis"),
+    services: named("Deployment", "-orion-services"),
     deployments: objects.filter((o) => o.kind === "Deployment"),
     jobs: objects.filter((o) => o.kind === "Job"),
     roles: objects.filter((o) => o.kind === "Role"),
@@ -59,6 +60,7 @@ describe("the engine's observation of live children", () => {
     const observed = observedOf({
       now: inputs.now,
       generatedPassword: "never used: the Secret exists",
+      generatedSecrets: { apiAuthPassword: "never used", redisPassword: "never used" },
       previousStatus: converged.status,
       children: childrenOf(converged.apply.map(live)),
     })

@@ -17,7 +17,11 @@ const { namespace } = suite
 const expectedObjects = (workspace: KubeObject): ReadonlyArray<ManagedObject> => {
   const decoded = validateWorkspace(workspace, { unknownFields: "ignore" })
   if (!decoded.ok) throw new Error(decoded.issues.map((i) => i.message).join())
-  return convergedPlan(decoded.value, { now: "2025-01-01T00:00:00Z", generatedPassword: "x" }).apply
+  return convergedPlan(decoded.value, {
+    now: "2025-01-01T00:00:00Z",
+    generatedPassword: "x",
+    generatedSecrets: { apiAuthPassword: "y", redisPassword: "z" },
+  }).apply
 }
 
 const decodeBase64 = (value: string) => Buffer.from(value, "base64").toString("utf8")

@@ -6,7 +6,7 @@ import { Kinds, type KubeObject } from "@cartographer/k8s"
 import { eventually, useNamespace } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, condition, engineSuite, podsRun } from "./support.js"
+import { Admin, condition, engineSuite, gone, podsRun } from "./support.js"
 
 const suite = engineSuite("engine-lifecycle")
 const { namespace } = suite
@@ -25,15 +25,6 @@ const withJobNamespace = (name: string, jobNamespace: string): KubeObject => {
     },
   }
 }
-
-const gone = <A, R>(effect: Effect.Effect<A, { readonly reason: { readonly _tag: string } }, R>) =>
-  eventually(
-    effect.pipe(
-      Effect.flip,
-      Effect.filterOrFail((error) => error.reason._tag === "NotFound"),
-    ),
-    "90 seconds",
-  )
 
 suite.tests("lifecycle", "240 seconds", (it) => {
   it.effect.skipIf(!podsRun())(

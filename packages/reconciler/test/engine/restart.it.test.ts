@@ -2,53 +2,16 @@
 // retried, every watch reconnects, and everything converges afterwards — the engine never exits. This runs on a
 // PRIVATE control plane (tier api: no pods, so "converged" means every planned child exists and the status is
 // current): restarting the shared one would disturb every other suite.
-import { fileURLToPath } from "node:url"
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
-import {
-  type ControlPlane,
-  eventually,
-  type OperatorIdentity,
-  operatorIdentity,
-  startControlPlane,
-} from "@cartographer/test/harness"
+import { eventually } from "@cartographer/test/harness"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber } from "effect"
 import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
 import { Engine } from "../../src/index.js"
-import { basicChildren, condition, sample } from "./support.js"
+import { basicChildren, condition, PrivateCluster, privateCluster, sample } from "./support.js"
 
-const crd = fileURLToPath(new URL("../../../../install/crd/workspaces.mlops.aigency.com.yaml", import.meta.url))
 const namespace = "restart"
-
-class Private extends Context.Service<
-  Private,
-  { readonly controlPlane: ControlPlane; readonly identity: OperatorIdentity }
->()("engine-test/PrivateControlPlane") {
-  static readonly layer = Layer.effect(
-    Private,
-    Effect.acquireRelease(
-      Effect.promise(async () => {
-        const controlPlane = await startControlPlane({ tier: "api", crds: [crd] })
-        try {
-          const admin = controlPlane.kubeConfig
-          const { CoreV1Api } = await import("@kubernetes/client-node")
-          await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } })
-          const identity = await operatorIdentity(namespace, { access: controlPlane })
-          return { controlPlane, identity }
-        } catch (error) {
-          await controlPlane.stop()
-          throw error
-        }
-      }),
-      ({ controlPlane }) => Effect.promise(() => controlPlane.stop()),
-    ),
-  )
-}
-
-const environment = Layer.provideMerge(
-  Layer.unwrap(Private.use(({ controlPlane }) => Effect.succeed(KubeClient.layer(controlPlane.kubeConfig)))),
-  Private.layer,
-)
+const environment = privateCluster(namespace)
 
 const names = Array.from({ length: 6 }, (_, i) => `restart-${i}`)
 
@@ -69,7 +32,7 @@ layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API s
     "converges every Workspace after an API server restart in the middle of convergence",
     () =>
       Effect.gen(function* () {
-        const { controlPlane, identity } = yield* Private
+        const { controlPlane, identity } = yield* PrivateCluster
         const admin = yield* KubeClient
         let writes = 0
         let restarted: Promise<void> | undefined

@@ -6,11 +6,13 @@ import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type Resource
 import type { Condition } from "@cartographer/schema"
 import {
   auditSettled,
+  type ControlPlane,
   eventually,
   type OperatorIdentity,
   operatorIdentity,
   readAudit,
   sharedControlPlane,
+  startControlPlane,
   useNamespace,
 } from "@cartographer/test/harness"
 import { layer, type Vitest } from "@effect/vitest"
@@ -110,6 +112,19 @@ export const statusCurrent = (ref: { readonly namespace: string; readonly name: 
     if (status?.observedGeneration !== workspace.metadata.generation) return yield* Effect.fail("status not current")
     return workspace
   })
+
+/** Succeeds once `effect` fails with NotFound (the object is gone), within `timeout`. */
+export const gone = <A, R>(
+  effect: Effect.Effect<A, { readonly reason: { readonly _tag: string } }, R>,
+  timeout: Duration.Input = "90 seconds",
+) =>
+  eventually(
+    effect.pipe(
+      Effect.flip,
+      Effect.filterOrFail((error) => error.reason._tag === "NotFound"),
+    ),
+    timeout,
+  )
 
 /** Fails (for `eventually`) until the Workspace's condition has this status. */
 export const waitForCondition = (
@@ -217,3 +232,40 @@ export const engineSuite = (prefix: string): EngineSuite => {
     tests: (title, timeout, body) => layer(Admin.layer, { excludeTestServices: true, timeout })(title, body),
   }
 }
+
+const workspaceCrd = `${repoRoot}install/crd/workspaces.mlops.aigency.com.yaml`
+
+/**
+ * A PRIVATE control plane (tier api: no pods) for a suite that must disturb or shape the whole cluster (restart its
+ * API server, leave a CRD out), with one namespace and the operator's identity in it.
+ */
+export class PrivateCluster extends Context.Service<
+  PrivateCluster,
+  { readonly controlPlane: ControlPlane; readonly namespace: string; readonly identity: OperatorIdentity }
+>()("engine-test/PrivateCluster") {}
+
+/** `PrivateCluster` and an admin `KubeClient` for it, started for the suite and stopped after it. */
+export const privateCluster = (namespace: string) =>
+  Layer.provideMerge(
+    Layer.unwrap(PrivateCluster.use(({ controlPlane }) => Effect.succeed(KubeClient.layer(controlPlane.kubeConfig)))),
+    Layer.effect(
+      PrivateCluster,
+      Effect.acquireRelease(
+        Effect.promise(async () => {
+          const controlPlane = await startControlPlane({ tier: "api", crds: [workspaceCrd] })
+          try {
+            const { CoreV1Api } = await import("@kubernetes/client-node")
+            await controlPlane.kubeConfig
+              .makeApiClient(CoreV1Api)
+              .createNamespace({ body: { metadata: { name: namespace } } })
+            const identity = await operatorIdentity(namespace, { access: controlPlane })
+            return { controlPlane, namespace, identity }
+          } catch (error) {
+            await controlPlane.stop()
+            throw error
+          }
+        }),
+        ({ controlPlane }) => Effect.promise(() => controlPlane.stop()),
+      ),
+    ),
+  )

@@ -1,0 +1,128 @@
+// The preamble of an end-to-end suite that runs whole Workspaces on the real node: its namespace (enforcing the
+// restricted Pod Security profile, so every planned pod must pass it), the operator as shipped (`cartographer run`,
+// as the install's ServiceAccount bound to the install's ClusterRole), and waits that print what the cluster and the
+// operator were doing when they time out.
+import { mkdir, readFile } from "node:fs/promises"
+import { join } from "node:path"
+import { afterAll, beforeAll, expect } from "vitest"
+import {
+  type KubeApi,
+  kubectl,
+  makeKubeApi,
+  type OperatorIdentity,
+  operatorIdentity,
+  pollUntil,
+  sharedControlPlane,
+  useNamespace,
+  useRealNode,
+} from "../harness/index.js"
+import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { prefectVenv } from "../prefect/index.js"
+import { serviceUrl } from "./cluster.js"
+
+export const minutes = (n: number) => n * 60_000
+
+export interface OperatorSuite {
+  readonly namespace: string
+  /** The admin's API client (inside the suite's tests only). */
+  readonly api: () => KubeApi
+  /** Polls `check` until it returns a value; on timeout the error carries pods, events and the operator's log. */
+  readonly until: <A>(what: string, check: () => Promise<A | undefined>, timeoutMs?: number) => Promise<A>
+  /** `kubectl apply` of a manifest (YAML text) in the suite's namespace. */
+  readonly apply: (manifest: string) => Promise<void>
+  /** `kubectl patch workspace <name>` in the suite's namespace, as a user would change it. */
+  readonly patchWorkspace: (name: string, type: "json" | "merge", patch: unknown) => Promise<void>
+  /** `http://<pod IP>:<port>` of a Ready endpoint of the Service's named port, waiting for one. */
+  readonly endpoint: (service: string, portName: string) => Promise<string>
+  /** Whether the Workspace's Ready condition is True. */
+  readonly workspaceReady: (name: string) => Promise<boolean>
+  /** A key of a Secret in the suite's namespace, decoded. */
+  readonly secretValue: (secret: string, key: string) => Promise<string>
+}
+
+export const useOperatorSuite = (prefix: string): OperatorSuite => {
+  const namespace = useNamespace(prefix)
+  useRealNode(namespace, { exclusive: true })
+  let api: KubeApi | undefined
+  let identity: OperatorIdentity | undefined
+  let operator: OperatorProcess | undefined
+
+  const logs = async () => {
+    const operatorLog = operator === undefined ? "" : await readFile(operator.logPath, "utf8").catch(() => "")
+    const pods = await kubectl(["get", "pods,jobs,deployments,statefulsets,pvc", "-n", namespace, "-o", "wide"])
+    const events = await kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"])
+    return `--- pods\n${pods.stdout}${pods.stderr}\n--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
+  }
+  const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(6)) =>
+    pollUntil(what, check, { timeoutMs, intervalMs: 2_000, describe: () => "(see the logs above)" }).catch(
+      async (error: Error) => {
+        throw new Error(`${error.message}\n${await logs()}`)
+      },
+    )
+
+  beforeAll(async () => {
+    const { kubeConfig, workDir } = sharedControlPlane()
+    api = makeKubeApi(kubeConfig)
+    await prefectVenv()
+    const labelled = await kubectl(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
+    expect(labelled.code, labelled.stderr).toBe(0)
+    const logDir = join(workDir, `e2e-${namespace}`)
+    await mkdir(logDir, { recursive: true })
+    identity = await operatorIdentity(namespace)
+    operator = await startOperatorProcess({
+      kubeconfigPath: identity.kubeconfigPath,
+      namespaces: [namespace],
+      logPath: join(logDir, "operator.log"),
+    })
+  }, minutes(15))
+
+  afterAll(async () => {
+    await operator?.stop()
+    await identity?.remove()
+  }, minutes(3))
+
+  const admin = () => {
+    if (api === undefined) throw new Error("the suite's API client exists inside its tests only")
+    return api
+  }
+  return {
+    namespace,
+    api: admin,
+    until,
+    apply: async (manifest) => {
+      const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], { input: manifest })
+      expect(applied.code, applied.stderr).toBe(0)
+    },
+    patchWorkspace: async (name, type, patch) => {
+      const patched = await kubectl([
+        "patch",
+        "workspace",
+        name,
+        "-n",
+        namespace,
+        `--type=${type}`,
+        "-p",
+        JSON.stringify(patch),
+      ])
+      expect(patched.code, patched.stderr).toBe(0)
+    },
+    endpoint: (service, portName) =>
+      until(`Service ${service} has a Ready endpoint on ${portName}`, () =>
+        serviceUrl(admin(), namespace, service, portName),
+      ),
+    workspaceReady: async (name) => {
+      const ws = await admin().get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+        `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${name}`,
+      )
+      return ws.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false
+    },
+    secretValue: async (secret, key) => {
+      const got = await admin().get<{ data?: Record<string, string> }>(
+        `/api/v1/namespaces/${namespace}/secrets/${secret}`,
+      )
+      const value = got.data?.[key]
+      if (value === undefined) throw new Error(`Secret ${secret} has no key ${key}`)
+      return Buffer.from(value, "base64").toString("utf8")
+    },
+  }
+}
