@@ -1,7 +1,8 @@
 // `npm run bench` (through test/local/run-ts.mjs): the repository benchmark at full size, see run.ts and README.md.
 //
-// Options: --workspaces N (1000) --concurrency C (4) --resync-seconds S (N/50, at least 10) --drift D (100)
-// --out DIR (test/bench/results) --skip-operator --quick (shorter planner/validator runs).
+// Options: --workspaces N (1000) --concurrency C (4) --resync-seconds S (N/50, at least 75) --idle-seconds I (60)
+// --drift D (100) --out DIR (test/bench/results) --skip-operator --no-ceiling-after --quick (shorter
+// planner/validator runs).
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -12,6 +13,8 @@ const { values } = parseArgs({
     workspaces: { type: "string", default: "1000" },
     concurrency: { type: "string", default: "4" },
     "resync-seconds": { type: "string" },
+    "idle-seconds": { type: "string", default: "60" },
+    "no-ceiling-after": { type: "boolean", default: false },
     drift: { type: "string", default: "100" },
     out: { type: "string", default: join(fileURLToPath(new URL(".", import.meta.url)), "results") },
     "skip-operator": { type: "boolean", default: false },
@@ -26,16 +29,19 @@ const positive = (name: string, value: string | undefined): number => {
 
 try {
   const workspaces = positive("workspaces", values.workspaces)
-  // A resync must have time to pass over every Workspace before the next one starts.
+  // A resync must have time to pass over every Workspace before the next one starts, and the operator must rest
+  // a minute before the first one (its memory "after 60 s idle").
   const resyncSeconds = positive(
     "resync-seconds",
-    values["resync-seconds"] ?? String(Math.max(10, Math.ceil(workspaces / 50))),
+    values["resync-seconds"] ?? String(Math.max(75, Math.ceil(workspaces / 50))),
   )
   const { markdown } = await runBench({
     workspaces,
     concurrency: positive("concurrency", values.concurrency),
     resyncSeconds,
+    idleSeconds: positive("idle-seconds", values["idle-seconds"]),
     driftDeletions: positive("drift", values.drift),
+    ceilingAfter: !values["no-ceiling-after"],
     out: values.out,
     skipOperator: values["skip-operator"],
     quick: values.quick,

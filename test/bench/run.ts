@@ -9,7 +9,7 @@
 // The command line is main.ts (`npm run bench`); the default test run calls `runBench` at a smoke size.
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type CeilingResult, measureCeiling } from "./measure/ceiling.js"
@@ -19,8 +19,8 @@ import { type BenchReport, renderMarkdown } from "./report.js"
 import { startBenchCluster } from "./support/benchCluster.js"
 import { type ProfileSummary, summarizeProfile } from "./support/cpuProfile.js"
 import { machineFacts } from "./support/machine.js"
-import { engineHostBundle } from "./support/operatorProcess.js"
 import { clearNamespace, createNamespace, createWorkspaces } from "./support/setup.js"
+import { shippedBundle } from "./support/shippedOperator.js"
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -28,7 +28,11 @@ export interface BenchOptions {
   readonly workspaces: number
   readonly concurrency: number
   readonly resyncSeconds: number
+  /** How long the idle operator (no Workspaces) is left alone before its memory and CPU are read again. */
+  readonly idleSeconds: number
   readonly driftDeletions: number
+  /** Measure the ceiling again after the operator (the ratio then uses the mean of both). */
+  readonly ceilingAfter: boolean
   readonly out: string
   readonly skipOperator: boolean
   readonly quick: boolean
@@ -103,7 +107,8 @@ export const runBench = async (options: BenchOptions): Promise<BenchOutcome> => 
         operator = await measureOperator(cluster, {
           workspaces: options.workspaces,
           concurrency: options.concurrency,
-          resyncPeriodMs: options.resyncSeconds * 1000,
+          resyncPeriodSeconds: options.resyncSeconds,
+          idleSeconds: options.idleSeconds,
           driftDeletions: options.driftDeletions,
           ceilingWritesPerSecond: ceiling.writesPerSecond,
           cpuProfileDir: profileDir,
@@ -116,7 +121,7 @@ export const runBench = async (options: BenchOptions): Promise<BenchOutcome> => 
         else {
           const from = join(profileDir, written[0])
           try {
-            profile = summarizeProfile(from, await engineHostBundle())
+            profile = summarizeProfile(from, (await shippedBundle()).path)
             renameSync(from, profileFile)
           } catch (error) {
             log(`the CPU profile is incomplete, not kept: ${error instanceof Error ? error.message : String(error)}`)
@@ -126,8 +131,8 @@ export const runBench = async (options: BenchOptions): Promise<BenchOutcome> => 
         rmSync(profileDir, { recursive: true, force: true })
       }
       await clearNamespace(cluster.api, operatorBenchNamespace)
-      ceilingAfter = await ceilingIn("bench-ceiling-after")
-      const mean = (ceiling.writesPerSecond + ceilingAfter.writesPerSecond) / 2
+      if (options.ceilingAfter) ceilingAfter = await ceilingIn("bench-ceiling-after")
+      const mean = (ceiling.writesPerSecond + (ceilingAfter ?? ceiling).writesPerSecond) / 2
       operator = {
         ...operator,
         converge: { ...operator.converge, ratioToCeiling: operator.converge.objectsPerSecond / mean },
@@ -144,12 +149,14 @@ export const runBench = async (options: BenchOptions): Promise<BenchOutcome> => 
         workspaces: options.workspaces,
         concurrency: options.concurrency,
         resyncPeriodSeconds: options.resyncSeconds,
+        idleSeconds: options.idleSeconds,
         driftDeletions: options.driftDeletions,
       },
       ceiling,
       ...(ceilingAfter === undefined ? {} : { ceilingAfter }),
       operator,
       pure,
+      loadAverageAtEnd: Math.round((loadavg()[0] ?? 0) * 100) / 100,
       seconds: (performance.now() - started) / 1000,
     }
   } finally {

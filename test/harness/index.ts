@@ -25,6 +25,7 @@ export {
   type OperatorIdentityOptions,
   operatorClusterRolePath,
   operatorIdentity,
+  operatorRuntimeArgs,
   operatorRuntimeEnv,
 } from "./operatorIdentity.js"
 export { eventually, type PollOptions, pollUntil } from "./poll.js"

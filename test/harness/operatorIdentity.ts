@@ -23,13 +23,30 @@ const operatorDeploymentPath = fileURLToPath(new URL("../../install/manager/depl
  * that start the operator as a process measure the runtime users get.
  */
 export const operatorRuntimeEnv = async (): Promise<Readonly<Record<string, string>>> => {
-  const deployment = parse(await readFile(operatorDeploymentPath, "utf8")) as {
-    spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } }
-  }
-  const operator = deployment.spec.template.spec.containers.find((c) => c.name === "operator")
+  const operator = await operatorContainer()
   return Object.fromEntries(
     (operator?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value] as const])),
   )
+}
+
+/** The arguments the shipped Deployment gives the operator's image (`run --leader-elect …`). */
+export const operatorRuntimeArgs = async (): Promise<ReadonlyArray<string>> => (await operatorContainer())?.args ?? []
+
+const operatorContainer = async () => {
+  const deployment = parse(await readFile(operatorDeploymentPath, "utf8")) as {
+    spec: {
+      template: {
+        spec: {
+          containers: Array<{
+            name: string
+            args?: Array<string>
+            env?: Array<{ name: string; value?: string }>
+          }>
+        }
+      }
+    }
+  }
+  return deployment.spec.template.spec.containers.find((c) => c.name === "operator")
 }
 
 // Kinds the operator never touches, so `Kinds` does not list them.

@@ -36,6 +36,7 @@ describe("cartographer run configuration", () => {
     expect(Duration.toMillis(c.leaseDuration)).toBe(15_000)
     expect(Duration.toMillis(c.renewDeadline)).toBe(10_000)
     expect(Duration.toMillis(c.retryPeriod)).toBe(2_000)
+    expect(Duration.toMillis(c.resyncPeriod)).toBe(10 * 3_600_000)
     expect(Duration.toMillis(c.shutdownGrace)).toBe(30_000)
     expect(Duration.toMillis(c.cacheSyncTimeout)).toBe(120_000)
   })
@@ -53,6 +54,7 @@ describe("cartographer run configuration", () => {
       CARTOGRAPHER_METRICS_BIND_ADDRESS: "127.0.0.1:0",
       CARTOGRAPHER_HEALTH_PROBE_BIND_ADDRESS: "0",
       CARTOGRAPHER_CONCURRENCY: "8",
+      CARTOGRAPHER_RESYNC_PERIOD: "45s",
       CARTOGRAPHER_SHUTDOWN_GRACE: "1m",
       CARTOGRAPHER_CACHE_SYNC_TIMEOUT: "90s",
       CARTOGRAPHER_LOG_LEVEL: "debug",
@@ -70,6 +72,7 @@ describe("cartographer run configuration", () => {
       logLevel: "debug",
       logFormat: "text",
     })
+    expect(Duration.toMillis(c.resyncPeriod)).toBe(45_000)
     expect(Duration.toMillis(c.shutdownGrace)).toBe(60_000)
   })
 

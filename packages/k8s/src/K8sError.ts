@@ -76,7 +76,11 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>(reasonI
 ) {}
 
 /** 504, 408, 500 `ServerTimeout`, a client-side request deadline, or a silent watch. Retryable. */
-export class Timeout extends Schema.TaggedError<Timeout>(reasonId("Timeout"))("Timeout", RetryFields) {}
+export class Timeout extends Schema.TaggedError<Timeout>(reasonId("Timeout"))("Timeout", {
+  ...RetryFields,
+  /** An open watch connection that stayed silent past its inactivity timeout (not a failure to connect). */
+  silent: Schema.optionalKey(Schema.Literal(true)),
+}) {}
 
 /** 500, 502, 503 and other 5xx: the server (or something in front of it) failed. Retryable. */
 export class Unavailable extends Schema.TaggedError<Unavailable>(reasonId("Unavailable"))("Unavailable", RetryFields) {}

@@ -30,6 +30,11 @@ export const defaults = {
   inactivityTimeout: Duration.seconds(70),
   /** The API's default for most kinds, explicit so that Jobs do not orphan their Pods. */
   propagationPolicy: "Background",
+  /**
+   * How long authentication headers are reused before client-node computes them again (it reads certificate files
+   * and builds a connection pool each time); client-node re-reads a token file once a minute anyway.
+   */
+  credentialsReuse: Duration.seconds(10),
 } as const
 
 /** Client-wide settings. */
@@ -43,6 +48,11 @@ export interface KubeClientOptions {
   readonly requestTimeout?: Duration.Input | undefined
   /** `User-Agent` header. Default `"cartographer"`. */
   readonly userAgent?: string | undefined
+  /**
+   * How long authentication headers are reused; a 401 drops them, and a request rejected with reused ones is sent
+   * once more with fresh ones. Default 10 seconds.
+   */
+  readonly credentialsReuse?: Duration.Input | undefined
 }
 
 export interface ListOptions {
@@ -173,6 +183,7 @@ const make = (
     ...(options.fieldManager === undefined ? {} : { fieldManager: options.fieldManager }),
     ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
     ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
+    ...(options.credentialsReuse === undefined ? {} : { credentialsReuse: options.credentialsReuse }),
   })
 
 /** The Kubernetes client service. */

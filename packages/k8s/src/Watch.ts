@@ -6,8 +6,11 @@
  * - a clean server close resumes at once; a failure (or a watch that closes within a second with nothing in it)
  *   waits out the reconnect backoff (0.8 s → 30 s, jittered, reset after 2 min of stability, `Retry-After`
  *   honoured);
- * - a silent connection is abandoned after the inactivity watchdog (70 s: longer than the server's 60 s bookmark
- *   interval, so only a dead stream trips it);
+ * - a silent connection is abandoned after the inactivity watchdog (70 s) and resumed at once, like a clean close:
+ *   the API server does not send every quiet watch a bookmark within that time, so the watchdog fires on healthy
+ *   watches of kinds nobody changes, and a backoff there would leave the kind unwatched for a second or two, when
+ *   a change (a deletion to repair) waits for the next connection. A dead server fails that connection, which then
+ *   backs off;
  * - 410 Gone relists and emits the difference with what the stream had emitted — `ADDED`/`MODIFIED` for new or
  *   changed objects, a synthesized `DELETED` (with the last known object) for those that vanished meanwhile — so a
  *   consumer that applies events in order always ends equal to the server, with no gap.
@@ -81,6 +84,8 @@ export const metrics = {
   expired: counter("cartographer_k8s_watch_expired_total", "Watch resumes refused with 410 Gone"),
   /** Failed lists or watch connections, each followed by the reconnect backoff. */
   failures: counter("cartographer_k8s_watch_failures_total", "Failed lists or watch connections (followed by backoff)"),
+  /** Connections abandoned by the inactivity watchdog, each resumed at once. */
+  silent: counter("cartographer_k8s_watch_silent_total", "Watch connections abandoned after the inactivity timeout"),
   /** DELETED events synthesized by a relist for objects that vanished while the stream was not watching. */
   synthesizedDeletes: counter(
     "cartographer_k8s_watch_synthesized_deletes_total",
@@ -197,6 +202,14 @@ export const watch = <A extends KubeObject, X extends Access>(
                 events++
                 return handle(event)
               }),
+              // Silence on an open connection: resumed at once from the last resourceVersion (module doc).
+              Effect.catchReason("K8sError", "Timeout", (reason, error) =>
+                reason.silent === true
+                  ? count(metrics.silent).pipe(
+                      Effect.andThen(Effect.logDebug("watch silent, resuming", { ...where, resourceVersion })),
+                    )
+                  : Effect.fail(error),
+              ),
             )
           const lasted = (yield* Clock.currentTimeMillis) - started
           if (events === 0 && lasted < veryShortWatchMillis) {

@@ -141,19 +141,24 @@ layer(sharedClient, { excludeTestServices: true, timeout: "60 seconds" })("Watch
   )
 
   it.effect(
-    "abandons a silent connection after the inactivity timeout and keeps delivering",
+    "abandons a silent connection after the inactivity timeout, resumes it at once without a backoff, and keeps delivering",
     () =>
       Effect.gen(function* () {
         yield* ensureWidgetCrd
         const client = yield* KubeClient
         const failuresBefore = yield* counter(Watch.metrics.failures)
+        const silentBefore = yield* counter(Watch.metrics.silent)
+        const listsBefore = yield* counter(Watch.metrics.lists)
         const { seen } = yield* collect(
           Watch.watch(Widgets, { namespace, labelSelector: "watch=silent", inactivityTimeout: "1 second" }),
         )
         yield* eventually(seen((all) => all.some((e) => e.type === "SYNCED")))
-        // Silence (1 s), backoff (0.8–1.6 s), silence again: two firings within 5 s.
+        // Silence (1 s), an immediate resume, silence again: at least three firings within 5 s (a backoff of
+        // 0.8-1.6 s after each would allow two at most).
         yield* Effect.sleep("5 seconds")
-        assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 2, "the watchdog fired")
+        assert.isAtLeast((yield* counter(Watch.metrics.silent)) - silentBefore, 3, "the watchdog fired")
+        assert.strictEqual((yield* counter(Watch.metrics.failures)) - failuresBefore, 0, "silence is no failure")
+        assert.strictEqual((yield* counter(Watch.metrics.lists)) - listsBefore, 1, "resumed, never relisted")
         yield* client.apply(Widgets, widget("after-silence", { watch: "silent" }))
         const all = yield* eventually(seen((all) => all.some((e) => e.type === "ADDED")))
         assert.deepStrictEqual(all.map(describeEvent), ["SYNCED", "ADDED after-silence"])

@@ -6,7 +6,7 @@ import { auditTime } from "../support/auditTail.js"
 import type { BenchCluster } from "../support/benchCluster.js"
 import type { Mutations } from "../support/mutations.js"
 import { objectPath, resourceOf } from "../support/objectPaths.js"
-import type { OperatorProcess } from "../support/operatorProcess.js"
+import type { ShippedOperator } from "../support/shippedOperator.js"
 import { type firstPlan, quantile } from "./ceiling.js"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -20,7 +20,7 @@ export interface Repair {
   readonly runs: ReadonlyArray<{ readonly result: string; readonly ms: number }>
   /** Reconciles of other Workspaces in that window (a resync's burst, for one). */
   readonly others: number
-  /** The longest event-loop block the operator reported over that window (its 1-second reports). */
+  /** The longest event-loop block the operator reported over that window (/metrics, scraped every second). */
   readonly loopDelayMaxMs: number
   /** The operator's watches of the victim's kind that ended in that window or the second before (a reconnect). */
   readonly watchesEnded: number
@@ -42,7 +42,7 @@ export interface DriftResult {
  * repaired it (a run is reported when it ends, after its writes).
  */
 const meanwhile = (
-  host: OperatorProcess,
+  host: ShippedOperator,
   writes: Mutations,
   victim: { readonly owner: string; readonly resource: string; readonly from: number; readonly to: number },
 ) => {
@@ -58,7 +58,7 @@ const meanwhile = (
         repairedBy = e.t >= to
       } else if (e.key !== owner && e.t <= to) others++
     }
-    if (e.event === "memory" && e.t >= from && e.t <= to + 1_000)
+    if (e.event === "loop" && e.t >= from && e.t <= to + 1_000)
       loopDelayMaxMs = Math.max(loopDelayMaxMs, e.loopDelayMaxMs)
   }
   const watchesEnded = writes.watchesEnded.filter((e) => {
@@ -77,7 +77,23 @@ export const measureDrift = async (
   plans: ReadonlyArray<ReturnType<typeof firstPlan>>,
   writes: Mutations,
   deletions: number,
-  host: OperatorProcess,
+  host: ShippedOperator,
+): Promise<DriftResult> => {
+  // The event loop's longest block, once a second (prom-client's lag monitor), to explain a slow repair.
+  const scraper = setInterval(() => void host.metrics().catch(() => ""), 1_000)
+  try {
+    return await deleteAndWait(cluster, plans, writes, deletions, host)
+  } finally {
+    clearInterval(scraper)
+  }
+}
+
+const deleteAndWait = async (
+  cluster: BenchCluster,
+  plans: ReadonlyArray<ReturnType<typeof firstPlan>>,
+  writes: Mutations,
+  deletions: number,
+  host: ShippedOperator,
 ): Promise<DriftResult> => {
   const victims = plans.flatMap((p, i) => {
     const candidates = p.apply.filter((o) => ["Deployment", "Service", "StatefulSet", "NetworkPolicy"].includes(o.kind))
@@ -113,8 +129,8 @@ export const measureDrift = async (
     const to = auditTime(repaired.stageTimestamp)
     windows.push({ kind: victim.kind, name: victim.metadata.name, owner, resource, from, to })
   }
-  // The operator reports its event loop once a second, and a run when it ends: wait for the reports that cover the
-  // last window before reading them.
+  // The event loop is scraped once a second, and a run is logged when it ends: wait for what covers the last window
+  // before reading them.
   await sleep(1_500)
   await writes.poll()
   const repairs: Array<Repair> = windows.map(({ kind, name, ...window }) => ({

@@ -15,6 +15,7 @@ import { Faults, type FaultsShape, type Write } from "@cartographer/reconciler/t
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer, Logger, References } from "effect"
 import { limitHeapGrowth } from "../../../apps/operator/src/run/HeapGrowth.js"
+import type { ReconciledEvent } from "./processEvents.js"
 
 export interface EngineHostFaults {
   /** Kill this process (SIGKILL, no cleanup) right after its n-th successful write: a crash between two writes. */
@@ -65,14 +66,7 @@ export type EngineHostEvent =
   | { readonly event: "synced"; readonly t: number }
   | { readonly event: "leading"; readonly t: number; readonly identity: string }
   | { readonly event: "lost"; readonly t: number; readonly identity: string }
-  | {
-      readonly event: "reconciled"
-      readonly t: number
-      readonly key: string
-      readonly result: string
-      /** How long the reconcile ran. */
-      readonly ms: number
-    }
+  | ReconciledEvent
   | { readonly event: "write"; readonly t: number; readonly n: number; readonly write: Write }
   | { readonly event: "crash"; readonly t: number; readonly afterWrites: number }
   | { readonly event: "dropped"; readonly t: number; readonly kind: string; readonly object?: string | undefined }

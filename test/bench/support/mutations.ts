@@ -5,8 +5,10 @@ import { type AuditTail, auditTime } from "./auditTail.js"
 
 /** Mutating requests, read from the audit log as they come: the operator's, and the deletions of the drift test. */
 export class Mutations {
-  /** The operator's. */
+  /** The operator's, but for its leader election. */
   readonly all: Array<AuditEvent> = []
+  /** The operator's writes of its Lease (leader election renews it every few seconds). */
+  readonly lease: Array<AuditEvent> = []
   /** Everybody else's. */
   readonly others: Array<AuditEvent> = []
   /** The operator's watch connections that ended (the audit log records a watch when it ends). */
@@ -17,12 +19,13 @@ export class Mutations {
     this.tail = tail
     this.user = user
   }
-  /** The operator's new mutating requests. */
+  /** The operator's new mutating requests (but for its Lease). */
   async poll(): Promise<ReadonlyArray<AuditEvent>> {
     const read = await this.tail.read()
     this.watchesEnded.push(...read.filter((e) => e.verb === "watch" && e.user.username === this.user))
     const fresh = read.filter((e) => mutatingVerbs.has(e.verb))
-    const mine = fresh.filter((e) => e.user.username === this.user)
+    const mine = fresh.filter((e) => e.user.username === this.user && e.objectRef?.resource !== "leases")
+    this.lease.push(...fresh.filter((e) => e.user.username === this.user && e.objectRef?.resource === "leases"))
     this.all.push(...mine)
     this.others.push(...fresh.filter((e) => e.user.username !== this.user))
     return mine

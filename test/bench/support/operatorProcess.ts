@@ -1,12 +1,13 @@
 // Starting, watching and killing operator processes (the engine host of engineHost.ts, bundled, started with the
 // harness's `start`): their stdout events, their memory, SIGTERM for a clean shutdown and SIGKILL for a crash.
 import { rmSync } from "node:fs"
-import { mkdir, readdir, readFile, rm } from "node:fs/promises"
+import { mkdir, readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { operatorRuntimeEnv, start } from "@cartographer/test/harness"
 import { type BuildOptions, build } from "esbuild"
 import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
+import { eventLog, type MemoryStats, memoryOf } from "./processEvents.js"
 
 const entry = fileURLToPath(new URL("./engineHost.ts", import.meta.url))
 /** The operator's own bundling settings (apps/operator/scripts/bundle.mjs), so that the host is built as what ships. */
@@ -53,16 +54,6 @@ export const engineHostBundle = (): Promise<string> => {
     return file
   })()
   return bundled
-}
-
-export interface MemoryStats {
-  readonly rssBytes: number
-  /** Private anonymous memory (RssAnon): the heap and native allocations, without the mapped node binary. */
-  readonly anonBytes: number
-  /** File-backed resident pages (RssFile): mostly the node binary's code, shared with other Node processes. */
-  readonly fileBytes: number
-  /** High-water mark (VmHWM). */
-  readonly peakRssBytes: number
 }
 
 export interface OperatorProcess {
@@ -130,8 +121,15 @@ export const startEngineHost = async (
   })
   const { child, exited, running } = started
   const startedAt = Date.now()
-  const events: Array<EngineHostEvent> = []
-  const waiters = new Set<() => void>()
+  const stderrLines: Array<string> = []
+  let stderrRest = ""
+  const stderrTail = (lines = 30) => [...stderrLines, stderrRest].slice(-lines).join("\n")
+  const { events, wake, waitFor } = eventLog<EngineHostEvent>({
+    what: `engine host ${child.pid}`,
+    running,
+    status: () => String(child.exitCode ?? child.signalCode),
+    tail: stderrTail,
+  })
   let stdoutRest = ""
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     const lines = (stdoutRest + chunk).split("\n")
@@ -144,62 +142,15 @@ export const startEngineHost = async (
         // Not an event (a stray console.log): ignore.
       }
     }
-    for (const wake of [...waiters]) wake()
+    wake()
   })
-  const stderrLines: Array<string> = []
-  let stderrRest = ""
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     const lines = (stderrRest + chunk).split("\n")
     stderrRest = lines.pop() ?? ""
     stderrLines.push(...lines)
     if (stderrLines.length > 2000) stderrLines.splice(0, stderrLines.length - 1000)
   })
-  void exited.then(() => {
-    for (const wake of [...waiters]) wake()
-  })
-  const stderrTail = (lines = 30) => [...stderrLines, stderrRest].slice(-lines).join("\n")
-  const waitFor = (predicate: (event: EngineHostEvent) => boolean, timeoutMs: number): Promise<EngineHostEvent> =>
-    new Promise((resolve, reject) => {
-      let seen = 0
-      const check = () => {
-        for (; seen < events.length; seen++) {
-          const event = events[seen] as EngineHostEvent
-          if (predicate(event)) {
-            done()
-            resolve(event)
-            return
-          }
-        }
-        if (!running()) {
-          done()
-          reject(new Error(`engine host ${child.pid} ended (${child.exitCode ?? child.signalCode})\n${stderrTail()}`))
-        }
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`engine host ${child.pid}: no matching event within ${timeoutMs} ms\n${stderrTail()}`))
-      }, timeoutMs)
-      const done = () => {
-        clearTimeout(timer)
-        waiters.delete(check)
-      }
-      waiters.add(check)
-      check()
-    })
-  const memory = async (): Promise<MemoryStats | undefined> => {
-    try {
-      const status = await readFile(`/proc/${child.pid}/status`, "utf8")
-      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024
-      return {
-        rssBytes: kib("VmRSS"),
-        anonBytes: kib("RssAnon"),
-        fileBytes: kib("RssFile"),
-        peakRssBytes: kib("VmHWM"),
-      }
-    } catch {
-      return undefined
-    }
-  }
+  void exited.then(wake)
   return {
     pid: started.pid,
     signal: (name: NodeJS.Signals) => {
@@ -210,7 +161,7 @@ export const startEngineHost = async (
     waitFor: waitFor as OperatorProcess["waitFor"],
     exited,
     running,
-    memory,
+    memory: () => memoryOf(started.pid),
     stderrTail,
     stop: (graceMs) => started.stop(graceMs),
     kill: started.kill,

@@ -78,6 +78,7 @@ export const operator = (config: RunConfig) =>
     const engine = yield* Engine.make({
       ...(config.namespaces.length === 0 ? {} : { namespaces: config.namespaces }),
       concurrency: config.concurrency,
+      resyncPeriod: config.resyncPeriod,
       shutdownGrace: config.shutdownGrace,
       identity: config.identity,
       observer,

@@ -28,6 +28,7 @@ interface RunOptions {
   readonly metricsBindAddress: BindAddress | undefined
   readonly healthProbeBindAddress: BindAddress | undefined
   readonly concurrency: number
+  readonly resyncPeriod: Duration.Duration
   readonly shutdownGrace: Duration.Duration
   readonly cacheSyncTimeout: Duration.Duration
   readonly logLevel: LogLevelName
@@ -123,6 +124,13 @@ export const runOptions: Options<RunOptions> = {
     schema: Text.integer(1, 100),
     default: Engine.defaults.concurrency,
     doc: "Workspaces reconciled at the same time (one Workspace is never reconciled twice at once)",
+  },
+  resyncPeriod: {
+    flag: "resync-period",
+    env: "CARTOGRAPHER_RESYNC_PERIOD",
+    schema: Text.duration,
+    default: Engine.defaults.resyncPeriod,
+    doc: "how often every Workspace is reconciled even without a change (x 0.9-1.1, jittered): the net for what a watch missed",
   },
   shutdownGrace: {
     flag: "shutdown-grace",

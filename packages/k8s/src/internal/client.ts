@@ -105,6 +105,7 @@ export interface Settings {
   readonly pageSize: number
   readonly inactivityTimeout: Duration.Input
   readonly propagationPolicy: NonNullable<DeleteOptions["propagationPolicy"]>
+  readonly credentialsReuse: Duration.Input
 }
 
 /** Builds the client for one kubeconfig. Scoped: the connection pool closes with the scope. */
@@ -113,9 +114,10 @@ export const make = (
   settings: Settings,
 ): Effect.Effect<KubeClientShape, K8sError, Scope.Scope> =>
   Effect.gen(function* () {
-    const transport = yield* Http.make(kubeConfig, { userAgent: settings.userAgent }).pipe(
-      Effect.mapError((reason) => new K8sError({ reason, operation: "connect" })),
-    )
+    const transport = yield* Http.make(kubeConfig, {
+      userAgent: settings.userAgent,
+      credentialsReuse: settings.credentialsReuse,
+    }).pipe(Effect.mapError((reason) => new K8sError({ reason, operation: "connect" })))
     const requestTimeout = settings.requestTimeout
     const fieldManagerOf = (override: string | undefined) => override ?? settings.fieldManager
     const requestTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(requestTimeout))
@@ -302,6 +304,7 @@ export const make = (
                 Stream.fail(
                   new Timeout({
                     message: `watch silent for ${Duration.format(Duration.fromInputUnsafe(inactivity))}`,
+                    silent: true,
                   }),
                 ),
             }),

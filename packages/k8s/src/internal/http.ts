@@ -109,9 +109,10 @@ const http1Only = (dispatcher: Dispatcher): Dispatcher =>
  */
 export const make = (
   kubeConfig: KubeConfig,
-  options: { readonly userAgent: string },
+  options: { readonly userAgent: string; readonly credentialsReuse: Duration.Input },
 ): Effect.Effect<HttpTransport, K8sErrorReason, Scope.Scope> =>
   Effect.gen(function* () {
+    const authRefreshMillis = Duration.toMillis(Duration.fromInputUnsafe(options.credentialsReuse))
     const cluster = kubeConfig.getCurrentCluster()
     if (cluster === null) {
       return yield* new Transport({ message: "the kubeconfig has no current cluster" })
@@ -132,17 +133,32 @@ export const make = (
     )
 
     /**
-     * Builds an authenticated request context; auth headers are recomputed every time (tokens rotate). Its
-     * dispatcher is the transport's pool, when client-node gives one.
+     * The authentication headers, computed by client-node at most once per `credentialsReuse`. Each of its
+     * computations reads the CA and client certificates (files, synchronously) and builds a TLS connection pool
+     * that only the first request needs, which a convergence's CPU profile showed per request; client-go itself
+     * re-reads a token file once a minute. A 401 drops them, so that a rotated token is used at once.
      */
-    const prepare = async (request: HttpRequest, url: URL, signal: AbortSignal): Promise<RequestContext> => {
-      const context = new RequestContext(url.toString(), methods[request.method])
+    let auth: { readonly headers: Readonly<Record<string, string>>; readonly at: number } | undefined
+    const authHeaders = async (url: URL): Promise<Readonly<Record<string, string>>> => {
+      const now = Date.now()
+      if (auth !== undefined && now - auth.at < authRefreshMillis) return auth.headers
+      const context = new RequestContext(url.toString(), HttpMethod.GET)
       await kubeConfig.applySecurityAuthentication(context)
       const fresh = context.getDispatcher()
-      if (fresh !== undefined) {
-        if (dispatcher === undefined) dispatcher = http1Only(fresh)
-        context.setDispatcher(dispatcher)
-      }
+      if (fresh !== undefined && dispatcher === undefined) dispatcher = http1Only(fresh)
+      auth = { headers: context.getHeaders(), at: now }
+      return auth.headers
+    }
+    const unauthorized = (status: number) => {
+      if (status === 401) auth = undefined
+    }
+
+    /** Builds an authenticated request context, whose dispatcher is the transport's pool when client-node gives one. */
+    const prepare = async (request: HttpRequest, url: URL, signal: AbortSignal): Promise<RequestContext> => {
+      const headers = await authHeaders(url)
+      const context = new RequestContext(url.toString(), methods[request.method])
+      for (const [name, value] of Object.entries(headers)) context.setHeaderParam(name, value)
+      if (dispatcher !== undefined) context.setDispatcher(dispatcher)
       context.setHeaderParam("Accept", "application/json")
       context.setHeaderParam("User-Agent", options.userAgent)
       if (request.body !== undefined) {
@@ -190,7 +206,15 @@ export const make = (
     }
 
     const send = async (request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> => {
-      const response = await open(request, signal)
+      const reused = auth !== undefined
+      let response = await open(request, signal)
+      if (response.status === 401 && reused) {
+        // Headers computed before a token rotated: once more with fresh ones, before anyone sees a 401.
+        unauthorized(response.status)
+        await response.text()
+        response = await open(request, signal)
+      }
+      unauthorized(response.status)
       return { status: response.status, headers: response.headers, body: await response.text() }
     }
 
@@ -230,6 +254,7 @@ export const make = (
           }),
         )
         if (response.status !== 200) {
+          unauthorized(response.status)
           const body = yield* Effect.tryPromise({ try: () => response.text(), catch: Classify.fromException })
           return yield* Effect.fail(Classify.fromResponse({ status: response.status, headers: response.headers, body }))
         }

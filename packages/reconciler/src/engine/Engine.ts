@@ -14,7 +14,15 @@
  * than `reconcileTimeout`, is an error outcome, never a crash of the engine.
  */
 import { hostname } from "node:os"
-import { EventRecorder, type K8sError, Kinds, KubeClient, type KubeObject, objectKey } from "@cartographer/k8s"
+import {
+  EventRecorder,
+  type K8sError,
+  Kinds,
+  KubeClient,
+  type KubeObject,
+  type Live,
+  objectKey,
+} from "@cartographer/k8s"
 import { Cause, Clock, Duration, Effect, Exit, Random, type Scope } from "effect"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys, managedBy } from "../plan/labels.js"
@@ -25,6 +33,7 @@ import { workspaceKeyOf } from "./Observe.js"
 import { outcomeOf, type ReconcileResult, resultOf } from "./Outcome.js"
 import { OwnWrites } from "./OwnWrites.js"
 import * as Reconcile from "./Reconcile.js"
+import { makeStrings } from "./Strings.js"
 import * as WorkQueue from "./WorkQueue.js"
 
 export type { ReconcileResult } from "./Outcome.js"
@@ -54,7 +63,10 @@ export interface EngineOptions {
   readonly shutdownGrace?: Duration.Input | undefined
   /** Metrics and log hooks. Default: none. */
   readonly observer?: EngineObserver | undefined
-  /** A Workspace still progressing (migration, rollout) is reconciled again after this. Default 30 seconds. */
+  /**
+   * A Workspace still progressing (migration, rollout) after a reconcile that wrote is reconciled again after this.
+   * One whose reconcile wrote nothing waits for a change of its children instead. Default 30 seconds.
+   */
   readonly progressingRequeue?: Duration.Input | undefined
   /**
    * A Workspace with a child refused from outside it (its namespace does not exist yet, a quota, a policy) is
@@ -125,10 +137,13 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
     })
 
     const enqueue = (key: string, initial: boolean) => queue.add(key, initial ? "low" : "normal")
+    // What every cache keeps of an object: the fields the engine reads, their repeated strings shared.
+    const strings = makeStrings()
+    const transform = <B extends KubeObject>(object: Live<B>): Live<B> => strings.share(Cache.slim(object))
 
     const workspaces = yield* Cache.make(Kinds.Workspace, {
       namespaces: options.namespaces,
-      transform: Cache.slim,
+      transform,
       ownersOf: (object) => [objectKey(object.metadata)],
       onChange: (change) => {
         if (change.type === "SYNCED") return Effect.void
@@ -142,7 +157,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
       children[kind] = yield* Cache.make(managedKinds[kind], {
         namespaces: options.namespaces,
         labelSelector: managedBySelector,
-        transform: Cache.slim,
+        transform,
         // A kind whose CRDs are not installed is watched as empty, so that the engine still syncs and runs.
         watch: { notServedAsEmpty: optionalKinds[kind] !== undefined },
         ownersOf: (object) => {

@@ -123,8 +123,13 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
         const rejected = [...applied.rejected, ...pruned.rejected]
         const problem = executionProblem(rejected, applied.conflicts)
         const status = problem === undefined ? settled : withExecutionProblem(settled, problem, { now, previous })
-        yield* writeStatus(key, live, status)
-        const progressing = conditionOf(status, "Progressing")?.status === "True"
+        const statusWritten = yield* writeStatus(key, live, status)
+        // A progressing Workspace is looked at again only after a reconcile that wrote: its status was planned from a
+        // view its own writes may not have reached yet. One that wrote nothing waits on its children (a rollout,
+        // a migration Job), whose every change is a watch event that queues it; polling it would cost a reconcile
+        // per Workspace per period for as long as its pods do not start, and tell nothing new.
+        const wrote = applied.wrote || pruned.deleted || statusWritten
+        const progressing = wrote && conditionOf(status, "Progressing")?.status === "True"
         if (rejected.length > 0) {
           // Only a refusal from outside the Workspace can go away without the Workspace changing.
           if (!rejected.some((r) => r.external)) {

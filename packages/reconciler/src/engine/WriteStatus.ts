@@ -79,12 +79,15 @@ export interface WriteStatusContext {
   readonly wrote: (write: Write) => Effect.Effect<void>
 }
 
-/** `writeStatus(key, live, status)`: writes `status` to the Workspace `live` unless it already has it. */
+/**
+ * `writeStatus(key, live, status)`: writes `status` to the Workspace `live` unless it already has it; succeeds with
+ * whether it wrote.
+ */
 export const makeWriteStatus =
   (ctx: WriteStatusContext) =>
-  (key: string, live: Live<KubeObject>, status: WorkspaceStatus): Effect.Effect<void, ReconcileError> =>
+  (key: string, live: Live<KubeObject>, status: WorkspaceStatus): Effect.Effect<boolean, ReconcileError> =>
     Effect.gen(function* () {
-      if (sameJson(status, live.status)) return
+      if (sameJson(status, live.status)) return false
       const { namespace, name } = live.metadata
       const result = yield* ctx.client
         .applyStatus(
@@ -103,7 +106,7 @@ export const makeWriteStatus =
           Effect.catchReason("K8sError", "NotFound", () => Effect.succeed(Option.none<Live<KubeObject>>())),
           Effect.mapError((error) => new ReconcileError({ reason: classify(key, "status", error) })),
         )
-      if (Option.isNone(result)) return
+      if (Option.isNone(result)) return false
       ctx.ownWrites.recordWrite("Workspace", slim(result.value), key)
       yield* ctx.wrote({ key, verb: "status", kind: "Workspace", namespace: namespace ?? "", name })
       const previous = live.status as WorkspaceStatus | undefined
@@ -117,4 +120,5 @@ export const makeWriteStatus =
           }),
         { discard: true },
       )
+      return true
     })

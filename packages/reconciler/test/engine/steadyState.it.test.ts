@@ -5,7 +5,7 @@ import { Kinds } from "@cartographer/k8s"
 import { eventually, readAudit, sharedControlPlane } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, engineSuite, podsRun } from "./support.js"
+import { Admin, condition, engineSuite, podsRun } from "./support.js"
 
 const suite = engineSuite("engine-steady")
 const { namespace } = suite
@@ -80,5 +80,56 @@ suite.tests("steady state", "300 seconds", (it) => {
         assert.isAbove(reads.length, 0)
       }),
     { timeout: 280_000 },
+  )
+
+  it.effect(
+    "leaves a Workspace whose pods cannot start alone until something changes, however short the progressing requeue",
+    () =>
+      Effect.gen(function* () {
+        const admin = yield* Admin
+        const name = "unschedulable"
+        const key = `${namespace}/${name}`
+        const reconciles: Array<{ readonly at: number; readonly result: string }> = []
+        yield* suite.startEngine({
+          progressingRequeue: "1 second",
+          resyncPeriod: "1 hour",
+          observer: {
+            reconciled: (r) => {
+              if (r.key === key) reconciles.push({ at: Date.now(), result: r.result })
+            },
+            queue: () => {},
+          },
+        })
+        // No node has this label: the pods stay Pending on every tier, and the Workspace stays Progressing.
+        const base = suite.sample("basic-workspace.yaml", name)
+        const workflows = (base.spec as { workflows: Record<string, unknown> }).workflows
+        yield* admin.apply(
+          Kinds.Workspace,
+          {
+            ...base,
+            spec: { workflows: { ...workflows, nodeSelector: { "cartographer.test/no-such-node": "true" } } },
+          },
+          { fieldManager: "engine-test" },
+        )
+        const progressing = yield* suite.waitForCondition(name, "Progressing", "True")
+        assert.strictEqual(condition(progressing, "Degraded")?.status, "False")
+        // Settled: the requeue after the last write has run and written nothing, and the children are quiet.
+        yield* eventually(
+          Effect.gen(function* () {
+            const recent = yield* suite.writesSince(new Date(Date.now() - 4_000))
+            if (recent.length > 0) return yield* Effect.fail(`${recent.length} recent writes`)
+            const last = reconciles.at(-1)
+            if (last === undefined || Date.now() - last.at < 4_000) return yield* Effect.fail("reconciled recently")
+          }),
+          "120 seconds",
+        )
+        const before = reconciles.length
+        // Several progressing-requeue periods with nothing changing.
+        yield* Effect.sleep("5 seconds")
+        const still = yield* admin.get(Kinds.Workspace, { namespace, name })
+        assert.strictEqual(condition(still, "Progressing")?.status, "True", "still waiting for its pods")
+        assert.deepStrictEqual(reconciles.slice(before), [], "no reconcile while nothing changed")
+      }),
+    { timeout: 200_000 },
   )
 })
