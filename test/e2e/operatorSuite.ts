@@ -19,6 +19,7 @@ import {
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
 import { prefectVenv } from "../prefect/index.js"
 import { serviceUrl } from "./cluster.js"
+import { prefectApi } from "./prefect.js"
 
 export const minutes = (n: number) => n * 60_000
 
@@ -26,6 +27,10 @@ export interface OperatorSuite {
   readonly namespace: string
   /** The admin's API client (inside the suite's tests only). */
   readonly api: () => KubeApi
+  /** The operator's ServiceAccount (its `user` is how the audit log names the operator). */
+  readonly identity: () => OperatorIdentity
+  /** The namespace's Workspaces (with their status), pods and workloads, its last events, the operator's last lines. */
+  readonly logs: () => Promise<string>
   /** Polls `check` until it returns a value; on timeout the error carries pods, events and the operator's log. */
   readonly until: <A>(what: string, check: () => Promise<A | undefined>, timeoutMs?: number) => Promise<A>
   /** `kubectl apply` of a manifest (YAML text) in the suite's namespace. */
@@ -34,6 +39,13 @@ export interface OperatorSuite {
   readonly patchWorkspace: (name: string, type: "json" | "merge", patch: unknown) => Promise<void>
   /** `http://<pod IP>:<port>` of a Ready endpoint of the Service's named port, waiting for one. */
   readonly endpoint: (service: string, portName: string) => Promise<string>
+  /** Workspace `workspace`'s server as the host reaches it (a Ready pod behind its Service), once there is one. */
+  readonly serverUrl: (workspace: string) => Promise<string>
+  /**
+   * Once a worker of `pool` has polled the server at `url`: Ready says the worker's pod is, but the worker creates its
+   * work pool when it first polls, a moment later, and a deployment to a pool that does not exist yet is refused.
+   */
+  readonly workerPolls: (url: string, pool: string) => Promise<void>
   /** Whether the Workspace's Ready condition is True. */
   readonly workspaceReady: (name: string) => Promise<boolean>
   /** A key of a Secret in the suite's namespace, decoded. */
@@ -49,9 +61,23 @@ export const useOperatorSuite = (prefix: string): OperatorSuite => {
 
   const logs = async () => {
     const operatorLog = operator === undefined ? "" : await readFile(operator.logPath, "utf8").catch(() => "")
-    const pods = await kubectl(["get", "pods,jobs,deployments,statefulsets,pvc", "-n", namespace, "-o", "wide"])
+    const kinds = "workspaces,pods,jobs,deployments,statefulsets,pvc"
+    const state = await kubectl(["get", kinds, "-n", namespace, "-o", "wide"])
+    const status = await kubectl([
+      "get",
+      "workspaces",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={range .items[*]}{.metadata.name}: {.status}{'\\n'}{end}",
+    ])
     const events = await kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"])
-    return `--- pods\n${pods.stdout}${pods.stderr}\n--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}\n--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`
+    return [
+      `--- cluster\n${state.stdout}${state.stderr}`,
+      `--- status\n${status.stdout}`,
+      `--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}`,
+      `--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`,
+    ].join("\n")
   }
   const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(6)) =>
     pollUntil(what, check, { timeoutMs, intervalMs: 2_000, describe: () => "(see the logs above)" }).catch(
@@ -88,6 +114,11 @@ export const useOperatorSuite = (prefix: string): OperatorSuite => {
   return {
     namespace,
     api: admin,
+    identity: () => {
+      if (identity === undefined) throw new Error("the suite's operator runs inside its tests only")
+      return identity
+    },
+    logs,
     until,
     apply: async (manifest) => {
       const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], { input: manifest })
@@ -110,6 +141,24 @@ export const useOperatorSuite = (prefix: string): OperatorSuite => {
       until(`Service ${service} has a Ready endpoint on ${portName}`, () =>
         serviceUrl(admin(), namespace, service, portName),
       ),
+    serverUrl: (workspace) =>
+      until("the server Service has a Ready endpoint", () =>
+        serviceUrl(admin(), namespace, `${workspace}-orion-server`, "http-orion"),
+      ),
+    workerPolls: async (url, pool) => {
+      await until(
+        `a worker of pool ${pool} polls the server`,
+        async () =>
+          (
+            await prefectApi(url)
+              .workers(pool)
+              .catch(() => [])
+          ).length > 0
+            ? true
+            : undefined,
+        minutes(3),
+      )
+    },
     workspaceReady: async (name) => {
       const ws = await admin().get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
         `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${name}`,

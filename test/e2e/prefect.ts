@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { pollUntil } from "../harness/poll.js"
 import { run } from "../harness/processes.js"
 import { prefectVenv, venvBin } from "../prefect/index.js"
 
@@ -38,8 +39,6 @@ export interface FlowRun {
 export const basicAuthHeader = (auth: string): Record<string, string> => ({
   authorization: `Basic ${Buffer.from(auth).toString("base64")}`,
 })
-
-const finalStates = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
 
 /** The server's REST API at `baseUrl` (`http://host:port`, or with its path prefix), with basic auth when given. */
 export const prefectApi = (baseUrl: string, auth?: string) => {
@@ -89,6 +88,20 @@ export const prefectApi = (baseUrl: string, auth?: string) => {
       (await call<ReadonlyArray<{ readonly name: string }>>("POST", "/deployments/filter", {})).map((d) => d.name),
   }
 }
+
+/** States a flow run does not leave. */
+const finalStates: ReadonlyArray<string> = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
+
+/** The flow run once it is in a final state (polled through the server's API). */
+export const finalState = (baseUrl: () => Promise<string>, id: string, timeoutMs: number): Promise<FlowRun> =>
+  pollUntil(
+    `flow run ${id} reaches a final state`,
+    async () => {
+      const r = await prefectApi(await baseUrl()).flowRun(id)
+      return finalStates.includes(r.state?.type ?? "") ? r : undefined
+    },
+    { timeoutMs, intervalMs: 2_000 },
+  )
 
 const flowsDir = fileURLToPath(new URL("./flows", import.meta.url))
 

@@ -13,13 +13,14 @@ import {
   describeOnRealNode,
   kubectl,
   type OperatorIdentity,
+  kubectlStdout as ok,
   operatorIdentity,
-  placeOnRealNode,
   pollUntil,
   sharedControlPlane,
   useRealNodeTurn,
 } from "../harness/index.js"
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { externalPostgres, externalRedis, restrictedNamespace } from "./teamStores.js"
 
 const samplesDir = fileURLToPath(new URL("../../samples", import.meta.url))
 const samples = readdirSync(samplesDir)
@@ -29,119 +30,17 @@ const minutes = (n: number) => n * 60_000
 const suffix = randomBytes(3).toString("hex")
 const namespaceOf = (file: string) => `sample-${file.replace(/-workspace\.yaml$|\.yaml$/u, "")}-${suffix}`.slice(0, 63)
 
-const ok = async (args: ReadonlyArray<string>, input?: string) => {
-  const result = await kubectl(args, input === undefined ? {} : { input })
-  expect(result.code, `kubectl ${args.join(" ")}: ${result.stderr}`).toBe(0)
-  return result.stdout
-}
-
-/** A namespace on the real node that enforces the restricted profile, as every Workspace's in these suites. */
-const restrictedNamespace = async (namespace: string) => {
-  await ok(["create", "namespace", namespace])
-  await ok(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
-  await placeOnRealNode(namespace)
-}
-
-/**
- * A data store of the team's own, outside the Workspace (in `namespace`, created here): Deployment and Service `name`
- * with one container listening on `port`, running as `uid` on an emptyDir at `dataDir`. Resolves once it is rolled out.
- */
-const teamStore = async (
-  namespace: string,
-  name: string,
-  uid: number,
-  port: number,
-  dataDir: string,
-  container: Record<string, unknown>,
-): Promise<void> => {
-  await restrictedNamespace(namespace)
-  const labels = { app: name }
-  const deployment = {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name },
-    spec: {
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          securityContext: {
-            runAsUser: uid,
-            runAsGroup: uid,
-            fsGroup: uid,
-            runAsNonRoot: true,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          containers: [
-            {
-              name,
-              ...container,
-              ports: [{ name: "store", containerPort: port }],
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "data", mountPath: dataDir }],
-            },
-          ],
-          volumes: [{ name: "data", emptyDir: {} }],
-        },
-      },
-    },
-  }
-  const service = {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name },
-    spec: { selector: labels, ports: [{ name: "store", port, targetPort: "store" }] },
-  }
-  // JSON, not YAML: kubectl reads YAML 1.1, where an argument such as `no` would be a boolean.
-  await ok(
-    ["apply", "-n", namespace, "-f", "-"],
-    JSON.stringify({ apiVersion: "v1", kind: "List", items: [deployment, service] }),
-  )
-  await ok(["rollout", "status", "-n", namespace, `deployment/${name}`, "--timeout=5m"])
-}
-
-/**
- * A PostgreSQL of the team's own, from the same postgres image: what the external-database sample expects to exist.
- * Resolves with the connection URL.
- */
-const externalPostgres = async (namespace: string): Promise<string> => {
-  const password = randomBytes(12).toString("hex")
-  await teamStore(namespace, "team-postgres", 999, 5432, "/var/lib/postgresql/data", {
-    image: "postgres:17.6",
-    env: [
-      { name: "POSTGRES_USER", value: "prefect" },
-      { name: "POSTGRES_PASSWORD", value: password },
-      { name: "POSTGRES_DB", value: "prefect" },
-      { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
-    ],
-    readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "prefect"] } },
-  })
-  return `postgresql+asyncpg://prefect:${password}@team-postgres.${namespace}.svc:5432/prefect`
-}
-
 /** The namespace of the Redis the external-redis sample names (`redis.team-data.svc`). */
 const teamDataNamespace = "team-data"
-
-/** A Redis of the team's own that requires a password, from the same redis image. Resolves with the password. */
-const externalRedis = async (): Promise<string> => {
-  const password = randomBytes(12).toString("hex")
-  await teamStore(teamDataNamespace, "redis", 999, 6379, "/data", {
-    image: "redis:8.2",
-    args: ["--save", "", "--appendonly", "no", "--requirepass", password],
-    env: [{ name: "REDISCLI_AUTH", value: password }],
-    readinessProbe: { exec: { command: ["sh", "-c", "redis-cli ping | grep -q PONG"] } },
-  })
-  return password
-}
 
 /** What each sample's comment tells a user to create before applying it. */
 const prepare: Record<string, (namespace: string) => Promise<void>> = {
   "external-database-workspace.yaml": async (namespace) => {
-    const url = await externalPostgres(`${namespace}-db`)
+    const { url } = await externalPostgres(`${namespace}-db`)
     await ok(["create", "secret", "generic", "prefect-db", "-n", namespace, `--from-literal=connection-url=${url}`])
   },
   "external-redis-workspace.yaml": async (namespace) => {
-    const password = await externalRedis()
+    const password = await externalRedis(teamDataNamespace)
     await ok([
       "create",
       "secret",

@@ -44,6 +44,7 @@ export {
   auditSettled,
   describeOnRealNode,
   kubectl,
+  kubectlStdout,
   placeOnRealNode,
   realNode,
   type SharedControlPlane,
@@ -52,3 +53,4 @@ export {
   useRealNode,
   useRealNodeTurn,
 } from "./testing.js"
+export { type PreboundVolume, preboundVolume } from "./volumes.js"

@@ -9,7 +9,7 @@ import { type Lock, lock } from "../node/locks.js"
 import { auditSentinel } from "./audit.js"
 import type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
-import { type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js"
+import { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
 import { type ServiceAccountClient, type ServiceAccountRef, serviceAccountClient } from "./serviceAccounts.js"
 
 export interface SharedControlPlane extends SharedControlPlaneInfo {
@@ -35,6 +35,12 @@ export const sharedControlPlane = (): SharedControlPlane => {
 export const kubectl = (args: ReadonlyArray<string>, options: KubectlOptions = {}): Promise<KubectlResult> => {
   const { kubectlPath, kubeconfigPath } = sharedControlPlane()
   return runKubectl(kubectlPath, kubeconfigPath, args, options)
+}
+
+/** `kubectl` as the admin that must succeed: resolves with its stdout, rejects with its message otherwise. */
+export const kubectlStdout = (args: ReadonlyArray<string>, options: KubectlOptions = {}): Promise<string> => {
+  const { kubectlPath, kubeconfigPath } = sharedControlPlane()
+  return kubectlOk(kubectlPath, kubeconfigPath, args, options)
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type KubectlResult,
   operatorRuntimeEnv,
   pollUntil,
+  preboundVolume,
   type Release,
   readAudit,
   runKubectl,
@@ -79,19 +80,14 @@ const readyCondition = async (name: string, namespace: string) => {
   return status?.conditions?.find((c) => c.type === "Ready")
 }
 
-const staticVolume = (namespace: string, claim: string) => ({
-  apiVersion: "v1",
-  kind: "PersistentVolume",
-  metadata: { name: `test-volume-${claim}` },
-  spec: {
-    capacity: { storage: "16Gi" },
-    accessModes: ["ReadWriteOnce"],
-    persistentVolumeReclaimPolicy: "Retain",
-    storageClassName: "",
-    hostPath: { path: join(unpacked, "volumes", claim), type: "DirectoryOrCreate" },
-    claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claim },
-  },
-})
+const staticVolume = (namespace: string, claim: string) =>
+  preboundVolume({
+    name: `test-volume-${claim}`,
+    namespace,
+    claim,
+    path: join(unpacked, "volumes", claim),
+    capacity: "16Gi",
+  })
 
 beforeAll(async () => {
   const started = Date.now()

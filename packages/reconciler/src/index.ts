@@ -5,6 +5,7 @@
 
 export * as Engine from "./engine/Engine.js"
 export { managedKindNames, managedKinds, optionalKinds } from "./engine/ManagedKinds.js"
+export { withIntent } from "./engine/NoOp.js"
 export { generatePassword, generateSecrets } from "./password.js"
 export type { ManagedKind, ManagedObject } from "./plan/kube.js"
 export { type GeneratedSecrets, nothingObserved, type Observed } from "./plan/Observed.js"

@@ -2,11 +2,12 @@
  * fast-check generators of what the planner observes around a Workspace (Workspaces themselves come from
  * `@cartographer/schema/testing`).
  */
-import type { Workspace } from "@cartographer/schema"
+import { Names, type Workspace } from "@cartographer/schema"
 import { dnsLabel } from "@cartographer/schema/testing"
 import fc from "fast-check"
 import type { Observed } from "../src/index.js"
-import type { JobState, WorkloadObservation } from "../src/plan/Observed.js"
+import { attemptNameHash } from "../src/plan/migrationRetry.js"
+import type { JobState, MigrationJobObservation, SecretObservation, WorkloadObservation } from "../src/plan/Observed.js"
 import { encodeBase64 } from "../src/plan/secrets.js"
 
 const hex8 = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 8, maxLength: 8 })
@@ -29,16 +30,56 @@ const workloadObservation: fc.Arbitrary<WorkloadObservation> = fc
   .map(({ lag, ...w }) => ({ ...w, observedGeneration: w.generation - lag }))
 
 /**
- * An arbitrary state of the world around `ws`: some children exist, in any state; older revisions may run.
- * `currentJobName` (the Job the plan would make) lets the migration gate's open and failed branches be reached.
+ * Attempts at migrations: of `currentHash` (the migration the plan would run) or of another revision, any attempt,
+ * named as the planner names them, with or without their times (a hand-built observation has none).
  */
-export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrary<Observed> => {
-  const pools = ws.spec.workflows.agentPools.map((p) => p.name)
-  const jobName = fc.oneof(
-    fc.constant(currentJobName ?? `${ws.metadata.name}-orion-migrate-00000000`),
-    hex8.map((h) => `${ws.metadata.name}-orion-migrate-${h}`),
-  )
+const migrationJob = (ws: Workspace, currentHash: string | undefined): fc.Arbitrary<MigrationJobObservation> => {
   const jobState: fc.Arbitrary<JobState> = fc.constantFrom("running", "succeeded", "failed")
+  return fc
+    .record(
+      {
+        hash: fc.oneof(fc.constant(currentHash ?? "00000000"), hex8),
+        attempt: fc.integer({ min: 1, max: 6 }),
+        state: jobState,
+        createdAt: rfc3339,
+        failedAt: rfc3339,
+      },
+      { requiredKeys: ["hash", "attempt", "state"] },
+    )
+    .map(({ hash, attempt, state, createdAt, failedAt }) => ({
+      name: Names.migrationJobName(ws.metadata.name, attemptNameHash(hash, attempt)),
+      state,
+      message: "BackoffLimitExceeded: boom",
+      hash,
+      ...(attempt > 1 ? { attempt } : {}),
+      ...(createdAt === undefined ? {} : { createdAt }),
+      ...(state === "failed" && failedAt !== undefined ? { failedAt } : {}),
+    }))
+}
+
+/** The external database's Secret as the engine may find it (none for a Workspace without one). */
+const databaseSecret = (ws: Workspace): fc.Arbitrary<ReadonlyArray<SecretObservation>> => {
+  const name = ws.spec.workflows.database.external?.secretRef.name
+  if (name === undefined) return fc.constant([])
+  const namespace = ws.metadata.namespace ?? "default"
+  return fc
+    .option(
+      fc.record(
+        { keys: fc.subarray(["connection-url", "url", "password"]), changedAt: rfc3339 },
+        { requiredKeys: ["keys"] },
+      ),
+      { nil: undefined },
+    )
+    .map((seen) => [{ namespace, name, ...seen }])
+}
+
+/**
+ * An arbitrary state of the world around `ws`: some children exist, in any state; older revisions may run.
+ * `currentHash` (of the migration the plan would run) lets the migration gate's open, failed and retry branches be
+ * reached.
+ */
+export const observedFor = (ws: Workspace, currentHash?: string): fc.Arbitrary<Observed> => {
+  const pools = ws.spec.workflows.agentPools.map((p) => p.name)
   return fc.record(
     {
       now: rfc3339,
@@ -80,10 +121,8 @@ export const observedFor = (ws: Workspace, currentJobName?: string): fc.Arbitrar
         })),
       redis: workloadObservation,
       services: workloadObservation,
-      migrationJobs: fc.array(
-        fc.record({ name: jobName, state: jobState, message: fc.constant("BackoffLimitExceeded: boom") }),
-        { maxLength: 3 },
-      ),
+      migrationJobs: fc.uniqueArray(migrationJob(ws, currentHash), { selector: (j) => j.name, maxLength: 3 }),
+      referencedSecrets: databaseSecret(ws),
       pools: fc.uniqueArray(
         fc.record({ name: fc.constantFrom(...pools, "removed-pool"), w: workloadObservation }).map(({ name, w }) => ({
           name,

@@ -11,6 +11,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ManagedObject, nothingObserved, type Observed, pruneTargets } from "../src/index.js"
 import { labelKeys } from "../src/plan/labels.js"
+import { migrationHashLabel } from "../src/plan/migration.js"
 import { plan } from "../src/plan/planner.js"
 import { observeApplied } from "../src/plan/simulate.js"
 import { observedFor } from "./arbitraries.js"
@@ -25,11 +26,11 @@ const inputs = {
 }
 const key = (o: ManagedObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`
 const byKey = (objects: ReadonlyArray<ManagedObject>) => new Map(objects.map((o) => [key(o), o]))
-const currentJobName = (ws: Workspace): string | undefined =>
-  plan(ws, nothingObserved(inputs)).apply.find((o) => o.kind === "Job")?.metadata.name
+const currentHash = (ws: Workspace): string | undefined =>
+  plan(ws, nothingObserved(inputs)).apply.find((o) => o.kind === "Job")?.metadata.labels[migrationHashLabel]
 
 /** A Workspace with an arbitrary world around it. */
-const scenario = workspace().chain((ws) => observedFor(ws, currentJobName(ws)).map((obs) => ({ ws, obs })))
+const scenario = workspace().chain((ws) => observedFor(ws, currentHash(ws)).map((obs) => ({ ws, obs })))
 
 describe("plan", () => {
   it("is total: any valid Workspace in any observed world yields a plan, never an exception", () => {

@@ -14,18 +14,34 @@ describe("Secrets the spec names", () => {
     const world = {
       ...settled(named),
       referencedSecrets: [
-        { namespace: "prefect", name: "db" },
+        { namespace: "prefect", name: "db", keys: ["connection-url"] },
         { namespace: "prefect", name: "auth", keys: ["other"] },
+        { namespace: "prefect", name: "redis" },
       ],
     }
     expect(condition(plan(named, world), "Degraded")).toMatchObject({
       status: "True",
       reason: "SecretMissing",
       message:
-        "spec.workflows.database.external.secretRef: Secret db does not exist in prefect; " +
-        "spec.workflows.server.basicAuth.secretRef: Secret auth has no key creds. Pods that read it cannot start; " +
-        "create it (it is looked at again every few minutes).",
+        "spec.workflows.server.basicAuth.secretRef: Secret auth has no key creds; " +
+        "spec.workflows.redis.external.passwordSecretRef: Secret redis does not exist in prefect. " +
+        "Pods that read it cannot start; create it.",
     })
+  })
+
+  it("leave the external database's Secret to DatabaseSecretMissing, which names it first", () => {
+    const world = {
+      ...settled(named),
+      referencedSecrets: [
+        { namespace: "prefect", name: "db" },
+        { namespace: "prefect", name: "auth", keys: ["other"] },
+      ],
+    }
+    const degraded = condition(plan(named, world), "Degraded")
+    expect(degraded).toMatchObject({ status: "True", reason: "DatabaseSecretMissing" })
+    expect(degraded?.message).toMatch(
+      /^spec\.workflows\.database\.external\.secretRef\.name: Secret db does not exist/u,
+    )
   })
 
   it("raise nothing once they hold their keys, or when the engine could not look", () => {

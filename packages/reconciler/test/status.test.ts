@@ -28,7 +28,7 @@ const healthy: StatusFacts = {
     state: "done",
     jobName: "ws-orion-migrate-abcd1234",
     image: "img",
-    failureMessage: undefined,
+    failure: undefined,
     server: "current",
   },
   server: { name: "ws-orion-server", desired: 2, observed: up(2) },
@@ -44,6 +44,13 @@ const healthy: StatusFacts = {
 }
 const facts = (change: Partial<StatusFacts>): StatusFacts => ({ ...healthy, ...change })
 const migration = (change: Partial<StatusFacts["migration"]>) => ({ migration: { ...healthy.migration, ...change } })
+/** Attempt `attempt` of the migration failed with `message`. */
+const failure = (message: string, attempt = 1, retryAt: string | undefined = "2025-06-01T12:05:00Z") => ({
+  jobName: `ws-orion-migrate-${attempt}`,
+  attempt,
+  message,
+  retryAt,
+})
 
 describe("Ready", () => {
   it("is True/AllComponentsReady when the server and every pool are ready (a paused pool counts as ready)", () => {
@@ -62,7 +69,7 @@ describe("Ready", () => {
     expect(decideReady(facts(migration({ state: "running", server: "waiting" }))).reason).toBe("MigrationPending")
   })
   it("is False/MigrationFailed when that first migration failed", () => {
-    const d = decideReady(facts(migration({ state: "failed", server: "waiting", failureMessage: "boom" })))
+    const d = decideReady(facts(migration({ state: "failed", server: "waiting", failure: failure("boom") })))
     expect(d).toMatchObject({ status: "False", reason: "MigrationFailed" })
     expect(d.message).toContain("boom")
   })
@@ -132,11 +139,52 @@ describe("Degraded", () => {
   })
   it("is True/MigrationFailed with the Job's message, which is bounded", () => {
     const d = decideDegraded(
-      facts(migration({ state: "failed", failureMessage: `alembic error ${"x".repeat(10_000)}` })),
+      facts(migration({ state: "failed", failure: failure(`alembic error ${"x".repeat(10_000)}`) })),
     )
     expect(d).toMatchObject({ status: "True", reason: "MigrationFailed" })
     expect(d.message).toContain("alembic error")
     expect(d.message.length).toBeLessThanOrEqual(4096)
+  })
+  it("says when a failed migration is tried again: at a time, on a change of the database Secret, or on deletion", () => {
+    const waiting = decideDegraded(
+      facts(migration({ state: "failed", failure: failure("refused", 2), retriedOnChangeOf: "prefect-db" })),
+    )
+    expect(waiting.message).toBe(
+      "The database migration Job ws-orion-migrate-2 failed (attempt 2); the server was left untouched. Next attempt " +
+        "at 2025-06-01T12:05:00Z, as soon as Secret prefect-db changes, or at once if you delete the Job. refused",
+    )
+    const untimed = { ...failure("refused"), retryAt: undefined }
+    const internal = decideDegraded(facts(migration({ state: "failed", failure: untimed })))
+    expect(internal.message).toContain("Next attempt at once if you delete the Job. refused")
+  })
+  it("stays True/MigrationFailed while the next attempt runs, naming both Jobs", () => {
+    const d = decideDegraded(
+      facts(migration({ state: "running", jobName: "ws-orion-migrate-b", failure: failure("refused") })),
+    )
+    expect(d).toMatchObject({ status: "True", reason: "MigrationFailed" })
+    expect(d.message).toContain("ws-orion-migrate-1 failed (attempt 1)")
+    expect(d.message).toContain("Retrying as Job ws-orion-migrate-b (attempt 2)")
+    expect(decideProgressing(facts(migration({ state: "running", failure: failure("refused") })))).toMatchObject({
+      status: "True",
+      reason: "MigrationRunning",
+    })
+  })
+  it("is True/DatabaseSecretMissing with the problem, before a migration failure, and holds a waiting server", () => {
+    const problem = "spec.workflows.database.external.secretRef.name: Secret prefect-db does not exist"
+    const blocked = facts({
+      ...migration({ state: "pending", server: "waiting" }),
+      database: undefined,
+      databaseSecretProblem: problem,
+    })
+    expect(decideDegraded(blocked)).toEqual({ status: "True", reason: "DatabaseSecretMissing", message: problem })
+    expect(decideReady(blocked)).toMatchObject({ status: "False", reason: "DatabaseSecretMissing" })
+    expect(decideReady(blocked).message).toContain(problem)
+    expect(decideProgressing(blocked)).toMatchObject({ status: "False", reason: "DatabaseSecretMissing" })
+    const alsoFailed = facts({
+      ...migration({ state: "failed", failure: failure("x") }),
+      databaseSecretProblem: problem,
+    })
+    expect(decideDegraded(alsoFailed).reason).toBe("DatabaseSecretMissing")
   })
   it("is True/RolloutStalled when a Deployment exceeded its progress deadline", () => {
     const d = decideDegraded(

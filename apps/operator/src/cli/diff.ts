@@ -4,8 +4,8 @@
  *
  * 1. the Workspace itself, dry-run applied as `kubectl apply --server-side` would (field manager `kubectl`);
  * 2. the children the operator would converge to for that Workspace (the same plan as `cartographer plan`, but made
- *    against the cluster: an existing database Secret keeps its password), each dry-run applied with the operator's
- *    field manager;
+ *    against the cluster: an existing database Secret keeps its password), each dry-run applied exactly as the
+ *    operator applies it (its field manager, its intent annotation);
  * 3. the children the operator would prune, chosen by the planner's own prune rules.
  *
  * Secret values are never printed: they show as `***`, marked `(before)`/`(after)` when they would change.
@@ -30,6 +30,7 @@ import {
   nothingObserved,
   optionalKinds,
   pruneTargets,
+  withIntent,
 } from "@cartographer/reconciler"
 import { Names, toYaml, validateWorkspace } from "@cartographer/schema"
 import { Cause, Effect, Layer, Option, Schema, TextDiff } from "effect"
@@ -212,9 +213,11 @@ const diffWorkspace = (
       const current = yield* getOption(client, kind, objectNamespace, objectName).pipe(
         Effect.catch(failed(`get ${id}`)),
       )
-      // The planner's object types are closed interfaces; the client takes any JSON object.
+      // Exactly what the engine sends: the object with its intent annotation (NoOp.ts), under the engine's field
+      // manager; without the annotation, the apply would show the engine's own bookkeeping being removed. The
+      // planner's object types are closed interfaces; the client takes any JSON object.
       const notServed = optionalKinds[object.kind]
-      const result = yield* dryRun(kind, { ...object }, Engine.defaults.fieldManager).pipe(
+      const result = yield* dryRun(kind, { ...withIntent(object) }, Engine.defaults.fieldManager).pipe(
         Effect.catch((error: K8sError) =>
           // The operator would report this kind as not installed (Degraded); so does the diff.
           notServed !== undefined && error.reason._tag === "NotFound"

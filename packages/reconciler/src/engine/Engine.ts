@@ -33,6 +33,7 @@ import { workspaceKeyOf } from "./Observe.js"
 import { outcomeOf, type ReconcileResult, resultOf } from "./Outcome.js"
 import { OwnWrites } from "./OwnWrites.js"
 import * as Reconcile from "./Reconcile.js"
+import { SecretReaders, toSecretFacts, unmanagedSelector } from "./ReferencedSecrets.js"
 import { makeStrings } from "./Strings.js"
 import * as WorkQueue from "./WorkQueue.js"
 
@@ -141,15 +142,36 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
     const strings = makeStrings()
     const transform = <B extends KubeObject>(object: Live<B>): Live<B> => strings.share(Cache.slim(object))
 
+    const readers = new SecretReaders()
     const workspaces = yield* Cache.make(Kinds.Workspace, {
       namespaces: options.namespaces,
       transform,
       ownersOf: (object) => [objectKey(object.metadata)],
       onChange: (change) => {
         if (change.type === "SYNCED") return Effect.void
+        const key = objectKey(change.object.metadata)
+        readers.track(key, change.type === "DELETED" ? undefined : change.object)
         if (ownWrites.observe("Workspace", change.type, change.object)) return Effect.void
-        return enqueue(objectKey(change.object.metadata), change.initial)
+        return enqueue(key, change.initial)
       },
+    })
+
+    // Secrets the Workspaces read but do not own: a change queues the Workspaces that read it.
+    const secretFacts = yield* Cache.make(Kinds.Secret, {
+      namespaces: options.namespaces,
+      labelSelector: unmanagedSelector,
+      transform: toSecretFacts,
+      ownersOf: () => [],
+      onChange: (change) =>
+        change.type === "SYNCED"
+          ? Effect.void
+          : Effect.forEach(
+              readers.readersOf(objectKey(change.object.metadata)),
+              (key) => enqueue(key, change.initial),
+              {
+                discard: true,
+              },
+            ),
     })
 
     const children = {} as Record<ManagedKind, Cache.Cache<KubeObject>>
@@ -176,7 +198,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
       })
     }
 
-    const caches = [workspaces, ...Object.values(children)]
+    const caches = [workspaces, secretFacts, ...Object.values(children)]
     const synced = Effect.all(
       caches.map((cache) => cache.synced),
       { concurrency: "unbounded", discard: true },
@@ -200,6 +222,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, K8sErro
       client,
       workspaces,
       children,
+      secretFacts,
+      watches: (namespace: string) =>
+        options.namespaces === undefined || options.namespaces.length === 0 || options.namespaces.includes(namespace),
       ownWrites,
       recorder,
       faults,

@@ -1,9 +1,8 @@
 /**
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
- * own writes the caches may not show yet (`OwnWrites`). Reads nothing from the API server but, once per failed
- * migration Job, its pod's termination message (the cache does not hold pods), the keys of the Secrets the spec
- * names that Cartographer does not make (they carry no label of ours, so no cache holds them), and, while a workload
- * is not ready, its pods to say why (`PodDiagnosis.ts`).
+ * own writes the caches may not show yet (`OwnWrites`), and the facts of the Secrets it reads (`ReferencedSecrets`).
+ * Reads nothing from the API server but, once per failed migration Job, its pod's termination message (the cache
+ * does not hold pods), and, while a workload is not ready, its pods to say why (`PodDiagnosis.ts`).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -15,9 +14,10 @@ import { databaseName, redisName, secretName, serverName, servicesName } from ".
 import type { SecretObservation } from "../plan/Observed.js"
 import { referencedSecrets } from "../plan/references.js"
 import type { Cache } from "./Cache.js"
-import { type Children, controllerUidOf, jobStateOf } from "./Observe.js"
+import { type Children, controllerUidOf, jobStateOf, lastTerminationMessage } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
 import { needsDiagnosis, readPods } from "./PodDiagnosis.js"
+import { observeSecret } from "./ReferencedSecrets.js"
 
 export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
 
@@ -54,7 +54,12 @@ const maxCachedJobMessages = 1000
  * `gather(workspace, key, uid)`: the children the planner is told about. An object controlled by another owner
  * (a Workspace deleted and re-created while the garbage collector still works) is not this Workspace's.
  */
-export const makeGather = (client: KubeClientShape, view: View) => {
+export const makeGather = (
+  client: KubeClientShape,
+  view: View,
+  secretFacts: Cache<KubeObject>,
+  watches: (namespace: string) => boolean,
+) => {
   /** Failed migration Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
   const jobMessages = new Map<string, string>()
 
@@ -66,15 +71,7 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       .list(Kinds.Pod, { namespace: job.metadata.namespace, labelSelector: `job-name=${job.metadata.name}` })
       .pipe(
         Effect.map((pods) => {
-          const messages = pods.items.flatMap((pod) => {
-            const statuses = (pod.status as { containerStatuses?: ReadonlyArray<unknown> } | undefined)
-              ?.containerStatuses
-            return (statuses ?? []).flatMap((s) => {
-              const message = (s as { state?: { terminated?: { message?: unknown } } }).state?.terminated?.message
-              return typeof message === "string" && message.trim() !== "" ? [message.trim()] : []
-            })
-          })
-          const message = messages.at(-1) ?? ""
+          const message = lastTerminationMessage(pods.items) ?? ""
           if (jobMessages.size >= maxCachedJobMessages) jobMessages.clear()
           jobMessages.set(job.metadata.uid, message)
           return message === "" ? undefined : message
@@ -83,23 +80,6 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         Effect.catch(() => Effect.succeed(undefined)),
       )
   }
-
-  /**
-   * A Secret the spec names, not one of ours (so not in a cache): its keys, read now. Best effort: a failure other than
-   * "not found" tells nothing, and the Secret is then left out.
-   */
-  const secretKeysOf = (namespace: string, name: string): Effect.Effect<SecretObservation | undefined> =>
-    client.get(Kinds.Secret, { namespace, name }).pipe(
-      Effect.map((secret): SecretObservation | undefined => ({
-        namespace,
-        name,
-        keys: Object.keys((secret as { readonly data?: Record<string, unknown> }).data ?? {}).sort(),
-      })),
-      Effect.catchReason("K8sError", "NotFound", () =>
-        Effect.succeed<SecretObservation | undefined>({ namespace, name }),
-      ),
-      Effect.catch(() => Effect.succeed(undefined)),
-    )
 
   return (workspace: Workspace, key: string, uid: string | undefined): Effect.Effect<Children> =>
     Effect.gen(function* () {
@@ -123,9 +103,14 @@ export const makeGather = (client: KubeClientShape, view: View) => {
       const diagnosed = needsDiagnosis([...deployments, ...(database === undefined ? [] : [database])])
         ? yield* readPods(client, namespace, names.name)
         : { pods: [], mountEvents: [] }
-      const secrets = yield* Effect.forEach([...new Set(referencedSecrets(names).map((r) => r.name))], (name) =>
-        secretKeysOf(namespace, name),
-      )
+      // The Secrets the spec names: the user's (their facts, in the watch's cache) or ours (another Workspace's, in the
+      // children's). One in a namespace the operator does not watch is not looked at.
+      const secrets = new Map<string, SecretObservation>()
+      for (const { namespace: at, name } of referencedSecrets(names)) {
+        const ref = { namespace: at, name }
+        if (!watches(at) || secrets.has(objectKey(ref))) continue
+        secrets.set(objectKey(ref), observeSecret(ref, secretFacts.get(ref) ?? view.get("Secret", ref)))
+      }
       return {
         secret: view.get("Secret", { namespace, name: secretName(names) }),
         database,
@@ -136,7 +121,7 @@ export const makeGather = (client: KubeClientShape, view: View) => {
         jobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
-        referencedSecrets: secrets.filter((s) => s !== undefined),
+        referencedSecrets: [...secrets.values()],
         ...diagnosed,
       }
     })

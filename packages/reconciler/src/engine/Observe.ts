@@ -6,7 +6,8 @@ import type { KubeObject, Live } from "@cartographer/k8s"
 import type { WorkspaceStatus } from "@cartographer/schema"
 import { apiVersion as workspaceApiVersion, kind as workspaceKind } from "@cartographer/schema"
 import { labelKeys } from "../plan/labels.js"
-import { migrationHashAnnotation } from "../plan/migration.js"
+import { migrationHashAnnotation, migrationHashLabel } from "../plan/migration.js"
+import { migrationAttemptAnnotation } from "../plan/migrationRetry.js"
 import type {
   DatabaseObservation,
   GeneratedSecrets,
@@ -41,6 +42,7 @@ interface Condition {
   readonly status?: string
   readonly reason?: string
   readonly message?: string
+  readonly lastTransitionTime?: string
 }
 
 const conditions = (object: KubeObject): ReadonlyArray<Condition> =>
@@ -91,15 +93,39 @@ export const serverOf = (object: Live<KubeObject>): ServerObservation => {
 }
 
 /** A Job's state from its final conditions (`Complete` / `Failed`); anything else is still running. */
-export const jobStateOf = (object: KubeObject): { readonly state: JobState; readonly message?: string } => {
+export const jobStateOf = (
+  object: KubeObject,
+): { readonly state: JobState; readonly message?: string; readonly failedAt?: string } => {
   const all = conditions(object)
   if (all.some((c) => c.type === "Complete" && c.status === "True")) return { state: "succeeded" }
   const failed = all.find((c) => c.type === "Failed" && c.status === "True")
   if (failed !== undefined) {
     const message = [failed.reason, failed.message].filter((part) => part !== undefined && part !== "").join(": ")
-    return message === "" ? { state: "failed" } : { state: "failed", message }
+    return defined({
+      state: "failed" as const,
+      message: message === "" ? undefined : message,
+      failedAt: str(failed.lastTransitionTime),
+    })
   }
   return { state: "running" }
+}
+
+/**
+ * The termination message of the container that terminated last among a Job's pods: the last attempt's words (the
+ * API lists pods by name, which for a Job's pods is random).
+ */
+export const lastTerminationMessage = (pods: ReadonlyArray<KubeObject>): string | undefined => {
+  let last: { readonly at: string; readonly message: string } | undefined
+  for (const pod of pods) {
+    for (const status of list(record(pod.status)?.containerStatuses)) {
+      const terminated = record(record(record(status)?.state)?.terminated)
+      const message = str(terminated?.message)?.trim()
+      if (message === undefined || message === "") continue
+      const at = str(terminated?.finishedAt) ?? ""
+      if (last === undefined || at >= last.at) last = { at, message }
+    }
+  }
+  return last?.message
 }
 
 /** The Workspace a child belongs to (`namespace/name`): its controller owner, else its labels. */
@@ -139,10 +165,25 @@ export interface Children {
   readonly referencedSecrets?: ReadonlyArray<SecretObservation>
 }
 
+/** The attempt number a migration Job carries (absent on the first attempt). */
+const attemptOf = (job: Live<KubeObject>): number | undefined => {
+  const value = job.metadata.annotations?.[migrationAttemptAnnotation]
+  const n = value === undefined ? Number.NaN : Number(value)
+  return Number.isInteger(n) && n >= 1 ? n : undefined
+}
+
 const migrationJobOf = (job: Live<KubeObject>, extra: string | undefined): MigrationJobObservation => {
-  const { state, message } = jobStateOf(job)
+  const { state, message, failedAt } = jobStateOf(job)
   const full = [message, extra].filter((part) => part !== undefined && part !== "").join("\n")
-  return full === "" ? { name: job.metadata.name, state } : { name: job.metadata.name, state, message: full }
+  return defined<MigrationJobObservation>({
+    name: job.metadata.name,
+    state,
+    message: full === "" ? undefined : full,
+    hash: job.metadata.labels?.[migrationHashLabel],
+    attempt: attemptOf(job),
+    createdAt: job.metadata.creationTimestamp,
+    failedAt,
+  })
 }
 
 const byName = <A extends { readonly name: string }>(a: A, b: A) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)

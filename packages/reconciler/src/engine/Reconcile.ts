@@ -13,7 +13,9 @@
  * plan still runs, and the Workspace reports `Degraded/ApplyRejected`: retrying at once cannot help. An invalid
  * child (422) waits for the next change of the Workspace (terminal); a refusal from outside it (a namespace not
  * created yet, a quota, a policy) is looked at again after `rejectedRecheck`, so the Workspace recovers on its own
- * once an administrator fixes the cause.
+ * once an administrator fixes the cause. A plan whose decision changes by the clock (a failed migration's next
+ * attempt, `Plan.requeueAfterSeconds`) is looked at again then, a Workspace still progressing after
+ * `progressingRequeue`: the soonest wins.
  */
 import type { EventRecorder, KubeClientShape, KubeObject } from "@cartographer/k8s"
 import type { WorkspaceStatus } from "@cartographer/schema"
@@ -47,6 +49,10 @@ export interface ReconcileContext {
   readonly client: KubeClientShape
   readonly workspaces: Cache<KubeObject>
   readonly children: ChildCaches
+  /** Secrets the Workspaces read but do not own, reduced to their facts (`ReferencedSecrets.ts`). */
+  readonly secretFacts: Cache<KubeObject>
+  /** Whether the operator watches a namespace (the Secrets of one it does not are not looked at). */
+  readonly watches: (namespace: string) => boolean
   readonly ownWrites: OwnWrites
   readonly recorder: EventRecorder.Recorder
   readonly faults: FaultsShape
@@ -60,6 +66,13 @@ export interface ReconcileContext {
 /** RFC 3339 at second precision, as `metav1.Time` serialises. */
 export const formatTime = (millis: number): string => new Date(millis).toISOString().replace(/\.\d{3}Z$/u, "Z")
 
+/** The shortest of the delays that apply. */
+const soonest = (...delays: ReadonlyArray<Duration.Duration | undefined>): Duration.Duration | undefined =>
+  delays.reduce<Duration.Duration | undefined>(
+    (a, b) => (a === undefined ? b : b === undefined ? a : Duration.min(a, b)),
+    undefined,
+  )
+
 /** Plans made at most in one reconcile when the database Secret turns out to exist (each time from a fresher view). */
 const maxPlans = 3
 
@@ -67,7 +80,7 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
   const { client, ownWrites, fieldManager } = ctx
   const wrote = (write: Write) => ctx.faults.afterWrite(write)
   const view = makeView(ctx.children, ownWrites)
-  const gather = makeGather(client, view)
+  const gather = makeGather(client, view, ctx.secretFacts, ctx.watches)
   const apply = makeApply({ client, view, ownWrites, fieldManager, wrote })
   const { prune, cleanup } = makePrune({ client, view, ownWrites, wrote })
   const writeStatus = makeWriteStatus({ client, ownWrites, recorder: ctx.recorder, fieldManager, wrote })
@@ -118,8 +131,9 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
         // The status says what the cluster looks like after this reconcile's own writes (the view holds them), so
         // that e.g. a new Workspace's first status already names the migration Job just created, instead of a
         // "pending" one that the next reconcile must correct: one status write instead of two.
-        const settled =
-          applied.wrote || pruned.deleted ? plan(workspace, yield* observe(password, secrets)).status : planned.status
+        const settledPlan =
+          applied.wrote || pruned.deleted ? plan(workspace, yield* observe(password, secrets)) : planned
+        const settled = settledPlan.status
         const rejected = [...applied.rejected, ...pruned.rejected]
         const problem = executionProblem(rejected, applied.conflicts)
         const status = problem === undefined ? settled : withExecutionProblem(settled, problem, { now, previous })
@@ -130,6 +144,9 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
         // per Workspace per period for as long as its pods do not start, and tell nothing new.
         const wrote = applied.wrote || pruned.deleted || statusWritten
         const progressing = wrote && conditionOf(status, "Progressing")?.status === "True"
+        // When the plan changes by the clock (a failed migration's next attempt), whatever else happens meanwhile.
+        const byClock =
+          settledPlan.requeueAfterSeconds === undefined ? undefined : Duration.seconds(settledPlan.requeueAfterSeconds)
         if (rejected.length > 0) {
           // Only a refusal from outside the Workspace can go away without the Workspace changing.
           if (!rejected.some((r) => r.external)) {
@@ -137,7 +154,8 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
             return yield* new ReconcileError({ reason: first })
           }
           return Result.requeueAfter(
-            progressing ? Duration.min(ctx.progressingRequeue, ctx.rejectedRecheck) : ctx.rejectedRecheck,
+            soonest(progressing ? ctx.progressingRequeue : undefined, ctx.rejectedRecheck, byClock) ??
+              ctx.rejectedRecheck,
           )
         }
         if (applied.conflicts.length > 0) {
@@ -146,12 +164,8 @@ export const make = (ctx: ReconcileContext): ((key: string) => Effect.Effect<Res
             reason: new OwnershipConflict({ key, message: objects.join("; "), objects }),
           })
         }
-        // A missing Secret of the user's sends no event when it appears: look again, as for a refusal from outside.
-        if (conditionOf(status, "Degraded")?.reason === "SecretMissing")
-          return Result.requeueAfter(
-            progressing ? Duration.min(ctx.progressingRequeue, ctx.rejectedRecheck) : ctx.rejectedRecheck,
-          )
-        return progressing ? Result.requeueAfter(ctx.progressingRequeue) : Result.done
+        const next = soonest(progressing ? ctx.progressingRequeue : undefined, byClock)
+        return next === undefined ? Result.done : Result.requeueAfter(next)
       }
     })
 }

@@ -41,13 +41,21 @@ export interface ServerObservation extends WorkloadObservation {
 
 export type JobState = "running" | "succeeded" | "failed"
 
-/** A migration Job (`<ws>-orion-migrate-<hash>`). */
+/** A migration Job (`<ws>-orion-migrate-<hash>`, or a later attempt of it: see `migrationRetry.ts`). */
 export interface MigrationJobObservation {
   readonly name: string
   /** `succeeded`: condition Complete=True; `failed`: condition Failed=True; otherwise `running`. */
   readonly state: JobState
   /** For a failed Job: the Failed condition's message and, when the engine has it, the pod's termination message. */
   readonly message?: string
+  /** The migration hash it runs (label `mlops.aigency.com/migration-hash`). Absent: known by its name only. */
+  readonly hash?: string
+  /** Which attempt at that migration it is (annotation `mlops.aigency.com/migration-attempt`). Default 1. */
+  readonly attempt?: number
+  /** RFC 3339: `metadata.creationTimestamp`. */
+  readonly createdAt?: string
+  /** RFC 3339: when its Failed condition became True. */
+  readonly failedAt?: string
 }
 
 /**
@@ -66,12 +74,14 @@ export interface PodProblem {
   readonly message: string
 }
 
-/** A Secret the spec names (see references.ts): its keys, never its values. */
+/** A Secret the spec names but Cartographer does not make (see references.ts): never its values. */
 export interface SecretObservation {
   readonly namespace: string
   readonly name: string
-  /** Absent: the Secret does not exist. */
+  /** Keys holding a non-empty value, sorted. Absent: the Secret does not exist. */
   readonly keys?: ReadonlyArray<string>
+  /** RFC 3339: when it last changed (the latest write the API server recorded), if known. */
+  readonly changedAt?: string
 }
 
 export interface PoolObservation extends WorkloadObservation {
@@ -110,7 +120,10 @@ export interface Observed {
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
-  /** The Secrets the spec names that Cartographer does not make, as far as the engine could read them. */
+  /**
+   * The Secrets the spec names that Cartographer does not make, as far as the engine could see them. A Secret left
+   * out was not looked at (offline planning, a namespace the operator does not watch): the plan assumes it is usable.
+   */
   readonly referencedSecrets?: ReadonlyArray<SecretObservation>
   /**
    * Namespaces holding this Workspace's pool Roles/RoleBindings (label `mlops.aigency.com/workspace-namespace`), so

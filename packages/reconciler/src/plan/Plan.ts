@@ -34,4 +34,9 @@ export interface Plan {
   readonly apply: ReadonlyArray<ManagedObject>
   readonly prune: ReadonlyArray<PruneSelector>
   readonly status: WorkspaceStatus
+  /**
+   * Plan again after this many seconds even if nothing changes: a decision of this plan changes by the clock then (a
+   * failed migration's next attempt is due). Absent: only a change makes a difference.
+   */
+  readonly requeueAfterSeconds?: number
 }

@@ -17,8 +17,11 @@
  * - server annotated with the current hash, or the current Job succeeded → the server runs the desired revision;
  * - otherwise the Job is applied and the server keeps the image and database it runs now (`held`); a server that
  *   never ran a migrated revision (first install) is created at 0 replicas (`waiting`);
- * - a failed Job stays (its pods hold the logs), the server stays held, the Workspace is `Degraded/MigrationFailed`.
- *   Deleting the Job retries it; changing the spec makes a new one.
+ * - a failed Job stays (its pods hold the logs), the server stays held, the Workspace is `Degraded/MigrationFailed`,
+ *   and a new attempt follows with backoff (`migrationRetry.ts`); deleting the Job retries at once, changing the spec
+ *   makes a new migration;
+ * - no new attempt starts while the external database's Secret cannot be read (`databaseSecret.ts`): its pod would
+ *   never start.
  */
 import type { EnvVar as SpecEnvVar } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
@@ -26,10 +29,11 @@ import { postgresImage } from "./database.js"
 import { mergeEnv } from "./env.js"
 import { contentHash } from "./hash.js"
 import type { Container, EnvVar, Job, KeyRef } from "./kube.js"
+import { attemptNameHash, decideRetry, migrationAttemptAnnotation } from "./migrationRetry.js"
 import { migrationArgs } from "./migrationScript.js"
 import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { databaseName, migrationJobName, secretName } from "./names.js"
-import type { Observed } from "./Observed.js"
+import type { MigrationJobObservation, Observed } from "./Observed.js"
 import { podComponent } from "./placement.js"
 import {
   containerSecurity,
@@ -98,11 +102,12 @@ const waitForDatabase = (ctx: PlanContext): Container => ({
 })
 
 /**
- * The Job for a revision; its name carries the hash of everything else in it. It runs the server's code against the
- * server's database, so it reads what the server reads: its database settings from `env`, its `envFrom` and its
- * volumes (a CA certificate for TLS to the database, say), where its own placement says.
+ * The Job of one attempt at migrating for a revision; its name carries the hash of everything else in it (and, from
+ * the second attempt on, the attempt's number). It runs the server's code against the server's database, so it reads
+ * what the server reads: its database settings from `env`, its `envFrom` and its volumes (a CA certificate for TLS to
+ * the database, say), where its own placement says.
  */
-export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Job => {
+export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, attempt = 1): Job => {
   const { server } = ctx.workflows
   const userDatabaseEnv = (server.env ?? []).filter(isDatabaseSetting)
   const env = mergeEnv(
@@ -147,7 +152,12 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision): Jo
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: metadata(ctx, migrationJobName(ctx, hash), { ...component.labels, [migrationHashLabel]: hash }),
+    metadata: metadata(
+      ctx,
+      migrationJobName(ctx, attemptNameHash(hash, attempt)),
+      { ...component.labels, [migrationHashLabel]: hash },
+      attempt <= 1 ? {} : { annotations: { [migrationAttemptAnnotation]: String(attempt) } },
+    ),
     spec,
   }
 }
@@ -163,34 +173,78 @@ export type ServerRollout =
   /** Never migrated: the desired revision at 0 replicas. */
   | { readonly kind: "waiting" }
 
+/** `failed`: the latest attempt failed and the next one has not started yet. */
 export type MigrationState = "done" | "pending" | "running" | "failed"
+
+/** The latest failed attempt of a migration that has not succeeded yet. */
+export interface MigrationFailure {
+  readonly jobName: string
+  readonly attempt: number
+  /** Why it failed, as the Job (and its pod's termination message) said. */
+  readonly message: string
+  /** When the next attempt starts by the clock (RFC 3339); undefined when its times are unknown. */
+  readonly retryAt: string | undefined
+}
 
 export interface MigrationGate {
   readonly hash: string
+  /** The Job of the attempt in force: the one to create, the one running, or the latest failed one. */
   readonly job: Job
-  /** Whether the Job is part of the plan (otherwise it is pruned). */
-  readonly applyJob: boolean
+  /** The migration Jobs the plan applies; every other migration Job of the Workspace is pruned. */
+  readonly jobs: ReadonlyArray<Job>
   readonly state: MigrationState
-  /** Why a Job failed, as the Job reported it. */
-  readonly failureMessage: string | undefined
+  /** The latest failed attempt while the migration has not succeeded (also while the next attempt runs). */
+  readonly failure: MigrationFailure | undefined
+  /** Seconds until the next attempt is due by the clock: the engine looks again then. */
+  readonly requeueAfterSeconds: number | undefined
   readonly server: ServerRollout
 }
 
-export const decideMigration = (ctx: PlanContext, revision: ServerRevision, observed: Observed): MigrationGate => {
-  const job = planMigrationJob(ctx, revision)
-  const hash = jobHash(job)
-  const observedJob = observed.migrationJobs?.find((j) => j.name === job.metadata.name)
+export interface MigrationInputs {
+  /** Whether a new attempt may not start now (the external database's Secret cannot be read). */
+  readonly blocked: boolean
+  /** When the external database's Secret last changed: a failed attempt older than that is retried at once. */
+  readonly secretChangedAt: string | undefined
+}
+
+const attemptOf = (job: MigrationJobObservation): number => job.attempt ?? 1
+
+const failureOf = (job: MigrationJobObservation, retryAt: string | undefined): MigrationFailure => ({
+  jobName: job.name,
+  attempt: attemptOf(job),
+  message: job.message ?? "the migration Job failed",
+  retryAt,
+})
+
+export const decideMigration = (
+  ctx: PlanContext,
+  revision: ServerRevision,
+  observed: Observed,
+  inputs: MigrationInputs = { blocked: false, secretChangedAt: undefined },
+): MigrationGate => {
+  const first = planMigrationJob(ctx, revision)
+  const hash = jobHash(first)
+  const jobOf = (attempt: number): Job => (attempt <= 1 ? first : planMigrationJob(ctx, revision, attempt))
+  // This migration's attempts (a hand-built observation may know the first one by its name only).
+  const attempts = (observed.migrationJobs ?? []).filter((j) => j.hash === hash || j.name === first.metadata.name)
+  const latest = attempts.reduce<MigrationJobObservation | undefined>(
+    (a, b) => (a === undefined || attemptOf(b) > attemptOf(a) ? b : a),
+    undefined,
+  )
   const server = observed.server
-  const open = (applyJob: boolean): MigrationGate => ({
+  const gate = (fields: Omit<MigrationGate, "hash" | "server">, rollout: ServerRollout): MigrationGate => ({
     hash,
-    job,
-    applyJob,
-    state: "done",
-    failureMessage: undefined,
-    server: { kind: "current" },
+    ...fields,
+    server: rollout,
   })
-  if (server?.migrationHash === hash) return open(observedJob !== undefined)
-  if (observedJob?.state === "succeeded") return open(true)
+  const open = (kept: MigrationJobObservation | undefined): MigrationGate => {
+    const job = kept === undefined ? first : jobOf(attemptOf(kept))
+    const fields = { job, jobs: kept === undefined ? [] : [job], failure: undefined, requeueAfterSeconds: undefined }
+    return gate({ ...fields, state: "done" }, { kind: "current" })
+  }
+  const succeeded = attempts.find((j) => j.state === "succeeded")
+  if (server?.migrationHash === hash) return open(succeeded ?? latest)
+  if (succeeded !== undefined) return open(succeeded)
   const held: ServerRollout =
     server?.migrationHash !== undefined && server.image !== undefined
       ? {
@@ -199,12 +253,36 @@ export const decideMigration = (ctx: PlanContext, revision: ServerRevision, obse
           migrationHash: server.migrationHash,
         }
       : { kind: "waiting" }
-  return {
-    hash,
-    job,
-    applyJob: true,
-    state: observedJob === undefined ? "pending" : observedJob.state === "failed" ? "failed" : "running",
-    failureMessage: observedJob?.state === "failed" ? (observedJob.message ?? "the migration Job failed") : undefined,
-    server: held,
+  if (latest === undefined) {
+    const fields = { job: first, failure: undefined, requeueAfterSeconds: undefined }
+    return gate({ ...fields, jobs: inputs.blocked ? [] : [first], state: "pending" }, held)
   }
+  const latestJob = jobOf(attemptOf(latest))
+  if (latest.state === "running") {
+    // The attempt before it, if it failed, stays for its logs and its message.
+    const previous = attempts.find((j) => attemptOf(j) === attemptOf(latest) - 1 && j.state === "failed")
+    return gate(
+      {
+        job: latestJob,
+        jobs: previous === undefined ? [latestJob] : [jobOf(attemptOf(previous)), latestJob],
+        state: "running",
+        failure: previous === undefined ? undefined : failureOf(previous, undefined),
+        requeueAfterSeconds: undefined,
+      },
+      held,
+    )
+  }
+  const retry = decideRetry(latest, observed.now, inputs.secretChangedAt)
+  const startNext = retry.due && !inputs.blocked
+  return gate(
+    {
+      job: latestJob,
+      jobs: startNext ? [latestJob, jobOf(attemptOf(latest) + 1)] : [latestJob],
+      state: "failed",
+      failure: failureOf(latest, retry.retryAt),
+      // While blocked, the change of the Secret that unblocks it is what brings the next look.
+      requeueAfterSeconds: startNext || inputs.blocked ? undefined : retry.waitSeconds,
+    },
+    held,
+  )
 }

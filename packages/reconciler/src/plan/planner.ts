@@ -22,6 +22,7 @@ import {
   planDatabaseStatefulSet,
   planDatabaseVolume,
 } from "./database.js"
+import { databaseSecretChangedAt, databaseSecretProblem } from "./databaseSecret.js"
 import { planServerDisruptionBudget, poolDisruptionBudget } from "./disruption.js"
 import { describeIgnored } from "./env.js"
 import { planHttpRoute, planIngress } from "./exposure.js"
@@ -58,7 +59,11 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const { workflows } = ctx
 
   const desired = desiredRevision(ctx)
-  const gate = decideMigration(ctx, desired, observed)
+  const secretProblem = databaseSecretProblem(ctx, observed)
+  const gate = decideMigration(ctx, desired, observed, {
+    blocked: secretProblem !== undefined,
+    secretChangedAt: databaseSecretChangedAt(ctx, observed),
+  })
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
   // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
   const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
@@ -88,7 +93,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     apply.push(planRedisService(ctx), planRedisDeployment(ctx))
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
-  if (gate.applyJob) apply.push(gate.job)
+  apply.push(...gate.jobs)
   const waiting = gate.server.kind === "waiting"
   apply.push(
     planServerService(ctx),
@@ -130,9 +135,11 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       state: gate.state,
       jobName: gate.job.metadata.name,
       image: desired.image,
-      failureMessage: gate.failureMessage,
+      failure: gate.failure,
       server: gate.server.kind,
+      retriedOnChangeOf: workflows.database.external?.secretRef.name,
     },
+    databaseSecretProblem: secretProblem,
     server: { name: serverName(ctx), desired: workflows.controllerReplicas, observed: observed.server },
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
     services: services ? { name: servicesName(ctx), desired: waiting ? 0 : 1, observed: observed.services } : undefined,
@@ -152,6 +159,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   return {
     apply,
     prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? [], recreateDatabase ? ["StatefulSet"] : []),
+    ...(gate.requeueAfterSeconds === undefined ? {} : { requeueAfterSeconds: gate.requeueAfterSeconds }),
     status: buildStatus({
       decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
       now: observed.now,

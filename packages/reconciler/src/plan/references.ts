@@ -7,6 +7,7 @@
  */
 import { authStringRef } from "./auth.js"
 import type { PlanContext } from "./context.js"
+import { secretRefPath as databaseSecretPath } from "./databaseSecret.js"
 import type { SecretObservation } from "./Observed.js"
 import { jobNamespace, needsRbac } from "./rbac.js"
 import { redisEnabled } from "./redis.js"
@@ -25,7 +26,7 @@ export const referencedSecrets = (ctx: PlanContext): ReadonlyArray<SecretReferen
   const references: Array<SecretReference> = []
   if (database.external !== undefined)
     references.push({
-      path: "spec.workflows.database.external.secretRef",
+      path: databaseSecretPath,
       namespace: here,
       ...database.external.secretRef,
     })
@@ -48,13 +49,17 @@ export const referencedSecrets = (ctx: PlanContext): ReadonlyArray<SecretReferen
   return references
 }
 
-/** What is wrong with each reference, as observed; empty when all hold or nothing was observed. */
+/**
+ * What is wrong with each reference, as observed; empty when all hold or nothing was observed. The external
+ * database's Secret is left to `databaseSecretProblem`, which also holds its migration back.
+ */
 export const missingSecrets = (
   ctx: PlanContext,
   observed: ReadonlyArray<SecretObservation> | undefined,
 ): ReadonlyArray<string> => {
   if (observed === undefined) return []
   return referencedSecrets(ctx).flatMap((reference) => {
+    if (reference.path === databaseSecretPath) return []
     const seen = observed.find((s) => s.namespace === reference.namespace && s.name === reference.name)
     if (seen === undefined) return []
     if (seen.keys === undefined)

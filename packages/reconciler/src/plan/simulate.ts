@@ -6,7 +6,8 @@
 import type { Workspace } from "@cartographer/schema"
 import type { Deployment, KeyRef, StatefulSet } from "./kube.js"
 import { labelKeys } from "./labels.js"
-import { migrationHashAnnotation } from "./migration.js"
+import { migrationHashAnnotation, migrationHashLabel } from "./migration.js"
+import { migrationAttemptAnnotation } from "./migrationRetry.js"
 import type {
   GeneratedSecrets,
   JobState,
@@ -81,7 +82,15 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
       if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
     } else if (object.kind === "Job") {
       const known = previous?.migrationJobs?.find((j) => j.name === object.metadata.name)
-      jobs.push(known ?? { name: object.metadata.name, state: outcome.migration ?? "running" })
+      const attempt = Number(object.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
+      jobs.push(
+        known ?? {
+          name: object.metadata.name,
+          state: outcome.migration ?? "running",
+          hash: object.metadata.labels[migrationHashLabel] ?? "",
+          ...(attempt > 1 ? { attempt } : {}),
+        },
+      )
     } else if (object.kind === "Role") rbacNamespaces.add(object.metadata.namespace)
   }
   return {
@@ -94,6 +103,8 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
     ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
     ...(pools.length > 0 ? { pools } : {}),
     ...(rbacNamespaces.size > 0 ? { rbacNamespaces: [...rbacNamespaces].sort() } : {}),
+    // Not made by applying: the user's Secrets stay as they were.
+    ...(previous?.referencedSecrets === undefined ? {} : { referencedSecrets: previous.referencedSecrets }),
   }
 }
 

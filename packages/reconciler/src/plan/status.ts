@@ -10,7 +10,7 @@
  * `lastTransitionTime` changes only when a condition's status flips; every condition carries `observedGeneration`.
  */
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
-import type { MigrationState, ServerRollout } from "./migration.js"
+import type { MigrationFailure, MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
 
 export type ReadyReason =
@@ -18,6 +18,7 @@ export type ReadyReason =
   | "InvalidSpec"
   | "DatabaseStopped"
   | "DatabaseNotReady"
+  | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationFailed"
   | "ServerStopped"
@@ -28,6 +29,7 @@ export type ReadyReason =
 
 export type ProgressingReason =
   | "InvalidSpec"
+  | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationRunning"
   | "MigrationFailed"
@@ -37,6 +39,8 @@ export type ProgressingReason =
 export type DegradedReason =
   | "AsExpected"
   | "InvalidSpec"
+  /** The external database's Secret does not exist or lacks the key. */
+  | "DatabaseSecretMissing"
   | "MigrationFailed"
   | "RolloutStalled"
   /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
@@ -74,11 +78,17 @@ export interface StatusFacts {
   readonly database: WorkloadFacts | undefined
   readonly migration: {
     readonly state: MigrationState
+    /** The Job of the attempt in force. */
     readonly jobName: string
     readonly image: string
-    readonly failureMessage: string | undefined
+    /** The latest failed attempt, while the migration has not succeeded. */
+    readonly failure: MigrationFailure | undefined
     readonly server: ServerRollout["kind"]
+    /** The Secret whose change retries a failed migration at once (the external database's), if any. */
+    readonly retriedOnChangeOf?: string | undefined
   }
+  /** Why the external database's Secret cannot be used (`databaseSecret.ts`). */
+  readonly databaseSecretProblem?: string | undefined
   readonly server: WorkloadFacts
   /** Absent for a single-replica server (and with an external Redis). */
   readonly redis: WorkloadFacts | undefined
@@ -130,13 +140,19 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
     }
   if (database !== undefined && !isReady(database))
     return { status: "False", reason: "DatabaseNotReady", message: `Postgres ${database.name} is not ready yet` }
+  if (migration.server === "waiting" && migration.state === "pending" && facts.databaseSecretProblem !== undefined)
+    return {
+      status: "False",
+      reason: "DatabaseSecretMissing",
+      message: truncate(`The server starts once its database Secret can be read: ${facts.databaseSecretProblem}`),
+    }
   if (migration.server === "waiting")
-    return migration.state === "failed"
+    return migration.state === "failed" && migration.failure !== undefined
       ? {
           status: "False",
           reason: "MigrationFailed",
           message: truncate(
-            `The database migration failed (Job ${migration.jobName}), so the server was not started: ${migration.failureMessage ?? ""}`,
+            `The database migration failed (Job ${migration.failure.jobName}), so the server was not started: ${migration.failure.message}`,
           ),
         }
       : {
@@ -184,7 +200,13 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     return {
       status: "False",
       reason: "MigrationFailed",
-      message: `Blocked: the database migration for ${migration.image} failed (Job ${migration.jobName}); the server stays on its current revision`,
+      message: `Blocked: the database migration for ${migration.image} failed (Job ${migration.jobName}); the server stays on its current revision until an attempt succeeds`,
+    }
+  if (migration.state === "pending" && facts.databaseSecretProblem !== undefined)
+    return {
+      status: "False",
+      reason: "DatabaseSecretMissing",
+      message: `Blocked: the database migration for ${migration.image} starts once its database Secret can be read`,
     }
   if (migration.state === "pending")
     return {
@@ -196,7 +218,10 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     return {
       status: "True",
       reason: "MigrationRunning",
-      message: `Migrating the database for ${migration.image} (Job ${migration.jobName}); the server rolls out when it succeeds`,
+      message:
+        migration.failure === undefined
+          ? `Migrating the database for ${migration.image} (Job ${migration.jobName}); the server rolls out when it succeeds`
+          : `Migrating the database for ${migration.image} again (Job ${migration.jobName}, attempt ${migration.failure.attempt + 1}); the server rolls out when it succeeds`,
     }
   const workloads = [
     ...(facts.database === undefined ? [] : [facts.database]),
@@ -214,26 +239,39 @@ export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReaso
     : { status: "False", reason: "RolloutComplete", message: "Every component runs its desired revision" }
 }
 
+/**
+ * What a failed migration tells the user: which attempt failed, what happens next and when, and the Job's own words.
+ * Only observed times appear (never "in N seconds"), so the message stays the same until something changes.
+ */
+const migrationFailedMessage = (migration: StatusFacts["migration"]): string => {
+  const failure = migration.failure
+  if (failure === undefined) return ""
+  const failed = `The database migration Job ${failure.jobName} failed (attempt ${failure.attempt}); the server was left untouched.`
+  if (migration.state === "running")
+    return `${failed} Retrying as Job ${migration.jobName} (attempt ${failure.attempt + 1}). ${failure.message}`
+  const secret = migration.retriedOnChangeOf
+  const when = [
+    ...(failure.retryAt === undefined ? [] : [`at ${failure.retryAt}`]),
+    ...(secret === undefined ? [] : [`as soon as Secret ${secret} changes`]),
+    "at once if you delete the Job",
+  ]
+  const next = `Next attempt ${when.slice(0, -1).join(", ")}${when.length > 1 ? ", or " : ""}${when.at(-1)}.`
+  return `${failed} ${next} ${failure.message}`
+}
+
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
   const { migration, server, redis, services, pools, ignoredEnv, missingSecrets, podProblems } = facts
-  // First: it explains the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
+  // First: they explain the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
+  if (facts.databaseSecretProblem !== undefined)
+    return { status: "True", reason: "DatabaseSecretMissing", message: truncate(facts.databaseSecretProblem) }
   if (missingSecrets.length > 0)
     return {
       status: "True",
       reason: "SecretMissing",
-      message: truncate(
-        `${missingSecrets.join("; ")}. Pods that read it cannot start; create it (it is looked at again every few minutes).`,
-      ),
+      message: truncate(`${missingSecrets.join("; ")}. Pods that read it cannot start; create it.`),
     }
-  if (migration.state === "failed")
-    return {
-      status: "True",
-      reason: "MigrationFailed",
-      message: truncate(
-        `The database migration Job ${migration.jobName} failed; the server was left untouched. Fix the cause and ` +
-          `delete the Job to retry. ${migration.failureMessage ?? ""}`,
-      ),
-    }
+  if (migration.failure !== undefined)
+    return { status: "True", reason: "MigrationFailed", message: truncate(migrationFailedMessage(migration)) }
   const workloads = [
     server,
     ...(redis === undefined ? [] : [redis]),

@@ -1,6 +1,12 @@
 import type { KubeObject, Live } from "@cartographer/k8s"
 import { describe, expect, it } from "vitest"
-import { type Children, jobStateOf, observedOf, workspaceKeyOf } from "../../src/engine/Observe.js"
+import {
+  type Children,
+  jobStateOf,
+  lastTerminationMessage,
+  observedOf,
+  workspaceKeyOf,
+} from "../../src/engine/Observe.js"
 import { convergedPlan, type ManagedObject } from "../../src/index.js"
 import { plan } from "../../src/plan/planner.js"
 import { inputs, ws } from "../fixtures.js"
@@ -80,6 +86,65 @@ describe("the engine's observation of live children", () => {
     })
     expect(jobStateOf({ status: { conditions: [{ type: "Failed", status: "False" }] } })).toEqual({ state: "running" })
     expect(jobStateOf({})).toEqual({ state: "running" })
+  })
+
+  it("knows each migration attempt by its hash label and attempt annotation, with when it was created and failed", () => {
+    const failed = {
+      ...live(convergedPlan(ws(), inputs).apply.find((o) => o.kind === "Job") as ManagedObject),
+      status: {
+        conditions: [
+          {
+            type: "Failed",
+            status: "True",
+            reason: "BackoffLimitExceeded",
+            message: "too many",
+            lastTransitionTime: "2025-06-01T12:03:00Z",
+          },
+        ],
+      },
+    } as Live<KubeObject>
+    const attempt = {
+      ...failed,
+      metadata: {
+        ...failed.metadata,
+        name: "second",
+        creationTimestamp: "2025-06-01T12:00:00Z",
+        annotations: { "mlops.aigency.com/migration-attempt": "2" },
+      },
+    }
+    const observed = observedOf({
+      now: inputs.now,
+      generatedPassword: "",
+      generatedSecrets: { apiAuthPassword: "", redisPassword: "" },
+      previousStatus: undefined,
+      children: { ...childrenOf([failed, attempt]), jobMessages: new Map([["second", "password refused"]]) },
+    })
+    const hash = failed.metadata.labels?.["mlops.aigency.com/migration-hash"]
+    expect(hash).toMatch(/^[0-9a-f]{8}$/u)
+    expect(observed.migrationJobs?.find((j) => j.name === "second")).toEqual({
+      name: "second",
+      state: "failed",
+      message: "BackoffLimitExceeded: too many\npassword refused",
+      hash,
+      attempt: 2,
+      createdAt: "2025-06-01T12:00:00Z",
+      failedAt: "2025-06-01T12:03:00Z",
+    })
+    expect(observed.migrationJobs?.find((j) => j.name !== "second")?.attempt).toBeUndefined()
+  })
+
+  it("quotes the termination message of the container that terminated last, whatever order the pods are listed in", () => {
+    const pod = (finishedAt: string, message: string) => ({
+      status: { containerStatuses: [{ state: { terminated: { exitCode: 1, finishedAt, message } } }] },
+    })
+    const pods = [
+      pod("2025-06-01T12:00:40Z", "attempt 3"),
+      pod("2025-06-01T12:01:30Z", "attempt 4: password authentication failed\n"),
+      pod("2025-06-01T12:00:10Z", "attempt 1"),
+      { status: { containerStatuses: [{ state: { running: {} } }] } },
+    ]
+    expect(lastTerminationMessage(pods)).toBe("attempt 4: password authentication failed")
+    expect(lastTerminationMessage([])).toBeUndefined()
   })
 })
 

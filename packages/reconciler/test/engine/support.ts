@@ -10,6 +10,7 @@ import {
   eventually,
   type OperatorIdentity,
   operatorIdentity,
+  preboundVolume,
   readAudit,
   sharedControlPlane,
   startControlPlane,
@@ -157,28 +158,21 @@ const PersistentVolumes: ResourceKind = {
 }
 
 /**
- * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner, and the
- * scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
+ * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner for kwok's nodes,
+ * and the scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
  */
 export const provideVolume = (namespace: string, workspace: string) =>
   Effect.gen(function* () {
     const admin = yield* Admin
     const name = `pv-${namespace}-${workspace}`.slice(0, 253)
-    yield* admin.apply(
-      PersistentVolumes,
-      {
-        metadata: { name, labels: { "cartographer.test/engine": "true" } },
-        spec: {
-          capacity: { storage: "100Gi" },
-          accessModes: ["ReadWriteOnce"],
-          persistentVolumeReclaimPolicy: "Retain",
-          storageClassName: "",
-          hostPath: { path: `/tmp/${name}` },
-          claimRef: { namespace, name: `${workspace}-orion-database-pvc` },
-        },
-      },
-      { fieldManager: "engine-test" },
-    )
+    const volume = preboundVolume({
+      name,
+      namespace,
+      claim: `${workspace}-orion-database-pvc`,
+      path: `/tmp/${name}`,
+      labels: { "cartographer.test/engine": "true" },
+    })
+    yield* admin.apply(PersistentVolumes, volume, { fieldManager: "engine-test" })
     yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
   }).pipe(Effect.orDie)
 
