@@ -62,6 +62,7 @@ describe("cartographer plan", () => {
       "Secret/test-environment-environment-secrets",
       "PersistentVolumeClaim/test-environment-orion-database-pvc",
       "Service/test-environment-orion-database",
+      "Service/test-environment-orion-database-headless",
       "StatefulSet/test-environment-orion-database",
       "NetworkPolicy/test-environment-orion-database",
       expect.stringMatching(/^Job\/test-environment-orion-migrate-[0-9a-f]{8}$/u),
