@@ -83,25 +83,45 @@ const constraintsOf = (node) => {
 const formatDefault = (value) =>
   value === undefined ? "" : `\`${typeof value === "string" ? value : JSON.stringify(value)}\``
 
-/** Sections of `| field | type | default | description |`, one per object, depth first. */
-const objectSections = (node, path, heading, sections = []) => {
+/** A node's shape without its prose: two places of the same type (an affinity, a toleration) compare equal. */
+const shapeOf = (node) =>
+  JSON.stringify(node, (key, value) => (key === "description" || key === "default" ? undefined : value))
+
+/**
+ * Sections of `| field | type | default | description |`, one per object, depth first. A type used in several places
+ * (the placement fields of every component) is described once, where it first appears; the other places point there.
+ */
+const objectSections = (node, path, heading, sections = [], seen = new Map()) => {
   const rows = []
   const required = new Set(node.required ?? [])
   const nested = []
   for (const [name, child] of Object.entries(node.properties ?? {})) {
     const childPath = `${path}.${name}`
-    const description = [child.description, ...constraintsOf(child).map((c) => `(${c})`)].filter(Boolean).join(" ")
+    const object =
+      child.type === "object" && child.properties
+        ? [child, childPath]
+        : child.type === "array" && child.items?.type === "object" && child.items.properties
+          ? [child.items, `${childPath}[]`]
+          : undefined
+    const first = object === undefined ? undefined : seen.get(shapeOf(object[0]))
+    if (object !== undefined && first === undefined) {
+      seen.set(shapeOf(object[0]), object[1])
+      nested.push(object)
+    }
+    const description = [
+      child.description,
+      ...constraintsOf(child).map((c) => `(${c})`),
+      ...(first === undefined ? [] : [`Fields as in \`${first}\`.`]),
+    ]
+      .filter(Boolean)
+      .join(" ")
     const field = `\`${name}\`${required.has(name) ? " (required)" : ""}`
     rows.push(`| ${field} | ${cell(typeOf(child))} | ${cell(formatDefault(child.default))} | ${cell(description)} |`)
-    if (child.type === "object" && child.properties) nested.push([child, childPath])
-    if (child.type === "array" && child.items?.type === "object" && child.items.properties) {
-      nested.push([child.items, `${childPath}[]`])
-    }
   }
   const intro = node.description ? `${node.description}\n\n` : ""
   const table = `| field | type | default | description |\n| --- | --- | --- | --- |\n${rows.join("\n")}\n`
   sections.push(`${heading} \`${path}\`\n\n${intro}${table}`)
-  for (const [child, childPath] of nested) objectSections(child, childPath, heading, sections)
+  for (const [child, childPath] of nested) objectSections(child, childPath, heading, sections, seen)
   return sections
 }
 

@@ -56,6 +56,7 @@ export const childKinds = {
   statefulsets: "/apis/apps/v1",
   jobs: "/apis/batch/v1",
   networkpolicies: "/apis/networking.k8s.io/v1",
+  poddisruptionbudgets: "/apis/policy/v1",
   roles: "/apis/rbac.authorization.k8s.io/v1",
   rolebindings: "/apis/rbac.authorization.k8s.io/v1",
 } as const
@@ -74,6 +75,12 @@ export const listChildren = async <A extends Meta>(
 
 export const isComplete = (job: Job) =>
   job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") ?? false
+
+/** The Job `name` of `namespace` once it has completed; undefined before (a poll's check). */
+export const completedJob = async (api: KubeApi, namespace: string, name: string): Promise<Job | undefined> => {
+  const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
+  return jobs.items.find((j) => j.metadata.name === name && isComplete(j))
+}
 
 export const isReady = (pod: Pod) =>
   pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false

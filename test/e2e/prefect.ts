@@ -12,8 +12,13 @@ export interface WorkPool {
   readonly name: string
   readonly type: string
   readonly status: string | null
+  readonly description?: string | null
+  readonly concurrency_limit?: number | null
+  readonly is_paused?: boolean
   readonly base_job_template?: {
     readonly variables?: { readonly properties?: Record<string, { readonly default?: unknown } | undefined> }
+    readonly job_configuration?: Record<string, unknown>
+    readonly [key: string]: unknown
   }
 }
 
@@ -37,7 +42,7 @@ export const basicAuthHeader = (auth: string): Record<string, string> => ({
 
 /** The server's REST API at `baseUrl` (`http://host:port`, or with its path prefix), with basic auth when given. */
 export const prefectApi = (baseUrl: string, auth?: string) => {
-  const call = async <A>(method: "GET" | "POST", path: string, body?: unknown): Promise<A> => {
+  const call = async <A>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<A> => {
     const response = await fetch(`${baseUrl}/api${path}`, {
       method,
       headers: {
@@ -49,13 +54,22 @@ export const prefectApi = (baseUrl: string, auth?: string) => {
     })
     const text = await response.text()
     if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`)
-    return JSON.parse(text) as A
+    return (text === "" ? undefined : JSON.parse(text)) as A
   }
   return {
     health: () => call<boolean>("GET", "/health"),
     workPools: () => call<ReadonlyArray<WorkPool>>("POST", "/work_pools/filter", {}),
+    workPool: (name: string) => call<WorkPool>("GET", `/work_pools/${name}`),
+    /** `PATCH /work_pools/{name}`: what the Prefect UI's work pool form sends. */
+    updateWorkPool: (name: string, update: Record<string, unknown>) =>
+      call<void>("PATCH", `/work_pools/${name}`, update),
     workers: (pool: string) => call<ReadonlyArray<Worker>>("POST", `/work_pools/${pool}/workers/filter`, {}),
     flowRun: (id: string) => call<FlowRun>("GET", `/flow_runs/${id}`),
+    /** The flow run once its state is final; undefined before (a poll's check). */
+    finishedFlowRun: async (id: string) => {
+      const run = await call<FlowRun>("GET", `/flow_runs/${id}`)
+      return finalStates.includes(run.state?.type ?? "") ? run : undefined
+    },
     /** Another run of an existing deployment; resolves with its id. */
     runDeployment: async (deployment: string) => {
       const found = await call<ReadonlyArray<{ readonly id: string; readonly name: string }>>(

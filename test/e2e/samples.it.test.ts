@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { parse } from "yaml"
+import { parseAllDocuments } from "yaml"
 import {
   describeOnRealNode,
   kubectl,
@@ -116,7 +116,13 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
       async () => {
         const namespace = namespaceOf(file)
         const path = join(samplesDir, file)
-        const name = (parse(await readFile(path, "utf8")) as { metadata: { name: string } }).metadata.name
+        // A sample may bring what it needs (a Secret, a ServiceAccount, a PriorityClass) before its Workspace.
+        const documents = parseAllDocuments(await readFile(path, "utf8")).map(
+          (d) => d.toJS() as { kind: string; metadata: { name: string } },
+        )
+        const workspace = documents.find((d) => d.kind === "Workspace")
+        if (workspace === undefined) return expect.fail(`${file} has no Workspace`)
+        const name = workspace.metadata.name
         await prepare[file]?.(namespace)
         await ok(["apply", "-n", namespace, "-f", path])
         const waited = await kubectl(
@@ -129,10 +135,12 @@ describeOnRealNode("every sample, applied as its comment says, on the real node"
           expect.fail(`${file} did not become Ready: ${waited.stderr}\n${status.stdout}\n${state.stdout}`)
         }
         await verify[file]?.(namespace)
-        // Room for the next sample: its pods go with the namespace.
+        // Room for the next sample: its pods go with the namespace; what it brought outside a namespace goes too.
         await ok(["delete", "namespace", namespace, `${namespace}-db`, "--ignore-not-found", "--timeout=5m"])
         if (file === "external-redis-workspace.yaml")
           await ok(["delete", "namespace", teamDataNamespace, "--ignore-not-found", "--timeout=5m"])
+        for (const d of documents.filter((d) => d.kind === "PriorityClass"))
+          await ok(["delete", "priorityclass", d.metadata.name, "--ignore-not-found"])
       },
       minutes(20),
     )

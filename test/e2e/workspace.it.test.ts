@@ -11,6 +11,7 @@ import { toolboxReference } from "../node/images.js"
 import { capturePage, chromiumPath } from "./browser.js"
 import {
   childKinds,
+  completedJob,
   componentLabel,
   containerLogs,
   type Deployment,
@@ -173,10 +174,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       const id = await deployAndRun(`${await serverUrl()}/api`, "default", "e2e-process")
       const run = await until(
         `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
+        async () => (await server()).finishedFlowRun(id),
         minutes(8),
       )
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
@@ -223,20 +221,10 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       })
       expect(job.metadata.namespace).toBe(namespace)
       // A real Job pod, from the -kubernetes image, admitted by the restricted profile and run by kubelet.
-      await until(
-        "the flow run's Job completes",
-        async () => {
-          const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
-          return jobs.items.find((j) => j.metadata.name === job.metadata.name && isComplete(j))
-        },
-        minutes(8),
-      )
+      await until("the flow run's Job completes", () => completedJob(api, namespace, job.metadata.name), minutes(8))
       const run = await until(
         `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await (await server()).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
+        async () => (await server()).finishedFlowRun(id),
         minutes(8),
       )
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
@@ -265,7 +253,8 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
           `/apis/rbac.authorization.k8s.io/v1/namespaces/${movedJobs}/roles/${workspace}-agent-jobs.${namespace}`,
         ),
       )
-      // The pool existed already, so `--base-job-template` no longer applies: the worker's init container aligns it.
+      // The pool existed already, so `--base-job-template` no longer applies: the container beside the worker puts
+      // the Workspace's template, with its new namespace, into it.
       await until("the work pool sends flow-run Jobs to the new namespace", async () => {
         const pool = (await (await server()).workPools()).find((p) => p.name === "jobs")
         return pool?.base_job_template?.variables?.properties?.namespace?.default === movedJobs ? pool : undefined

@@ -113,7 +113,8 @@ describe("cartographer diff", () => {
     const edited = parse(text) as { spec: { workflows: { agentPools: Array<{ replicas: number }> } } }
     const pool = edited.spec.workflows.agentPools[0]
     if (pool === undefined) throw new Error("the sample has no pool")
-    pool.replicas = 3
+    // Scaled to zero: above one replica the pool would also gain its disruption budget, a second planned change.
+    pool.replicas = 0
     const before = await liveState()
     const changed = await diff(JSON.stringify(edited))
     expect(changed.err).toBe("")
@@ -123,7 +124,7 @@ describe("cartographer diff", () => {
       [`mlops.aigency.com.v1alpha1.Workspace.${namespace}.test-environment`, ...plannedChanges(text, edited)].sort(),
     )
     expect(plannedChanges(text, edited)).toEqual([`apps.v1.Deployment.${namespace}.test-environment-agent-default`])
-    expect(changed.out).toContain("-  replicas: 1\n+  replicas: 3")
+    expect(changed.out).toContain("-  replicas: 1\n+  replicas: 0")
     // Line by line: the pool's replicas in the Workspace and in its Deployment, and the Deployment's record of what
     // the operator applied (its intent annotation), which the operator rewrites with the change.
     const lines = changed.out
@@ -131,8 +132,8 @@ describe("cartographer diff", () => {
       .filter((line) => /^[-+](?![-+]{2} )/u.test(line))
       .map((line) => `${line[0]}${line.slice(1).trim()}`)
     expect(lines.filter((l) => !l.includes("mlops.aigency.com/applied-intent")).sort()).toEqual([
-      "+replicas: 3",
-      "+replicas: 3",
+      "+replicas: 0",
+      "+replicas: 0",
       "-replicas: 1",
       "-replicas: 1",
     ])

@@ -65,5 +65,7 @@ export const Kinds = {
   Lease: namespaced<Lease>("coordination.k8s.io", "v1", "Lease", "leases"),
   Event: namespaced<KubeEvent>("events.k8s.io", "v1", "Event", "events"),
   Pod: namespaced<KubeObject, "ReadOnly">("", "v1", "Pod", "pods"),
+  /** The core Events kubelet and the scheduler write about pods (read only, to say why a pod does not start). */
+  PodEvent: namespaced<KubeObject, "ReadOnly">("", "v1", "Event", "events"),
   Namespace: resourceKind({ group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false }),
 } as const

@@ -147,6 +147,22 @@ export const observedFor = (ws: Workspace, currentHash?: string): fc.Arbitrary<O
         { selector: (p) => p.name, maxLength: pools.length + 1 },
       ),
       rbacNamespaces: fc.array(dnsLabel(12), { maxLength: 2 }),
+      podProblems: fc.array(
+        fc.oneof(
+          fc.record({
+            component: fc.constantFrom("server", "database", "redis", "migration"),
+            reason: fc.constantFrom("Unschedulable", "FailedMount", "CreateContainerConfigError"),
+            message: fc.string({ maxLength: 30 }),
+          }),
+          fc.record({
+            component: fc.constant("agent"),
+            pool: fc.constantFrom(...pools, "removed-pool"),
+            reason: fc.constantFrom("FailedCreate", "Unschedulable"),
+            message: fc.string({ maxLength: 30 }),
+          }),
+        ),
+        { maxLength: 2 },
+      ),
     },
     { requiredKeys: ["now", "generatedPassword", "generatedSecrets"] },
   )

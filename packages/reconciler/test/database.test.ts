@@ -11,12 +11,46 @@ describe("in-cluster Postgres", () => {
     const p = plan(ws(), nothing)
     const sts = find(p, "StatefulSet", name)
     expect(sts.spec.replicas).toBe(1)
-    expect(sts.spec.serviceName).toBe(name)
     const service = find(p, "Service", name)
     expect(service.spec.ports).toEqual([
       { name: "tcp-postgres", port: 5432, targetPort: "tcp-postgres", protocol: "TCP" },
     ])
+    expect(service.spec.clusterIP).toBeUndefined()
     expect(service.spec.selector).toEqual(sts.spec.selector.matchLabels)
+  })
+
+  it("is governed by the headless Service <ws>-orion-database-headless, which names its pod in DNS", () => {
+    const p = plan(ws(), nothing)
+    const sts = find(p, "StatefulSet", name)
+    expect(sts.spec.serviceName).toBe(`${name}-headless`)
+    const headless = find(p, "Service", `${name}-headless`)
+    expect(headless.spec.clusterIP).toBe("None")
+    expect(headless.spec.selector).toEqual(sts.spec.selector.matchLabels)
+    // Apply order: the governing Service exists before the StatefulSet.
+    const index = (kind: string, n: string) => p.apply.findIndex((o) => o.kind === kind && o.metadata.name === n)
+    expect(index("Service", `${name}-headless`)).toBeLessThan(index("StatefulSet", name))
+  })
+
+  it("re-creates a StatefulSet governed by another Service around its running pod: deleted with the pod orphaned, then planned again", () => {
+    const w = ws()
+    const world = settled(w)
+    const before = { ...world, database: { ...world.database, serviceName: name } }
+    const p = plan(w, before)
+    // serviceName cannot change in place: no apply of the StatefulSet this time, a prune that keeps its pod.
+    expect(has(p, "StatefulSet", name)).toBe(false)
+    expect(p.prune.find((s) => s.kind === "StatefulSet")).toMatchObject({ keep: [], orphanDependents: true })
+    expect(pruneTargets(p.prune, inventory(plan(w, world))).map((o) => `${o.kind}/${o.name}`)).toEqual([
+      `StatefulSet/${name}`,
+    ])
+    // The volume, its Secret and the Services stay.
+    expect(has(p, "PersistentVolumeClaim", `${name}-pvc`)).toBe(true)
+    expect(has(p, "Service", `${name}-headless`)).toBe(true)
+    // Once it is gone, the StatefulSet is planned again, governed by the headless Service, and pruning orphans no more.
+    const { database: _recreated, ...withoutDatabase } = world
+    const gone = plan(w, withoutDatabase)
+    expect(find(gone, "StatefulSet", name).spec.serviceName).toBe(`${name}-headless`)
+    expect(gone.prune.some((s) => s.orphanDependents === true)).toBe(false)
+    expect(plan(w, world).prune.some((s) => s.orphanDependents === true)).toBe(false)
   })
 
   it("is stopped, not deleted, with databaseReplicas 0, and says so in Ready", () => {

@@ -99,7 +99,9 @@ describe("the server's layout", () => {
         expect(services !== undefined).toBe(ha)
         expect(services?.spec.replicas ?? 0).toBeLessThanOrEqual(1)
         if (services !== undefined) expect(services.spec.template.spec.containers[0]?.env).toEqual(server?.env)
-        expect(objects.some((o) => o.kind === "PodDisruptionBudget")).toBe(ha)
+        expect(
+          objects.some((o) => o.kind === "PodDisruptionBudget" && o.metadata.name === `${name}-orion-server`),
+        ).toBe(ha)
         const inClusterRedis = ha && ws.spec.workflows.redis?.external === undefined
         expect(deployment(objects, `${name}-orion-redis`) !== undefined).toBe(inClusterRedis)
         // Every Prefect process of the server agrees on where Redis is, the cleanup queue and Docket included, and

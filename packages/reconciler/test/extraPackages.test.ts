@@ -50,13 +50,36 @@ describe("EXTRA_PIP_PACKAGES on a pool", () => {
     expect(worker.env?.filter((e) => e.name === "PYTHONPATH")).toHaveLength(1)
   })
 
+  it("installs with the pool's envFrom too (an index's credentials), and keeps the pool's own volumes", () => {
+    const pod = podOf([
+      {
+        name: "default",
+        env: [{ name: "EXTRA_PIP_PACKAGES", value: "cowsay" }],
+        envFrom: [{ secretRef: { name: "index-credentials" } }],
+        volumes: [{ name: "settings", configMap: { name: "flow-settings" } }],
+        volumeMounts: [{ name: "settings", mountPath: "/etc/flows" }],
+      },
+    ])
+    const init = pod.initContainers?.find((c) => c.name === "extra-pip-packages")
+    const worker = pod.containers[0]
+    if (worker === undefined || init === undefined) throw new Error("no worker or no install container")
+    expect(init.envFrom).toEqual([{ secretRef: { name: "index-credentials" } }])
+    expect(worker.volumeMounts?.map((m) => m.mountPath)).toEqual(
+      expect.arrayContaining(["/etc/flows", extraPackagesDir]),
+    )
+    expect(pod.volumes?.map((v) => v.name)).toEqual(expect.arrayContaining(["settings", "extra-packages"]))
+  })
+
   it("reaches neither a kubernetes pool's template container nor a pool that does not ask for it", () => {
     const pod = podOf(
       [{ name: "jobs", type: "kubernetes", env: [{ name: "EXTRA_PIP_PACKAGES", value: "cowsay" }] }],
       "jobs",
     )
     expect(pod.initContainers?.map((c) => c.name)).toEqual(["extra-pip-packages", "base-job-template"])
-    for (const c of pod.initContainers ?? []) expect(envOf(c).EXTRA_PIP_PACKAGES).toBeUndefined()
+    // The template's containers run the image's entrypoint too: with the variable they would crash-loop.
+    for (const c of [...(pod.initContainers ?? []), ...pod.containers])
+      expect(envOf(c).EXTRA_PIP_PACKAGES).toBeUndefined()
+    expect(pod.containers.map((c) => c.name)).toEqual(["agent", "job-template-sync"])
     const plain = podOf([{ name: "default" }])
     expect(plain.initContainers).toBeUndefined()
     expect(envOf(container({ spec: { template: { spec: plain } } } as never)).PYTHONPATH).toBeUndefined()

@@ -131,7 +131,8 @@ describe("plan", () => {
             // The Prefect images' entrypoint must stay: Prefect commands go in args.
             if (container.image.includes("prefect")) expect(container.command).toBeUndefined()
           }
-          const isKubernetesWorker = pod.serviceAccountName !== undefined
+          // Only a kubernetes worker talks to the Kubernetes API; a cloud identity's ServiceAccount gets no token.
+          const isKubernetesWorker = pod.initContainers?.some((c) => c.name === "base-job-template") === true
           expect(pod.automountServiceAccountToken).toBe(isKubernetesWorker)
         }
       }),

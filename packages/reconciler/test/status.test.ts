@@ -42,6 +42,7 @@ const healthy: StatusFacts = {
   ],
   ignoredEnv: [],
   missingSecrets: [],
+  podProblems: [],
 }
 const facts = (change: Partial<StatusFacts>): StatusFacts => ({ ...healthy, ...change })
 const migration = (change: Partial<StatusFacts["migration"]>) => ({ migration: { ...healthy.migration, ...change } })
@@ -196,6 +197,12 @@ describe("Degraded", () => {
       reason: "RolloutStalled",
       message: "Rollout exceeded its progress deadline: s",
     })
+  })
+  it("is True/PodsFailing naming where each component's pods are described, before ignored env entries", () => {
+    const problem =
+      "spec.workflows.agentPools[1] (pool gpu): Unschedulable — no node fits them: 0/3 nodes are available"
+    const d = decideDegraded(facts({ podProblems: [problem], ignoredEnv: ["spec.workflows.server.env[0] (HOME)"] }))
+    expect(d).toEqual({ status: "True", reason: "PodsFailing", message: `Pods do not start: ${problem}` })
   })
   it("is True/EnvVarsIgnored listing the dropped env entries", () => {
     const d = decideDegraded(facts({ ignoredEnv: ["spec.workflows.server.env[0] (HOME) is set by Cartographer"] }))

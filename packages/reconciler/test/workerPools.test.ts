@@ -57,7 +57,7 @@ describe("worker pools", () => {
     expect(after.status.conditions?.find((c) => c.type === "Ready")?.status).toBe("True")
   })
 
-  it("send a kubernetes pool's flow-run Jobs to its job namespace through the base job template (the worker creates the pool with it; an init container aligns a pool that exists)", () => {
+  it("send a kubernetes pool's flow-run Jobs to its job namespace through the base job template, which the worker creates the pool with and a container beside it keeps", () => {
     const p = plan(ws({ agentPools: [{ name: "k8s", type: "kubernetes", jobNamespace: "flows" }] }), nothing)
     const deployment = find(p, "Deployment", agent("k8s"))
     const worker = container(deployment)
@@ -66,20 +66,26 @@ describe("worker pools", () => {
     expect(path).toBe("/home/prefect/base-job-template.json")
     expect(init?.image).toBe(worker.image)
     expect(init?.args?.slice(0, 2)).toEqual(["python", "-c"])
-    expect(JSON.parse(String(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}")).variables.namespace).toBe("flows")
-    expect(envOf(init!)).toMatchObject({
+    expect(JSON.parse(String(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}")).defaults.namespace).toBe("flows")
+    expect(envOf(init!)).toMatchObject({ CARTOGRAPHER_WORK_POOL: "k8s", CARTOGRAPHER_BASE_JOB_TEMPLATE: path })
+    const sync = container(deployment, 1)
+    expect(sync.name).toBe("job-template-sync")
+    expect(sync.image).toBe(worker.image)
+    expect(envOf(sync)).toMatchObject({
       CARTOGRAPHER_WORK_POOL: "k8s",
       CARTOGRAPHER_BASE_JOB_TEMPLATE: path,
-      // It aligns an existing pool through the Prefect API, reached as the worker reaches it.
+      // It writes the pool's template through the Prefect API, reached as the worker reaches it.
       PREFECT_API_URL: envOf(worker).PREFECT_API_URL,
     })
-    // The file is written to a volume both containers mount.
+    // The file is written to a volume all three containers mount.
     const mountOf = (c: typeof worker) => c.volumeMounts?.find((m) => path?.startsWith(`${m.mountPath}/`))?.name
     expect(mountOf(init!)).toBeDefined()
     expect(mountOf(init!)).toBe(mountOf(worker))
+    expect(mountOf(sync)).toBe(mountOf(worker))
     // Process pools have no template to write.
     const plain = find(plan(ws(), nothing), "Deployment", agent("default"))
     expect(plain.spec.template.spec.initContainers).toBeUndefined()
+    expect(plain.spec.template.spec.containers.map((c) => c.name)).toEqual(["agent"])
     expect(container(plain).args).not.toContain("--base-job-template")
   })
 
@@ -92,10 +98,10 @@ describe("worker pools", () => {
       const init = find(p, "Deployment", agent("k8s")).spec.template.spec.initContainers?.[0]
       return JSON.parse(String(envOf(init!).CARTOGRAPHER_JOB_TEMPLATE_OVERLAY ?? "{}"))
     }
-    expect(overlayOf({}, "prefecthq/prefect:3.8.8-python3.11").variables.image).toBe(
+    expect(overlayOf({}, "prefecthq/prefect:3.8.8-python3.11").defaults.image).toBe(
       "prefecthq/prefect:3.8.8-python3.11",
     )
-    expect(overlayOf({ image: "registry.example/flows:7" }).variables.image).toBe("registry.example/flows:7")
+    expect(overlayOf({ image: "registry.example/flows:7" }).defaults.image).toBe("registry.example/flows:7")
     const overlay = overlayOf({})
     const worker = find(plan(ws(), nothing), "Deployment", agent("default")).spec.template.spec
     // The same pod and container hardening as the Workspace's own workers (which the restricted profile admits).

@@ -7,6 +7,7 @@ import { childSuffix, migrationHashLength } from "./nameRules.js"
 
 export const secretName = (workspace: string): string => `${workspace}${childSuffix.secret}`
 export const databaseName = (workspace: string): string => `${workspace}${childSuffix.database}`
+export const databaseHeadlessName = (workspace: string): string => `${workspace}${childSuffix.databaseHeadless}`
 export const databaseVolumeName = (workspace: string): string => `${workspace}${childSuffix.databaseVolume}`
 export const serverName = (workspace: string): string => `${workspace}${childSuffix.server}`
 export const redisName = (workspace: string): string => `${workspace}${childSuffix.redis}`

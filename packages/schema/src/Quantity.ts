@@ -54,7 +54,8 @@ export const nonNegativeQuantityPattern = new RegExp(quantityPattern.source.repl
  */
 export const maxQuantityLength = 64
 
-const QuantityString = Schema.String.check(
+/** A non-negative quantity written as text only (`1Gi`), for places whose Schema must hold no transformation. */
+export const QuantityString = Schema.String.check(
   Schema.isMaxLength(maxQuantityLength, { message: `must be at most ${maxQuantityLength} characters` }),
   Schema.isPattern(nonNegativeQuantityPattern, {
     message:

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import * as Defaults from "./defaults.js"
 import { Image, NonEmptyString, NonNegativeInt, secretKeyRef, withDefault } from "./fields.js"
 import { Resources } from "./Resources.js"
+import { placementFields } from "./Scheduling.js"
 
 export const defaultRedisPort = 6379
 export const defaultRedisDb = 0
@@ -60,10 +61,12 @@ export const RedisSpec = Schema.Struct({
   image: Schema.optionalKey(Image).annotate({ description: `Redis image. Default ${Defaults.defaultRedisImage}.` }),
   resources: Schema.optionalKey(Resources),
   external: Schema.optionalKey(ExternalRedis),
+  ...placementFields("component"),
 }).annotate({
   description:
     "Redis, used only when `controllerReplicas` > 1 (Prefect's HA messaging): in-cluster (`<workspace>-orion-redis`, " +
-    "password in Secret `<workspace>-environment-secrets`, key `redis-password`), or `external`.",
+    "password in Secret `<workspace>-environment-secrets`, key `redis-password`), or `external`. Placement and pod " +
+    "metadata apply to the in-cluster one.",
 })
 export type RedisSpec = typeof RedisSpec.Type
 

@@ -8,12 +8,18 @@
 import { Effect, Schema } from "effect"
 import { DatabaseBackup } from "./Backup.js"
 import { BasicAuth } from "./BasicAuth.js"
+import { Env } from "./Container.js"
+import { celFilter } from "./cel.js"
 import { workflowsIssues } from "./crossField.js"
+import { PoolDisruptionBudget } from "./Disruption.js"
 import * as Defaults from "./defaults.js"
 import { HttpRoute, Ingress } from "./Exposure.js"
 import { Image, NonEmptyString, NonNegativeInt, ObjectName, withDefault } from "./fields.js"
+import { PoolServiceAccount } from "./Identity.js"
+import { JobTemplate } from "./JobTemplate.js"
 import { DatabaseLossRestartSeconds } from "./Liveness.js"
 import { Metrics } from "./Metrics.js"
+import { mountFields, mountsNameVolumes } from "./Mounts.js"
 import { agentName } from "./Names.js"
 import {
   dns1035LabelPattern,
@@ -26,6 +32,7 @@ import { positiveQuantity } from "./Quantity.js"
 import { RedisSpec } from "./Redis.js"
 import { Resources } from "./Resources.js"
 import { Retention } from "./Retention.js"
+import { placementFields } from "./Scheduling.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
 
 export const group = "mlops.aigency.com"
@@ -35,45 +42,6 @@ export const kind = "Workspace"
 export const plural = "workspaces"
 
 const Replicas = NonNegativeInt.check(Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }))
-
-const KeyRef = Schema.Struct({
-  name: ObjectName.annotate({ description: "Name of the object in the Workspace's namespace." }),
-  key: NonEmptyString.annotate({ description: "Key within the object." }),
-})
-
-export const EnvVar = Schema.Struct({
-  name: Schema.String.check(
-    Schema.isPattern(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/u, {
-      message: "must be an environment variable name: letters, digits, '_', '-' or '.', not starting with a digit",
-    }),
-  ).annotate({ description: "Name of the environment variable." }),
-  value: Schema.optionalKey(Schema.String).annotate({ description: "Literal value." }),
-  valueFrom: Schema.optionalKey(
-    Schema.Struct({
-      secretKeyRef: Schema.optionalKey(KeyRef.annotate({ description: "Take the value from a Secret key." })),
-      configMapKeyRef: Schema.optionalKey(KeyRef.annotate({ description: "Take the value from a ConfigMap key." })),
-    }).annotate({ description: "Take the value from a Secret or ConfigMap key instead of `value`." }),
-  ),
-})
-  .check(
-    Schema.makeFilter((env) => {
-      const sources = (env.value === undefined ? 0 : 1) + (env.valueFrom === undefined ? 0 : 1)
-      if (sources === 1) {
-        const refs =
-          (env.valueFrom?.secretKeyRef === undefined ? 0 : 1) + (env.valueFrom?.configMapKeyRef === undefined ? 0 : 1)
-        return refs === 1 || env.valueFrom === undefined
-          ? undefined
-          : { path: ["valueFrom"], issue: "must set exactly one of secretKeyRef or configMapKeyRef" }
-      }
-      return "must set exactly one of value or valueFrom"
-    }),
-  )
-  .annotate({ description: "An environment variable for the container." })
-export type EnvVar = typeof EnvVar.Type
-
-const Env = Schema.Array(EnvVar).annotate({
-  description: "Extra environment variables; they may not override the variables Cartographer sets.",
-})
 
 export const PoolType = Schema.Literals(["process", "kubernetes"]).annotate({
   description:
@@ -135,9 +103,31 @@ export const AgentPool = Schema.Struct({
       "`EXTRA_PIP_PACKAGES` (as the Prefect images document it) is installed by an init container into a volume " +
       "on the workers' `PYTHONPATH` (their root filesystem is read-only), with the pool's other variables, such as " +
       "`UV_INDEX_URL`, applied to the install; process pools' flow runs see the packages. Flow-run Jobs of " +
-      "`kubernetes` pools do not: use an image that has them.",
+      "`kubernetes` pools do not: use an image that has them (`jobTemplate.image`).",
   }),
-}).annotate({ description: "A pool of Prefect workers." })
+  ...mountFields,
+  serviceAccount: Schema.optionalKey(PoolServiceAccount),
+  ...placementFields("component"),
+  podDisruptionBudget: Schema.optionalKey(PoolDisruptionBudget),
+  jobTemplate: Schema.optionalKey(JobTemplate),
+})
+  .annotate({ description: "A pool of Prefect workers." })
+  .check(
+    mountsNameVolumes(),
+    celFilter(
+      (pool: { readonly type: PoolType; readonly jobTemplate?: unknown }) =>
+        pool.jobTemplate !== undefined && pool.type !== "kubernetes"
+          ? { path: ["jobTemplate"], issue: "applies only to type kubernetes: a process pool runs no Jobs" }
+          : undefined,
+      [
+        {
+          rule: "!has(self.jobTemplate) || self.type == 'kubernetes'",
+          message: "jobTemplate applies only to type kubernetes: a process pool runs no Jobs",
+          fieldPath: ".jobTemplate",
+        },
+      ],
+    ),
+  )
 export type AgentPool = typeof AgentPool.Type
 
 const LogLevel = Schema.Literals(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
@@ -153,6 +143,8 @@ export const ServerSpec = Schema.Struct({
   }),
   logLevel: withDefault(LogLevel, Defaults.defaultLogLevel, "Prefect server log level."),
   env: Schema.optionalKey(Env),
+  ...mountFields,
+  ...placementFields("component"),
   ingress: Schema.optionalKey(Ingress),
   httpRoute: Schema.optionalKey(HttpRoute),
   basicAuth: withDefault(BasicAuth, {}, "Basic auth on the server's API (off by default)."),
@@ -163,7 +155,8 @@ export const ServerSpec = Schema.Struct({
 }).annotate({
   description:
     "Settings of the Prefect server (`<workspace>-orion-server`); with `controllerReplicas` > 1 they also apply to " +
-    "its background services (`<workspace>-orion-services`), whose compute resources are `servicesResources`.",
+    "its background services (`<workspace>-orion-services`): their placement, pod metadata, `envFrom` and volumes " +
+    "are the server's, their compute resources `servicesResources`.",
 })
 export type ServerSpec = typeof ServerSpec.Type
 
@@ -196,8 +189,17 @@ export const DatabaseSpec = Schema.Struct({
   ),
   backup: withDefault(DatabaseBackup, {}, "Backups of the in-cluster database (before every migration)."),
   retention: withDefault(Retention, {}, "How long Prefect keeps flow runs and events (its database vacuum)."),
+  ...placementFields("component"),
 }).annotate({ description: "The Prefect database." })
 export type DatabaseSpec = typeof DatabaseSpec.Type
+
+export const MigrationSpec = Schema.Struct({
+  ...placementFields("component"),
+}).annotate({
+  description:
+    "The database migration Job (`<workspace>-orion-migrate-<hash>`). It also gets the server's `envFrom`, " +
+    "`volumes` and `volumeMounts`, so that it reads the database settings the server reads.",
+})
 
 // The quantity's description and default must sit on its encoded side (see Quantity.ts), so no `withDefault` here.
 const StorageQuota = positiveQuantity({
@@ -265,6 +267,7 @@ export const Workflows = Schema.Struct({
   server: withDefault(ServerSpec, {}, "Settings of the Prefect server (`<workspace>-orion-server`)."),
   database: withDefault(DatabaseSpec, {}, "The Prefect database: in-cluster Postgres (default) or external."),
   redis: Schema.optionalKey(RedisSpec),
+  migration: Schema.optionalKey(MigrationSpec),
   networkPolicy: withDefault(
     Schema.Struct({
       enabled: withDefault(
@@ -276,10 +279,10 @@ export const Workflows = Schema.Struct({
     {},
     "NetworkPolicies for the Workspace's data stores.",
   ),
-  nodeSelector: Schema.optionalKey(
-    Schema.Record(Schema.String, Schema.String).annotate({ description: "Node labels every pod must match." }),
-  ),
-}).annotate({ description: "The Prefect deployment of the Workspace." })
+  ...placementFields("workspace"),
+})
+  .annotate({ description: "The Prefect deployment of the Workspace." })
+  .check(mountsNameVolumes<{ readonly server: ServerSpec }>("server"))
 export type Workflows = typeof Workflows.Type
 
 export const WorkspaceSpec = Schema.Struct({

@@ -92,13 +92,26 @@ export const toStructural = (node: Json, path = "$"): Json => {
   return out
 }
 
-/** `allOf` from chained checks: annotations move up to the node; compatible constraints are merged into it. */
+/** Adds CEL rules to a node, after those it has. */
+const addValidations = (node: Json, rules: ReadonlyArray<Json>): void => {
+  node["x-kubernetes-validations"] = [
+    ...((node["x-kubernetes-validations"] as Array<Json> | undefined) ?? []),
+    ...rules,
+  ]
+}
+
+/**
+ * `allOf` from chained checks: annotations move up to the node; compatible constraints are merged into it; the
+ * Kubernetes extensions a filter emits (`cel.ts`: CEL rules, list-map markers) move up to the node too.
+ */
 const mergeAllOf = (out: Json, entries: Array<Json>, path: string): void => {
   const rest: Array<Json> = []
   for (const entry of entries) {
     const kept: Json = {}
     for (const [key, value] of Object.entries(entry)) {
-      if (annotationKeywords.has(key)) out[key] = value
+      if (key === "x-kubernetes-validations") addValidations(out, value as Array<Json>)
+      else if (key.startsWith("x-kubernetes-")) out[key] = value
+      else if (annotationKeywords.has(key)) out[key] = value
       else if (!validationKeywords.has(key)) throw new Error(`${path}: "${key}" inside allOf is not structural`)
       else if (out[key] === undefined && !rest.some((r) => r[key] !== undefined)) out[key] = value
       else if (JSON.stringify(out[key]) !== JSON.stringify(value)) kept[key] = value
@@ -192,10 +205,10 @@ const withResourceRules = (node: Json): number => {
   if (isObject(properties)) {
     if (isObject(properties.requests) && isObject(properties.limits)) {
       // Fresh objects for every place: the YAML writer would otherwise print shared ones as anchors and aliases.
-      node["x-kubernetes-validations"] = [resourcesRule()]
+      addValidations(node, [resourcesRule()])
       for (const list of [properties.requests, properties.limits]) {
         list.maxProperties = maxResources
-        list["x-kubernetes-validations"] = resourceListRules()
+        addValidations(list, resourceListRules())
       }
       return 1
     }
@@ -213,30 +226,14 @@ export const workspaceOpenApiSchema = (): Json => {
   setAt(status, ["conditions"], (n) => keyedList(n, "type"))
   setAt(status, ["pools"], (n) => keyedList(n, "name"))
   // Filters the decoder runs in TypeScript, expressed in CEL so that the API server refuses the same objects.
-  if (withResourceRules(spec) < 4) throw new Error("expected the server's, database's, redis' and pools' resources")
+  if (withResourceRules(spec) < 5)
+    throw new Error("expected the server's, database's, redis', pools' and their Jobs' resources")
   setAt(spec, ["workflows", "storageQuota"], (n) => ({
     ...n,
     "x-kubernetes-validations": [
       { rule: "quantity(string(self)).isGreaterThan(quantity('0'))", message: "must be greater than zero, e.g. 16Gi" },
     ],
   }))
-  for (const envPath of [
-    ["workflows", "server", "env"],
-    ["workflows", "agentPools"],
-  ]) {
-    const list = at(spec, ...envPath)
-    const env = envPath.at(-1) === "env" ? list : at(list.items as Json, "env")
-    env.items = {
-      ...(env.items as Json),
-      "x-kubernetes-validations": [
-        { rule: "has(self.value) != has(self.valueFrom)", message: "must set exactly one of value or valueFrom" },
-        {
-          rule: "!has(self.valueFrom) || (has(self.valueFrom.secretKeyRef) != has(self.valueFrom.configMapKeyRef))",
-          message: "valueFrom must set exactly one of secretKeyRef or configMapKeyRef",
-        },
-      ],
-    }
-  }
   for (const [path, rules] of crossFieldRules) {
     const node = at(spec, ...path)
     node["x-kubernetes-validations"] = [...((node["x-kubernetes-validations"] as Array<Json>) ?? []), ...rules]
@@ -317,6 +314,22 @@ export const workspaceCrd = (): Json => ({
   },
 })
 
+/** A JSON Schema without the CRD-only `x-kubernetes-*` keywords filters emit (`cel.ts`), and `allOf`s left empty. */
+const withoutKubernetesExtensions = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(withoutKubernetesExtensions)
+  if (!isObject(node)) return node
+  const out: Json = {}
+  for (const [key, value] of Object.entries(node)) {
+    if (key.startsWith("x-kubernetes-")) continue
+    const kept = withoutKubernetesExtensions(value)
+    if (key === "allOf" && Array.isArray(kept)) {
+      const entries = kept.filter((entry) => !isObject(entry) || Object.keys(entry).length > 0)
+      if (entries.length > 0) out[key] = entries
+    } else out[key] = kept
+  }
+  return out
+}
+
 /**
  * JSON Schema (draft-07, which editors such as the YAML language server read) of a Workspace document, for
  * `# yaml-language-server: $schema=...` comments. It describes the file a user writes: defaults shown, nothing
@@ -326,7 +339,7 @@ export const workspaceJsonSchema = (): Json => {
   const document = JsonSchema.toDocumentDraft07(
     Schema.toJsonSchemaDocument(Workspace, { referencePolicy: () => undefined } as never) as never,
   )
-  const schema = document.schema as Json
+  const schema = withoutKubernetesExtensions(document.schema) as Json
   const properties = schema.properties as Json
   properties.apiVersion = { type: "string", enum: [apiVersion], description: "Always mlops.aigency.com/v1alpha1." }
   properties.kind = { type: "string", enum: [kind], description: "Always Workspace." }

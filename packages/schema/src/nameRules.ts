@@ -13,10 +13,24 @@ export const dns1035LabelPattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/u
 /** Kubernetes' limit for labels, label values and Service, Job and ServiceAccount names. */
 export const maxLabelLength = 63
 
+/** A label value: empty, or alphanumerics with `-`, `_` and `.` inside, at most 63 characters. */
+export const labelValuePattern = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/u
+/**
+ * A qualified name (label and annotation keys, taint keys): an optional DNS-subdomain prefix and `/`, then a name of
+ * alphanumerics with `-`, `_` and `.` inside. Written with plain groups only, so that JavaScript and the API server's
+ * RE2 read it alike. The prefix' 253 and the name's 63 characters are not told apart: `maxQualifiedNameLength` bounds
+ * the whole.
+ */
+export const qualifiedNamePattern =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/u
+export const maxQualifiedNameLength = 253 + 1 + maxLabelLength
+
 /** Suffixes appended to the Workspace name; the longest decides how long a Workspace name may be. */
 export const childSuffix = {
   secret: "-environment-secrets",
   database: "-orion-database",
+  /** The headless Service that governs the Postgres StatefulSet (its `serviceName`). */
+  databaseHeadless: "-orion-database-headless",
   databaseVolume: "-orion-database-pvc",
   server: "-orion-server",
   redis: "-orion-redis",
@@ -44,6 +58,8 @@ export const maxStatefulSetNameLength = maxLabelLength - 11
 export const maxWorkspaceNameLength = Math.min(
   maxLabelLength - childSuffix.migration.length - migrationHashLength,
   maxStatefulSetNameLength - childSuffix.database.length,
+  // A Service name is a DNS-1035 label: the headless database Service is the longest (it does not bind today).
+  maxLabelLength - childSuffix.databaseHeadless.length,
 )
 
 /** How long a pool name may be for `<workspace>-agent-<pool>` to fit in 63 characters. */

@@ -24,6 +24,13 @@ describe("the generated Workspace CRD", () => {
     expect(file).toEqual(workspaceCrd())
   })
 
+  it("fits in the last-applied annotation client-side `kubectl apply -k install` writes (256 KiB), with room", () => {
+    // The annotation holds the object as compact JSON, written by Go, which escapes <, > and & as \u003c and so on;
+    // the API server refuses annotations above 262144 bytes in all.
+    const size = Buffer.byteLength(JSON.stringify(workspaceCrd()).replace(/[<>&]/gu, "\\u0000"))
+    expect(size).toBeLessThan(240 * 1024)
+  })
+
   it("matches its snapshot", () => {
     expect(workspaceCrd()).toMatchSnapshot()
   })

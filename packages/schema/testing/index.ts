@@ -11,9 +11,11 @@ import { maxPoolNameLength, maxWorkspaceNameLength } from "../src/nameRules.js"
 import { compareQuantities } from "../src/Quantity.js"
 import { validateWorkspace } from "../src/validate.js"
 import type { Workspace, WorkspaceEncoded } from "../src/Workspace.js"
+import { disruptionBudget, jobTemplate, mounts, placement, serviceAccount } from "./pods.js"
 
 /** The limits the generated names respect, for tests that check derived names against them. */
 export { maxStatefulSetNameLength, maxWorkspaceNameLength } from "../src/nameRules.js"
+export { badPodFields, goodPodFields } from "./podFieldCases.js"
 export type { WorkspaceEncoded }
 
 /** DNS-1123 labels of up to `max` characters (starting with a letter, so also DNS-1035). */
@@ -185,20 +187,43 @@ const externalRedis = fc
 
 /** A worker pool as users write it, its name at most `maxName` characters. */
 export const poolDocument = (maxName: number) =>
-  fc.record(
-    {
-      name: dnsLabel(Math.max(1, Math.min(maxName, 24))),
-      image,
-      replicas: fc.integer({ min: 0, max: 5 }),
-      type: fc.constantFrom("process", "kubernetes"),
-      concurrencyLimit: fc.integer({ min: 1, max: 100 }),
-      workQueues: fc.array(fc.constantFrom("default", "nightly", "gpu", "no"), { maxLength: 3 }),
-      jobNamespace: fc.oneof(dnsLabel(20), fc.constant("default")),
-      resources: containerResources,
-      env: fc.array(envVar, { maxLength: 3 }),
-    },
-    { requiredKeys: ["name"] },
-  )
+  fc
+    .record(
+      {
+        pool: fc.record(
+          {
+            name: dnsLabel(Math.max(1, Math.min(maxName, 24))),
+            image,
+            replicas: fc.integer({ min: 0, max: 5 }),
+            type: fc.constantFrom("process", "kubernetes"),
+            autoscaled: fc.boolean(),
+            concurrencyLimit: fc.integer({ min: 1, max: 100 }),
+            workQueues: fc.array(fc.constantFrom("default", "nightly", "gpu", "no"), { maxLength: 3 }),
+            jobNamespace: fc.oneof(dnsLabel(20), fc.constant("default")),
+            resources: containerResources,
+            env: fc.array(envVar, { maxLength: 3 }),
+            serviceAccount,
+            podDisruptionBudget: disruptionBudget,
+            jobTemplate: jobTemplate(containerResources, fc.array(envVar, { maxLength: 3 })),
+          },
+          { requiredKeys: ["name"] },
+        ),
+        placement: fc.option(placement, { nil: undefined }),
+        mounts: fc.option(mounts, { nil: undefined }),
+      },
+      { requiredKeys: ["pool"] },
+    )
+    .map(({ pool: { jobTemplate: job, ...pool }, placement, mounts }) => ({
+      ...pool,
+      ...placement,
+      ...mounts,
+      // Only a kubernetes pool runs flow-run Jobs.
+      ...(job === undefined || pool.type !== "kubernetes" ? {} : { jobTemplate: job }),
+    }))
+
+/** `component` with placement fields, half of the time. */
+const placedMaybe = <A extends object>(component: A) =>
+  fc.option(placement, { nil: undefined }).map((placed) => ({ ...component, ...placed }))
 
 /** A valid Workspace document as a user writes it, with a random subset of the optional fields. */
 export const workspaceDocument = (options: { readonly maxNameLength?: number } = {}): fc.Arbitrary<WorkspaceEncoded> =>
@@ -209,78 +234,95 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
           namespace: fc.oneof(fc.constant("default"), dnsLabel(30)),
           uid: fc.uuid(),
           generation: fc.integer({ min: 1, max: 1000 }),
-          workflows: fc.record(
-            {
-              image,
-              imagePullPolicy: fc.constantFrom("Always", "IfNotPresent", "Never"),
-              imagePullSecrets: fc.array(dnsLabel(20), { maxLength: 2 }),
-              controllerReplicas: fc.integer({ min: 0, max: 4 }),
-              databaseReplicas: fc.integer({ min: 0, max: 1 }),
-              storageQuota: quantity,
-              storageClassName: dnsLabel(20),
-              agentPools: fc.uniqueArray(poolDocument(maxPoolNameLength(name)), {
-                minLength: 1,
-                maxLength: 4,
-                selector: (p) => p.name,
-              }),
-              server: fc
-                .record(
-                  {
-                    resources: containerResources,
-                    servicesResources: containerResources,
-                    uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
-                    logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
-                    env: fc.array(envVar, { maxLength: 3 }),
-                    exposure,
-                    basicAuth: fc.oneof(
-                      fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
-                      fc.record({
-                        enabled: fc.constant(true),
+          workflows: fc
+            .record(
+              {
+                image,
+                imagePullPolicy: fc.constantFrom("Always", "IfNotPresent", "Never"),
+                imagePullSecrets: fc.array(dnsLabel(20), { maxLength: 2 }),
+                controllerReplicas: fc.integer({ min: 0, max: 4 }),
+                databaseReplicas: fc.integer({ min: 0, max: 1 }),
+                storageQuota: quantity,
+                storageClassName: dnsLabel(20),
+                agentPools: fc.uniqueArray(poolDocument(maxPoolNameLength(name)), {
+                  minLength: 1,
+                  maxLength: 4,
+                  selector: (p) => p.name,
+                }),
+                server: fc
+                  .tuple(
+                    fc
+                      .record(
+                        {
+                          resources: containerResources,
+                          servicesResources: containerResources,
+                          uiApiUrl: fc.constantFrom("http://localhost:4200/api", "https://prefect.example.com/api"),
+                          logLevel: fc.constantFrom("DEBUG", "INFO", "WARNING"),
+                          env: fc.array(envVar, { maxLength: 3 }),
+                          exposure,
+                          basicAuth: fc.oneof(
+                            fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                            fc.record({
+                              enabled: fc.constant(true),
+                              secretRef: fc.record(
+                                { name: dnsLabel(20), key: fc.constantFrom("auth-string", "creds") },
+                                { requiredKeys: ["name"] },
+                              ),
+                            }),
+                          ),
+                          metrics: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                          databaseLossRestartSeconds: fc.integer({ min: 30, max: 3600 }),
+                        },
+                        { requiredKeys: [] },
+                      )
+                      .map(({ exposure: routes, ...server }) => ({ ...server, ...routes })),
+                    fc.option(placement, { nil: undefined }),
+                    fc.option(mounts, { nil: undefined }),
+                  )
+                  .map(([server, placed, mounted]) => ({ ...server, ...placed, ...mounted })),
+                database: fc
+                  .record(
+                    {
+                      image: fc.constantFrom("postgres:17.6", "postgres:16"),
+                      resources: containerResources,
+                      external: fc.record({
                         secretRef: fc.record(
-                          { name: dnsLabel(20), key: fc.constantFrom("auth-string", "creds") },
-                          {
-                            requiredKeys: ["name"],
-                          },
+                          { name: dnsLabel(20), key: fc.constantFrom("url", "connection-url") },
+                          { requiredKeys: ["name"] },
                         ),
                       }),
-                    ),
-                    metrics: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
-                    databaseLossRestartSeconds: fc.integer({ min: 30, max: 3600 }),
-                  },
-                  { requiredKeys: [] },
-                )
-                .map(({ exposure: routes, ...server }) => ({ ...server, ...routes })),
-              database: fc.record(
-                {
-                  image: fc.constantFrom("postgres:17.6", "postgres:16"),
-                  resources: containerResources,
-                  external: fc.record({
-                    secretRef: fc.record(
-                      { name: dnsLabel(20), key: fc.constantFrom("url", "connection-url") },
-                      { requiredKeys: ["name"] },
-                    ),
-                  }),
-                  deleteVolumeWithWorkspace: fc.boolean(),
-                  retention: fc.record(
-                    {
-                      enabled: fc.boolean(),
-                      flowRunDays: fc.integer({ min: 1, max: 400 }),
-                      eventDays: fc.integer({ min: 1, max: 60 }),
+                      deleteVolumeWithWorkspace: fc.boolean(),
+                      retention: fc.record(
+                        {
+                          enabled: fc.boolean(),
+                          flowRunDays: fc.integer({ min: 1, max: 400 }),
+                          eventDays: fc.integer({ min: 1, max: 60 }),
+                        },
+                        { requiredKeys: [] },
+                      ),
                     },
                     { requiredKeys: [] },
-                  ),
-                },
-                { requiredKeys: [] },
-              ),
-              redis: fc.oneof(
-                fc.record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] }),
-                fc.record({ external: externalRedis }),
-              ),
-              networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
-              nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), dnsLabel(10), { maxKeys: 2 }),
-            },
-            { requiredKeys: ["agentPools"] },
-          ),
+                  )
+                  .chain((database) => placedMaybe(database)),
+                redis: fc
+                  .oneof(
+                    fc.record({ image: fc.constant("redis:8.2"), resources: containerResources }, { requiredKeys: [] }),
+                    fc.record({ external: externalRedis }),
+                  )
+                  .chain((redis) => placedMaybe(redis)),
+                migration: placement,
+                networkPolicy: fc.record({ enabled: fc.boolean() }, { requiredKeys: [] }),
+                nodeSelector: fc.dictionary(fc.constantFrom("pool", "kubernetes.io/arch"), dnsLabel(10), {
+                  maxKeys: 2,
+                }),
+              },
+              { requiredKeys: ["agentPools"] },
+            )
+            .chain((workflows) =>
+              fc
+                .option(placement, { nil: undefined, freq: 3 })
+                .map((placed) => ({ ...workflows, ...(placed === undefined ? {} : placed) })),
+            ),
         },
         { requiredKeys: ["workflows"] },
       )

@@ -308,9 +308,33 @@ const workflowKeys = [
   "database",
   "redis",
   "networkPolicy",
+  "migration",
   "nodeSelector",
+  "tolerations",
+  "affinity",
+  "topologySpreadConstraints",
+  "priorityClassName",
+  "podLabels",
+  "podAnnotations",
 ]
-const poolKeys = ["name", "image", "replicas", "type", "concurrencyLimit", "workQueues", "jobNamespace", "resources"]
+const poolKeys = [
+  "name",
+  "image",
+  "replicas",
+  "type",
+  "concurrencyLimit",
+  "workQueues",
+  "jobNamespace",
+  "resources",
+  "envFrom",
+  "volumes",
+  "volumeMounts",
+  "serviceAccount",
+  "tolerations",
+  "podLabels",
+  "podDisruptionBudget",
+  "jobTemplate",
+]
 
 /** Random values in roughly the right shape: known keys with random values, plus random keys. */
 const randomPool = fc.dictionary(fc.oneof(fc.constantFrom(...poolKeys), unknownKey), someValue, { maxKeys: 5 })

@@ -29,7 +29,7 @@ export const knownDisagreements: ReadonlyArray<KnownDisagreement> = [
     why:
       "Objects are stored as UTF-8, where a lone surrogate cannot exist; Go's JSON decoder replaces it. It can only be " +
       "sent as a JSON `\\ud800` escape (a YAML file is already UTF-8), and no field gives it meaning.",
-    reproducer: workspace({ nodeSelector: { pool: "a\ud800" } }),
+    reproducer: workspace({ podAnnotations: { note: "a\ud800" } }),
   },
 ]
 

@@ -2,7 +2,7 @@
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
  * own writes the caches may not show yet (`OwnWrites`), and the facts of the Secrets it reads (`ReferencedSecrets`).
  * Reads nothing from the API server but, once per failed migration Job, its pod's termination message (the cache
- * does not hold pods).
+ * does not hold pods), and, while a workload is not ready, its pods to say why (`PodDiagnosis.ts`).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -16,6 +16,7 @@ import { referencedSecrets } from "../plan/references.js"
 import type { Cache } from "./Cache.js"
 import { type Children, controllerUidOf, jobStateOf, lastTerminationMessage } from "./Observe.js"
 import type { OwnWrites } from "./OwnWrites.js"
+import { needsDiagnosis, readPods } from "./PodDiagnosis.js"
 import { observeSecret } from "./ReferencedSecrets.js"
 
 export type ChildCaches = { readonly [K in ManagedKind]: Cache<KubeObject> }
@@ -108,6 +109,11 @@ export const makeGather = (
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)
       }
+      const database = mine(view.get("StatefulSet", { namespace, name: databaseName(names) }))
+      const deployments = view.owned("Deployment", key).filter((d) => mine(d) !== undefined)
+      const diagnosed = needsDiagnosis([...deployments, ...(database === undefined ? [] : [database])])
+        ? yield* readPods(client, namespace, names.name)
+        : { pods: [], mountEvents: [] }
       // The Secrets the spec names: the user's (their facts, in the watch's cache) or ours (another Workspace's, in the
       // children's). One in a namespace the operator does not watch is not looked at.
       const secrets = new Map<string, SecretObservation>()
@@ -118,11 +124,11 @@ export const makeGather = (
       }
       return {
         secret: view.get("Secret", { namespace, name: secretName(names) }),
-        database: mine(view.get("StatefulSet", { namespace, name: databaseName(names) })),
+        database,
         server: mine(view.get("Deployment", { namespace, name: serverName(names) })),
         redis: mine(view.get("Deployment", { namespace, name: redisName(names) })),
         services: mine(view.get("Deployment", { namespace, name: servicesName(names) })),
-        deployments: view.owned("Deployment", key).filter((d) => mine(d) !== undefined),
+        deployments,
         jobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
@@ -131,6 +137,7 @@ export const makeGather = (
           workspace.metadata.creationTimestamp,
         ),
         referencedSecrets: [...secrets.values()],
+        ...diagnosed,
       }
     })
 }

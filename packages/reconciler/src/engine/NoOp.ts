@@ -10,9 +10,9 @@
  *    owned field). The comparison is a subset test, because the API server adds defaults (`terminationMessagePath`,
  *    `strategy.rollingUpdate`, …) and other managers add fields we do not own (a user's label, an injected env var):
  *    those are left alone. Quantities compare by value (`1024Mi` = `1Gi`, `0.5` = `500m`, as the server may
- *    normalise them). Lists Kubernetes merges by key (containers, env, volumes, ports, volume mounts, owner
- *    references) are matched by key, so an entry someone else added does not count as drift; other lists are
- *    atomic and compared whole.
+ *    normalise them), and an empty list or map it omits counts as present. Lists Kubernetes merges by key
+ *    (containers, env, volumes, ports, volume mounts, owner references) are matched by key, so an entry someone else
+ *    added does not count as drift; other lists are atomic and compared whole.
  */
 import { createHash } from "node:crypto"
 import { quantityValue } from "@cartographer/schema"
@@ -128,6 +128,8 @@ const holdsAt = (desired: unknown, live: unknown, field: string, parent: string)
     })
   }
   if (isRecord(desired)) {
+    // The API server omits empty maps (a selector's `matchLabels: {}` a team wrote).
+    if (live === undefined || live === null) return Object.keys(desired).length === 0
     if (!isRecord(live)) return false
     for (const key of Object.keys(desired)) {
       if (!holdsAt(desired[key], live[key], key, field)) return false

@@ -9,6 +9,7 @@ import { labelKeys } from "../plan/labels.js"
 import { migrationHashAnnotation, migrationHashLabel } from "../plan/migration.js"
 import { migrationAttemptAnnotation } from "../plan/migrationRetry.js"
 import type {
+  DatabaseObservation,
   GeneratedSecrets,
   JobState,
   MigrationJobObservation,
@@ -18,6 +19,7 @@ import type {
   ServerObservation,
   WorkloadObservation,
 } from "../plan/Observed.js"
+import { podProblemsOf } from "./PodDiagnosis.js"
 
 type Json = Record<string, unknown>
 
@@ -65,6 +67,10 @@ export const workloadOf = (object: Live<KubeObject>): WorkloadObservation => {
       : undefined,
   })
 }
+
+/** The Postgres StatefulSet, with the Service that governs it. */
+export const databaseOf = (object: Live<KubeObject>): DatabaseObservation =>
+  defined<DatabaseObservation>({ ...workloadOf(object), serviceName: str(record(object.spec)?.serviceName) })
 
 const serverContainer = "orion-server"
 
@@ -152,6 +158,9 @@ export interface Children {
   readonly roles: ReadonlyArray<Live<KubeObject>>
   /** Termination messages of failed migration and backup Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
+  /** The Workspace's pods and the namespace's FailedMount Events, read while a workload is not ready. */
+  readonly pods?: ReadonlyArray<Live<KubeObject>>
+  readonly mountEvents?: ReadonlyArray<Live<KubeObject>>
   /** The Secrets the spec names that Cartographer does not make, when the engine read them (keys only). */
   readonly referencedSecrets?: ReadonlyArray<SecretObservation>
   /** The database volume predates the Workspace (retained from an earlier one). */
@@ -203,6 +212,11 @@ export const observedOf = (input: {
       .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
   const jobs = jobsOf("migration")
   const backups = jobsOf("backup")
+  const podProblems = podProblemsOf({
+    deployments: children.deployments,
+    pods: children.pods ?? [],
+    mountEvents: children.mountEvents ?? [],
+  })
   const rbacNamespaces = [
     ...new Set(children.roles.map((role) => role.metadata.namespace).filter((ns) => ns !== undefined)),
   ].sort()
@@ -222,7 +236,7 @@ export const observedOf = (input: {
               string
             >,
           },
-    database: children.database === undefined ? undefined : workloadOf(children.database),
+    database: children.database === undefined ? undefined : databaseOf(children.database),
     server: children.server === undefined ? undefined : serverOf(children.server),
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
     services: children.services === undefined ? undefined : workloadOf(children.services),
@@ -231,6 +245,7 @@ export const observedOf = (input: {
     databaseVolumeRetained: children.databaseVolumeRetained === true ? true : undefined,
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
+    podProblems: podProblems.length === 0 ? undefined : podProblems,
     referencedSecrets: children.referencedSecrets,
   })
 }

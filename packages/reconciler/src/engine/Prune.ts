@@ -41,27 +41,40 @@ export const workspaceRef = (key: string): { readonly namespace: string; readonl
 export const makePrune = (ctx: PruneContext) => {
   const { client, view, ownWrites } = ctx
 
-  /** Deletes one object unless it is gone or was replaced (uid precondition); `true` when this deleted it. */
-  const deleteOne = (key: string, kind: ManagedKind, object: Live<KubeObject>): Effect.Effect<boolean, K8sError> =>
-    client.delete(managedKinds[kind], object.metadata, { preconditions: { uid: object.metadata.uid } }).pipe(
-      Effect.as(true),
-      Effect.catchReason("K8sError", "NotFound", () => Effect.succeed(false)),
-      Effect.catchReason("K8sError", "Conflict", () => Effect.succeed(false)),
-      Effect.tap((deleted) =>
-        deleted
-          ? Effect.suspend(() => {
-              ownWrites.recordDelete(kind, object)
-              return ctx.wrote({
-                key,
-                verb: "delete",
-                kind,
-                namespace: object.metadata.namespace ?? "",
-                name: object.metadata.name,
+  /**
+   * Deletes one object unless it is gone or was replaced (uid precondition); `true` when this deleted it. `orphan`
+   * leaves what it controls running (see `PruneSelector.orphanDependents`).
+   */
+  const deleteOne = (
+    key: string,
+    kind: ManagedKind,
+    object: Live<KubeObject>,
+    orphan = false,
+  ): Effect.Effect<boolean, K8sError> =>
+    client
+      .delete(managedKinds[kind], object.metadata, {
+        preconditions: { uid: object.metadata.uid },
+        ...(orphan ? { propagationPolicy: "Orphan" as const } : {}),
+      })
+      .pipe(
+        Effect.as(true),
+        Effect.catchReason("K8sError", "NotFound", () => Effect.succeed(false)),
+        Effect.catchReason("K8sError", "Conflict", () => Effect.succeed(false)),
+        Effect.tap((deleted) =>
+          deleted
+            ? Effect.suspend(() => {
+                ownWrites.recordDelete(kind, object)
+                return ctx.wrote({
+                  key,
+                  verb: "delete",
+                  kind,
+                  namespace: object.metadata.namespace ?? "",
+                  name: object.metadata.name,
+                })
               })
-            })
-          : Effect.void,
-      ),
-    )
+            : Effect.void,
+        ),
+      )
 
   /** Deletes what the plan no longer wants of the Workspace `key`. */
   const prune = (key: string, selectors: ReadonlyArray<PruneSelector>): Effect.Effect<PruneReport, ReconcileError> =>
@@ -86,7 +99,8 @@ export const makePrune = (ctx: PruneContext) => {
       let deleted = false
       const rejected: Array<ChildRejected> = []
       for (const target of pruneTargets(selectors, existing)) {
-        const outcome = yield* deleteOne(key, target.managedKind, target.live).pipe(
+        const orphan = selectors.some((s) => s.kind === target.managedKind && s.orphanDependents === true)
+        const outcome = yield* deleteOne(key, target.managedKind, target.live, orphan).pipe(
           Effect.catch((error: K8sError) => {
             const reason = classify(key, describeObject(target.live), error)
             return reason._tag === "ChildRejected"

@@ -23,6 +23,12 @@ export interface WorkloadObservation {
   readonly progressDeadlineExceeded?: boolean
 }
 
+/** The Postgres StatefulSet, with the Service that governs it (immutable: a change means a new StatefulSet). */
+export interface DatabaseObservation extends WorkloadObservation {
+  /** `spec.serviceName`. */
+  readonly serviceName?: string
+}
+
 /** The server Deployment, with what the migration gate needs to hold it on its current revision. */
 export interface ServerObservation extends WorkloadObservation {
   /** Image of the `orion-server` container. */
@@ -50,6 +56,22 @@ export interface MigrationJobObservation {
   readonly createdAt?: string
   /** RFC 3339: when its Failed condition became True. */
   readonly failedAt?: string
+}
+
+/**
+ * Why pods of a component do not run, as Kubernetes says it: pods it refused to create (a missing ServiceAccount or
+ * PriorityClass, a quota), pods no node fits (node selector, tolerations, affinity), containers that cannot be
+ * created (a missing Secret or ConfigMap of `envFrom`, an image that cannot be pulled), volumes that cannot be
+ * mounted. Read by the engine only while a workload is not ready.
+ */
+export interface PodProblem {
+  /** The `mlops.aigency.com/component` of the pods (or of the workload that could not create them). */
+  readonly component: string
+  /** The `mlops.aigency.com/pool`, for workers. */
+  readonly pool?: string
+  /** Kubernetes' reason: `FailedCreate`, `Unschedulable`, `CreateContainerConfigError`, `FailedMount`, ... */
+  readonly reason: string
+  readonly message: string
 }
 
 /** A Secret the spec names but Cartographer does not make (see references.ts): never its values. */
@@ -87,7 +109,7 @@ export interface Observed {
   /** `<ws>-environment-secrets` with its base64 `data`, as the API server returns it. */
   readonly secret?: { readonly data: Readonly<Record<string, string>> }
   /** The Postgres StatefulSet `<ws>-orion-database`. */
-  readonly database?: WorkloadObservation
+  readonly database?: DatabaseObservation
   /** The server Deployment `<ws>-orion-server`. */
   readonly server?: ServerObservation
   /** The Redis Deployment `<ws>-orion-redis`. */
@@ -115,6 +137,8 @@ export interface Observed {
    * that RBAC left in a job namespace no pool uses any more is pruned there too.
    */
   readonly rbacNamespaces?: ReadonlyArray<string>
+  /** Why pods of this Workspace do not run, one per component and reason (sorted). */
+  readonly podProblems?: ReadonlyArray<PodProblem>
 }
 
 /** Nothing exists yet (a new Workspace, or the offline `cartographer plan`). */

@@ -23,6 +23,11 @@ export interface PruneSelector {
    * Workspace has no uid (offline planning).
    */
   readonly controllerUid?: string
+  /**
+   * Delete with propagation `Orphan`: what the object controls (a StatefulSet's pod) keeps running, for the object
+   * planned next to adopt. Set only while a StatefulSet is re-created to change what cannot change in place.
+   */
+  readonly orphanDependents?: true
 }
 
 export interface Plan {

@@ -28,6 +28,7 @@ import {
 } from "./migration.js"
 import { backupJobName, backupVolumeName, databaseName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
+import { podComponent } from "./placement.js"
 import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
 import { defaultResources } from "./resources.js"
 import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
@@ -81,6 +82,7 @@ const script = (keep: number) =>
 /** The backup Job before the migration of `hash`; `sourceImage` is the image the server runs now. */
 export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: string | undefined): Job => {
   const podLabels = labels(ctx, "backup")
+  const component = podComponent(ctx, "backup")
   const backup: Container = {
     name: "backup",
     image: postgresImage(ctx),
@@ -111,9 +113,9 @@ export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: strin
     spec: {
       // A database restarting, a slow volume: worth two more tries, 10 s and 20 s apart.
       backoffLimit: 2,
-      template: podTemplate(podLabels, {
+      template: podTemplate(ctx, component, {
         // fsGroup makes the backup volume writable for the image's `postgres` user.
-        ...podFields(ctx, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
+        ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
         restartPolicy: "Never",
         initContainers: [waitForDatabase(ctx)],
         containers: [backup],

@@ -1,6 +1,7 @@
 /**
  * The in-cluster Postgres: PVC `<ws>-orion-database-pvc`, Service `<ws>-orion-database:5432` and a StatefulSet of the
- * same name.
+ * same name, governed by the headless Service `<ws>-orion-database-headless` (its `serviceName`, which names its pod
+ * in DNS).
  *
  * Why a StatefulSet (replicas = `databaseReplicas`, 0 or 1) rather than a Deployment with `Recreate`: a StatefulSet
  * guarantees at most one pod per identity. When a node stops answering, a Deployment's ReplicaSet starts a replacement
@@ -15,7 +16,9 @@ import { Defaults } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
 import type { Container, PersistentVolumeClaim, Probe, Service, StatefulSet } from "./kube.js"
 import { type Component, labels, selectorLabels } from "./labels.js"
-import { databaseName, databaseVolumeName, secretName } from "./names.js"
+import { databaseHeadlessName, databaseName, databaseVolumeName, secretName } from "./names.js"
+import type { Observed } from "./Observed.js"
+import { podComponent } from "./placement.js"
 import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
 import { defaultResources, resourcesOr } from "./resources.js"
 import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
@@ -81,7 +84,25 @@ export const planDatabaseVolume = (ctx: PlanContext): PersistentVolumeClaim =>
 export const planDatabaseService = (ctx: PlanContext): Service =>
   planComponentService(ctx, databaseName(ctx), "database", { name: postgresPortName, port: databasePort })
 
+export const planDatabaseHeadlessService = (ctx: PlanContext): Service =>
+  planComponentService(
+    ctx,
+    databaseHeadlessName(ctx),
+    "database",
+    { name: postgresPortName, port: databasePort },
+    { headless: true },
+  )
+
+/**
+ * Whether the StatefulSet that exists is governed by another Service (the ClusterIP one, as Cartographer planned it
+ * before it had a headless one). `serviceName` cannot be changed in place: such a StatefulSet is deleted with its pod
+ * left running (orphaned), and the one planned next adopts that pod, so Postgres keeps serving throughout.
+ */
+export const databaseNeedsRecreate = (ctx: PlanContext, observed: Observed): boolean =>
+  observed.database?.serviceName !== undefined && observed.database.serviceName !== databaseHeadlessName(ctx)
+
 export const planDatabaseStatefulSet = (ctx: PlanContext): StatefulSet => {
+  const component = podComponent(ctx, "database")
   const container: Container = {
     name: "postgres",
     image: postgresImage(ctx),
@@ -109,12 +130,12 @@ export const planDatabaseStatefulSet = (ctx: PlanContext): StatefulSet => {
     metadata: metadata(ctx, databaseName(ctx), labels(ctx, "database")),
     spec: {
       replicas: ctx.workflows.databaseReplicas,
-      serviceName: databaseName(ctx),
+      serviceName: databaseHeadlessName(ctx),
       selector: { matchLabels: selectorLabels(ctx, "database") },
-      template: podTemplate(labels(ctx, "database"), {
+      template: podTemplate(ctx, component, {
         // The image's `postgres` user; fsGroup makes the volume writable for it, OnRootMismatch avoids a recursive
         // chown of the whole data directory on every start.
-        ...podFields(ctx, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
+        ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
         // Time for a clean shutdown (a checkpoint) before SIGKILL.
         terminationGracePeriodSeconds: 60,
         containers: [container],

@@ -11,7 +11,7 @@ import { labels } from "./labels.js"
 import { serverName } from "./names.js"
 import { serverPath } from "./paths.js"
 import { serverPort, serverPortName } from "./serverPorts.js"
-import { sortedRecord } from "./sorted.js"
+import { canonical } from "./sorted.js"
 
 /** Where the browser reaches the server, when a route names a host: `https://prefect.example.com/prefect`. */
 export const externalBase = (ctx: PlanContext): string | undefined => {
@@ -38,7 +38,7 @@ const routeMetadata = (ctx: PlanContext, annotations: Readonly<Record<string, st
   metadata(ctx, serverName(ctx), labels(ctx, "server"), {
     ...(annotations === undefined || Object.keys(annotations).length === 0
       ? {}
-      : { annotations: sortedRecord(annotations) }),
+      : { annotations: canonical(annotations) }),
   })
 
 export const planIngress = (ctx: PlanContext): Ingress | undefined => {

@@ -11,13 +11,14 @@
  * The init container gets the container's other variables too, so that an index (`UV_INDEX_URL`, `PIP_INDEX_URL`),
  * a proxy or credentials set for the pool apply to the install.
  */
+import { cartographerVolumes } from "@cartographer/schema"
 import type { Container, EnvVar, Volume, VolumeMount } from "./kube.js"
 import { prefectScratch } from "./podSecurity.js"
 
 export const extraPackagesVariable = "EXTRA_PIP_PACKAGES"
 /** Where the packages go: a volume of the pod, first on the container's `PYTHONPATH`. */
-export const extraPackagesDir = "/opt/cartographer/extra-packages"
-const volumeName = "extra-packages"
+export const extraPackagesDir = cartographerVolumes.extraPackages.mountPath
+const volumeName = cartographerVolumes.extraPackages.name
 
 /** The install, with uv as the images' entrypoint uses it, or pip in an image without uv. */
 const installScript = [

@@ -2,7 +2,16 @@
  * The Kubernetes object shapes the planner produces: plain, readonly JSON data, typed just enough that a misspelt
  * field is a compile error. Only the fields Cartographer sets appear; server-side apply leaves the rest to their
  * defaults. No `@kubernetes/client-node` value is imported here (the planner is pure data; see docs/architecture.md).
+ * What a Workspace copies from its spec into a pod (tolerations, affinity, volumes) has the Schema's types, which
+ * are Kubernetes' own.
  */
+import type {
+  Affinity,
+  EnvFromSource,
+  Volume as SpecVolume,
+  Toleration,
+  TopologySpreadConstraint,
+} from "@cartographer/schema"
 
 export type Labels = Readonly<Record<string, string>>
 
@@ -71,6 +80,8 @@ export interface SecurityContext {
 export interface VolumeMount {
   readonly name: string
   readonly mountPath: string
+  readonly subPath?: string
+  readonly readOnly?: boolean
 }
 
 export interface Container {
@@ -82,6 +93,7 @@ export interface Container {
   readonly args?: ReadonlyArray<string>
   readonly workingDir?: string
   readonly env?: ReadonlyArray<EnvVar>
+  readonly envFrom?: ReadonlyArray<EnvFromSource>
   readonly ports?: ReadonlyArray<ContainerPort>
   readonly resources: ResourceRequirements
   readonly volumeMounts?: ReadonlyArray<VolumeMount>
@@ -92,11 +104,14 @@ export interface Container {
   readonly terminationMessagePolicy?: "File" | "FallbackToLogsOnError"
 }
 
-export interface Volume {
-  readonly name: string
-  readonly emptyDir?: { readonly sizeLimit?: string }
-  readonly persistentVolumeClaim?: { readonly claimName: string }
-}
+/** Cartographer's own volumes, or one a Workspace states (`volumes` of the server or a pool). */
+export type Volume =
+  | {
+      readonly name: string
+      readonly emptyDir?: { readonly sizeLimit?: string }
+      readonly persistentVolumeClaim?: { readonly claimName: string }
+    }
+  | SpecVolume
 
 export interface PodSecurityContext {
   readonly runAsUser: number
@@ -114,6 +129,10 @@ export interface PodSpec {
   readonly securityContext: PodSecurityContext
   readonly imagePullSecrets?: ReadonlyArray<{ readonly name: string }>
   readonly nodeSelector?: Readonly<Record<string, string>>
+  readonly affinity?: Affinity
+  readonly tolerations?: ReadonlyArray<Toleration>
+  readonly topologySpreadConstraints?: ReadonlyArray<TopologySpreadConstraint>
+  readonly priorityClassName?: string
   readonly restartPolicy?: "Always" | "OnFailure" | "Never"
   readonly terminationGracePeriodSeconds?: number
   readonly initContainers?: ReadonlyArray<Container>
@@ -163,6 +182,8 @@ export interface Service {
   readonly metadata: ObjectMeta
   readonly spec: {
     readonly type: "ClusterIP"
+    /** `None` for a headless Service (DNS names the pods themselves). */
+    readonly clusterIP?: "None"
     readonly selector: Labels
     readonly ports: ReadonlyArray<ServicePort>
   }
@@ -211,6 +232,17 @@ export interface Job {
       }>
     }
     readonly template: PodTemplateSpec
+  }
+}
+
+export interface PodDisruptionBudget {
+  readonly apiVersion: "policy/v1"
+  readonly kind: "PodDisruptionBudget"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly maxUnavailable: number
+    readonly selector: LabelSelector
+    readonly unhealthyPodEvictionPolicy?: "AlwaysAllow"
   }
 }
 
@@ -309,13 +341,6 @@ export interface HTTPRoute {
   }
 }
 
-export interface PodDisruptionBudget {
-  readonly apiVersion: "policy/v1"
-  readonly kind: "PodDisruptionBudget"
-  readonly metadata: ObjectMeta
-  readonly spec: { readonly maxUnavailable: number; readonly selector: LabelSelector }
-}
-
 /** Every kind of object a Plan may apply. */
 export type ManagedObject =
   | Secret
@@ -324,12 +349,12 @@ export type ManagedObject =
   | StatefulSet
   | Deployment
   | Job
+  | PodDisruptionBudget
   | ServiceAccount
   | Role
   | RoleBinding
   | NetworkPolicy
   | Ingress
   | HTTPRoute
-  | PodDisruptionBudget
 
 export type ManagedKind = ManagedObject["kind"]

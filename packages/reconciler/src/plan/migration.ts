@@ -3,9 +3,9 @@
  *
  * The server runs with migrate-on-start off (several replicas must not migrate concurrently: docs/architecture.md,
  * "Prefect facts"); instead a Job `<ws>-orion-migrate-<hash>` runs `prefect server database upgrade -y` and registers
- * the image's block types (`migrationScript.ts`). The hash is
- * that of the Job's own content (image, database, database settings, scheduling), so a Job's name says exactly what it
- * ran, its (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
+ * the image's block types (`migrationScript.ts`). The hash is that of the Job's own content (image, database,
+ * database settings, scheduling, the server's `envFrom` and volumes), so a Job's name says exactly what it ran, its
+ * (immutable) spec never has to change, and any change that matters to the migration makes a new Job.
  *
  * Remembering success: the server Deployment is annotated `mlops.aigency.com/migration-hash=<hash>` when it is rolled
  * to a migrated revision. That annotation, not the Job, is the record: the Job may be deleted (by a user, or pruned once
@@ -32,11 +32,12 @@ import { postgresImage } from "./database.js"
 import { mergeEnv } from "./env.js"
 import { contentHash } from "./hash.js"
 import type { Container, EnvVar, Job, KeyRef } from "./kube.js"
-import { labels } from "./labels.js"
 import { attemptNameHash, decideRetry, migrationAttemptAnnotation } from "./migrationRetry.js"
 import { migrationArgs } from "./migrationScript.js"
+import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { databaseName, migrationJobName, secretName } from "./names.js"
 import type { MigrationJobObservation, Observed } from "./Observed.js"
+import { podComponent } from "./placement.js"
 import {
   containerSecurity,
   imageServiceUid,
@@ -106,10 +107,13 @@ export const waitForDatabase = (ctx: PlanContext): Container => ({
 
 /**
  * The Job of one attempt at migrating for a revision; its name carries the hash of everything else in it (and, from
- * the second attempt on, the attempt's number).
+ * the second attempt on, the attempt's number). It runs the server's code against the server's database, so it reads
+ * what the server reads: its database settings from `env`, its `envFrom` and its volumes (a CA certificate for TLS to
+ * the database, say), where its own placement says.
  */
 export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, attempt = 1): Job => {
-  const userDatabaseEnv = (ctx.workflows.server.env ?? []).filter(isDatabaseSetting)
+  const { server } = ctx.workflows
+  const userDatabaseEnv = (server.env ?? []).filter(isDatabaseSetting)
   const env = mergeEnv(
     [
       databaseUrlEnv(revision),
@@ -120,7 +124,7 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, att
     "spec.workflows.server.env",
     databaseEnvAliases,
   ).env
-  const podLabels = labels(ctx, "migration")
+  const component = podComponent(ctx, "migration")
   const spec: Job["spec"] = {
     backoffLimit: migrationBackoffLimit,
     // A database newer than the image stays newer: fail at once rather than retry.
@@ -132,8 +136,8 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, att
         },
       ],
     },
-    template: podTemplate(podLabels, {
-      ...prefectPod(ctx),
+    template: podTemplate(ctx, component, {
+      ...prefectPod(ctx, component),
       // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
       restartPolicy: "Never",
       ...(usesInternalDatabase(ctx, revision) ? { initContainers: [waitForDatabase(ctx)] } : {}),
@@ -147,14 +151,15 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, att
           args: ["python", "-c", schemaGuardScript(migrationArgs)],
           workingDir: prefectHome,
           env,
+          ...envFromOf(server),
           resources: defaultResources.migration,
-          volumeMounts: prefectScratch.mounts,
+          volumeMounts: withMounts(prefectScratch.mounts, server),
           securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
           // The last lines of the log become the termination message, which the Failed condition can quote.
           terminationMessagePolicy: "FallbackToLogsOnError",
         },
       ],
-      volumes: prefectScratch.volumes,
+      volumes: withVolumes(prefectScratch.volumes, server),
     }),
   }
   const hash = contentHash(spec)
@@ -164,7 +169,7 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, att
     metadata: metadata(
       ctx,
       migrationJobName(ctx, attemptNameHash(hash, attempt)),
-      { ...podLabels, [migrationHashLabel]: hash },
+      { ...component.labels, [migrationHashLabel]: hash },
       attempt <= 1 ? {} : { annotations: { [migrationAttemptAnnotation]: String(attempt) } },
     ),
     spec,

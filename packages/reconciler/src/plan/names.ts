@@ -8,6 +8,7 @@ import { apiPath } from "./paths.js"
 
 export const secretName = (ctx: PlanContext): string => Names.secretName(ctx.name)
 export const databaseName = (ctx: PlanContext): string => Names.databaseName(ctx.name)
+export const databaseHeadlessName = (ctx: PlanContext): string => Names.databaseHeadlessName(ctx.name)
 export const databaseVolumeName = (ctx: PlanContext): string => Names.databaseVolumeName(ctx.name)
 export const serverName = (ctx: PlanContext): string => Names.serverName(ctx.name)
 export const redisName = (ctx: PlanContext): string => Names.redisName(ctx.name)

@@ -16,19 +16,27 @@ import {
 import { generatesAuth } from "./auth.js"
 import { backsUp, planBackupVolume, withBackup } from "./backup.js"
 import { contextOf } from "./context.js"
-import { planDatabaseService, planDatabaseStatefulSet, planDatabaseVolume } from "./database.js"
+import {
+  databaseNeedsRecreate,
+  planDatabaseHeadlessService,
+  planDatabaseService,
+  planDatabaseStatefulSet,
+  planDatabaseVolume,
+} from "./database.js"
 import { databaseSecretChangedAt, databaseSecretProblem } from "./databaseSecret.js"
-import { planServerDisruptionBudget } from "./disruption.js"
+import { planServerDisruptionBudget, poolDisruptionBudget } from "./disruption.js"
 import { describeIgnored } from "./env.js"
 import { planHttpRoute, planIngress } from "./exposure.js"
+import { jobTemplateEnv } from "./jobTemplate.js"
 import type { ManagedObject } from "./kube.js"
 import { decideMigration, desiredRevision, usesInternalDatabase } from "./migration.js"
 import { agentName, databaseName, redisName, serverName, serverUrl, servicesName } from "./names.js"
 import { planDatabaseNetworkPolicy, planRedisNetworkPolicy } from "./networkPolicy.js"
 import type { Observed } from "./Observed.js"
 import type { Plan } from "./Plan.js"
+import { describePodProblems } from "./podProblems.js"
 import { pruneSelectors } from "./prune.js"
-import { needsRbac, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
+import { needsRbac, ownsServiceAccount, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { inClusterRedis, planRedisDeployment, planRedisService } from "./redis.js"
 import { missingSecrets } from "./references.js"
 import { planSecret } from "./secrets.js"
@@ -71,15 +79,21 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   const secretNeeds = { database: internalDatabase, apiAuth: generatesAuth(ctx), redis }
 
   const server = serverEnv(ctx, serverRevision)
-  const pools = workflows.agentPools.map((pool, index) => ({ pool, env: workerEnv(ctx, pool, index) }))
+  const pools = workflows.agentPools.map((pool, index) => ({
+    pool,
+    worker: workerEnv(ctx, pool, index),
+    job: jobTemplateEnv(pool, index),
+  }))
+  // A StatefulSet governed by another Service is deleted first, its pod kept (see `databaseNeedsRecreate`).
+  const recreateDatabase = internalDatabase && databaseNeedsRecreate(ctx, observed)
 
   const apply: Array<ManagedObject> = []
   if (secretNeeds.database || secretNeeds.apiAuth || secretNeeds.redis)
     apply.push(planSecret(ctx, observed, secretNeeds))
   if (internalDatabase) {
-    apply.push(planDatabaseVolume(ctx), planDatabaseService(ctx))
+    apply.push(planDatabaseVolume(ctx), planDatabaseService(ctx), planDatabaseHeadlessService(ctx))
+    if (!recreateDatabase) apply.push(planDatabaseStatefulSet(ctx))
     if (backsUp(ctx, desired)) apply.push(planBackupVolume(ctx))
-    apply.push(planDatabaseStatefulSet(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
   }
   if (redis) {
@@ -107,9 +121,12 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     apply.push(planServicesDeployment(ctx, { revision: serverRevision, replicas: waiting ? 0 : 1, env: server.env }))
   for (const object of [planServerDisruptionBudget(ctx), planIngress(ctx), planHttpRoute(ctx)])
     if (object !== undefined) apply.push(object)
-  for (const { pool, env } of pools) {
-    if (needsRbac(pool)) apply.push(planServiceAccount(ctx, pool), planRole(ctx, pool), planRoleBinding(ctx, pool))
-    apply.push(planPoolDeployment(ctx, pool, env.env))
+  for (const { pool, worker, job } of pools) {
+    if (ownsServiceAccount(pool)) apply.push(planServiceAccount(ctx, pool))
+    if (needsRbac(pool)) apply.push(planRole(ctx, pool), planRoleBinding(ctx, pool))
+    apply.push(planPoolDeployment(ctx, pool, { worker: worker.env, job: job.env }))
+    const budget = poolDisruptionBudget(ctx, pool)
+    if (budget !== undefined) apply.push(budget)
   }
 
   const poolFacts: ReadonlyArray<PoolFacts> = workflows.agentPools.map((pool) => {
@@ -139,13 +156,21 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     redis: redis ? { name: redisName(ctx), desired: 1, observed: observed.redis } : undefined,
     services: services ? { name: servicesName(ctx), desired: waiting ? 0 : 1, observed: observed.services } : undefined,
     pools: poolFacts,
-    ignoredEnv: [...server.ignored, ...pools.flatMap(({ env }) => env.ignored)].map(describeIgnored),
+    podProblems: describePodProblems(
+      ctx,
+      (observed.podProblems ?? []).filter(
+        (p) => p.component !== "agent" || workflows.agentPools.some((pool) => pool.name === p.pool),
+      ),
+    ),
+    ignoredEnv: [...server.ignored, ...pools.flatMap(({ worker, job }) => [...worker.ignored, ...job.ignored])].map(
+      describeIgnored,
+    ),
     missingSecrets: missingSecrets(ctx, observed.referencedSecrets),
   }
 
   return {
     apply,
-    prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? []),
+    prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? [], recreateDatabase ? ["StatefulSet"] : []),
     ...(gate.requeueAfterSeconds === undefined ? {} : { requeueAfterSeconds: gate.requeueAfterSeconds }),
     status: buildStatus({
       decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],

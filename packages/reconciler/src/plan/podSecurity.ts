@@ -1,14 +1,15 @@
 /**
  * Pod hardening shared by every workload, and the writable directories a Prefect container needs under a read-only
  * root filesystem (prefect-helm's settings, known to work with the official images: docs/architecture.md, "Prefect
- * facts").
+ * facts"). With `placement.ts`, the one definition of a workload's pod: every planner module builds its pod from
+ * `podFields` (or `prefectPod`) and `podTemplate`.
  */
 
+import { cartographerVolumes } from "@cartographer/schema"
 import type { PlanContext } from "./context.js"
 import type {
   Container,
   EnvVar,
-  Labels,
   PodSecurityContext,
   PodSpec,
   PodTemplateSpec,
@@ -16,7 +17,7 @@ import type {
   Volume,
   VolumeMount,
 } from "./kube.js"
-import { sortedRecord } from "./sorted.js"
+import { type PodComponent, placementPodFields, podMetadata } from "./placement.js"
 
 /** The official Prefect images have no USER; 1001 is what prefect-helm runs them as. */
 export const prefectUid = 1001
@@ -51,21 +52,24 @@ export const containerSecurity = (options: {
   seccompProfile: { type: "RuntimeDefault" },
 })
 
-export const prefectHome = "/home/prefect"
-export const prefectDataDir = "/var/lib/prefect"
-export const uiBuildDir = "/ui_build"
+/** Where Cartographer's own volumes go; the Schema refuses these names and paths in a Workspace's `volumes`. */
+const { home, tmp, prefectHome: prefectHomeVolume, uiBuild } = cartographerVolumes
+export const prefectHome = home.mountPath
+export const prefectDataDir = prefectHomeVolume.mountPath
+export const uiBuildDir = uiBuild.mountPath
+export const uiBuildVolume = uiBuild.name
 
 /** `HOME` (and working directory), `/tmp` and `PREFECT_HOME`: what every Prefect process writes to. */
 export const prefectScratch = {
   volumes: [
-    { name: "home", emptyDir: {} },
-    { name: "tmp", emptyDir: {} },
-    { name: "prefect-home", emptyDir: {} },
+    { name: home.name, emptyDir: {} },
+    { name: tmp.name, emptyDir: {} },
+    { name: prefectHomeVolume.name, emptyDir: {} },
   ] satisfies ReadonlyArray<Volume>,
   mounts: [
-    { name: "home", mountPath: prefectHome },
-    { name: "tmp", mountPath: "/tmp" },
-    { name: "prefect-home", mountPath: prefectDataDir },
+    { name: home.name, mountPath: home.mountPath },
+    { name: tmp.name, mountPath: tmp.mountPath },
+    { name: prefectHomeVolume.name, mountPath: prefectHomeVolume.mountPath },
   ] satisfies ReadonlyArray<VolumeMount>,
   env: [
     { name: "HOME", value: prefectHome },
@@ -73,21 +77,34 @@ export const prefectScratch = {
   ] satisfies ReadonlyArray<EnvVar>,
 }
 
-/** Pod fields every workload shares: pull secrets, node selector, no Service environment variables. */
-export const commonPodFields = (
+/**
+ * Pull Secrets by name, each once: the API server merges `imagePullSecrets` by name, and server-side apply refuses a
+ * list that names one twice.
+ */
+export const pullSecrets = (names: ReadonlyArray<string> | undefined): ReadonlyArray<{ readonly name: string }> =>
+  [...new Set(names ?? [])].map((name) => ({ name }))
+
+/** Pod fields every workload shares: pull secrets, the component's placement, no Service environment variables. */
+const commonPodFields = (
   ctx: PlanContext,
-): Pick<PodSpec, "enableServiceLinks" | "imagePullSecrets" | "nodeSelector"> => {
-  const { imagePullSecrets, nodeSelector } = ctx.workflows
+  component: PodComponent,
+): Pick<
+  PodSpec,
+  | "enableServiceLinks"
+  | "imagePullSecrets"
+  | "nodeSelector"
+  | "affinity"
+  | "tolerations"
+  | "topologySpreadConstraints"
+  | "priorityClassName"
+> => {
+  const imagePullSecrets = pullSecrets(ctx.workflows.imagePullSecrets)
   return {
     // Service links inject `<SERVICE>_PORT=tcp://...` variables; a Service whose name starts with `prefect-` would
     // inject `PREFECT_*` variables that Prefect reads as settings.
     enableServiceLinks: false,
-    ...(imagePullSecrets === undefined || imagePullSecrets.length === 0
-      ? {}
-      : { imagePullSecrets: imagePullSecrets.map((name) => ({ name })) }),
-    ...(nodeSelector === undefined || Object.keys(nodeSelector).length === 0
-      ? {}
-      : { nodeSelector: sortedRecord(nodeSelector) }),
+    ...(imagePullSecrets.length === 0 ? {} : { imagePullSecrets }),
+    ...placementPodFields(ctx, component),
   }
 }
 
@@ -95,28 +112,29 @@ export const pullPolicy = (ctx: PlanContext): Container["imagePullPolicy"] => ct
 
 /**
  * The pod fields every workload starts with, running as `uid`: no service-account token unless the pod needs one,
- * the shared fields, and the pod's security context. In the order the planner has always written them: the applied
- * intent is hashed as written.
+ * the shared fields and the component's placement, and the pod's security context. In the order the planner has
+ * always written them: the applied intent is hashed as written.
  */
 export const podFields = (
   ctx: PlanContext,
+  component: PodComponent,
   uid: number,
   options: PodSecurityOptions & { readonly automountServiceAccountToken?: boolean } = {},
-): Pick<
-  PodSpec,
-  "automountServiceAccountToken" | "enableServiceLinks" | "imagePullSecrets" | "nodeSelector" | "securityContext"
-> => ({
+) => ({
   automountServiceAccountToken: options.automountServiceAccountToken ?? false,
-  ...commonPodFields(ctx),
+  ...commonPodFields(ctx, component),
   securityContext: podSecurity(uid, options),
 })
 
 /** `podFields` of a Prefect container's pod (server, migration, workers). */
-export const prefectPod = (ctx: PlanContext, options: { readonly automountServiceAccountToken?: boolean } = {}) =>
-  podFields(ctx, prefectUid, options)
+export const prefectPod = (
+  ctx: PlanContext,
+  component: PodComponent,
+  options: { readonly automountServiceAccountToken?: boolean } = {},
+) => podFields(ctx, component, prefectUid, options)
 
-/** A workload's pod template: the pods' labels, then their spec. */
-export const podTemplate = (podLabels: Labels, spec: PodSpec): PodTemplateSpec => ({
-  metadata: { labels: podLabels },
+/** A workload's pod template: the pods' labels and annotations, then their spec. */
+export const podTemplate = (ctx: PlanContext, component: PodComponent, spec: PodSpec): PodTemplateSpec => ({
+  metadata: podMetadata(ctx, component),
   spec,
 })

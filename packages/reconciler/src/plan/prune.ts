@@ -44,6 +44,8 @@ export const pruneSelectors = (
   ctx: PlanContext,
   apply: ReadonlyArray<ManagedObject>,
   observedRbacNamespaces: ReadonlyArray<string>,
+  /** Kinds whose objects are deleted with their pods left running (for a StatefulSet re-created around its pod). */
+  orphaning: ReadonlyArray<ManagedKind> = [],
 ): ReadonlyArray<PruneSelector> => {
   const uid = ctx.owner?.uid
   const owned = (namespace: string) => (uid !== undefined && namespace === ctx.namespace ? { controllerUid: uid } : {})
@@ -55,6 +57,7 @@ export const pruneSelectors = (
     matchLabels: base,
     keep: keepOf(apply, kind, ctx.namespace),
     ...owned(ctx.namespace),
+    ...(orphaning.includes(kind) ? { orphanDependents: true } : {}),
   }))
   const rbacNamespaces = new Set<string>([ctx.namespace, ...observedRbacNamespaces])
   for (const object of apply) if (object.kind === "Role") rbacNamespaces.add(object.metadata.namespace)

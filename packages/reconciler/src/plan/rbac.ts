@@ -1,7 +1,9 @@
 /**
- * RBAC of a `kubernetes` pool: its own ServiceAccount `<ws>-agent-<pool>` (the namespace's `default` account is what
- * makes prefect-operator's and prefect-helm's workers fail with "jobs.batch is forbidden"), and a Role + RoleBinding in
- * the namespace the flow-run Jobs go to, granting exactly what Prefect's kubernetes worker uses (docs/architecture.md,
+ * Identity and RBAC of a pool. A `kubernetes` pool runs as its own ServiceAccount `<ws>-agent-<pool>` (the
+ * namespace's `default` account is what makes prefect-operator's and prefect-helm's workers fail with "jobs.batch is
+ * forbidden"), or as the existing one the pool names; any pool whose ServiceAccount carries cloud identity
+ * annotations (IRSA, GKE Workload Identity) gets one created with them. A `kubernetes` pool's account gets a Role +
+ * RoleBinding in the namespace the flow-run Jobs go to, granting exactly what Prefect's kubernetes worker uses (docs/architecture.md,
  * "Prefect facts"): create, watch and delete Jobs; read pods, their logs and events (the worker reports why a pod did
  * not start).
  *
@@ -15,11 +17,20 @@ import { metadata, type PlanContext } from "./context.js"
 import type { Labels, PolicyRule, Role, RoleBinding, ServiceAccount } from "./kube.js"
 import { labelKeys, labels } from "./labels.js"
 import { agentName, rbacName } from "./names.js"
+import { canonical } from "./sorted.js"
 
 /** Where a pool's flow-run Jobs are created: `jobNamespace`, or the Workspace's namespace. */
 export const jobNamespace = (ctx: PlanContext, pool: AgentPool): string => pool.jobNamespace ?? ctx.namespace
 
 export const needsRbac = (pool: AgentPool): boolean => pool.type === "kubernetes"
+
+/** Whether Cartographer creates the pool's ServiceAccount: never when the pool names an existing one. */
+export const ownsServiceAccount = (pool: AgentPool): boolean =>
+  pool.serviceAccount?.name === undefined && (needsRbac(pool) || pool.serviceAccount?.annotations !== undefined)
+
+/** The ServiceAccount the pool's workers run as; `undefined`: the namespace's default (no token is mounted). */
+export const poolServiceAccountName = (ctx: PlanContext, pool: AgentPool): string | undefined =>
+  pool.serviceAccount?.name ?? (ownsServiceAccount(pool) ? agentName(ctx, pool.name) : undefined)
 
 export const storeEnvAsSecretSetting = "PREFECT_INTEGRATIONS_KUBERNETES_WORKER_STORE_ENV_AS_SECRET"
 
@@ -48,13 +59,18 @@ const rbacLabels = (ctx: PlanContext, pool: AgentPool): Labels => ({
   [labelKeys.workspaceNamespace]: ctx.namespace,
 })
 
-export const planServiceAccount = (ctx: PlanContext, pool: AgentPool): ServiceAccount => ({
-  apiVersion: "v1",
-  kind: "ServiceAccount",
-  metadata: metadata(ctx, agentName(ctx, pool.name), rbacLabels(ctx, pool)),
-  // Only the worker pod, which opts in, gets a token; anything else run under this account does not.
-  automountServiceAccountToken: false,
-})
+export const planServiceAccount = (ctx: PlanContext, pool: AgentPool): ServiceAccount => {
+  const annotations = canonical(pool.serviceAccount?.annotations ?? {})
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: metadata(ctx, agentName(ctx, pool.name), rbacLabels(ctx, pool), {
+      ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
+    }),
+    // Only a kubernetes worker's pod, which opts in, gets a token; anything else run under this account does not.
+    automountServiceAccountToken: false,
+  }
+}
 
 export const planRole = (ctx: PlanContext, pool: AgentPool): Role => {
   const namespace = jobNamespace(ctx, pool)
@@ -77,6 +93,12 @@ export const planRoleBinding = (ctx: PlanContext, pool: AgentPool): RoleBinding 
     kind: "RoleBinding",
     metadata: metadata(ctx, name, rbacLabels(ctx, pool), { namespace, owned: namespace === ctx.namespace }),
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-    subjects: [{ kind: "ServiceAccount", name: agentName(ctx, pool.name), namespace: ctx.namespace }],
+    subjects: [
+      {
+        kind: "ServiceAccount",
+        name: poolServiceAccountName(ctx, pool) ?? agentName(ctx, pool.name),
+        namespace: ctx.namespace,
+      },
+    ],
   }
 }

@@ -15,6 +15,7 @@ import { metadata, type PlanContext } from "./context.js"
 import type { Deployment, EnvVar, KeyRef, Probe, Service } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import { redisName, secretName } from "./names.js"
+import { podComponent } from "./placement.js"
 import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
 import { defaultResources, resourcesOr } from "./resources.js"
 import { secretKeys } from "./secrets.js"
@@ -128,20 +129,20 @@ const probe = (check: Pick<Probe, "exec" | "tcpSocket">, failureThreshold: numbe
 })
 
 export const planRedisDeployment = (ctx: PlanContext): Deployment => {
-  const podLabels = labels(ctx, "redis")
+  const component = podComponent(ctx, "redis")
   const password = { secretKeyRef: { name: secretName(ctx), key: secretKeys.redisPassword } }
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: metadata(ctx, redisName(ctx), podLabels),
+    metadata: metadata(ctx, redisName(ctx), labels(ctx, "redis")),
     spec: {
       replicas: 1,
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "redis") },
       // One instance at a time: two would split the messaging state between them.
       strategy: { type: "Recreate" },
-      template: podTemplate(podLabels, {
-        ...podFields(ctx, imageServiceUid, { group: true }),
+      template: podTemplate(ctx, component, {
+        ...podFields(ctx, component, imageServiceUid, { group: true }),
         containers: [
           {
             name: "redis",

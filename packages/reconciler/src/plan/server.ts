@@ -19,8 +19,10 @@ import { labels, selectorLabels } from "./labels.js"
 import { metricsEnv, metricsEnvAliases, metricsServicePorts } from "./metrics.js"
 import { databaseEnvAliases, databaseUrlEnv, migrationHashAnnotation, type ServerRevision } from "./migration.js"
 import { blockRegistrationEnv, blockRegistrationEnvAliases } from "./migrationScript.js"
+import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { serverName } from "./names.js"
 import { apiPath, serverPath } from "./paths.js"
+import { podComponent } from "./placement.js"
 import {
   containerSecurity,
   podTemplate,
@@ -29,6 +31,7 @@ import {
   prefectScratch,
   pullPolicy,
   uiBuildDir,
+  uiBuildVolume,
 } from "./podSecurity.js"
 import { redisEnabled, redisEnv, redisEnvAliases } from "./redis.js"
 import { defaultResources, resourcesOr } from "./resources.js"
@@ -115,11 +118,12 @@ export interface ServerDeploymentInput {
 }
 
 export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentInput): Deployment => {
-  const podLabels = labels(ctx, "server")
+  const component = podComponent(ctx, "server")
+  const { server } = ctx.workflows
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: metadata(ctx, serverName(ctx), podLabels, {
+    metadata: metadata(ctx, serverName(ctx), labels(ctx, "server"), {
       ...(input.migrationHash === undefined ? {} : { annotations: { [migrationHashAnnotation]: input.migrationHash } }),
     }),
     spec: {
@@ -127,8 +131,8 @@ export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentIn
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "server") },
       strategy: { type: "RollingUpdate" },
-      template: podTemplate(podLabels, {
-        ...prefectPod(ctx),
+      template: podTemplate(ctx, component, {
+        ...prefectPod(ctx, component),
         containers: [
           {
             name: "orion-server",
@@ -150,14 +154,18 @@ export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentIn
             ],
             workingDir: prefectHome,
             env: input.env,
+            ...envFromOf(server),
             ports: [{ name: serverPortName, containerPort: serverPort, protocol: "TCP" }],
-            resources: resourcesOr(ctx.workflows.server.resources, defaultResources.server),
-            volumeMounts: [...prefectScratch.mounts, { name: "ui-build", mountPath: uiBuildDir }],
+            resources: resourcesOr(server.resources, defaultResources.server),
+            volumeMounts: withMounts(
+              [...prefectScratch.mounts, { name: uiBuildVolume, mountPath: uiBuildDir }],
+              server,
+            ),
             securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
             ...serverProbes(ctx),
           },
         ],
-        volumes: [...prefectScratch.volumes, { name: "ui-build", emptyDir: {} }],
+        volumes: withVolumes([...prefectScratch.volumes, { name: uiBuildVolume, emptyDir: {} }], server),
       }),
     },
   }
@@ -169,5 +177,5 @@ export const planServerService = (ctx: PlanContext): Service =>
     serverName(ctx),
     "server",
     { name: serverPortName, port: serverPort },
-    metricsServicePorts(ctx),
+    { extraPorts: metricsServicePorts(ctx) },
   )

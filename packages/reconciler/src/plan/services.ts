@@ -5,14 +5,16 @@
  * only: each service must run once, so the Deployment is recreated rather than rolled (a rollout never runs two).
  *
  * It runs the server's revision (image and database, held with it while a migration is pending) with the server's
- * environment, Redis included. It opens no port, so it has no probe: it stays up through a database outage and
- * carries on once the database is back.
+ * environment, Redis included, and the server's placement, pod metadata, `envFrom` and volumes. It opens no port, so
+ * it has no probe: it stays up through a database outage and carries on once the database is back.
  */
 import { metadata, type PlanContext } from "./context.js"
 import type { Deployment, EnvVar } from "./kube.js"
 import { labels, selectorLabels } from "./labels.js"
 import type { ServerRevision } from "./migration.js"
+import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { servicesName } from "./names.js"
+import { podComponent } from "./placement.js"
 import { containerSecurity, podTemplate, prefectHome, prefectPod, prefectScratch, pullPolicy } from "./podSecurity.js"
 import { redisEnabled } from "./redis.js"
 import { defaultResources, resourcesOr } from "./resources.js"
@@ -29,18 +31,19 @@ export interface ServicesDeploymentInput {
 }
 
 export const planServicesDeployment = (ctx: PlanContext, input: ServicesDeploymentInput): Deployment => {
-  const podLabels = labels(ctx, "services")
+  const component = podComponent(ctx, "services")
+  const { server } = ctx.workflows
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: metadata(ctx, servicesName(ctx), podLabels),
+    metadata: metadata(ctx, servicesName(ctx), labels(ctx, "services")),
     spec: {
       replicas: input.replicas,
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(ctx, "services") },
       strategy: { type: "Recreate" },
-      template: podTemplate(podLabels, {
-        ...prefectPod(ctx),
+      template: podTemplate(ctx, component, {
+        ...prefectPod(ctx, component),
         containers: [
           {
             name: "orion-services",
@@ -50,12 +53,13 @@ export const planServicesDeployment = (ctx: PlanContext, input: ServicesDeployme
             args: ["prefect", "server", "services", "start"],
             workingDir: prefectHome,
             env: input.env,
-            resources: resourcesOr(ctx.workflows.server.servicesResources, defaultResources.services),
-            volumeMounts: prefectScratch.mounts,
+            ...envFromOf(server),
+            resources: resourcesOr(server.servicesResources, defaultResources.services),
+            volumeMounts: withMounts(prefectScratch.mounts, server),
             securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
           },
         ],
-        volumes: prefectScratch.volumes,
+        volumes: withVolumes(prefectScratch.volumes, server),
       }),
     },
   }

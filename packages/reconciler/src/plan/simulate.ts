@@ -60,7 +60,8 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
   for (const object of applied.apply) {
     const component = object.metadata.labels[labelKeys.component]
     if (object.kind === "Secret") seen = { ...seen, secret: { data: object.data } }
-    else if (object.kind === "StatefulSet") seen = { ...seen, database: workload(object, ready) }
+    else if (object.kind === "StatefulSet")
+      seen = { ...seen, database: { ...workload(object, ready), serviceName: object.spec.serviceName } }
     else if (object.kind === "Deployment" && component === "server") {
       const image = object.spec.template.spec.containers[0]?.image
       const ref = databaseUrlRefOf(object)

@@ -52,6 +52,8 @@ export type DegradedReason =
   | "DatabaseNewerThanImage"
   | "BackupFailed"
   | "RolloutStalled"
+  /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
+  | "PodsFailing"
   | "EnvVarsIgnored"
   /** A Secret the spec names does not exist, or lacks the key it names. */
   | "SecretMissing"
@@ -112,6 +114,8 @@ export interface StatusFacts {
   readonly ignoredEnv: ReadonlyArray<string>
   /** Secrets the spec names that do not exist or lack their key, one sentence each with its path. */
   readonly missingSecrets: ReadonlyArray<string>
+  /** Human descriptions of why pods do not start, with the Workspace path of their component. */
+  readonly podProblems: ReadonlyArray<string>
 }
 
 const ready = (w: WorkloadFacts): number => w.observed?.readyReplicas ?? 0
@@ -275,7 +279,7 @@ const migrationFailedMessage = (migration: StatusFacts["migration"]): string => 
 }
 
 export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => {
-  const { migration, server, redis, services, pools, ignoredEnv, missingSecrets } = facts
+  const { migration, server, redis, services, pools, ignoredEnv, missingSecrets, podProblems } = facts
   // First: they explain the rest (a pod that reads a missing Secret never starts, so a rollout or migration stalls).
   if (facts.databaseSecretProblem !== undefined)
     return { status: "True", reason: "DatabaseSecretMissing", message: truncate(facts.databaseSecretProblem) }
@@ -301,6 +305,12 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       status: "True",
       reason: "RolloutStalled",
       message: `Rollout exceeded its progress deadline: ${stalled.map((w) => w.name).join(", ")}`,
+    }
+  if (podProblems.length > 0)
+    return {
+      status: "True",
+      reason: "PodsFailing",
+      message: truncate(`Pods do not start: ${podProblems.join("; ")}`),
     }
   if (ignoredEnv.length > 0)
     return {

@@ -78,6 +78,47 @@ describe("the no-op check, against the API server", () => {
               spec: { workflows: { agentPools: [{ name: "aa", env: [{ name: "FOO", value: "" }] }] } },
             },
           ],
+          // What the server drops from pod fields a team writes: empty maps and lists, a `readOnly: false`, an empty
+          // toleration value or emptyDir medium (found by this property).
+          [
+            {
+              apiVersion: "mlops.aigency.com/v1alpha1",
+              kind: "Workspace",
+              metadata: { name: "qp" },
+              spec: {
+                workflows: {
+                  tolerations: [{ key: "pool", operator: "Equal", value: "", effect: "NoSchedule" }],
+                  affinity: {
+                    podAntiAffinity: {
+                      preferredDuringSchedulingIgnoredDuringExecution: [
+                        {
+                          weight: 1,
+                          podAffinityTerm: {
+                            topologyKey: "kubernetes.io/hostname",
+                            labelSelector: { matchLabels: {}, matchExpressions: [] },
+                            namespaces: [],
+                          },
+                        },
+                      ],
+                    },
+                  },
+                  agentPools: [
+                    {
+                      name: "aa",
+                      volumes: [
+                        { name: "cache", emptyDir: { medium: "" } },
+                        { name: "data", persistentVolumeClaim: { claimName: "d", readOnly: false } },
+                      ],
+                      volumeMounts: [
+                        { name: "cache", mountPath: "/mnt/cache", readOnly: false },
+                        { name: "data", mountPath: "/mnt/data" },
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+          ],
         ],
       },
     )
