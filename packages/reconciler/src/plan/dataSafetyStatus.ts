@@ -3,9 +3,23 @@
  * (`backup.ts`) and the refusal of a database newer than the image (`schemaGuard.ts`). `status.ts` asks these first
  * where they apply, so that the reason names the guard rather than a generic migration failure.
  */
-import { newerSchemaMessage } from "./schemaGuard.js"
+import { type NewerSchema, newerSchemaMessage } from "./schemaGuard.js"
 import type { Decision, StatusFacts } from "./status.js"
 import { truncate } from "./status.js"
+
+/** The reasons the guards give. */
+export type DataSafetyReason = "DatabaseNewerThanImage" | "BackupFailed"
+
+/** What the status knows of the guards, beside the migration's own facts. */
+export interface DataSafetyFacts {
+  /** The Job refused a database newer than the image's Prefect. */
+  readonly newerSchema: NewerSchema | undefined
+  /** The image the held server keeps running. */
+  readonly heldImage: string | undefined
+  /** The backup Job before the migration, when there is one, and why it failed. */
+  readonly backupJobName?: string | undefined
+  readonly backupFailureMessage?: string | undefined
+}
 
 type Migration = StatusFacts["migration"]
 

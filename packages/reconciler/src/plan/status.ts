@@ -10,10 +10,9 @@
  * `lastTransitionTime` changes only when a condition's status flips; every condition carries `observedGeneration`.
  */
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
-import { dataSafety, dataSafetyProgress } from "./dataSafetyStatus.js"
+import { type DataSafetyFacts, type DataSafetyReason, dataSafety, dataSafetyProgress } from "./dataSafetyStatus.js"
 import type { MigrationFailure, MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
-import type { NewerSchema } from "./schemaGuard.js"
 
 export type ReadyReason =
   | "AllComponentsReady"
@@ -23,8 +22,7 @@ export type ReadyReason =
   | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationFailed"
-  | "DatabaseNewerThanImage"
-  | "BackupFailed"
+  | DataSafetyReason
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
@@ -37,9 +35,8 @@ export type ProgressingReason =
   | "MigrationPending"
   | "MigrationRunning"
   | "MigrationFailed"
-  | "DatabaseNewerThanImage"
+  | DataSafetyReason
   | "BackingUp"
-  | "BackupFailed"
   | "RollingOut"
   | "RolloutComplete"
 
@@ -49,8 +46,7 @@ export type DegradedReason =
   /** The external database's Secret does not exist or lacks the key. */
   | "DatabaseSecretMissing"
   | "MigrationFailed"
-  | "DatabaseNewerThanImage"
-  | "BackupFailed"
+  | DataSafetyReason
   | "RolloutStalled"
   /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
   | "PodsFailing"
@@ -92,16 +88,10 @@ export interface StatusFacts {
     readonly image: string
     /** The latest failed attempt, while the migration has not succeeded. */
     readonly failure: MigrationFailure | undefined
-    /** The Job refused a database newer than the image's Prefect; the image the held server keeps running. */
-    readonly newerSchema: NewerSchema | undefined
-    readonly heldImage: string | undefined
-    /** The backup Job before the migration, when there is one, and why it failed. */
-    readonly backupJobName?: string | undefined
-    readonly backupFailureMessage?: string | undefined
     readonly server: ServerRollout["kind"]
     /** The Secret whose change retries a failed migration at once (the external database's), if any. */
     readonly retriedOnChangeOf?: string | undefined
-  }
+  } & DataSafetyFacts
   /** Why the external database's Secret cannot be used (`databaseSecret.ts`). */
   readonly databaseSecretProblem?: string | undefined
   readonly server: WorkloadFacts
