@@ -16,7 +16,12 @@ export interface Meta {
 export interface Job extends Meta {
   readonly status?: {
     readonly completionTime?: string
-    readonly conditions?: ReadonlyArray<{ readonly type: string; readonly status: string; readonly message?: string }>
+    readonly conditions?: ReadonlyArray<{
+      readonly type: string
+      readonly status: string
+      readonly reason?: string
+      readonly message?: string
+    }>
   }
 }
 

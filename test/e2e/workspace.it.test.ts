@@ -289,12 +289,16 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
   )
 
   it(
-    "leaves the retained database volume (and its credentials), and nothing else, when the Workspace is deleted",
+    "leaves the retained database and backup volumes (and the credentials), and nothing else, when the Workspace is deleted",
     async () => {
       const deleted = await kubectl(["delete", "workspace", workspace, "-n", namespace, "--wait=false"])
       expect(deleted.code, deleted.stderr).toBe(0)
       // The credentials Secret stays with the volume on purpose: the retained data only opens with its password.
-      const retained = new Set([`${workspace}-orion-database-pvc`, `${workspace}-environment-secrets`])
+      const retained = new Set([
+        `${workspace}-orion-database-pvc`,
+        `${workspace}-orion-database-backup`,
+        `${workspace}-environment-secrets`,
+      ])
       const left = await until("every child but the volume and its credentials is gone", async () => {
         const names = (
           await Promise.all(
@@ -306,6 +310,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
         return names.every((n) => retained.has(n.split("/")[1] ?? "")) ? names : undefined
       })
       expect([...left].sort()).toEqual([
+        `persistentvolumeclaims/${workspace}-orion-database-backup`,
         `persistentvolumeclaims/${workspace}-orion-database-pvc`,
         `secrets/${workspace}-environment-secrets`,
       ])

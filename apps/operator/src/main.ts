@@ -9,10 +9,11 @@ import { unsupportedNode, version } from "./version.js"
 const usage = `Usage: cartographer <command> [options]
 
 Commands:
-  run      run the operator (watch Workspaces and reconcile them; serves /healthz, /readyz, /metrics)
-  diff     show what applying a Workspace file would change in the cluster (server-side dry-run)
-  plan     print the Kubernetes objects planned for a Workspace file (offline)
-  version  print the version
+  run        run the operator (watch Workspaces and reconcile them; serves /healthz, /readyz, /metrics)
+  diff       show what applying a Workspace file would change in the cluster (server-side dry-run)
+  plan       print the Kubernetes objects planned for a Workspace file (offline)
+  uninstall  delete every Workspace and what the operator made for it, then the operator; keeps the data
+  version    print the version
 
 Run \`cartographer <command> --help\` for a command's options.`
 
@@ -49,6 +50,10 @@ const main = async (argv: ReadonlyArray<string>): Promise<number | "started"> =>
     case "plan": {
       const { runPlan } = await import("./cli/plan.js")
       return runPlan(rest, processIo)
+    }
+    case "uninstall": {
+      const { runUninstall } = await import("./cli/uninstall.js")
+      return runUninstall(rest, processIo)
     }
     case "version":
     case "--version":

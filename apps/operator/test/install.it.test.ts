@@ -3,7 +3,7 @@
 // control plane from under every other suite):
 //
 //   unpack the release zip → kubectl apply -k install → kubectl apply -f samples/basic-workspace.yaml → Ready
-//   … → kubectl delete -k install
+//   … → node bin/cartographer.mjs uninstall
 //
 // The operator runs as local processes of the bundle (kwok's nodes run no image; test/e2e/release.it.test.ts runs the
 // release's image on a real node), under a token of the install's own
@@ -26,7 +26,7 @@ import {
   unpackRelease,
 } from "@cartographer/test/harness"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Bundle, boundPort, buildBundle, httpGet, type RunningCli, startCli } from "./support/processes.js"
+import { type Bundle, boundPort, buildBundle, httpGet, type RunningCli, runCli, startCli } from "./support/processes.js"
 
 const system = "cartographer-system"
 const operatorUser = `system:serviceaccount:${system}:cartographer`
@@ -47,6 +47,13 @@ const kubectlOk = async (args: ReadonlyArray<string>, input?: string): Promise<s
   if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}${result.stdout}`)
   return result.stdout
 }
+
+const patchSample = (type: "merge" | "json", patch: unknown) =>
+  kubectlOk(["patch", "workspace", "test-environment", "-n", "default", `--type=${type}`, "-p", JSON.stringify(patch)])
+
+/** The release's own CLI, as the README runs it, with the administrator's kubeconfig. */
+const uninstall = (args: ReadonlyArray<string>) =>
+  runCli(join(unpacked, "bin", "cartographer.mjs"), ["uninstall", `--kubeconfig=${cp.kubeconfigPath}`, ...args])
 
 const operator = (name: string) => {
   const cli = startCli(
@@ -224,20 +231,52 @@ describe("installing from the release zip", () => {
     await standby.stop("SIGTERM")
   }, 180_000)
 
-  it("uninstalling as docs/operations.md says leaves nothing of ours behind but the retained data volume and its Secret", async () => {
-    // The Workspaces first, in the foreground: kubectl returns once the garbage collector has removed what the
-    // operator created. Deleting the CRD first races it: once the kind is gone it cannot resolve the children's
-    // owner references and leaves them (seen on a loaded machine).
-    const workspaces = await kubectl([
-      "delete",
-      "-f",
-      join(unpacked, "samples", "basic-workspace.yaml"),
-      "--cascade=foreground",
-      "--timeout=180s",
-    ])
-    expect(workspaces.code, workspaces.stderr).toBe(0)
-    const result = await kubectl(["delete", "-k", join(unpacked, "install"), "--timeout=180s"])
-    expect(result.code, result.stderr).toBe(0)
+  it("cartographer uninstall deletes nothing of the install while a Workspace is still going: its objects need the CRD", async () => {
+    // A Workspace someone else's finalizer holds: its objects go (foreground), but it stays, so the CRD must too.
+    await patchSample("merge", { metadata: { finalizers: ["cartographer.test/hold"] } })
+    const held = await uninstall(["--timeout=10s"])
+    expect(held.code, held.stderr).toBe(1)
+    expect(held.stdout).toContain("deleting workspace/default/test-environment (foreground: its objects first)")
+    expect(held.stdout).toMatch(
+      /not gone after 10s: workspace\/default\/test-environment \(finalizers: .*cartographer\.test\/hold/u,
+    )
+    expect(held.stdout).not.toMatch(/deleting (customresourcedefinition|deployment|namespace)/u)
+    expect((await kubectl(["get", "crd", "workspaces.mlops.aigency.com"])).code).toBe(0)
+    expect((await kubectl(["get", "deployment", "cartographer-operator", "-n", system])).code).toBe(0)
+    await patchSample("json", [{ op: "remove", path: "/metadata/finalizers" }])
+  }, 120_000)
+
+  it("cartographer uninstall, as the README says, leaves nothing of ours behind but the retained data and backup volumes and the Secret", async () => {
+    // What a stopped operator leaves of a kubernetes pool's RBAC in another namespace: no owner reference, so the
+    // garbage collector never removes it; uninstall does.
+    await kubectlOk(["create", "namespace", "flows"])
+    const poolLabels = {
+      "mlops.aigency.com/environment": "test-environment",
+      "mlops.aigency.com/workspace-namespace": "default",
+      "app.kubernetes.io/managed-by": "cartographer",
+    }
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "test-environment-agent-k8s", namespace: "flows", labels: poolLabels },
+        rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs: ["create"] }],
+      }),
+    )
+    // The Workspace is re-applied (the previous test deleted it): its retained volume and Secret are found again.
+    await kubectlOk(["apply", "-f", join(unpacked, "samples", "basic-workspace.yaml")])
+    const dryRun = await uninstall(["--dry-run"])
+    expect(dryRun.code, dryRun.stderr).toBe(0)
+    expect(dryRun.stdout).toContain("would delete customresourcedefinition/workspaces.mlops.aigency.com")
+    expect((await kubectl(["get", "workspace", "test-environment", "-n", "default"])).code).toBe(0)
+
+    const result = await uninstall([])
+    expect(result.code, `${result.stdout}${result.stderr}`).toBe(0)
+    expect(result.stdout).toContain("kept persistentvolumeclaim/default/test-environment-orion-database-pvc")
+    expect(result.stdout).toContain("kept persistentvolumeclaim/default/test-environment-orion-database-backup")
+    expect(result.stdout).toContain("kept secret/default/test-environment-environment-secrets")
+    expect((await kubectl(["get", "role", "test-environment-agent-k8s", "-n", "flows"])).code).not.toBe(0)
     const ours = async () => {
       const cluster = await kubectl([
         "get",
@@ -258,17 +297,10 @@ describe("installing from the release zip", () => {
       ])
       return [...cluster.stdout.split("\n"), ...namespaced.stdout.split("\n")].filter(Boolean).sort()
     }
-    const left = await pollUntil(
-      "only the data volume and its Secret left",
-      async () => {
-        const names = await ours()
-        return names.length === 2 ? names : undefined
-      },
-      { timeoutMs: 180_000, intervalMs: 2_000, describe: () => "" },
-    ).catch(async (error: unknown) => {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\nleft: ${(await ours()).join(", ")}`)
-    })
+    // uninstall returned once everything was gone: nothing to wait for.
+    const left = await ours()
     expect(left).toEqual([
+      "persistentvolumeclaim/test-environment-orion-database-backup",
       "persistentvolumeclaim/test-environment-orion-database-pvc",
       "secret/test-environment-environment-secrets",
     ])

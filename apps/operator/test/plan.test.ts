@@ -64,6 +64,7 @@ describe("cartographer plan", () => {
       "Service/test-environment-orion-database",
       "Service/test-environment-orion-database-headless",
       "StatefulSet/test-environment-orion-database",
+      "PersistentVolumeClaim/test-environment-orion-database-backup",
       "NetworkPolicy/test-environment-orion-database",
       expect.stringMatching(/^Job\/test-environment-orion-migrate-[0-9a-f]{8}$/u),
       "Service/test-environment-orion-server",

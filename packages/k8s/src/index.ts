@@ -4,7 +4,7 @@
  */
 export * as EventRecorder from "./EventRecorder.js"
 export * from "./K8sError.js"
-export { type Access, Kinds, type ResourceKind } from "./Kinds.js"
+export { type Access, Kinds, type ResourceKind, resourceKind } from "./Kinds.js"
 export {
   type ApplyOptions,
   type DeleteOptions,

@@ -43,13 +43,19 @@ const migrationJob = (ws: Workspace, currentHash: string | undefined): fc.Arbitr
         state: jobState,
         createdAt: rfc3339,
         failedAt: rfc3339,
+        message: fc.constantFrom(
+          "BackoffLimitExceeded: boom",
+          // The schema guard's refusal (plan/schemaGuard.ts), as the engine reads it: condition, then pod message.
+          "PodFailurePolicy: Container migrate failed with exit code 65\n" +
+            "cartographer/schema-newer-than-image revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52",
+        ),
       },
-      { requiredKeys: ["hash", "attempt", "state"] },
+      { requiredKeys: ["hash", "attempt", "state", "message"] },
     )
-    .map(({ hash, attempt, state, createdAt, failedAt }) => ({
+    .map(({ hash, attempt, state, createdAt, failedAt, message }) => ({
       name: Names.migrationJobName(ws.metadata.name, attemptNameHash(hash, attempt)),
       state,
-      message: "BackoffLimitExceeded: boom",
+      message,
       hash,
       ...(attempt > 1 ? { attempt } : {}),
       ...(createdAt === undefined ? {} : { createdAt }),
@@ -123,6 +129,16 @@ export const observedFor = (ws: Workspace, currentHash?: string): fc.Arbitrary<O
       services: workloadObservation,
       migrationJobs: fc.uniqueArray(migrationJob(ws, currentHash), { selector: (j) => j.name, maxLength: 3 }),
       referencedSecrets: databaseSecret(ws),
+      backupJobs: fc.array(
+        fc.record({
+          name: fc
+            .oneof(fc.constant(currentHash ?? "00000000"), hex8)
+            .map((hash) => Names.backupJobName(ws.metadata.name, hash)),
+          state: fc.constantFrom<JobState>("running", "succeeded", "failed"),
+          message: fc.constant("pg_dump: error: connection to server failed"),
+        }),
+        { maxLength: 2 },
+      ),
       pools: fc.uniqueArray(
         fc.record({ name: fc.constantFrom(...pools, "removed-pool"), w: workloadObservation }).map(({ name, w }) => ({
           name,

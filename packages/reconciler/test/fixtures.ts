@@ -67,7 +67,14 @@ export const envOf = (c: Container): Record<string, unknown> =>
 export const condition = (p: Plan, type: "Ready" | "Progressing" | "Degraded") =>
   p.status.conditions?.find((c) => c.type === type)
 
-/** The plan once the first plan was applied and its migration reached `migration`. */
+/**
+ * The world after applying `p` (planned from `before`) with every Job it creates succeeding: for a plan that only
+ * backs the database up, the world in which the migration can start.
+ */
+export const backedUp = (p: Plan, before: Observed): Observed =>
+  observeApplied(p, { ...inputs, previous: before, migration: "succeeded" })
+
+/** The plan once the first plan was applied and its migration reached `migration` (a new database: no backup). */
 export const afterMigration = (w: Workspace, migration: "running" | "succeeded" | "failed" = "succeeded"): Plan =>
   plan(w, observeApplied(plan(w, nothing), { ...inputs, migration }))
 

@@ -3,9 +3,22 @@ import { type Observed, pruneTargets } from "../src/index.js"
 import { contextOf } from "../src/plan/context.js"
 import type { Job } from "../src/plan/kube.js"
 import { desiredRevision, migrationHashAnnotation, planMigrationJob } from "../src/plan/migration.js"
+import { migrationArgs } from "../src/plan/migrationScript.js"
 import { plan } from "../src/plan/planner.js"
+import { schemaGuardExitCode, schemaGuardMarker, schemaGuardScript } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
-import { afterMigration, condition, container, envOf, find, inputs, nothing, settled, ws } from "./fixtures.js"
+import {
+  afterMigration,
+  backedUp,
+  condition,
+  container,
+  envOf,
+  find,
+  inputs,
+  nothing,
+  settled,
+  ws,
+} from "./fixtures.js"
 
 const serverName = "test-environment-orion-server"
 const jobOf = (w: ReturnType<typeof ws>): Job => {
@@ -14,19 +27,28 @@ const jobOf = (w: ReturnType<typeof ws>): Job => {
 }
 
 describe("migration Job", () => {
-  it("runs `prefect server database upgrade -y`, then registers block types, as arguments of the server image", () => {
+  it("runs the schema guard, then `prefect server database upgrade -y` and the block registration, as arguments of the server image", () => {
     const job = jobOf(ws())
     const migrate = job.spec.template.spec.containers[0]
-    const [python, flag, script] = migrate?.args ?? []
-    expect([python, flag]).toEqual(["python", "-c"])
+    expect(migrate?.args).toEqual(["python", "-c", schemaGuardScript(migrationArgs)])
+    expect(schemaGuardScript(migrationArgs)).toContain(`next = ${JSON.stringify(migrationArgs)}`)
+    const script = migrationArgs[2] ?? ""
     expect(script).toContain('subprocess.call(["prefect", "server", "database", "upgrade", "-y"])')
     // A failed upgrade fails the Job with its exit code, before anything is registered.
-    expect(script?.indexOf("sys.exit(code)")).toBeLessThan(script?.indexOf("run_block_auto_registration(") ?? 0)
+    expect(script.indexOf("sys.exit(code)")).toBeLessThan(script.indexOf("run_block_auto_registration("))
     expect(migrate?.command).toBeUndefined()
     expect(migrate?.image).toBe("prefecthq/prefect:3.9.1-python3.12")
     expect(migrate?.terminationMessagePolicy).toBe("FallbackToLogsOnError")
     expect(job.spec.template.spec.restartPolicy).toBe("Never")
     expect(job.spec.backoffLimit).toBe(3)
+  })
+
+  it("fails at once, without retries, when the guard refuses a database newer than the image", () => {
+    expect(jobOf(ws()).spec.podFailurePolicy?.rules).toEqual([
+      { action: "FailJob", onExitCodes: { containerName: "migrate", operator: "In", values: [schemaGuardExitCode] } },
+    ])
+    expect(schemaGuardScript([])).toContain(`sys.exit(${schemaGuardExitCode})`)
+    expect(schemaGuardScript([])).toContain(`"${schemaGuardMarker} revision=%s prefect=%s head=%s"`)
   })
 
   it("leaves block registration to the Job: the server replicas do not register at start (they would race)", () => {
@@ -82,14 +104,15 @@ describe("migration Job", () => {
 describe("migration gate", () => {
   it("creates a new Workspace's server at 0 replicas until its first migration succeeds", () => {
     const w = ws({ controllerReplicas: 2 })
-    const first = plan(w, nothing)
+    const backup = nothing
+    const first = plan(w, backup)
     expect(find(first, "Deployment", serverName).spec.replicas).toBe(0)
     expect(find(first, "Deployment", serverName).metadata.annotations).toBeUndefined()
     expect(condition(first, "Progressing")?.reason).toBe("MigrationPending")
-    const running = plan(w, observeApplied(first, { ...inputs, migration: "running" }))
+    const running = plan(w, observeApplied(first, { ...inputs, previous: backup, migration: "running" }))
     expect(find(running, "Deployment", serverName).spec.replicas).toBe(0)
     expect(condition(running, "Progressing")?.reason).toBe("MigrationRunning")
-    const done = plan(w, observeApplied(first, { ...inputs, migration: "succeeded" }))
+    const done = plan(w, observeApplied(first, { ...inputs, previous: backup, migration: "succeeded" }))
     const server = find(done, "Deployment", serverName)
     expect(server.spec.replicas).toBe(2)
     expect(server.metadata.annotations?.[migrationHashAnnotation]).toBe(
@@ -101,7 +124,7 @@ describe("migration gate", () => {
     const old = ws()
     const world = settled(old)
     const upgraded = ws({ image: "prefecthq/prefect:3.9.2-python3.12" })
-    const pending = plan(upgraded, world)
+    const pending = plan(upgraded, backedUp(plan(upgraded, world), world))
     const server = find(pending, "Deployment", serverName)
     expect(container(server).image).toBe("prefecthq/prefect:3.9.1-python3.12")
     expect(server.spec.replicas).toBe(1)
@@ -134,10 +157,73 @@ describe("migration gate", () => {
     expect(p.prune.find((s) => s.kind === "Job")?.keep).toEqual([jobName])
   })
 
+  it("refuses a downgrade: a Job that found the database newer than the image leaves the server on its image, Degraded naming the Prefect the database needs", () => {
+    const world = settled(ws())
+    const downgraded = ws({ image: "prefecthq/prefect:3.8.8-python3.12" })
+    const jobName = jobOf(downgraded).metadata.name
+    const refused: Observed = {
+      ...world,
+      migrationJobs: [
+        {
+          name: jobName,
+          state: "failed",
+          message:
+            "PodFailurePolicy: Container migrate for pod x failed with exit code 65 matching FailJob rule at index 0\n" +
+            `${schemaGuardMarker} revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52`,
+        },
+      ],
+    }
+    const p = plan(downgraded, refused)
+    expect(find(p, "Deployment", serverName)).toEqual(find(plan(ws(), world), "Deployment", serverName))
+    expect(condition(p, "Degraded")).toMatchObject({ status: "True", reason: "DatabaseNewerThanImage" })
+    expect(condition(p, "Degraded")?.message).toBe(
+      "spec.workflows.image: prefecthq/prefect:3.8.8-python3.12 runs Prefect 3.8.8, whose newest database migration is " +
+        "d4a7e1c93f52, but the database is at schema revision 91e2b8f3d6a4: it needs Prefect 3.9.1 or newer. No " +
+        "migration ran and nothing was rolled out; the server keeps running prefecthq/prefect:3.9.1-python3.12. Set " +
+        "spec.workflows.image to an image with that Prefect.",
+    )
+    expect(condition(p, "Progressing")).toMatchObject({ status: "False", reason: "DatabaseNewerThanImage" })
+    expect(condition(p, "Ready")?.status).toBe("True")
+    // A database at a revision no known release has: the image's own Prefect is what it is newer than.
+    const unknown = plan(downgraded, {
+      ...refused,
+      migrationJobs: [
+        {
+          name: jobName,
+          state: "failed",
+          message: `${schemaGuardMarker} revision=0123456789ab prefect=3.8.8 head=d4a7e1c93f52`,
+        },
+      ],
+    })
+    expect(condition(unknown, "Degraded")?.message).toContain(
+      "it needs a Prefect newer than 3.8.8 (one whose migrations include revision 0123456789ab)",
+    )
+  })
+
+  it("keeps a new Workspace's server unstarted, Ready False/DatabaseNewerThanImage, on a retained database of a newer Prefect", () => {
+    const downgraded = ws({ image: "prefecthq/prefect:3.8.8-python3.12" })
+    const first = plan(downgraded, nothing)
+    const refused = observeApplied(first, { ...inputs, migration: "failed" })
+    const jobName = jobOf(downgraded).metadata.name
+    const p = plan(downgraded, {
+      ...refused,
+      migrationJobs: [
+        {
+          name: jobName,
+          state: "failed",
+          message: `${schemaGuardMarker} revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52`,
+        },
+      ],
+    })
+    expect(find(p, "Deployment", serverName).spec.replicas).toBe(0)
+    expect(condition(p, "Ready")).toMatchObject({ status: "False", reason: "DatabaseNewerThanImage" })
+    expect(condition(p, "Ready")?.message).toContain("(the server was not started)")
+  })
+
   it("does not re-run a migration whose Job is gone once the server was rolled out after it", () => {
     const w = ws()
     const world = settled(w)
-    const withoutJob: Observed = { ...world, migrationJobs: [] }
+    const withoutJob: Observed = { ...world, migrationJobs: [], backupJobs: [] }
     const p = plan(w, withoutJob)
     expect(p.apply.some((o) => o.kind === "Job")).toBe(false)
     expect(find(p, "Deployment", serverName).spec.replicas).toBe(1)

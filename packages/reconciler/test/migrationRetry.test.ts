@@ -18,7 +18,9 @@ const attemptJob = (w: Workspace, attempt: number): Job => {
   const ctx = contextOf(w)
   return planMigrationJob(ctx, desiredRevision(ctx), attempt)
 }
-const jobsOf = (p: ReturnType<typeof plan>) => p.apply.filter((o): o is Job => o.kind === "Job")
+/** The migration Jobs of a plan (a backup Job before a migration carries the same hash label). */
+const jobsOf = (p: ReturnType<typeof plan>) =>
+  p.apply.filter((o): o is Job => o.kind === "Job" && o.metadata.labels["mlops.aigency.com/component"] === "migration")
 const at = (seconds: number) => new Date(Date.parse("2025-06-01T12:00:00Z") + seconds * 1000).toISOString()
 const second = (iso: string) => iso.replace(/\.\d{3}Z$/u, "Z")
 

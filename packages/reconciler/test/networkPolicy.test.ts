@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { plan } from "../src/plan/planner.js"
-import { find, nothing, ws } from "./fixtures.js"
+import { find, nothing, settled, ws } from "./fixtures.js"
 
 const selector = (component: string) => ({
   podSelector: {
@@ -9,14 +9,14 @@ const selector = (component: string) => ({
 })
 
 describe("NetworkPolicies", () => {
-  it("admit to Postgres only the server's pods, the background services' and the migration Job's, on 5432", () => {
+  it("admit to Postgres only the server's pods, the background services', and the migration and backup Jobs', on 5432", () => {
     const policy = find(plan(ws(), nothing), "NetworkPolicy", "test-environment-orion-database")
     expect(policy.spec).toEqual({
       ...selector("database"),
       policyTypes: ["Ingress"],
       ingress: [
         {
-          from: [selector("server"), selector("services"), selector("migration")],
+          from: [selector("server"), selector("services"), selector("migration"), selector("backup")],
           ports: [{ protocol: "TCP", port: 5432 }],
         },
       ],
@@ -32,9 +32,14 @@ describe("NetworkPolicies", () => {
 
   it("select the pods the workloads really run (their selectors match the policies' targets)", () => {
     const p = plan(ws({ controllerReplicas: 2 }), nothing)
-    const job = p.apply.find((o) => o.kind === "Job")
-    expect(job?.kind === "Job" && job.spec.template.metadata.labels).toMatchObject(
+    const migration = p.apply.find((o) => o.kind === "Job")
+    expect(migration?.kind === "Job" && migration.spec.template.metadata.labels).toMatchObject(
       selector("migration").podSelector.matchLabels,
+    )
+    const upgrade = plan(ws({ controllerReplicas: 2, image: "prefecthq/prefect:3.9.2-python3.12" }), settled(ws()))
+    const backup = upgrade.apply.find((o) => o.kind === "Job")
+    expect(backup?.kind === "Job" && backup.spec.template.metadata.labels).toMatchObject(
+      selector("backup").podSelector.matchLabels,
     )
     expect(find(p, "Deployment", "test-environment-orion-server").spec.template.metadata.labels).toMatchObject(
       selector("server").podSelector.matchLabels,

@@ -10,9 +10,11 @@ import {
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ManagedObject, nothingObserved, type Observed, pruneTargets } from "../src/index.js"
+import { contextOf } from "../src/plan/context.js"
 import { labelKeys } from "../src/plan/labels.js"
-import { migrationHashLabel } from "../src/plan/migration.js"
+import { desiredRevision, migrationHashLabel, planMigrationJob } from "../src/plan/migration.js"
 import { plan } from "../src/plan/planner.js"
+import { schemaGuardMarker } from "../src/plan/schemaGuard.js"
 import { observeApplied } from "../src/plan/simulate.js"
 import { observedFor } from "./arbitraries.js"
 import { inventory } from "./fixtures.js"
@@ -28,6 +30,10 @@ const key = (o: ManagedObject) => `${o.kind}/${o.metadata.namespace}/${o.metadat
 const byKey = (objects: ReadonlyArray<ManagedObject>) => new Map(objects.map((o) => [key(o), o]))
 const currentHash = (ws: Workspace): string | undefined =>
   plan(ws, nothingObserved(inputs)).apply.find((o) => o.kind === "Job")?.metadata.labels[migrationHashLabel]
+const currentJobName = (ws: Workspace): string => {
+  const ctx = contextOf(ws)
+  return planMigrationJob(ctx, desiredRevision(ctx)).metadata.name
+}
 
 /** A Workspace with an arbitrary world around it. */
 const scenario = workspace().chain((ws) => observedFor(ws, currentHash(ws)).map((obs) => ({ ws, obs })))
@@ -82,11 +88,12 @@ describe("plan", () => {
     )
   })
 
-  it("converges in one step once the migration succeeds, and stays there", () => {
+  it("converges once its Jobs succeed (the backup, then the migration), and stays there", () => {
     fc.assert(
       fc.property(workspace(), (ws) => {
         const fresh = plan(ws, nothingObserved(inputs))
-        const migrated = plan(ws, observeApplied(fresh, { ...inputs, migration: "succeeded" }))
+        const backedUp = plan(ws, observeApplied(fresh, { ...inputs, migration: "succeeded" }))
+        const migrated = plan(ws, observeApplied(backedUp, { ...inputs, migration: "succeeded" }))
         const again = plan(ws, observeApplied(migrated, { ...inputs, migration: "succeeded" }))
         expect(again.apply).toEqual(migrated.apply)
         const server = migrated.apply.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-orion-server"))
@@ -156,6 +163,45 @@ describe("plan", () => {
               },
             ])
         }
+      }),
+      runs,
+    )
+  })
+
+  it("never rolls the server out, nor starts it, onto a database whose schema the image refused as newer", () => {
+    fc.assert(
+      fc.property(scenario, ({ ws, obs }) => {
+        const hash = currentJobName(ws).slice(-8)
+        // The gate reads this migration's latest attempt, unless one succeeded (plan/migration.ts).
+        const attempts = (obs.migrationJobs ?? []).filter((j) => j.hash === hash)
+        const latest = attempts.reduce<(typeof attempts)[number] | undefined>(
+          (a, b) => (a === undefined || (b.attempt ?? 1) > (a.attempt ?? 1) ? b : a),
+          undefined,
+        )
+        fc.pre(
+          latest?.state === "failed" &&
+            latest.message?.includes(schemaGuardMarker) === true &&
+            !attempts.some((j) => j.state === "succeeded") &&
+            obs.server?.migrationHash !== hash,
+        )
+        const p = plan(ws, obs)
+        const server = p.apply.find(
+          (o) => o.kind === "Deployment" && o.metadata.labels[labelKeys.component] === "server",
+        )
+        if (server?.kind !== "Deployment") throw new Error("no server planned")
+        const image = server.spec.template.spec.containers[0]?.image
+        if (obs.server?.migrationHash !== undefined && obs.server.image !== undefined)
+          expect(image).toBe(obs.server.image)
+        else expect(server.spec.replicas).toBe(0)
+        // No further attempt: only another image can help.
+        expect(
+          p.apply.filter((o) => o.kind === "Job" && o.metadata.labels[labelKeys.component] === "migration"),
+        ).toHaveLength(1)
+        const degraded = p.status.conditions?.find((c) => c.type === "Degraded")
+        // A missing Secret explains everything else and comes first (plan/status.ts).
+        if (degraded?.reason === "DatabaseSecretMissing" || degraded?.reason === "SecretMissing") return
+        expect(degraded).toMatchObject({ status: "True", reason: "DatabaseNewerThanImage" })
+        expect(degraded?.message).toContain("Prefect 3.9.1 or newer")
       }),
       runs,
     )

@@ -29,6 +29,8 @@ const healthy: StatusFacts = {
     jobName: "ws-orion-migrate-abcd1234",
     image: "img",
     failure: undefined,
+    newerSchema: undefined,
+    heldImage: undefined,
     server: "current",
   },
   server: { name: "ws-orion-server", desired: 2, observed: up(2) },

@@ -15,4 +15,7 @@ export const redisName = (workspace: string): string => `${workspace}${childSuff
 export const servicesName = (workspace: string): string => `${workspace}${childSuffix.services}`
 export const migrationJobName = (workspace: string, hash: string): string =>
   `${workspace}${childSuffix.migration}${hash.slice(0, migrationHashLength)}`
+export const backupJobName = (workspace: string, hash: string): string =>
+  `${workspace}${childSuffix.backup}${hash.slice(0, migrationHashLength)}`
+export const backupVolumeName = (workspace: string): string => `${workspace}${childSuffix.backupVolume}`
 export const agentName = (workspace: string, pool: string): string => `${workspace}${childSuffix.agent}${pool}`

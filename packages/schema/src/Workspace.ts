@@ -6,6 +6,7 @@
  * agentPools[{name, image, replicas}]}` is accepted unchanged; every extension is optional with a stated default.
  */
 import { Effect, Schema } from "effect"
+import { DatabaseBackup } from "./Backup.js"
 import { BasicAuth } from "./BasicAuth.js"
 import { Env } from "./Container.js"
 import { celFilter } from "./cel.js"
@@ -186,6 +187,7 @@ export const DatabaseSpec = Schema.Struct({
     "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
   ),
+  backup: withDefault(DatabaseBackup, {}, "Backups of the in-cluster database (before every migration)."),
   retention: withDefault(Retention, {}, "How long Prefect keeps flow runs and events (its database vacuum)."),
   ...placementFields("component"),
 }).annotate({ description: "The Prefect database." })

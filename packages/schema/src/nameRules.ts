@@ -36,6 +36,8 @@ export const childSuffix = {
   redis: "-orion-redis",
   services: "-orion-services",
   migration: "-orion-migrate-", // + 8 hex characters of the migration hash
+  backup: "-orion-backup-", // + the migration hash it runs before (shorter than `migration`: no new length rule)
+  backupVolume: "-orion-database-backup",
   agent: "-agent-", // + pool name
 } as const
 

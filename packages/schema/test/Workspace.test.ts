@@ -42,7 +42,11 @@ describe("Workspace Schema", () => {
       metrics: { enabled: false },
       databaseLossRestartSeconds: 300,
     })
-    expect(w.database).toEqual({ deleteVolumeWithWorkspace: false, retention: { flowRunDays: 90, eventDays: 7 } })
+    expect(w.database).toEqual({
+      deleteVolumeWithWorkspace: false,
+      retention: { flowRunDays: 90, eventDays: 7 },
+      backup: { beforeMigration: true, keep: 5 },
+    })
     expect(w.networkPolicy).toEqual({ enabled: true })
   })
 

@@ -60,31 +60,53 @@ const debian: LayerRecipe = {
   env: { DEBIAN_SUITE: debianSuite },
 }
 
-const prefect: LayerRecipe = {
-  name: `prefect-${prefectPins.prefect}`,
+interface PrefectPins {
+  readonly prefect: string
+  readonly prefectRedis: string
+  readonly uv: string
+}
+
+/** The part both flavours share: Python, tini, git, uv and `prefect[redis]` (prefect/prefect.sh). */
+const prefectBase = (pins: PrefectPins): LayerRecipe => ({
+  name: `prefect-${pins.prefect}`,
   parent: debian,
   script: "prefect/prefect.sh",
   suite: debianSuite,
   env: {
-    PREFECT_VERSION: prefectPins.prefect,
-    PREFECT_REDIS_VERSION: prefectPins.prefectRedis,
-    UV_VERSION: prefectPins.uv,
+    PREFECT_VERSION: pins.prefect,
+    PREFECT_REDIS_VERSION: pins.prefectRedis,
+    UV_VERSION: pins.uv,
   },
-}
+})
+
+const prefect = prefectBase(prefectPins)
 
 /** The official build's PREFECT_EXTRAS per flavour ("client" in the default one names no extra: uv skips it). */
-const prefectFlavour = (flavour: string, extras: string, packages: string): LayerRecipe => ({
-  name: `prefect-${prefectPins.prefect}-${flavour}`,
-  parent: prefect,
+const prefectFlavour = (
+  flavour: string,
+  extras: string,
+  packages: string,
+  pins: PrefectPins = prefectPins,
+  base: LayerRecipe = prefect,
+): LayerRecipe => ({
+  name: `prefect-${pins.prefect}-${flavour}`,
+  parent: base,
   script: "prefect/extras.sh",
   suite: debianSuite,
   env: {
-    PREFECT_VERSION: prefectPins.prefect,
-    PREFECT_REDIS_VERSION: prefectPins.prefectRedis,
+    PREFECT_VERSION: pins.prefect,
+    PREFECT_REDIS_VERSION: pins.prefectRedis,
     PREFECT_EXTRAS: extras,
     PACKAGES: packages,
   },
 })
+
+/**
+ * The newest release of the previous Prefect minor line, for the upgrade and downgrade suites (ADR 0010). Its
+ * `fastapi<1.0` lets a fresh install take a FastAPI its server cannot start with: the pin 3.9 itself carries.
+ */
+export const previousPrefectPins = { prefect: "3.8.8", prefectRedis: "0.2.15", uv: prefectPins.uv } as const
+export const previousPrefectImage = `prefecthq/prefect:${previousPrefectPins.prefect}-python3.12`
 
 /** python:slim's PATH (/usr/local/bin put first once more) and the official Prefect Dockerfile's ENV. */
 const prefectConfig: ImageConfig = {
@@ -122,6 +144,18 @@ export const images: ReadonlyArray<ImageRecipe> = [
     reference: normalizeReference(Defaults.defaultKubernetesWorkerImage),
     short: "prefect-kubernetes",
     top: prefectFlavour("kubernetes", "redis,kubernetes", `prefect-kubernetes==${prefectPins.prefectKubernetes}`),
+    config: prefectConfig,
+  },
+  {
+    reference: normalizeReference(previousPrefectImage),
+    short: "prefect-previous",
+    top: prefectFlavour(
+      "default",
+      "redis,client,otel",
+      "fastapi<0.151",
+      previousPrefectPins,
+      prefectBase(previousPrefectPins),
+    ),
     config: prefectConfig,
   },
   {

@@ -11,14 +11,7 @@
  * Secret values are never printed: they show as `***`, marked `(before)`/`(after)` when they would change.
  * Exit codes (kubectl diff's): 0 no differences, 1 differences, 2 an error (invalid Workspace, forbidden, …).
  */
-import {
-  type K8sError,
-  Kinds,
-  KubeClient,
-  type KubeClientShape,
-  type KubeObject,
-  type ResourceKind,
-} from "@cartographer/k8s"
+import { type K8sError, Kinds, type KubeClientShape, type KubeObject, type ResourceKind } from "@cartographer/k8s"
 import {
   convergedPlan,
   Engine,
@@ -33,7 +26,8 @@ import {
   withIntent,
 } from "@cartographer/reconciler"
 import { Names, toYaml, validateWorkspace } from "@cartographer/schema"
-import { Cause, Effect, Layer, Option, Schema, TextDiff } from "effect"
+import { Effect, Option, Schema, TextDiff } from "effect"
+import { kubeconfigOption, runWithClient } from "./Cluster.js"
 import { help, type Options } from "./Options.js"
 import { type FileOptions, type FileWorkspace, fileOptions, type InputIo, readCommandInput } from "./WorkspaceFiles.js"
 
@@ -44,14 +38,7 @@ interface DiffOptions extends FileOptions {
 
 const diffOptions: Options<DiffOptions> = {
   ...fileOptions,
-  kubeconfig: {
-    flag: "kubeconfig",
-    metavar: "file",
-    schema: Schema.String,
-    default: undefined,
-    defaultText: "$KUBECONFIG, in-cluster, ~/.kube/config",
-    doc: "kubeconfig",
-  },
+  kubeconfig: kubeconfigOption(),
   fieldManager: {
     flag: "field-manager",
     metavar: "m",
@@ -268,23 +255,16 @@ export const runDiff = async (argv: ReadonlyArray<string>, io: DiffIo): Promise<
   const { options, file } = input
   for (const error of [...file.errors, ...(file.empty === undefined ? [] : [file.empty])]) io.error(`${error}\n`)
   if (file.errors.length > 0 || file.empty !== undefined) return 2
-  const clientOptions = { userAgent: "cartographer-diff" }
-  const clientLayer =
-    options.kubeconfig === undefined
-      ? KubeClient.layerConfig(clientOptions)
-      : KubeClient.layerFromFile(options.kubeconfig, clientOptions)
-  const program = Effect.gen(function* () {
-    const client = yield* KubeClient
-    return yield* Effect.forEach(file.workspaces, (workspace) => diffWorkspace(client, workspace, options.fieldManager))
-  }).pipe(Effect.provide(Layer.fresh(clientLayer)))
-  const exit = await Effect.runPromiseExit(program)
-  if (exit._tag === "Failure") {
-    io.error(`cartographer diff: ${Cause.pretty(exit.cause)}\n`)
-    return 2
-  }
+  const results = await runWithClient(
+    "diff",
+    options.kubeconfig,
+    (client) => Effect.forEach(file.workspaces, (workspace) => diffWorkspace(client, workspace, options.fieldManager)),
+    io.error,
+  )
+  if (results === undefined) return 2
   let changed = false
   let failed = false
-  for (const result of exit.value) {
+  for (const result of results) {
     for (const d of result.diffs) {
       if (d.diff === "") continue
       changed = true

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
-import { databaseName, redisName, secretName, serverName, servicesName } from "../plan/names.js"
+import { databaseName, databaseVolumeName, redisName, secretName, serverName, servicesName } from "../plan/names.js"
 import type { SecretObservation } from "../plan/Observed.js"
 import { referencedSecrets } from "../plan/references.js"
 import type { Cache } from "./Cache.js"
@@ -47,6 +47,16 @@ export const makeView = (children: ChildCaches, ownWrites: OwnWrites): View => (
   },
 })
 
+/**
+ * Whether the database volume was created before the Workspace: a retained volume of an earlier Workspace of the same
+ * name, whose data the first migration must back up. Both times are RFC 3339 in UTC with seconds, as the API server
+ * writes them, so they compare as strings.
+ */
+const olderThan = (volume: Live<KubeObject> | undefined, workspaceCreated: string | undefined): boolean =>
+  volume?.metadata.creationTimestamp !== undefined &&
+  workspaceCreated !== undefined &&
+  volume.metadata.creationTimestamp < workspaceCreated
+
 /** Termination messages remembered at most, by Job uid: a bound on the memory of Jobs that failed long ago. */
 const maxCachedJobMessages = 1000
 
@@ -60,10 +70,10 @@ export const makeGather = (
   secretFacts: Cache<KubeObject>,
   watches: (namespace: string) => boolean,
 ) => {
-  /** Failed migration Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
+  /** Failed migration and backup Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
   const jobMessages = new Map<string, string>()
 
-  /** The termination message of a failed migration Job's pod, read once per Job (best effort). */
+  /** The termination message of a failed migration or backup Job's pod, read once per Job (best effort). */
   const terminationMessage = (job: Live<KubeObject>): Effect.Effect<string | undefined> => {
     const cached = jobMessages.get(job.metadata.uid)
     if (cached !== undefined) return Effect.succeed(cached === "" ? undefined : cached)
@@ -93,7 +103,8 @@ export const makeGather = (
       const jobs = view.owned("Job", key).filter((job) => mine(job) !== undefined)
       const messages = new Map<string, string>()
       for (const job of jobs) {
-        if (job.metadata.labels?.[labelKeys.component] !== "migration") continue
+        const component = job.metadata.labels?.[labelKeys.component]
+        if (component !== "migration" && component !== "backup") continue
         if (jobStateOf(job).state !== "failed") continue
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)
@@ -121,6 +132,10 @@ export const makeGather = (
         jobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
+        databaseVolumeRetained: olderThan(
+          view.get("PersistentVolumeClaim", { namespace, name: databaseVolumeName(names) }),
+          workspace.metadata.creationTimestamp,
+        ),
         referencedSecrets: [...secrets.values()],
         ...diagnosed,
       }

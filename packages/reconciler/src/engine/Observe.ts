@@ -156,13 +156,15 @@ export interface Children {
   readonly deployments: ReadonlyArray<Live<KubeObject>>
   readonly jobs: ReadonlyArray<Live<KubeObject>>
   readonly roles: ReadonlyArray<Live<KubeObject>>
-  /** Termination messages of failed migration Jobs' pods, by Job name, when the engine read them. */
+  /** Termination messages of failed migration and backup Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
   /** The Workspace's pods and the namespace's FailedMount Events, read while a workload is not ready. */
   readonly pods?: ReadonlyArray<Live<KubeObject>>
   readonly mountEvents?: ReadonlyArray<Live<KubeObject>>
   /** The Secrets the spec names that Cartographer does not make, when the engine read them (keys only). */
   readonly referencedSecrets?: ReadonlyArray<SecretObservation>
+  /** The database volume predates the Workspace (retained from an earlier one). */
+  readonly databaseVolumeRetained?: boolean
 }
 
 /** The attempt number a migration Job carries (absent on the first attempt). */
@@ -204,9 +206,12 @@ export const observedOf = (input: {
     if (labels[labelKeys.component] === "agent" && pool !== undefined)
       pools.push({ name: pool, ...workloadOf(deployment) })
   }
-  const jobs = children.jobs
-    .filter((job) => job.metadata.labels?.[labelKeys.component] === "migration")
-    .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
+  const jobsOf = (component: "migration" | "backup") =>
+    children.jobs
+      .filter((job) => job.metadata.labels?.[labelKeys.component] === component)
+      .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
+  const jobs = jobsOf("migration")
+  const backups = jobsOf("backup")
   const podProblems = podProblemsOf({
     deployments: children.deployments,
     pods: children.pods ?? [],
@@ -236,6 +241,8 @@ export const observedOf = (input: {
     redis: children.redis === undefined ? undefined : workloadOf(children.redis),
     services: children.services === undefined ? undefined : workloadOf(children.services),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
+    backupJobs: backups.length === 0 ? undefined : backups.sort(byName),
+    databaseVolumeRetained: children.databaseVolumeRetained === true ? true : undefined,
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,
     podProblems: podProblems.length === 0 ? undefined : podProblems,

@@ -118,6 +118,13 @@ export interface Observed {
   readonly services?: WorkloadObservation
   /** Migration Jobs of this Workspace (current and older hashes). */
   readonly migrationJobs?: ReadonlyArray<MigrationJobObservation>
+  /**
+   * The database volume predates the Workspace: it was retained from an earlier Workspace of the same name and holds
+   * its data, so even the first migration is backed up.
+   */
+  readonly databaseVolumeRetained?: boolean
+  /** Backup Jobs before migrations (`<ws>-orion-backup-<hash>`), observed as migration Jobs are. */
+  readonly backupJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
   /**

@@ -15,7 +15,7 @@
 import { Defaults } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
 import type { Container, PersistentVolumeClaim, Probe, Service, StatefulSet } from "./kube.js"
-import { labels, selectorLabels } from "./labels.js"
+import { type Component, labels, selectorLabels } from "./labels.js"
 import { databaseHeadlessName, databaseName, databaseVolumeName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
 import { podComponent } from "./placement.js"
@@ -51,23 +51,35 @@ const probe = (periodSeconds: number, failureThreshold: number): Probe => ({
   failureThreshold,
 })
 
-export const planDatabaseVolume = (ctx: PlanContext): PersistentVolumeClaim => {
-  const { storageQuota, storageClassName, database } = ctx.workflows
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
-    // Retained by default: without an owner reference, deleting the Workspace leaves the data, and a Workspace of the
-    // same name binds to it again.
-    metadata: metadata(ctx, databaseVolumeName(ctx), labels(ctx, "database"), {
-      owned: database.deleteVolumeWithWorkspace,
-    }),
-    spec: {
-      accessModes: ["ReadWriteOnce"],
-      ...(storageClassName === undefined ? {} : { storageClassName }),
-      resources: { requests: { storage: storageQuota } },
-    },
-  }
-}
+/**
+ * A volume that holds data: retained by default (without an owner reference, deleting the Workspace leaves it, and a
+ * Workspace of the same name binds to it again), never pruned.
+ */
+export const planRetainedVolume = (
+  ctx: PlanContext,
+  name: string,
+  component: Component,
+  size: string,
+  storageClassName: string | undefined,
+): PersistentVolumeClaim => ({
+  apiVersion: "v1",
+  kind: "PersistentVolumeClaim",
+  metadata: metadata(ctx, name, labels(ctx, component), { owned: ctx.workflows.database.deleteVolumeWithWorkspace }),
+  spec: {
+    accessModes: ["ReadWriteOnce"],
+    ...(storageClassName === undefined ? {} : { storageClassName }),
+    resources: { requests: { storage: size } },
+  },
+})
+
+export const planDatabaseVolume = (ctx: PlanContext): PersistentVolumeClaim =>
+  planRetainedVolume(
+    ctx,
+    databaseVolumeName(ctx),
+    "database",
+    ctx.workflows.storageQuota,
+    ctx.workflows.storageClassName,
+  )
 
 export const planDatabaseService = (ctx: PlanContext): Service =>
   planComponentService(ctx, databaseName(ctx), "database", { name: postgresPortName, port: databasePort })

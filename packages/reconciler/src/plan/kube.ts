@@ -221,6 +221,16 @@ export interface Job {
   readonly metadata: ObjectMeta
   readonly spec: {
     readonly backoffLimit: number
+    readonly podFailurePolicy?: {
+      readonly rules: ReadonlyArray<{
+        readonly action: "FailJob" | "Ignore" | "Count" | "FailIndex"
+        readonly onExitCodes: {
+          readonly containerName: string
+          readonly operator: "In" | "NotIn"
+          readonly values: ReadonlyArray<number>
+        }
+      }>
+    }
     readonly template: PodTemplateSpec
   }
 }

@@ -26,7 +26,7 @@ export const labelKeys = {
 export const managedBy = "cartographer"
 
 /** The value of `mlops.aigency.com/component` (and `app.kubernetes.io/component`). */
-export type Component = "secrets" | "database" | "server" | "services" | "migration" | "redis" | "agent"
+export type Component = "secrets" | "database" | "server" | "services" | "migration" | "backup" | "redis" | "agent"
 
 /** `app.kubernetes.io/name`: the software a component runs. */
 const software: Record<Component, string> = {
@@ -35,6 +35,7 @@ const software: Record<Component, string> = {
   server: "prefect",
   services: "prefect",
   migration: "prefect",
+  backup: "postgres",
   redis: "redis",
   agent: "prefect",
 }

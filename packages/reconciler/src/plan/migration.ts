@@ -22,6 +22,9 @@
  *   makes a new migration;
  * - no new attempt starts while the external database's Secret cannot be read (`databaseSecret.ts`): its pod would
  *   never start.
+ * - before migrating, the Job refuses a database whose schema is newer than the image's Prefect (`schemaGuard.ts`):
+ *   it fails at once and is not retried, the server stays held, the Workspace is `Degraded/DatabaseNewerThanImage`.
+ * - the backup before a migration (`backup.ts`) comes in front of this gate.
  */
 import type { EnvVar as SpecEnvVar } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
@@ -45,6 +48,7 @@ import {
   pullPolicy,
 } from "./podSecurity.js"
 import { defaultResources } from "./resources.js"
+import { type NewerSchema, parseNewerSchema, schemaGuardExitCode, schemaGuardScript } from "./schemaGuard.js"
 import { databasePort, databaseUrlRef, databaseUser } from "./secrets.js"
 
 /** Annotation on the server Deployment: the migration hash its current revision was rolled out after. */
@@ -85,7 +89,7 @@ export const databaseEnvAliases = ["PREFECT_API_DATABASE_CONNECTION_URL", "PREFE
  * Waits until the in-cluster Postgres accepts connections (any image with `pg_isready`: the database's own). Not used
  * for an external database: its host is inside the user's URL, and the Job's retries cover a short outage.
  */
-const waitForDatabase = (ctx: PlanContext): Container => ({
+export const waitForDatabase = (ctx: PlanContext): Container => ({
   name: "wait-for-database",
   image: postgresImage(ctx),
   imagePullPolicy: pullPolicy(ctx),
@@ -123,6 +127,15 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, att
   const component = podComponent(ctx, "migration")
   const spec: Job["spec"] = {
     backoffLimit: migrationBackoffLimit,
+    // A database newer than the image stays newer: fail at once rather than retry.
+    podFailurePolicy: {
+      rules: [
+        {
+          action: "FailJob",
+          onExitCodes: { containerName: "migrate", operator: "In", values: [schemaGuardExitCode] },
+        },
+      ],
+    },
     template: podTemplate(ctx, component, {
       ...prefectPod(ctx, component),
       // Never: each retry is a new pod, so the logs of every failed attempt stay readable.
@@ -133,8 +146,9 @@ export const planMigrationJob = (ctx: PlanContext, revision: ServerRevision, att
           name: "migrate",
           image: revision.image,
           imagePullPolicy: pullPolicy(ctx),
-          // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-          args: migrationArgs,
+          // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place. The guard execs the
+          // upgrade once it has found the database's schema known to the image.
+          args: ["python", "-c", schemaGuardScript(migrationArgs)],
           workingDir: prefectHome,
           env,
           ...envFromOf(server),
@@ -173,8 +187,11 @@ export type ServerRollout =
   /** Never migrated: the desired revision at 0 replicas. */
   | { readonly kind: "waiting" }
 
-/** `failed`: the latest attempt failed and the next one has not started yet. */
-export type MigrationState = "done" | "pending" | "running" | "failed"
+/**
+ * `failed`: the latest attempt failed and the next one has not started yet. `backingUp`/`backupFailed`: the backup
+ * before the migration (`backup.ts`) runs or failed; no migration Job yet.
+ */
+export type MigrationState = "done" | "pending" | "running" | "failed" | "backingUp" | "backupFailed"
 
 /** The latest failed attempt of a migration that has not succeeded yet. */
 export interface MigrationFailure {
@@ -197,6 +214,11 @@ export interface MigrationGate {
   readonly failure: MigrationFailure | undefined
   /** Seconds until the next attempt is due by the clock: the engine looks again then. */
   readonly requeueAfterSeconds: number | undefined
+  /** The Job refused to migrate: the database's schema is newer than the image's Prefect (never retried). */
+  readonly newerSchema?: NewerSchema | undefined
+  /** The backup Job before this migration, when it is part of the plan (`backup.ts`), and why it failed. */
+  readonly backupJob?: Job | undefined
+  readonly backupFailureMessage?: string | undefined
   readonly server: ServerRollout
 }
 
@@ -272,6 +294,20 @@ export const decideMigration = (
       held,
     )
   }
+  // A database newer than the image is not retried: only a change of the image (a new migration) can help.
+  const newerSchema = parseNewerSchema(latest.message)
+  if (newerSchema !== undefined)
+    return gate(
+      {
+        job: latestJob,
+        jobs: [latestJob],
+        state: "failed",
+        failure: failureOf(latest, undefined),
+        requeueAfterSeconds: undefined,
+        newerSchema,
+      },
+      held,
+    )
   const retry = decideRetry(latest, observed.now, inputs.secretChangedAt)
   const startNext = retry.due && !inputs.blocked
   return gate(

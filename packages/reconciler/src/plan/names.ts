@@ -14,6 +14,8 @@ export const serverName = (ctx: PlanContext): string => Names.serverName(ctx.nam
 export const redisName = (ctx: PlanContext): string => Names.redisName(ctx.name)
 export const servicesName = (ctx: PlanContext): string => Names.servicesName(ctx.name)
 export const migrationJobName = (ctx: PlanContext, hash: string): string => Names.migrationJobName(ctx.name, hash)
+export const backupJobName = (ctx: PlanContext, hash: string): string => Names.backupJobName(ctx.name, hash)
+export const backupVolumeName = (ctx: PlanContext): string => Names.backupVolumeName(ctx.name)
 export const agentName = (ctx: PlanContext, pool: string): string => Names.agentName(ctx.name, pool)
 
 /**

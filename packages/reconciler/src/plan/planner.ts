@@ -14,6 +14,7 @@ import {
   type WorkspaceStatus,
 } from "@cartographer/schema"
 import { generatesAuth } from "./auth.js"
+import { backsUp, planBackupVolume, withBackup } from "./backup.js"
 import { contextOf } from "./context.js"
 import {
   databaseNeedsRecreate,
@@ -60,10 +61,15 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
 
   const desired = desiredRevision(ctx)
   const secretProblem = databaseSecretProblem(ctx, observed)
-  const gate = decideMigration(ctx, desired, observed, {
-    blocked: secretProblem !== undefined,
-    secretChangedAt: databaseSecretChangedAt(ctx, observed),
-  })
+  const gate = withBackup(
+    ctx,
+    desired,
+    decideMigration(ctx, desired, observed, {
+      blocked: secretProblem !== undefined,
+      secretChangedAt: databaseSecretChangedAt(ctx, observed),
+    }),
+    observed,
+  )
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
   // Postgres stays while a held server still uses it (switching to an external database waits for its migration).
   const internalDatabase = usesInternalDatabase(ctx, desired) || usesInternalDatabase(ctx, serverRevision)
@@ -87,12 +93,14 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   if (internalDatabase) {
     apply.push(planDatabaseVolume(ctx), planDatabaseService(ctx), planDatabaseHeadlessService(ctx))
     if (!recreateDatabase) apply.push(planDatabaseStatefulSet(ctx))
+    if (backsUp(ctx, desired)) apply.push(planBackupVolume(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
   }
   if (redis) {
     apply.push(planRedisService(ctx), planRedisDeployment(ctx))
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
+  if (gate.backupJob !== undefined) apply.push(gate.backupJob)
   apply.push(...gate.jobs)
   const waiting = gate.server.kind === "waiting"
   apply.push(
@@ -136,6 +144,10 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       jobName: gate.job.metadata.name,
       image: desired.image,
       failure: gate.failure,
+      newerSchema: gate.newerSchema,
+      heldImage: gate.server.kind === "held" ? gate.server.revision.image : undefined,
+      backupJobName: gate.backupJob?.metadata.name,
+      backupFailureMessage: gate.backupFailureMessage,
       server: gate.server.kind,
       retriedOnChangeOf: workflows.database.external?.secretRef.name,
     },

@@ -22,7 +22,7 @@ import { plan } from "./planner.js"
 export interface ApplyOutcome {
   /** Whether every workload's pods become ready (default true). */
   readonly ready?: boolean
-  /** State of migration Jobs the `previous` observation does not already know (default `running`). */
+  /** State of migration and backup Jobs the `previous` observation does not already know (default `running`). */
   readonly migration?: JobState
   /** Observation the plan was made from: its Job states are kept (applying a Job does not change its status). */
   readonly previous?: Observed
@@ -54,6 +54,7 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
   const previous = outcome.previous
   let seen: Pick<Observed, "secret" | "database" | "server" | "redis" | "services"> = {}
   const jobs: Array<MigrationJobObservation> = []
+  const backups: Array<MigrationJobObservation> = []
   const pools: Array<PoolObservation> = []
   const rbacNamespaces = new Set<string>()
   for (const object of applied.apply) {
@@ -81,9 +82,12 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
       const pool = object.metadata.labels[labelKeys.pool]
       if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
     } else if (object.kind === "Job") {
-      const known = previous?.migrationJobs?.find((j) => j.name === object.metadata.name)
+      const backup = component === "backup"
+      const known = (backup ? previous?.backupJobs : previous?.migrationJobs)?.find(
+        (j) => j.name === object.metadata.name,
+      )
       const attempt = Number(object.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
-      jobs.push(
+      ;(backup ? backups : jobs).push(
         known ?? {
           name: object.metadata.name,
           state: outcome.migration ?? "running",
@@ -101,6 +105,7 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
     previousStatus: applied.status,
     ...seen,
     ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
+    ...(backups.length > 0 ? { backupJobs: backups } : {}),
     ...(pools.length > 0 ? { pools } : {}),
     ...(rbacNamespaces.size > 0 ? { rbacNamespaces: [...rbacNamespaces].sort() } : {}),
     // Not made by applying: the user's Secrets stay as they were.
@@ -121,8 +126,13 @@ export const convergedPlan = (workspace: Workspace, observed: Observed): Plan =>
     migration: "succeeded",
     ready: true,
   } as const
-  const first = plan(workspace, observed)
-  // Second plan: the migration succeeded, the server rolls out; third: everything ran and is ready.
-  const second = plan(workspace, observeApplied(first, outcome))
-  return plan(workspace, observeApplied(second, outcome))
+  // Each round applies the plan and lets every Job succeed: the backup, then the migration, then the server's
+  // rollout, until the plan applies what it applied before (at most five rounds: each step is one round).
+  let current = plan(workspace, observed)
+  for (let round = 0; round < 5; round++) {
+    const next = plan(workspace, observeApplied(current, outcome))
+    if (JSON.stringify(next.apply) === JSON.stringify(current.apply)) return next
+    current = next
+  }
+  return current
 }

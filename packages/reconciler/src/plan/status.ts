@@ -10,6 +10,7 @@
  * `lastTransitionTime` changes only when a condition's status flips; every condition carries `observedGeneration`.
  */
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
+import { type DataSafetyFacts, type DataSafetyReason, dataSafety, dataSafetyProgress } from "./dataSafetyStatus.js"
 import type { MigrationFailure, MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
 
@@ -21,6 +22,7 @@ export type ReadyReason =
   | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationFailed"
+  | DataSafetyReason
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
@@ -33,6 +35,8 @@ export type ProgressingReason =
   | "MigrationPending"
   | "MigrationRunning"
   | "MigrationFailed"
+  | DataSafetyReason
+  | "BackingUp"
   | "RollingOut"
   | "RolloutComplete"
 
@@ -42,6 +46,7 @@ export type DegradedReason =
   /** The external database's Secret does not exist or lacks the key. */
   | "DatabaseSecretMissing"
   | "MigrationFailed"
+  | DataSafetyReason
   | "RolloutStalled"
   /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
   | "PodsFailing"
@@ -86,7 +91,7 @@ export interface StatusFacts {
     readonly server: ServerRollout["kind"]
     /** The Secret whose change retries a failed migration at once (the external database's), if any. */
     readonly retriedOnChangeOf?: string | undefined
-  }
+  } & DataSafetyFacts
   /** Why the external database's Secret cannot be used (`databaseSecret.ts`). */
   readonly databaseSecretProblem?: string | undefined
   readonly server: WorkloadFacts
@@ -146,6 +151,8 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
       reason: "DatabaseSecretMissing",
       message: truncate(`The server starts once its database Secret can be read: ${facts.databaseSecretProblem}`),
     }
+  const unsafe = migration.server === "waiting" ? dataSafety(migration, "False") : undefined
+  if (unsafe !== undefined) return unsafe
   if (migration.server === "waiting")
     return migration.state === "failed" && migration.failure !== undefined
       ? {
@@ -196,6 +203,8 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
 
 export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReason> => {
   const { migration } = facts
+  const blocked = dataSafetyProgress(migration)
+  if (blocked !== undefined) return blocked
   if (migration.state === "failed")
     return {
       status: "False",
@@ -270,6 +279,8 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       reason: "SecretMissing",
       message: truncate(`${missingSecrets.join("; ")}. Pods that read it cannot start; create it.`),
     }
+  const unsafe = dataSafety(migration, "True")
+  if (unsafe !== undefined) return unsafe
   if (migration.failure !== undefined)
     return { status: "True", reason: "MigrationFailed", message: truncate(migrationFailedMessage(migration)) }
   const workloads = [

@@ -1,5 +1,6 @@
-// An image change migrates the database first: the new migration Job is created while the server keeps its image,
-// and the server rolls to the new image only after that Job completed. Order is read from the API server's audit
+// An image change backs the database up, then migrates it: the backup Job completes before the migration Job is
+// created, the new migration Job is created while the server keeps its image, and the server rolls to the new image
+// only after that Job completed. Order is read from the API server's audit
 // log and the Job's own completion time (tier cluster: kwok runs the Job's pod to completion).
 
 import { Kinds, type KubeObject } from "@cartographer/k8s"
@@ -28,7 +29,7 @@ const serverImage = (deployment: KubeObject) =>
 
 suite.tests("migrations", "300 seconds", (it) => {
   it.effect.skipIf(!podsRun())(
-    "on an image change creates the migration Job first and rolls the server only after it succeeded",
+    "on an image change backs up, then migrates, and rolls the server only after the migration succeeded",
     () =>
       Effect.gen(function* () {
         const admin = yield* Admin
@@ -63,6 +64,15 @@ suite.tests("migrations", "300 seconds", (it) => {
           (e) => e.objectRef?.resource === "deployments" && e.objectRef.name === server.name,
         )
         assert.isAtLeast(jobCreated, 0, "the operator created the new Job")
+        // The backup of the same hash was created before the migration Job (and pruned once the migration was done).
+        const backupCreated = writes.findIndex(
+          (e) =>
+            e.verb !== "delete" &&
+            e.objectRef?.resource === "jobs" &&
+            e.objectRef.name === `${name}-orion-backup-${newHash}`,
+        )
+        assert.isAtLeast(backupCreated, 0, "the operator created the backup Job")
+        assert.isBelow(backupCreated, jobCreated, "the backup Job is created before the migration Job")
         assert.isAbove(serverWrites.length, 0)
         const firstServerWrite = writes.indexOf(serverWrites[0] as (typeof writes)[number])
         assert.isAbove(firstServerWrite, jobCreated, "the server is written only after the Job was created")

@@ -158,22 +158,27 @@ const PersistentVolumes: ResourceKind = {
 }
 
 /**
- * A PersistentVolume pre-bound to a Workspace's database claim: the test cluster has no provisioner for kwok's nodes,
- * and the scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
+ * PersistentVolumes pre-bound to a Workspace's database claim and its backup claim: the test cluster has no provisioner
+ * for kwok's nodes, and the scheduler does not place a pod whose claim is unbound. Deleted when the scope closes.
  */
 export const provideVolume = (namespace: string, workspace: string) =>
   Effect.gen(function* () {
     const admin = yield* Admin
-    const name = `pv-${namespace}-${workspace}`.slice(0, 253)
-    const volume = preboundVolume({
-      name,
-      namespace,
-      claim: `${workspace}-orion-database-pvc`,
-      path: `/tmp/${name}`,
-      labels: { "cartographer.test/engine": "true" },
-    })
-    yield* admin.apply(PersistentVolumes, volume, { fieldManager: "engine-test" })
-    yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
+    for (const [suffix, claim] of [
+      ["", `${workspace}-orion-database-pvc`],
+      ["-backup", `${workspace}-orion-database-backup`],
+    ] as const) {
+      const name = `pv-${namespace}-${workspace}${suffix}`.slice(0, 253)
+      const volume = preboundVolume({
+        name,
+        namespace,
+        claim,
+        path: `/tmp/${name}`,
+        labels: { "cartographer.test/engine": "true" },
+      })
+      yield* admin.apply(PersistentVolumes, volume, { fieldManager: "engine-test" })
+      yield* Effect.addFinalizer(() => admin.delete(PersistentVolumes, { name }).pipe(Effect.ignore))
+    }
   }).pipe(Effect.orDie)
 
 /** The children every Workspace of samples/basic-workspace.yaml named `name` has once planned, by kind. */

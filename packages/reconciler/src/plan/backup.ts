@@ -1,0 +1,164 @@
+/**
+ * A backup before every migration of the in-cluster database (ADR 0010): the Job `<ws>-orion-backup-<hash>` runs
+ * before the migration Job of the same hash and writes a `pg_dump` (custom format, compressed: `pg_restore` reads it)
+ * to the volume `<ws>-orion-database-backup`, retained like the database volume. The migration Job is applied only once
+ * the backup succeeded; a failed backup stops the upgrade there (the server keeps running its current image) and the
+ * Workspace is `Degraded/BackupFailed` with the pod's output.
+ *
+ * When: before every migration of an upgrade (a server has run a migrated revision, so the database holds data), and
+ * before the first migration of a Workspace whose database volume predates it (retained from an earlier Workspace of
+ * the same name: the engine compares creation times). A new Workspace's first migration is not backed up. The Job
+ * itself checks once more, where the database is reachable: without Prefect's `alembic_version` table there is
+ * nothing to lose, and it succeeds without writing a file.
+ *
+ * Each file is named by time, the Prefect image whose schema it holds and that schema's revision, e.g.
+ * `20261207T093000Z-prefect-3.9.1-python3.12-91e2b8f3d6a4.dump`, written under a temporary name and renamed when
+ * complete; the oldest beyond `keep` are then deleted. Not for an external database: its operator backs it up.
+ */
+import { metadata, type PlanContext } from "./context.js"
+import { planRetainedVolume, postgresImage } from "./database.js"
+import type { Container, Job, PersistentVolumeClaim } from "./kube.js"
+import { labels } from "./labels.js"
+import {
+  type MigrationGate,
+  migrationHashLabel,
+  type ServerRevision,
+  usesInternalDatabase,
+  waitForDatabase,
+} from "./migration.js"
+import { backupJobName, backupVolumeName, databaseName, secretName } from "./names.js"
+import type { Observed } from "./Observed.js"
+import { podComponent } from "./placement.js"
+import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
+import { defaultResources } from "./resources.js"
+import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
+
+/** Where the backup volume is mounted in the backup pod. */
+export const backupMountPath = "/backup"
+
+/** The first word of a successful backup's termination message. */
+export const backupMarker = "cartographer/backup"
+
+/** Whether a migration of this revision is preceded by a backup: the in-cluster database, unless turned off. */
+export const backsUp = (ctx: PlanContext, revision: ServerRevision): boolean =>
+  ctx.workflows.database.backup.beforeMigration && usesInternalDatabase(ctx, revision)
+
+/** Retained as the database volume is: the backups matter most when the database is lost. */
+export const planBackupVolume = (ctx: PlanContext): PersistentVolumeClaim => {
+  const { storageQuota, storageClassName, database } = ctx.workflows
+  return planRetainedVolume(
+    ctx,
+    backupVolumeName(ctx),
+    "backup",
+    database.backup.volumeSize ?? storageQuota,
+    database.backup.storageClassName ?? storageClassName,
+  )
+}
+
+/**
+ * The backup's shell program (the postgres image's `sh`, `psql`, `pg_dump`). `SOURCE_IMAGE` names the Prefect image
+ * whose schema the database holds (the server's current image, or `none` before any server ran).
+ */
+const script = (keep: number) =>
+  [
+    "set -eu",
+    'q() { psql -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" -Atq -v ON_ERROR_STOP=1 -c "$1"; }',
+    `if [ "$(q "SELECT to_regclass('public.alembic_version') IS NOT NULL")" != t ]; then`,
+    `  echo "${backupMarker} none: the database holds no Prefect schema yet, nothing to back up" | tee /dev/termination-log`,
+    "  exit 0",
+    "fi",
+    `revision=$(q "SELECT string_agg(version_num, '+' ORDER BY version_num) FROM alembic_version")`,
+    // The image's tag, made safe for a file name: prefecthq/prefect:3.9.1-python3.12 → prefect-3.9.1-python3.12.
+    `source=$(printf '%s' "\${SOURCE_IMAGE##*/}" | tr -c 'A-Za-z0-9._-' '-')`,
+    'file="$(date -u +%Y%m%dT%H%M%SZ)-$source-$revision.dump"',
+    `pg_dump -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" -Fc -f "${backupMountPath}/.partial-$file"`,
+    `mv "${backupMountPath}/.partial-$file" "${backupMountPath}/$file"`,
+    // Names start with the time: sorted by name is sorted by age. Only complete files count.
+    `ls -1 ${backupMountPath} | grep '[.]dump$' | grep -v '^[.]' | sort | head -n -${keep} | while read -r old; do rm -f "${backupMountPath}/$old"; done`,
+    `size=$(wc -c < "${backupMountPath}/$file")`,
+    `echo "${backupMarker} file=$file bytes=$size" | tee /dev/termination-log`,
+  ].join("\n")
+
+/** The backup Job before the migration of `hash`; `sourceImage` is the image the server runs now. */
+export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: string | undefined): Job => {
+  const podLabels = labels(ctx, "backup")
+  const component = podComponent(ctx, "backup")
+  const backup: Container = {
+    name: "backup",
+    image: postgresImage(ctx),
+    imagePullPolicy: pullPolicy(ctx),
+    command: ["sh", "-c", script(ctx.workflows.database.backup.keep)],
+    env: [
+      { name: "DATABASE_HOST", value: databaseName(ctx) },
+      { name: "DATABASE_PORT", value: String(databasePort) },
+      { name: "DATABASE_USER", value: databaseUser },
+      { name: "DATABASE_NAME", value: databaseDb },
+      { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secretName(ctx), key: secretKeys.password } } },
+      { name: "SOURCE_IMAGE", value: sourceImage ?? "none" },
+      { name: "HOME", value: "/tmp" },
+    ],
+    resources: defaultResources.backup,
+    volumeMounts: [
+      { name: "backup", mountPath: backupMountPath },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+    // The image's `postgres` user: libpq looks the current user up.
+    securityContext: containerSecurity({ readOnlyRootFilesystem: true, runAsUser: imageServiceUid }),
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  }
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: metadata(ctx, backupJobName(ctx, hash), { ...podLabels, [migrationHashLabel]: hash }),
+    spec: {
+      // A database restarting, a slow volume: worth two more tries, 10 s and 20 s apart.
+      backoffLimit: 2,
+      template: podTemplate(ctx, component, {
+        // fsGroup makes the backup volume writable for the image's `postgres` user.
+        ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
+        restartPolicy: "Never",
+        initContainers: [waitForDatabase(ctx)],
+        containers: [backup],
+        volumes: [
+          { name: "backup", persistentVolumeClaim: { claimName: backupVolumeName(ctx) } },
+          { name: "tmp", emptyDir: {} },
+        ],
+      }),
+    },
+  }
+}
+
+/**
+ * Puts the backup in front of a migration gate that is not open: the migration Job is applied only once the backup Job
+ * of its hash has succeeded. A migration Job that exists already had its backup; a backup Job is then only kept (for
+ * its logs) while it exists and the migration is not done, never created again.
+ */
+export const withBackup = (
+  ctx: PlanContext,
+  revision: ServerRevision,
+  gate: MigrationGate,
+  observed: Observed,
+): MigrationGate => {
+  // Once the migration is done the backup Job is pruned (its file stays on the volume): kept, it would be planned
+  // with another source image than it was created with, and a Job's template cannot change.
+  if (!backsUp(ctx, revision) || gate.state === "done") return gate
+  // Data exists once a server ran a migrated revision (an upgrade), or on a volume retained from an earlier Workspace.
+  // A new database is not backed up: there is nothing to lose, and its first migration needs no backup volume bound.
+  if (gate.server.kind !== "held" && observed.databaseVolumeRetained !== true) return gate
+  const source = gate.server.kind === "held" ? gate.server.revision.image : undefined
+  const job = planBackupJob(ctx, gate.hash, source)
+  const seen = observed.backupJobs?.find((j) => j.name === job.metadata.name)
+  const keep: MigrationGate = seen === undefined ? gate : { ...gate, backupJob: job }
+  if (gate.state !== "pending" || seen?.state === "succeeded") return keep
+  const failed = seen?.state === "failed"
+  return {
+    ...gate,
+    jobs: [],
+    backupJob: job,
+    state: failed ? "backupFailed" : "backingUp",
+    failure: undefined,
+    requeueAfterSeconds: undefined,
+    newerSchema: undefined,
+    backupFailureMessage: failed ? (seen.message ?? "the backup Job failed") : undefined,
+  }
+}

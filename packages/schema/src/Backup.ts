@@ -1,0 +1,48 @@
+/**
+ * `spec.workflows.database.backup`: backups of the in-cluster Postgres (ADR 0010). Before every migration a Job
+ * writes a `pg_dump` of the database, when it holds a Prefect schema, to a volume of its own
+ * (`<ws>-orion-database-backup`), retained like the database volume; the migration waits for it.
+ */
+import { Effect, Schema } from "effect"
+import { positiveQuantity } from "./Quantity.js"
+
+export const backupDefaults = {
+  beforeMigration: true,
+  keep: 5,
+} as const
+
+const BackupVolumeSize = positiveQuantity({
+  description:
+    "Size of the backup volume `<workspace>-orion-database-backup` (a Kubernetes quantity). Default: the database " +
+    "volume's size (`spec.workflows.storageQuota`).",
+})
+
+export const DatabaseBackup = Schema.Struct({
+  beforeMigration: Schema.withDecodingDefaultKey<Schema.Boolean, never>(Effect.succeed(backupDefaults.beforeMigration))(
+    Schema.Boolean.annotate({
+      default: backupDefaults.beforeMigration,
+      description:
+        "Back the in-cluster database up (`pg_dump`) before every migration (a new `spec.workflows.image`), once it " +
+        "holds a Prefect schema. The migration waits for the backup; a failed backup stops the upgrade and the server " +
+        "keeps running its current image. Not for an external database.",
+    }),
+  ),
+  keep: Schema.withDecodingDefaultKey<Schema.Int, never>(Effect.succeed(backupDefaults.keep))(
+    // Annotated before the checks: an annotation after a filter belongs to that filter and is not emitted.
+    Schema.Int.annotate({
+      default: backupDefaults.keep,
+      description: "How many backup files the backup volume keeps; the oldest beyond that are deleted after a backup.",
+    }).check(
+      Schema.isGreaterThanOrEqualTo(1, { message: "must be at least 1" }),
+      Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }),
+    ),
+  ),
+  volumeSize: Schema.optionalKey(BackupVolumeSize),
+  storageClassName: Schema.optionalKey(
+    Schema.String.annotate({
+      description:
+        "Storage class of the backup volume. Default: the database volume's (`spec.workflows.storageClassName`).",
+    }).check(Schema.isMinLength(1, { message: "must not be empty" })),
+  ),
+}).annotate({ description: "Backups of the in-cluster database." })
+export type DatabaseBackup = typeof DatabaseBackup.Type
