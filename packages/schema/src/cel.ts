@@ -25,6 +25,41 @@ export const celFilter = <T>(check: Check<T>, rules: ReadonlyArray<CelRule>) =>
     toJsonSchema: () => ({ "x-kubernetes-validations": rules.map((r) => ({ ...r })) }) as never,
   })
 
+/** A rule on one field, as a Schema issue at that field and the CEL rule that is its twin. */
+export interface FieldRule<T> {
+  readonly issue: (value: T) => { readonly path: ReadonlyArray<PropertyKey>; readonly issue: string } | undefined
+  readonly rule: CelRule
+}
+
+/**
+ * "`field` applies only when a condition holds": refused when it is set and the condition (`holds`, and `cel` its CEL
+ * twin on the same node) is false. `reason` is the Schema issue; the CEL message is the field's name and the reason,
+ * unless `message` gives it.
+ */
+export const fieldOnlyWhen = <T>(options: {
+  readonly field: keyof T & string
+  readonly holds: (value: T) => boolean
+  readonly cel: string
+  readonly reason: string
+  readonly message?: string
+}): FieldRule<T> => {
+  const { field, holds, cel, reason } = options
+  return {
+    issue: (value) => (value[field] !== undefined && !holds(value) ? { path: [field], issue: reason } : undefined),
+    rule: {
+      rule: `!has(self.${field}) || ${cel}`,
+      message: options.message ?? `${field} ${reason}`,
+      fieldPath: `.${field}`,
+    },
+  }
+}
+
+/** `fieldOnlyWhen` as a filter on the struct that holds the field. */
+export const onlyWhen = <T>(options: Parameters<typeof fieldOnlyWhen<T>>[0]) => {
+  const { issue, rule } = fieldOnlyWhen(options)
+  return celFilter(issue, [rule])
+}
+
 /**
  * Items unique by the fields `keys` (a Kubernetes list-map): the decoder reports each duplicate at its index, and the
  * CRD marks the list `x-kubernetes-list-type: map` so that the API server refuses duplicates and server-side apply
