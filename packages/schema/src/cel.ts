@@ -34,21 +34,22 @@ export interface FieldRule<T> {
 /**
  * "`field` applies only when a condition holds": refused when it is set and the condition (`holds`, and `cel` its CEL
  * twin on the same node) is false. `reason` is the Schema issue; the CEL message is the field's name and the reason,
- * unless `message` gives it.
+ * or the reason alone with `fieldInMessage: false` (the rules written so before this helper, whose published
+ * messages stay as they are).
  */
 export const fieldOnlyWhen = <T>(options: {
   readonly field: keyof T & string
   readonly holds: (value: T) => boolean
   readonly cel: string
   readonly reason: string
-  readonly message?: string
+  readonly fieldInMessage?: boolean
 }): FieldRule<T> => {
   const { field, holds, cel, reason } = options
   return {
     issue: (value) => (value[field] !== undefined && !holds(value) ? { path: [field], issue: reason } : undefined),
     rule: {
       rule: `!has(self.${field}) || ${cel}`,
-      message: options.message ?? `${field} ${reason}`,
+      message: options.fieldInMessage === false ? reason : `${field} ${reason}`,
       fieldPath: `.${field}`,
     },
   }

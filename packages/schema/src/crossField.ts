@@ -5,8 +5,9 @@
  * objects.
  */
 import type { Schema } from "effect"
-import { basicAuthIssues } from "./BasicAuth.js"
-import { exposureIssues } from "./Exposure.js"
+import { basicAuthIssues, secretRefOnlyEnabled } from "./BasicAuth.js"
+import type { CelRule } from "./cel.js"
+import { exposureIssues, tlsSecretNameNeedsHost } from "./Exposure.js"
 import { redisIssues } from "./Redis.js"
 import type { Workflows } from "./Workspace.js"
 
@@ -24,28 +25,12 @@ export const workflowsIssues = (workflows: Workflows): Array<Schema.FilterIssue>
   ]
 }
 
-/** An `x-kubernetes-validations` entry. */
-interface CelRule {
-  readonly rule: string
-  readonly message: string
-  readonly fieldPath: string
-}
-
 /**
  * The CEL twins of the cross-field rules (`crossField.ts`), by the node they sit on. The API server applies defaults
  * before it validates, so `path` always has a value here, as it does for the decoder.
  */
 export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRule>]> = [
-  [
-    ["workflows", "server", "ingress"],
-    [
-      {
-        rule: "!has(self.tlsSecretName) || has(self.host)",
-        message: "needs ingress.host: a TLS certificate is served for a host name",
-        fieldPath: ".tlsSecretName",
-      },
-    ],
-  ],
+  [["workflows", "server", "ingress"], [tlsSecretNameNeedsHost.rule]],
   [
     ["workflows", "server"],
     [
@@ -56,16 +41,7 @@ export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRu
       },
     ],
   ],
-  [
-    ["workflows", "server", "basicAuth"],
-    [
-      {
-        rule: "!has(self.secretRef) || self.enabled",
-        message: "is only used with enabled: true (set it, or remove secretRef)",
-        fieldPath: ".secretRef",
-      },
-    ],
-  ],
+  [["workflows", "server", "basicAuth"], [secretRefOnlyEnabled.rule]],
   [
     ["workflows", "redis"],
     ["image", "resources"].map((field) => ({
