@@ -8,7 +8,7 @@ import type { Schema } from "effect"
 import { basicAuthIssues, secretRefOnlyEnabled } from "./BasicAuth.js"
 import type { CelRule } from "./cel.js"
 import { exposureIssues, tlsSecretNameNeedsHost } from "./Exposure.js"
-import { redisIssues } from "./Redis.js"
+import { inClusterOnlyRules, redisIssues } from "./Redis.js"
 import type { Workflows } from "./Workspace.js"
 
 const under = (prefix: ReadonlyArray<PropertyKey>, issues: ReadonlyArray<Schema.FilterIssue>) =>
@@ -42,14 +42,7 @@ export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRu
     ],
   ],
   [["workflows", "server", "basicAuth"], [secretRefOnlyEnabled.rule]],
-  [
-    ["workflows", "redis"],
-    ["image", "resources"].map((field) => ({
-      rule: `!has(self.external) || !has(self.${field})`,
-      message: "is for the in-cluster Redis: remove it, or remove redis.external",
-      fieldPath: `.${field}`,
-    })),
-  ],
+  [["workflows", "redis"], inClusterOnlyRules.map((r) => r.rule)],
   [
     ["workflows", "redis", "external"],
     [
