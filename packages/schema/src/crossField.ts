@@ -2,7 +2,8 @@
  * The Workspace's cross-field rules beyond names (a TLS Secret without a host, two routes under different paths, …):
  * each concept states its own (`Exposure.ts`, `BasicAuth.ts`, `Redis.ts`), gathered here with their paths from the
  * document's root, and below, their CEL twins, which `crd.ts` gives the API server so that both refuse the same
- * objects.
+ * objects. They are not `celFilter`s (`cel.ts`) on their own structs because those structs have decoding defaults
+ * (`basicAuth.enabled`, `ingress.path`), and the CEL twin of a filter on such a struct would not reach the CRD.
  */
 import type { Schema } from "effect"
 import { basicAuthIssues, secretRefOnlyEnabled } from "./BasicAuth.js"
