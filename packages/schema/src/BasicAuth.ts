@@ -4,6 +4,7 @@
  * login page) sends it (`PREFECT_API_AUTH_STRING`). `/api/health` and `/api/ready` stay open, so probes keep working.
  */
 import { Schema } from "effect"
+import { fieldOnlyWhen } from "./cel.js"
 import { secretKeyRef, withDefault } from "./fields.js"
 
 /** The key of the auth string in a user's Secret, unless told otherwise (and in the Workspace's own Secret). */
@@ -31,8 +32,17 @@ export const BasicAuth = Schema.Struct({
 })
 export type BasicAuth = typeof BasicAuth.Type
 
+/** `secretRef` is read only with `enabled` (its CEL twin sits on `basicAuth`, see `crossField.ts`). */
+export const secretRefOnlyEnabled = fieldOnlyWhen<BasicAuth>({
+  field: "secretRef",
+  holds: (auth) => auth.enabled,
+  cel: "self.enabled",
+  reason: "is only used with enabled: true (set it, or remove secretRef)",
+  fieldInMessage: false,
+})
+
 /** Cross-field rules, at paths relative to `spec.workflows.server.basicAuth`. */
-export const basicAuthIssues = (auth: BasicAuth): Array<Schema.FilterIssue> =>
-  auth.secretRef !== undefined && !auth.enabled
-    ? [{ path: ["secretRef"], issue: "is only used with enabled: true (set it, or remove secretRef)" }]
-    : []
+export const basicAuthIssues = (auth: BasicAuth): Array<Schema.FilterIssue> => {
+  const issue = secretRefOnlyEnabled.issue(auth)
+  return issue === undefined ? [] : [issue]
+}

@@ -6,6 +6,7 @@
  * itself (`PREFECT_UI_SERVE_BASE`, `PREFECT_SERVER_API_BASE_PATH`), so the prefix must not be stripped on the way.
  */
 import { Schema } from "effect"
+import { fieldOnlyWhen } from "./cel.js"
 import { ObjectName, StringMap, withDefault } from "./fields.js"
 import { dns1123LabelPattern } from "./nameRules.js"
 
@@ -118,6 +119,15 @@ export const HttpRoute = Schema.Struct({
 })
 export type HttpRoute = typeof HttpRoute.Type
 
+/** A TLS Secret without a host (its CEL twin sits on `ingress`, see `crossField.ts`). */
+export const tlsSecretNameNeedsHost = fieldOnlyWhen<Ingress>({
+  field: "tlsSecretName",
+  holds: (ingress) => ingress.host !== undefined,
+  cel: "has(self.host)",
+  reason: "needs ingress.host: a TLS certificate is served for a host name",
+  fieldInMessage: false,
+})
+
 /** The cross-field rules of the server's exposure, as Schema issues at paths relative to `spec.workflows.server`. */
 export const exposureIssues = (server: {
   readonly ingress?: Ingress | undefined
@@ -125,11 +135,8 @@ export const exposureIssues = (server: {
 }): Array<Schema.FilterIssue> => {
   const issues: Array<Schema.FilterIssue> = []
   const { ingress, httpRoute } = server
-  if (ingress?.tlsSecretName !== undefined && ingress.host === undefined)
-    issues.push({
-      path: ["ingress", "tlsSecretName"],
-      issue: "needs ingress.host: a TLS certificate is served for a host name",
-    })
+  const tls = ingress === undefined ? undefined : tlsSecretNameNeedsHost.issue(ingress)
+  if (tls !== undefined) issues.push({ path: ["ingress", ...tls.path], issue: tls.issue })
   if (ingress !== undefined && httpRoute !== undefined && ingress.path !== httpRoute.path)
     issues.push({
       path: ["httpRoute", "path"],

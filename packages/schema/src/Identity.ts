@@ -5,7 +5,7 @@
  * team manages itself.
  */
 import { Schema } from "effect"
-import { celFilter } from "./cel.js"
+import { notWith } from "./cel.js"
 import { SubdomainName } from "./Scheduling.js"
 
 export const PoolServiceAccount = Schema.Struct({
@@ -32,22 +32,10 @@ export const PoolServiceAccount = Schema.Struct({
       "name of an existing one. By default a `kubernetes` pool gets its own ServiceAccount and a `process` pool none.",
   })
   .check(
-    celFilter(
-      (sa) =>
-        sa.name !== undefined && sa.annotations !== undefined
-          ? {
-              path: ["annotations"],
-              issue: "must not be set with name: Cartographer does not change a ServiceAccount it did not create",
-            }
-          : undefined,
-      [
-        {
-          rule: "!has(self.name) || !has(self.annotations)",
-          message:
-            "annotations must not be set with name: Cartographer does not change a ServiceAccount it did not create",
-          fieldPath: ".annotations",
-        },
-      ],
-    ),
+    notWith({
+      field: "annotations",
+      other: "name",
+      reason: "must not be set with name: Cartographer does not change a ServiceAccount it did not create",
+    }),
   )
 export type PoolServiceAccount = typeof PoolServiceAccount.Type

@@ -4,6 +4,7 @@
  * worker-channel cleanup queue all live there instead of in each server process's memory.
  */
 import { Schema } from "effect"
+import { fieldNotWith } from "./cel.js"
 import * as Defaults from "./defaults.js"
 import { Image, NonEmptyString, NonNegativeInt, secretKeyRef, withDefault } from "./fields.js"
 import { Resources } from "./Resources.js"
@@ -70,14 +71,21 @@ export const RedisSpec = Schema.Struct({
 })
 export type RedisSpec = typeof RedisSpec.Type
 
+/** The fields of the in-cluster Redis, refused with `external` (their CEL twins sit on `redis`, see `crossField.ts`). */
+export const inClusterOnlyRules = (["image", "resources"] as const).map((field) =>
+  fieldNotWith<RedisSpec>({
+    field,
+    other: "external",
+    reason: "is for the in-cluster Redis: remove it, or remove redis.external",
+    fieldInMessage: false,
+  }),
+)
+
 /** Cross-field rules, at paths relative to `spec.workflows.redis`. */
 export const redisIssues = (redis: RedisSpec): Array<Schema.FilterIssue> => {
   const external = redis.external
   if (external === undefined) return []
-  const issues: Array<Schema.FilterIssue> = []
-  for (const field of ["image", "resources"] as const)
-    if (redis[field] !== undefined)
-      issues.push({ path: [field], issue: "is for the in-cluster Redis: remove it, or remove redis.external" })
+  const issues: Array<Schema.FilterIssue> = inClusterOnlyRules.flatMap((rule) => rule.issue(redis) ?? [])
   if (external.db === external.docketDb)
     issues.push({
       path: ["external", "docketDb"],

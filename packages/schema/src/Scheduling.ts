@@ -8,7 +8,7 @@
  * rules of selectors and tolerations, label syntax. Their CEL twins stay within the CRD's cost budget (`cel.ts`).
  */
 import { Schema } from "effect"
-import { type CelRule, celFilter, uniqueBy } from "./cel.js"
+import { type CelRule, celFilter, fieldOnlyWhen, onlyWhen, uniqueBy } from "./cel.js"
 import {
   dns1123LabelPattern,
   labelValuePattern,
@@ -62,6 +62,15 @@ export const labelMap = (description: string) =>
 
 // ---- tolerations ------------------------------------------------------------------------------------------------
 
+const tolerationSecondsOnlyNoExecute = fieldOnlyWhen<{ readonly tolerationSeconds?: number; readonly effect?: string }>(
+  {
+    field: "tolerationSeconds",
+    holds: (t) => t.effect === "NoExecute",
+    cel: "(has(self.effect) && self.effect == 'NoExecute')",
+    reason: "applies only to effect NoExecute",
+  },
+)
+
 const tolerationRules: ReadonlyArray<CelRule> = [
   {
     rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
@@ -73,11 +82,7 @@ const tolerationRules: ReadonlyArray<CelRule> = [
     message: "a toleration without a key must have operator Exists (it then tolerates every taint)",
     fieldPath: ".operator",
   },
-  {
-    rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
-    message: "tolerationSeconds applies only to effect NoExecute",
-    fieldPath: ".tolerationSeconds",
-  },
+  tolerationSecondsOnlyNoExecute.rule,
 ]
 
 export const Toleration = Schema.Struct({
@@ -110,9 +115,7 @@ export const Toleration = Schema.Struct({
           path: ["operator"],
           issue: "a toleration without a key must have operator Exists (it then tolerates every taint)",
         }
-      if (t.tolerationSeconds !== undefined && t.effect !== "NoExecute")
-        return { path: ["tolerationSeconds"], issue: "applies only to effect NoExecute" }
-      return undefined
+      return tolerationSecondsOnlyNoExecute.issue(t)
     }, tolerationRules),
   )
 export type Toleration = typeof Toleration.Type
@@ -270,19 +273,12 @@ const TopologySpreadConstraint = Schema.Struct({
 })
   .annotate({ description: "A topology spread constraint, as in a Kubernetes pod spec." })
   .check(
-    celFilter(
-      (c) =>
-        c.minDomains !== undefined && c.whenUnsatisfiable !== "DoNotSchedule"
-          ? { path: ["minDomains"], issue: "applies only to whenUnsatisfiable DoNotSchedule" }
-          : undefined,
-      [
-        {
-          rule: "!has(self.minDomains) || self.whenUnsatisfiable == 'DoNotSchedule'",
-          message: "minDomains applies only to whenUnsatisfiable DoNotSchedule",
-          fieldPath: ".minDomains",
-        },
-      ],
-    ),
+    onlyWhen({
+      field: "minDomains",
+      holds: (c) => c.whenUnsatisfiable === "DoNotSchedule",
+      cel: "self.whenUnsatisfiable == 'DoNotSchedule'",
+      reason: "applies only to whenUnsatisfiable DoNotSchedule",
+    }),
   )
 export type TopologySpreadConstraint = typeof TopologySpreadConstraint.Type
 

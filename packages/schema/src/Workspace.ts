@@ -9,7 +9,7 @@ import { Effect, Schema } from "effect"
 import { DatabaseBackup } from "./Backup.js"
 import { BasicAuth } from "./BasicAuth.js"
 import { Env } from "./Container.js"
-import { celFilter } from "./cel.js"
+import { onlyWhen } from "./cel.js"
 import { workflowsIssues } from "./crossField.js"
 import { PoolDisruptionBudget } from "./Disruption.js"
 import * as Defaults from "./defaults.js"
@@ -114,19 +114,12 @@ export const AgentPool = Schema.Struct({
   .annotate({ description: "A pool of Prefect workers." })
   .check(
     mountsNameVolumes(),
-    celFilter(
-      (pool: { readonly type: PoolType; readonly jobTemplate?: unknown }) =>
-        pool.jobTemplate !== undefined && pool.type !== "kubernetes"
-          ? { path: ["jobTemplate"], issue: "applies only to type kubernetes: a process pool runs no Jobs" }
-          : undefined,
-      [
-        {
-          rule: "!has(self.jobTemplate) || self.type == 'kubernetes'",
-          message: "jobTemplate applies only to type kubernetes: a process pool runs no Jobs",
-          fieldPath: ".jobTemplate",
-        },
-      ],
-    ),
+    onlyWhen<{ readonly type: PoolType; readonly jobTemplate?: unknown }>({
+      field: "jobTemplate",
+      holds: (pool) => pool.type === "kubernetes",
+      cel: "self.type == 'kubernetes'",
+      reason: "applies only to type kubernetes: a process pool runs no Jobs",
+    }),
   )
 export type AgentPool = typeof AgentPool.Type
 

@@ -25,6 +25,64 @@ export const celFilter = <T>(check: Check<T>, rules: ReadonlyArray<CelRule>) =>
     toJsonSchema: () => ({ "x-kubernetes-validations": rules.map((r) => ({ ...r })) }) as never,
   })
 
+/** A rule on one field, as a Schema issue at that field and the CEL rule that is its twin. */
+export interface FieldRule<T> {
+  readonly issue: (value: T) => { readonly path: ReadonlyArray<PropertyKey>; readonly issue: string } | undefined
+  readonly rule: CelRule
+}
+
+interface FieldRuleOptions<T> {
+  readonly field: keyof T & string
+  /** The Schema issue at `field`. */
+  readonly reason: string
+  /**
+   * Whether the CEL message starts with the field's name (default true). The rules written without it before these
+   * helpers keep their published messages.
+   */
+  readonly fieldInMessage?: boolean
+}
+
+const fieldRule = <T>(options: FieldRuleOptions<T>, refused: (value: T) => boolean, rule: string): FieldRule<T> => {
+  const { field, reason } = options
+  return {
+    issue: (value) => (refused(value) ? { path: [field], issue: reason } : undefined),
+    rule: {
+      rule,
+      message: options.fieldInMessage === false ? reason : `${field} ${reason}`,
+      fieldPath: `.${field}`,
+    },
+  }
+}
+
+const asFilter = <T>({ issue, rule }: FieldRule<T>) => celFilter(issue, [rule])
+
+/**
+ * "`field` applies only when a condition holds": refused when it is set and the condition (`holds`, and `cel` its CEL
+ * twin on the same node) is false. CEL: `!has(self.<field>) || <cel>`.
+ */
+export const fieldOnlyWhen = <T>(
+  options: FieldRuleOptions<T> & { readonly holds: (value: T) => boolean; readonly cel: string },
+): FieldRule<T> =>
+  fieldRule(
+    options,
+    (value) => value[options.field] !== undefined && !options.holds(value),
+    `!has(self.${options.field}) || ${options.cel}`,
+  )
+
+/** `fieldOnlyWhen` as a filter on the struct that holds the field. */
+export const onlyWhen = <T>(options: Parameters<typeof fieldOnlyWhen<T>>[0]) => asFilter(fieldOnlyWhen(options))
+
+/** "`field` must not be set with `other`": refused when both are. CEL: `!has(self.<other>) || !has(self.<field>)`. */
+export const fieldNotWith = <T>(options: FieldRuleOptions<T> & { readonly other: keyof T & string }): FieldRule<T> =>
+  fieldRule(
+    options,
+    (value) => value[options.field] !== undefined && value[options.other] !== undefined,
+    `!has(self.${options.other}) || !has(self.${options.field})`,
+  )
+
+/** `fieldNotWith` as a filter on the struct that holds both fields. */
+export const notWith = <T>(options: Parameters<typeof fieldNotWith<T>>[0]) => asFilter(fieldNotWith(options))
+
 /**
  * Items unique by the fields `keys` (a Kubernetes list-map): the decoder reports each duplicate at its index, and the
  * CRD marks the list `x-kubernetes-list-type: map` so that the API server refuses duplicates and server-side apply

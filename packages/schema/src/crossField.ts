@@ -2,12 +2,14 @@
  * The Workspace's cross-field rules beyond names (a TLS Secret without a host, two routes under different paths, …):
  * each concept states its own (`Exposure.ts`, `BasicAuth.ts`, `Redis.ts`), gathered here with their paths from the
  * document's root, and below, their CEL twins, which `crd.ts` gives the API server so that both refuse the same
- * objects.
+ * objects. They are not `celFilter`s (`cel.ts`) on their own structs because those structs have decoding defaults
+ * (`basicAuth.enabled`, `ingress.path`), and the CEL twin of a filter on such a struct would not reach the CRD.
  */
 import type { Schema } from "effect"
-import { basicAuthIssues } from "./BasicAuth.js"
-import { exposureIssues } from "./Exposure.js"
-import { redisIssues } from "./Redis.js"
+import { basicAuthIssues, secretRefOnlyEnabled } from "./BasicAuth.js"
+import type { CelRule } from "./cel.js"
+import { exposureIssues, tlsSecretNameNeedsHost } from "./Exposure.js"
+import { inClusterOnlyRules, redisIssues } from "./Redis.js"
 import type { Workflows } from "./Workspace.js"
 
 const under = (prefix: ReadonlyArray<PropertyKey>, issues: ReadonlyArray<Schema.FilterIssue>) =>
@@ -24,28 +26,12 @@ export const workflowsIssues = (workflows: Workflows): Array<Schema.FilterIssue>
   ]
 }
 
-/** An `x-kubernetes-validations` entry. */
-interface CelRule {
-  readonly rule: string
-  readonly message: string
-  readonly fieldPath: string
-}
-
 /**
  * The CEL twins of the cross-field rules (`crossField.ts`), by the node they sit on. The API server applies defaults
  * before it validates, so `path` always has a value here, as it does for the decoder.
  */
 export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRule>]> = [
-  [
-    ["workflows", "server", "ingress"],
-    [
-      {
-        rule: "!has(self.tlsSecretName) || has(self.host)",
-        message: "needs ingress.host: a TLS certificate is served for a host name",
-        fieldPath: ".tlsSecretName",
-      },
-    ],
-  ],
+  [["workflows", "server", "ingress"], [tlsSecretNameNeedsHost.rule]],
   [
     ["workflows", "server"],
     [
@@ -56,24 +42,8 @@ export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRu
       },
     ],
   ],
-  [
-    ["workflows", "server", "basicAuth"],
-    [
-      {
-        rule: "!has(self.secretRef) || self.enabled",
-        message: "is only used with enabled: true (set it, or remove secretRef)",
-        fieldPath: ".secretRef",
-      },
-    ],
-  ],
-  [
-    ["workflows", "redis"],
-    ["image", "resources"].map((field) => ({
-      rule: `!has(self.external) || !has(self.${field})`,
-      message: "is for the in-cluster Redis: remove it, or remove redis.external",
-      fieldPath: `.${field}`,
-    })),
-  ],
+  [["workflows", "server", "basicAuth"], [secretRefOnlyEnabled.rule]],
+  [["workflows", "redis"], inClusterOnlyRules.map((r) => r.rule)],
   [
     ["workflows", "redis", "external"],
     [

@@ -11,32 +11,21 @@
  */
 
 import { serverAuthEnv } from "./auth.js"
-import { metadata, type PlanContext } from "./context.js"
+import type { PlanContext } from "./context.js"
 import { type MergedEnv, mergeEnv } from "./env.js"
 import { uiApiUrl } from "./exposure.js"
 import type { Container, Deployment, EnvVar, Probe, Service } from "./kube.js"
-import { labels, selectorLabels } from "./labels.js"
 import { metricsEnv, metricsEnvAliases, metricsServicePorts } from "./metrics.js"
 import { databaseEnvAliases, databaseUrlEnv, migrationHashAnnotation, type ServerRevision } from "./migration.js"
 import { blockRegistrationEnv, blockRegistrationEnvAliases } from "./migrationScript.js"
-import { envFromOf, withMounts, withVolumes } from "./mounts.js"
 import { serverName } from "./names.js"
 import { apiPath, serverPath } from "./paths.js"
-import { podComponent } from "./placement.js"
-import {
-  containerSecurity,
-  podTemplate,
-  prefectHome,
-  prefectPod,
-  prefectScratch,
-  pullPolicy,
-  uiBuildDir,
-  uiBuildVolume,
-} from "./podSecurity.js"
+import { prefectScratch, uiBuildDir, uiBuildVolume } from "./podSecurity.js"
 import { redisEnabled, redisEnv, redisEnvAliases } from "./redis.js"
 import { defaultResources, resourcesOr } from "./resources.js"
 import { retentionEnv, retentionEnvAliases } from "./retention.js"
 import { serverPort, serverPortName } from "./serverPorts.js"
+import { planServerProcessDeployment } from "./serverProcess.js"
 import { planComponentService } from "./service.js"
 
 /** Prefect's alternative spellings of the settings the server container gets. */
@@ -118,57 +107,36 @@ export interface ServerDeploymentInput {
 }
 
 export const planServerDeployment = (ctx: PlanContext, input: ServerDeploymentInput): Deployment => {
-  const component = podComponent(ctx, "server")
   const { server } = ctx.workflows
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: metadata(ctx, serverName(ctx), labels(ctx, "server"), {
-      ...(input.migrationHash === undefined ? {} : { annotations: { [migrationHashAnnotation]: input.migrationHash } }),
-    }),
-    spec: {
-      replicas: input.replicas,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selectorLabels(ctx, "server") },
-      strategy: { type: "RollingUpdate" },
-      template: podTemplate(ctx, component, {
-        ...prefectPod(ctx, component),
-        containers: [
-          {
-            name: "orion-server",
-            image: input.revision.image,
-            imagePullPolicy: pullPolicy(ctx),
-            // Arguments only: the image's entrypoint (tini, EXTRA_PIP_PACKAGES) stays in place.
-            args: [
-              "prefect",
-              "server",
-              "start",
-              "--host",
-              "0.0.0.0",
-              "--port",
-              String(serverPort),
-              "--log-level",
-              ctx.workflows.server.logLevel,
-              // Several replicas serve the API only; `<ws>-orion-services` runs the background services once.
-              ...(redisEnabled(ctx) ? ["--no-services"] : []),
-            ],
-            workingDir: prefectHome,
-            env: input.env,
-            ...envFromOf(server),
-            ports: [{ name: serverPortName, containerPort: serverPort, protocol: "TCP" }],
-            resources: resourcesOr(server.resources, defaultResources.server),
-            volumeMounts: withMounts(
-              [...prefectScratch.mounts, { name: uiBuildVolume, mountPath: uiBuildDir }],
-              server,
-            ),
-            securityContext: containerSecurity({ readOnlyRootFilesystem: true }),
-            ...serverProbes(ctx),
-          },
-        ],
-        volumes: withVolumes([...prefectScratch.volumes, { name: uiBuildVolume, emptyDir: {} }], server),
-      }),
+  return planServerProcessDeployment(ctx, {
+    component: "server",
+    name: serverName(ctx),
+    ...(input.migrationHash === undefined ? {} : { annotations: { [migrationHashAnnotation]: input.migrationHash } }),
+    replicas: input.replicas,
+    strategy: { type: "RollingUpdate" },
+    revision: input.revision,
+    env: input.env,
+    container: {
+      name: "orion-server",
+      args: [
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        String(serverPort),
+        "--log-level",
+        server.logLevel,
+        // Several replicas serve the API only; `<ws>-orion-services` runs the background services once.
+        ...(redisEnabled(ctx) ? ["--no-services"] : []),
+      ],
+      ports: [{ name: serverPortName, containerPort: serverPort, protocol: "TCP" }],
+      resources: resourcesOr(server.resources, defaultResources.server),
+      probes: serverProbes(ctx),
     },
-  }
+    volumes: [{ volume: { name: uiBuildVolume, emptyDir: {} }, mount: { name: uiBuildVolume, mountPath: uiBuildDir } }],
+  })
 }
 
 export const planServerService = (ctx: PlanContext): Service =>
