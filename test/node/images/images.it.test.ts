@@ -18,7 +18,7 @@ import { pollUntil } from "../../harness/network.js"
 import { launch, logTail, type ManagedProcess, ownedTempDir } from "../../harness/processes.js"
 import { type OciConfig, readArchive } from "./archive.js"
 import { type Containerd, type CtrResult, missingPrerequisites, startContainerd } from "./containerd.js"
-import { images, pauseReference, postgresMajor, prefectPins, toolboxReference } from "./images.js"
+import { images, pauseReference, postgresMajor, prefectPins, previousPrefectImage, toolboxReference } from "./images.js"
 
 const buildScript = fileURLToPath(new URL("./build-images.sh", import.meta.url))
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -154,11 +154,12 @@ describe("the images of the node tests", () => {
     await containerd?.stop()
   }, 120_000)
 
-  it("are built for every name the planner emits by default, the sandbox image, the proof tests' toolbox and the operator's", () => {
+  it("are built for every name the planner emits by default, the sandbox image, the proof tests' toolbox, the operator's and the previous Prefect", () => {
     expect([...archives.keys()].sort()).toEqual(
       [
         pauseReference,
         toolboxReference,
+        `docker.io/${previousPrefectImage}`,
         `docker.io/${Defaults.defaultPrefectImage}`,
         `docker.io/${Defaults.defaultKubernetesWorkerImage}`,
         `docker.io/library/${Defaults.defaultPostgresImage}`,
