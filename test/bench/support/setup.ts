@@ -15,6 +15,10 @@ const ok = async (
   return r
 }
 
+/**
+ * Creates namespace `name` with what the samples' comments ask for before they are applied: the external-database
+ * sample's Secret (`prefect-db`). Without it the operator rightly starts no migration for those Workspaces.
+ */
 export const createNamespace = async (api: RawApi, name: string): Promise<void> => {
   await ok(
     `create namespace ${name}`,
@@ -22,6 +26,20 @@ export const createNamespace = async (api: RawApi, name: string): Promise<void> 
       method: "POST",
       path: "/api/v1/namespaces",
       body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+    }),
+    [409],
+  )
+  await ok(
+    `create Secret ${name}/prefect-db`,
+    api.send({
+      method: "POST",
+      path: `/api/v1/namespaces/${name}/secrets`,
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "prefect-db" },
+        stringData: { "connection-url": "postgresql+asyncpg://prefect:unused@team-postgres.db.svc:5432/prefect" },
+      },
     }),
     [409],
   )
