@@ -7,38 +7,17 @@
 // the node) stops the next upgrade before any migration, and the server keeps running.
 import { execFile } from "node:child_process"
 import { readdir } from "node:fs/promises"
-import { join } from "node:path"
 import { promisify } from "node:util"
-import { afterAll, beforeAll, expect, it } from "vitest"
-import {
-  describeOnRealNode,
-  type KubeApi,
-  kubectl,
-  makeKubeApi,
-  type OperatorIdentity,
-  operatorIdentity,
-  pollUntil,
-  sharedControlPlane,
-  useNamespace,
-  useRealNode,
-} from "../harness/index.js"
-import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
+import { beforeAll, expect, it } from "vitest"
+import { describeOnRealNode, type KubeApi, kubectl } from "../harness/index.js"
 import { previousPrefectImage } from "../node/images/images.js"
-import {
-  componentLabel,
-  type Deployment,
-  environmentLabel,
-  type Job,
-  listChildren,
-  type Pod,
-  serviceUrl,
-} from "./cluster.js"
+import { componentLabel, type Deployment, environmentLabel, type Job, listChildren, type Pod } from "./cluster.js"
+import { minutes, useOperatorSuite } from "./operatorSuite.js"
 import { prefectApi } from "./prefect.js"
 
 const workspace = "upgrade"
 const env = `${environmentLabel}=${workspace}`
 const currentImage = "prefecthq/prefect:3.9.1-python3.12"
-const minutes = (n: number) => n * 60_000
 
 interface Condition {
   readonly type: string
@@ -50,39 +29,16 @@ interface Condition {
 const run = promisify(execFile)
 
 describeOnRealNode("changing a Workspace's Prefect image, on the real node: backups first, no downgrade", () => {
-  const namespace = useNamespace("e2e-upgrade")
-  useRealNode(namespace, { exclusive: true })
+  const suite = useOperatorSuite("e2e-upgrade")
+  const { namespace } = suite
   let api: KubeApi
-  let identity: OperatorIdentity
-  let operator: OperatorProcess
-
-  const until = <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = minutes(8)) =>
-    pollUntil(what, check, {
-      timeoutMs,
-      intervalMs: 2_000,
-      describe: async () => {
-        const state = await kubectl(["get", "pods,jobs,deployments,workspaces", "-n", namespace, "-o", "wide"])
-        return state.stdout + state.stderr
-      },
-    })
+  const until = <A>(what: string, check: () => Promise<A | undefined>) => suite.until(what, check, minutes(8))
   const conditions = async (): Promise<ReadonlyArray<Condition>> => {
     const got = await kubectl(["get", "workspace", workspace, "-n", namespace, "-o", "jsonpath={.status.conditions}"])
     return got.stdout === "" ? [] : (JSON.parse(got.stdout) as ReadonlyArray<Condition>)
   }
   const condition = async (type: string) => (await conditions()).find((c) => c.type === type)
-  const setImage = async (image: string) => {
-    const patched = await kubectl([
-      "patch",
-      "workspace",
-      workspace,
-      "-n",
-      namespace,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { workflows: { image } } }),
-    ])
-    expect(patched.code, patched.stderr).toBe(0)
-  }
+  const setImage = (image: string) => suite.patchWorkspace(workspace, "merge", { spec: { workflows: { image } } })
   const jobsOf = async (component: "backup" | "migration") =>
     listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=${component}`)
   const terminationMessages = async (job: string) => {
@@ -111,18 +67,9 @@ describeOnRealNode("changing a Workspace's Prefect image, on the real node: back
   const serverImage = async () => (await serverDeployment())?.spec.template.spec.containers[0]?.image
 
   beforeAll(async () => {
-    const { kubeConfig, workDir } = sharedControlPlane()
-    api = makeKubeApi(kubeConfig)
-    const labelled = await kubectl(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"])
-    expect(labelled.code, labelled.stderr).toBe(0)
-    identity = await operatorIdentity(namespace)
-    operator = await startOperatorProcess({
-      kubeconfigPath: identity.kubeconfigPath,
-      namespaces: [namespace],
-      logPath: join(workDir, `e2e-${namespace}-operator.log`),
-    })
-    const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], {
-      input: JSON.stringify({
+    api = suite.api()
+    await suite.apply(
+      JSON.stringify({
         apiVersion: "mlops.aigency.com/v1alpha1",
         kind: "Workspace",
         metadata: { name: workspace },
@@ -137,14 +84,8 @@ describeOnRealNode("changing a Workspace's Prefect image, on the real node: back
           },
         },
       }),
-    })
-    expect(applied.code, applied.stderr).toBe(0)
+    )
   }, minutes(5))
-
-  afterAll(async () => {
-    await operator?.stop()
-    await identity?.remove()
-  }, minutes(3))
 
   it(
     "migrates a new database with Prefect 3.9.1, without a backup (nothing to lose yet)",
@@ -201,9 +142,7 @@ describeOnRealNode("changing a Workspace's Prefect image, on the real node: back
       // Nothing rolled out: the server runs 3.9.1 still, Ready, and serves.
       expect(await serverImage()).toBe(currentImage)
       expect((await condition("Ready"))?.status).toBe("True")
-      const url = await until("the server has a Ready endpoint", () =>
-        serviceUrl(api, namespace, `${workspace}-orion-server`, "http-orion"),
-      )
+      const url = await suite.serverUrl(workspace)
       expect(await prefectApi(url).health()).toBe(true)
     },
     minutes(10),
