@@ -27,7 +27,7 @@ import {
   type Pod,
 } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, finalState, prefectApi } from "./prefect.js"
+import { deployAndRun, prefectApi } from "./prefect.js"
 import { type ExternalPostgres, externalPostgres } from "./teamStores.js"
 
 const workspace = "ext"
@@ -103,7 +103,11 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
   const runFlow = async (name: string) => {
     await suite.workerPolls(await serverUrl(), "default")
     const id = await deployAndRun(`${await serverUrl()}/api`, "default", name)
-    const run = await finalState(serverUrl, id, minutes(8))
+    const run = await until(
+      `flow run ${id} reaches a final state`,
+      async () => prefectApi(await serverUrl()).finishedFlowRun(id),
+      minutes(8),
+    )
     expect(run.state?.type, `${run.state?.message ?? ""}\n${await logs()}`).toBe("COMPLETED")
     return id
   }

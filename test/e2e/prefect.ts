@@ -4,7 +4,6 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { pollUntil } from "../harness/poll.js"
 import { run } from "../harness/processes.js"
 import { prefectVenv, venvBin } from "../prefect/index.js"
 
@@ -91,17 +90,6 @@ export const prefectApi = (baseUrl: string, auth?: string) => {
 
 /** States a flow run does not leave. */
 const finalStates: ReadonlyArray<string> = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
-
-/** The flow run once it is in a final state (polled through the server's API). */
-export const finalState = (baseUrl: () => Promise<string>, id: string, timeoutMs: number): Promise<FlowRun> =>
-  pollUntil(
-    `flow run ${id} reaches a final state`,
-    async () => {
-      const r = await prefectApi(await baseUrl()).flowRun(id)
-      return finalStates.includes(r.state?.type ?? "") ? r : undefined
-    },
-    { timeoutMs, intervalMs: 2_000 },
-  )
 
 const flowsDir = fileURLToPath(new URL("./flows", import.meta.url))
 

@@ -62,14 +62,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
   const completed: Array<string> = []
   const base = () => suite.endpoint(server, "http-orion")
   const finalState = (api: ReturnType<typeof prefectApi>, id: string) =>
-    until(
-      `flow run ${id} reaches a final state`,
-      async () => {
-        const r = await api.flowRun(id)
-        return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-      },
-      minutes(8),
-    )
+    until(`flow run ${id} reaches a final state`, () => api.finishedFlowRun(id), minutes(8))
 
   beforeAll(() => suite.apply(manifest), minutes(2))
 
