@@ -27,7 +27,7 @@ import {
   type Pod,
 } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { prefectApi } from "./prefect.js"
 import { type ExternalPostgres, externalPostgres } from "./teamStores.js"
 
 const workspace = "ext"
@@ -101,13 +101,8 @@ describeOnRealNode("a Workspace on an external PostgreSQL, run for real on the r
         | undefined
     )?.env?.find((e) => e.name === "PREFECT_SERVER_DATABASE_CONNECTION_URL")?.valueFrom?.secretKeyRef?.name
   const runFlow = async (name: string) => {
-    await suite.workerPolls(await serverUrl(), "default")
-    const id = await deployAndRun(`${await serverUrl()}/api`, "default", name)
-    const run = await until(
-      `flow run ${id} reaches a final state`,
-      async () => prefectApi(await serverUrl()).finishedFlowRun(id),
-      minutes(8),
-    )
+    const id = await suite.deployAndRun(await serverUrl(), "default", name)
+    const run = await suite.finishedFlowRun(await serverUrl(), id)
     expect(run.state?.type, `${run.state?.message ?? ""}\n${await logs()}`).toBe("COMPLETED")
     return id
   }

@@ -8,11 +8,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, expect, it } from "vitest"
 import { stringify } from "yaml"
-import { describeOnRealNode, kubectl, pollUntil, run } from "../harness/index.js"
+import { describeOnRealNode, kubectl, run } from "../harness/index.js"
 import { prefectVenv } from "../prefect/index.js"
 import { containerLogs } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
 
 const packageName = "cowsay"
 const packageVersion = "6.1"
@@ -148,27 +147,10 @@ describeOnRealNode("EXTRA_PIP_PACKAGES on a pool, on the real node", () => {
       const install = await containerLogs(namespace, selector, "extra-pip-packages")
       expect(install).toContain(`${packageName}==${packageVersion}`)
       const url = await suite.endpoint("extras-orion-server", "http-orion")
-      // Ready says the pods are; the worker creates its pool when it first polls, a moment later.
-      await suite.until("the worker polls its pool", async () =>
-        (
-          await prefectApi(url)
-            .workers("default")
-            .catch(() => [])
-        ).length > 0
-          ? true
-          : undefined,
-      )
-      const id = await deployAndRun(`${url}/api`, "default", "e2e-extra-packages", {
+      const id = await suite.deployAndRun(url, "default", "e2e-extra-packages", {
         parameters: { require: packageName },
       })
-      const flowRun = await pollUntil(
-        `flow run ${id} reaches a final state`,
-        async () => {
-          const r = await prefectApi(url).flowRun(id)
-          return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state?.type ?? "") ? r : undefined
-        },
-        { timeoutMs: minutes(6), intervalMs: 2_000 },
-      )
+      const flowRun = await suite.finishedFlowRun(url, id)
       expect(flowRun.state?.type, flowRun.state?.message ?? "").toBe("COMPLETED")
       expect(await containerLogs(namespace, selector, "agent")).toContain(
         `imported ${packageName} from /opt/cartographer/extra-packages/${packageName}`,

@@ -10,7 +10,7 @@ import { describeOnRealNode, kubectl } from "../harness/index.js"
 import { toolboxReference } from "../node/images.js"
 import { type Deployment, isReady, listChildren, type Pod } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { prefectApi } from "./prefect.js"
 
 const sample = fileURLToPath(new URL("../../samples/high-availability-workspace.yaml", import.meta.url))
 const workspace = "prod"
@@ -155,7 +155,7 @@ describeOnRealNode("samples/high-availability-workspace.yaml, run for real on th
     "completes flow runs, and loses none when a server pod is deleted while they run; the Workspace returns to Ready",
     async () => {
       const url = await base()
-      const first = await deployAndRun(`${url}/api`, "default", "e2e-ha")
+      const first = await suite.deployAndRun(url, "default", "e2e-ha")
       const api = prefectApi(url)
       const runs = [first, ...(await Promise.all([1, 2, 3].map(() => api.runDeployment("e2e-ha"))))]
       const [victim] = (await pods("server")).filter(isReady)

@@ -17,7 +17,7 @@ import {
   type Pod,
 } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { prefectApi } from "./prefect.js"
 
 const workspace = "fitted"
 const env = `${environmentLabel}=${workspace}`
@@ -208,10 +208,7 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
   it(
     "runs a flow of the kubernetes pool as a Job carrying the pool's jobTemplate, and the flow run COMPLETES",
     async () => {
-      await until("a worker of pool jobs is ONLINE", async () =>
-        (await (await server()).workers("jobs")).find((w) => w.status === "ONLINE"),
-      )
-      const id = await deployAndRun(`${await serverUrl()}/api`, "jobs", "e2e-fitted")
+      const id = await suite.deployAndRun(await serverUrl(), "jobs", "e2e-fitted")
       const job = await jobOf(id)
       const pod = job.spec.template.spec
       const container = pod.containers[0]
@@ -238,11 +235,7 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
       })
       const running = await jobPod(job)
       await until("the flow run's Job completes", () => completedJob(api, namespace, job.metadata.name), minutes(8))
-      const run = await until(
-        `flow run ${id} reaches a final state`,
-        async () => (await server()).finishedFlowRun(id),
-        minutes(8),
-      )
+      const run = await suite.finishedFlowRun(await serverUrl(), id)
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
       expect(
         (await api.get<PodDetail>(`/api/v1/namespaces/${namespace}/pods/${running.metadata.name}`)).spec.nodeName,
@@ -359,10 +352,7 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
           ? pool
           : undefined
       })
-      await until("a worker of pool jobs is ONLINE", async () =>
-        (await (await server()).workers("jobs")).find((w) => w.status === "ONLINE"),
-      )
-      const id = await deployAndRun(`${await serverUrl()}/api`, "jobs", "e2e-gpu")
+      const id = await suite.deployAndRun(await serverUrl(), "jobs", "e2e-gpu")
       const job = await jobOf(id)
       expect(job.spec.template.spec.containers[0]?.resources?.limits?.["nvidia.com/gpu"]).toBe("1")
       expect(job.spec.ttlSecondsAfterFinished).toBe(120)

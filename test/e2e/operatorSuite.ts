@@ -19,7 +19,7 @@ import {
 import { type OperatorProcess, startOperatorProcess } from "../local/operatorProcess.js"
 import { prefectVenv } from "../prefect/index.js"
 import { serviceUrl } from "./cluster.js"
-import { prefectApi } from "./prefect.js"
+import { type DeployOptions, deployAndRun, type FlowRun, prefectApi } from "./prefect.js"
 
 export const minutes = (n: number) => n * 60_000
 
@@ -42,10 +42,13 @@ export interface OperatorSuite {
   /** Workspace `workspace`'s server as the host reaches it (a Ready pod behind its Service), once there is one. */
   readonly serverUrl: (workspace: string) => Promise<string>
   /**
-   * Once a worker of `pool` has polled the server at `url`: Ready says the worker's pod is, but the worker creates its
-   * work pool when it first polls, a moment later, and a deployment to a pool that does not exist yet is refused.
+   * Deploys flows/hello.py to `pool` of the server at `url` as deployment `name` and starts one run, once a worker of
+   * the pool is ONLINE: Ready says the worker's pod is, but the worker creates its work pool when it first polls, a
+   * moment later, and a deployment to a pool that does not exist yet is refused. Resolves with the flow run's id.
    */
-  readonly workerPolls: (url: string, pool: string) => Promise<void>
+  readonly deployAndRun: (url: string, pool: string, name: string, options?: DeployOptions) => Promise<string>
+  /** The flow run `id` of the server at `url`, once it reaches a final state. */
+  readonly finishedFlowRun: (url: string, id: string, auth?: string) => Promise<FlowRun>
   /** Whether the Workspace's Ready condition is True. */
   readonly workspaceReady: (name: string) => Promise<boolean>
   /** A key of a Secret in the suite's namespace, decoded. */
@@ -145,20 +148,18 @@ export const useOperatorSuite = (prefix: string): OperatorSuite => {
       until("the server Service has a Ready endpoint", () =>
         serviceUrl(admin(), namespace, `${workspace}-orion-server`, "http-orion"),
       ),
-    workerPolls: async (url, pool) => {
-      await until(
-        `a worker of pool ${pool} polls the server`,
-        async () =>
-          (
-            await prefectApi(url)
-              .workers(pool)
-              .catch(() => [])
-          ).length > 0
-            ? true
-            : undefined,
-        minutes(3),
+    deployAndRun: async (url, pool, name, options = {}) => {
+      await until(`a worker of pool ${pool} is ONLINE`, async () =>
+        (
+          await prefectApi(url, options.auth)
+            .workers(pool)
+            .catch(() => [])
+        ).find((worker) => worker.status === "ONLINE"),
       )
+      return deployAndRun(`${url}/api`, pool, name, options)
     },
+    finishedFlowRun: (url, id, auth) =>
+      until(`flow run ${id} reaches a final state`, () => prefectApi(url, auth).finishedFlowRun(id), minutes(8)),
     workspaceReady: async (name) => {
       const ws = await admin().get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
         `/apis/mlops.aigency.com/v1alpha1/namespaces/${namespace}/workspaces/${name}`,

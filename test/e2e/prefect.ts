@@ -88,6 +88,15 @@ export const prefectApi = (baseUrl: string, auth?: string) => {
   }
 }
 
+/** How a flow is deployed: its pool's job variables, its parameters, the server's credentials. */
+export interface DeployOptions {
+  readonly jobVariables?: Record<string, unknown>
+  /** The flow's parameters (flows/hello.py's). */
+  readonly parameters?: Record<string, unknown>
+  /** The server's basic auth string, when it requires one. */
+  readonly auth?: string
+}
+
 /** States a flow run does not leave. */
 const finalStates: ReadonlyArray<string> = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
 
@@ -101,13 +110,7 @@ export const deployAndRun = async (
   apiUrl: string,
   pool: string,
   name: string,
-  options: {
-    readonly jobVariables?: Record<string, unknown>
-    /** The flow's parameters (flows/hello.py's). */
-    readonly parameters?: Record<string, unknown>
-    /** The server's basic auth string, when it requires one. */
-    readonly auth?: string
-  } = {},
+  options: DeployOptions = {},
 ): Promise<string> => {
   const { jobVariables = {}, parameters = {}, auth } = options
   const venv = await prefectVenv()

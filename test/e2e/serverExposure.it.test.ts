@@ -12,7 +12,7 @@ import { chromiumPath } from "./browser.js"
 import { openPage } from "./cdp.js"
 import { isComplete, type Job, listChildren, type Pod } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { basicAuthHeader, deployAndRun, prefectApi } from "./prefect.js"
+import { basicAuthHeader, prefectApi } from "./prefect.js"
 
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
 const workspace = "exposed"
@@ -61,8 +61,6 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
   /** The flow runs the suite completed: through the process pool, and as a kubernetes Job. */
   const completed: Array<string> = []
   const base = () => suite.endpoint(server, "http-orion")
-  const finalState = (api: ReturnType<typeof prefectApi>, id: string) =>
-    until(`flow run ${id} reaches a final state`, () => api.finishedFlowRun(id), minutes(8))
 
   beforeAll(() => suite.apply(manifest), minutes(2))
 
@@ -144,16 +142,12 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
     "completes a flow run through the process pool and one as a kubernetes Job that reads the auth string from the Secret",
     async () => {
       const url = await base()
-      const api = prefectApi(url, auth)
-      const processRun = await deployAndRun(`${url}/api`, "default", "e2e-auth-process", { auth })
-      const done = await finalState(api, processRun)
+      const processRun = await suite.deployAndRun(url, "default", "e2e-auth-process", { auth })
+      const done = await suite.finishedFlowRun(url, processRun, auth)
       expect(done.state?.type, done.state?.message ?? "").toBe("COMPLETED")
       completed.push(processRun)
 
-      await until("a worker of pool jobs is ONLINE", async () =>
-        (await api.workers("jobs")).find((w) => w.status === "ONLINE"),
-      )
-      const jobRun = await deployAndRun(`${url}/api`, "jobs", "e2e-auth-kubernetes", { auth })
+      const jobRun = await suite.deployAndRun(url, "jobs", "e2e-auth-kubernetes", { auth })
       const job = await until("the worker creates a Job for the flow run", async () => {
         const jobs = await suite.api().get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
         return jobs.items.find((j) => j.metadata.labels?.["prefect.io/flow-run-id"] === jobRun)
@@ -176,7 +170,7 @@ describeOnRealNode("a Workspace behind an Ingress with basic auth, run for real 
         },
         minutes(8),
       )
-      const ran = await finalState(api, jobRun)
+      const ran = await suite.finishedFlowRun(url, jobRun, auth)
       expect(ran.state?.type, ran.state?.message ?? "").toBe("COMPLETED")
       completed.push(jobRun)
     },

@@ -23,7 +23,7 @@ import {
   type Pod,
 } from "./cluster.js"
 import { minutes, useOperatorSuite } from "./operatorSuite.js"
-import { deployAndRun, prefectApi } from "./prefect.js"
+import { prefectApi } from "./prefect.js"
 
 const sample = fileURLToPath(new URL("../../samples/basic-workspace.yaml", import.meta.url))
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url))
@@ -171,12 +171,8 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
   it(
     "runs a flow deployed to the process pool to COMPLETED through the workspace's own worker",
     async () => {
-      const id = await deployAndRun(`${await serverUrl()}/api`, "default", "e2e-process")
-      const run = await until(
-        `flow run ${id} reaches a final state`,
-        async () => (await server()).finishedFlowRun(id),
-        minutes(8),
-      )
+      const id = await suite.deployAndRun(await serverUrl(), "default", "e2e-process")
+      const run = await suite.finishedFlowRun(await serverUrl(), id)
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
       expect(await workerLog("default")).toContain(id)
     },
@@ -211,10 +207,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       await patchWorkspace("json", [
         { op: "add", path: "/spec/workflows/agentPools/-", value: { name: "jobs", type: "kubernetes" } },
       ])
-      await until("a worker of pool jobs is ONLINE", async () =>
-        (await (await server()).workers("jobs")).find((w) => w.status === "ONLINE"),
-      )
-      const id = await deployAndRun(`${await serverUrl()}/api`, "jobs", "e2e-kubernetes")
+      const id = await suite.deployAndRun(await serverUrl(), "jobs", "e2e-kubernetes")
       const job = await until("the worker creates a Job for the flow run", async () => {
         const jobs = await api.get<{ items: Array<Job> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
         return jobs.items.find((j) => j.metadata.labels?.["prefect.io/flow-run-id"] === id)
@@ -222,11 +215,7 @@ describeOnRealNode("a Workspace from samples/basic-workspace.yaml, run for real 
       expect(job.metadata.namespace).toBe(namespace)
       // A real Job pod, from the -kubernetes image, admitted by the restricted profile and run by kubelet.
       await until("the flow run's Job completes", () => completedJob(api, namespace, job.metadata.name), minutes(8))
-      const run = await until(
-        `flow run ${id} reaches a final state`,
-        async () => (await server()).finishedFlowRun(id),
-        minutes(8),
-      )
+      const run = await suite.finishedFlowRun(await serverUrl(), id)
       expect(run.state?.type, run.state?.message ?? "").toBe("COMPLETED")
       const log = await workerLog("jobs")
       expect(log).toContain(id)
