@@ -13,6 +13,7 @@ export {
   startControlPlane,
   type Tier,
 } from "./controlPlane.js"
+export { effectSuite, type SuiteTest } from "./effectSuite.js"
 export { fakeNodeAnnotation } from "./fakeNodes.js"
 export { gatewayApiModule, installHttpRouteCrd } from "./gatewayApi.js"
 export { ApiError, type KubeApi, makeKubeApi, type WatchEvent } from "./kubeApi.js"
@@ -41,6 +42,7 @@ export {
 export { type Release, type ReleaseOptions, runRelease, unpackRelease } from "./release.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
 export {
+  auditedRequests,
   auditSettled,
   describeOnRealNode,
   kubectl,

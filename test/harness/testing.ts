@@ -6,7 +6,7 @@ import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-nod
 import { afterAll, beforeAll, describe, inject, it } from "vitest"
 import { realNodeTaint } from "../node/kubelet.js"
 import { type Lock, lock } from "../node/locks.js"
-import { auditSentinel } from "./audit.js"
+import { type AuditEvent, type AuditFilter, auditSentinel, readAudit } from "./audit.js"
 import type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
 import { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
@@ -151,4 +151,10 @@ export const auditSettled = (): Promise<void> => {
   return auditSentinel(sharedControlPlane().auditLogPath, ({ name }) =>
     core.readNamespacedConfigMap({ namespace: "default", name }).catch(() => undefined),
   )
+}
+
+/** The requests of the run's audit log that `filter` matches, once it holds every request completed before the call. */
+export const auditedRequests = async (filter: AuditFilter): Promise<ReadonlyArray<AuditEvent>> => {
+  await auditSettled()
+  return readAudit(sharedControlPlane().auditLogPath, filter)
 }

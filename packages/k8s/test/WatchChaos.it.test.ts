@@ -2,8 +2,8 @@
 // concurrently. These faults run on a PRIVATE control plane (tier "api") started by this file: restarting the
 // shared one would disturb every other suite, and the shared control plane's restart/compact methods live in the
 // global-setup process, out of reach of test workers.
-import { type ControlPlane, eventually, startControlPlane } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { type ControlPlane, effectSuite, eventually, startControlPlane } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Metric, Random, Ref, Stream } from "effect"
 import { type K8sError, Kinds, KubeClient, type KubeObject, type Live, Watch } from "../src/index.js"
 import { type Mirror, mirror } from "./support.js"
@@ -78,148 +78,113 @@ const compact = PrivateControlPlane.use((cp) => Effect.promise(() => cp.compactE
  */
 const restartCompacted = PrivateControlPlane.use((cp) => Effect.promise(() => cp.restartApiServer(cp.compactEtcd)))
 
-layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("Watch across API server faults", (it) => {
-  it.effect(
-    "keeps what a consumer applies equal to the server across an API server restart, with concurrent writes",
-    () =>
-      Effect.gen(function* () {
-        const failuresBefore = yield* counter(Watch.metrics.failures)
-        const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
-        yield* store.synced
-        const writers = yield* startWriters
-        yield* Effect.sleep("2 seconds")
-        yield* restart
-        yield* Effect.sleep("3 seconds")
-        yield* Fiber.interrupt(writers.fiber)
-        assert.isAbove(yield* Ref.get(writers.writes), 50)
-        const count = yield* eventually(mirrorMatchesServer(store), "60 seconds")
-        assert.isAbove(count, 0)
-        assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 1, "the restart broke the watch")
-      }),
-    { timeout: 180_000 },
-  )
+effectSuite(KubeClient, environment)("Watch across API server faults", "300 seconds", (test) => {
+  test("keeps what a consumer applies equal to the server across an API server restart, with concurrent writes", function* () {
+    const failuresBefore = yield* counter(Watch.metrics.failures)
+    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
+    yield* store.synced
+    const writers = yield* startWriters
+    yield* Effect.sleep("2 seconds")
+    yield* restart
+    yield* Effect.sleep("3 seconds")
+    yield* Fiber.interrupt(writers.fiber)
+    assert.isAbove(yield* Ref.get(writers.writes), 50)
+    const count = yield* eventually(mirrorMatchesServer(store), "60 seconds")
+    assert.isAbove(count, 0)
+    assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 1, "the restart broke the watch")
+  })
 
-  it.effect(
-    "keeps what a consumer applies equal to the server across etcd compaction, with concurrent writes",
-    () =>
-      Effect.gen(function* () {
-        const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
-        yield* store.synced
-        const writers = yield* startWriters
-        yield* Effect.sleep("1 second")
-        yield* compact
-        yield* Effect.sleep("1 second")
-        yield* compact
-        yield* Effect.sleep("1 second")
-        yield* Fiber.interrupt(writers.fiber)
-        yield* eventually(mirrorMatchesServer(store), "60 seconds")
-      }),
-    { timeout: 180_000 },
-  )
+  test("keeps what a consumer applies equal to the server across etcd compaction, with concurrent writes", function* () {
+    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
+    yield* store.synced
+    const writers = yield* startWriters
+    yield* Effect.sleep("1 second")
+    yield* compact
+    yield* Effect.sleep("1 second")
+    yield* compact
+    yield* Effect.sleep("1 second")
+    yield* Fiber.interrupt(writers.fiber)
+    yield* eventually(mirrorMatchesServer(store), "60 seconds")
+  })
 
-  it.effect(
-    "relists after 410 Gone when compaction and a restart erase its resume point, losing nothing",
-    () =>
-      Effect.gen(function* () {
-        const expiredBefore = yield* counter(Watch.metrics.expired)
-        const listsBefore = yield* counter(Watch.metrics.lists)
-        const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
-        yield* store.synced
-        const writers = yield* startWriters
-        yield* Effect.sleep("1 second")
-        yield* restartCompacted
-        yield* Effect.sleep("3 seconds")
-        yield* Fiber.interrupt(writers.fiber)
-        yield* eventually(mirrorMatchesServer(store), "60 seconds")
-        assert.isAtLeast((yield* counter(Watch.metrics.expired)) - expiredBefore, 1, "the resume got 410 Gone")
-        assert.isAtLeast((yield* counter(Watch.metrics.lists)) - listsBefore, 2, "initial list + relist")
-      }),
-    { timeout: 180_000 },
-  )
+  test("relists after 410 Gone when compaction and a restart erase its resume point, losing nothing", function* () {
+    const expiredBefore = yield* counter(Watch.metrics.expired)
+    const listsBefore = yield* counter(Watch.metrics.lists)
+    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
+    yield* store.synced
+    const writers = yield* startWriters
+    yield* Effect.sleep("1 second")
+    yield* restartCompacted
+    yield* Effect.sleep("3 seconds")
+    yield* Fiber.interrupt(writers.fiber)
+    yield* eventually(mirrorMatchesServer(store), "60 seconds")
+    assert.isAtLeast((yield* counter(Watch.metrics.expired)) - expiredBefore, 1, "the resume got 410 Gone")
+    assert.isAtLeast((yield* counter(Watch.metrics.lists)) - listsBefore, 2, "initial list + relist")
+  })
 
-  it.effect(
-    "synthesizes DELETED for objects deleted while the stream could not watch",
-    () =>
-      Effect.gen(function* () {
-        const client = yield* KubeClient
-        for (let i = 0; i < 5; i++) {
-          yield* client.apply(Kinds.ConfigMap, {
-            metadata: { name: `vanish-${i}`, namespace, labels: { vanish: "yes" } },
-          })
-        }
-        const deletesBefore = yield* counter(Watch.metrics.synthesizedDeletes)
-        const seen = yield* Ref.make<ReadonlyArray<string>>([])
-        // A slow reconnect (20 s from the dropped connection, no jitter) leaves a window after the restart in which
-        // the stream is not watching. It must outlast the restart itself: with 5 s, a restart that took about as long
-        // on a loaded machine let the stream relist before the deletions, which it then saw as plain events.
-        yield* Watch.watch(Kinds.ConfigMap, {
-          namespace,
-          labelSelector: "vanish=yes",
-          backoff: { initial: "20 seconds", jitter: 0 },
-        }).pipe(
-          Stream.runForEach((event) =>
-            Ref.update(seen, (all) => [
-              ...all,
-              event.type === "SYNCED" ? "SYNCED" : `${event.type} ${event.object.metadata.name}`,
-            ]),
-          ),
-          Effect.forkScoped,
-        )
-        yield* eventually(
-          Ref.get(seen).pipe(
-            Effect.flatMap((all) => (all.includes("SYNCED") ? Effect.void : Effect.fail("not synced"))),
-          ),
-        )
-        // Compaction + restart: the server's history no longer covers the stream's resume point, so the deletions
-        // made in the window can only be learned from a relist.
-        yield* restartCompacted
-        for (let i = 0; i < 5; i++) yield* client.delete(Kinds.ConfigMap, { namespace, name: `vanish-${i}` })
-        const all = yield* eventually(
-          Ref.get(seen).pipe(
-            Effect.flatMap((all) =>
-              all.filter((e) => e.startsWith("DELETED")).length >= 5
-                ? Effect.succeed(all)
-                : Effect.fail(all.join(", ")),
-            ),
-          ),
-          "60 seconds",
-        )
-        assert.deepStrictEqual(
-          all.filter((e) => e.startsWith("DELETED")).sort(),
-          Array.from({ length: 5 }, (_, i) => `DELETED vanish-${i}`),
-          "each deletion exactly once",
-        )
-        assert.strictEqual(all.filter((e) => e === "SYNCED").length, 2, "initial list + relist")
-        assert.isAtLeast(
-          (yield* counter(Watch.metrics.synthesizedDeletes)) - deletesBefore,
-          1,
-          "the relist made them up",
-        )
-      }),
-    { timeout: 180_000 },
-  )
+  test("synthesizes DELETED for objects deleted while the stream could not watch", function* (client) {
+    for (let i = 0; i < 5; i++) {
+      yield* client.apply(Kinds.ConfigMap, {
+        metadata: { name: `vanish-${i}`, namespace, labels: { vanish: "yes" } },
+      })
+    }
+    const deletesBefore = yield* counter(Watch.metrics.synthesizedDeletes)
+    const seen = yield* Ref.make<ReadonlyArray<string>>([])
+    // A slow reconnect (20 s from the dropped connection, no jitter) leaves a window after the restart in which
+    // the stream is not watching. It must outlast the restart itself: with 5 s, a restart that took about as long
+    // on a loaded machine let the stream relist before the deletions, which it then saw as plain events.
+    yield* Watch.watch(Kinds.ConfigMap, {
+      namespace,
+      labelSelector: "vanish=yes",
+      backoff: { initial: "20 seconds", jitter: 0 },
+    }).pipe(
+      Stream.runForEach((event) =>
+        Ref.update(seen, (all) => [
+          ...all,
+          event.type === "SYNCED" ? "SYNCED" : `${event.type} ${event.object.metadata.name}`,
+        ]),
+      ),
+      Effect.forkScoped,
+    )
+    yield* eventually(
+      Ref.get(seen).pipe(Effect.flatMap((all) => (all.includes("SYNCED") ? Effect.void : Effect.fail("not synced")))),
+    )
+    // Compaction + restart: the server's history no longer covers the stream's resume point, so the deletions
+    // made in the window can only be learned from a relist.
+    yield* restartCompacted
+    for (let i = 0; i < 5; i++) yield* client.delete(Kinds.ConfigMap, { namespace, name: `vanish-${i}` })
+    const all = yield* eventually(
+      Ref.get(seen).pipe(
+        Effect.flatMap((all) =>
+          all.filter((e) => e.startsWith("DELETED")).length >= 5 ? Effect.succeed(all) : Effect.fail(all.join(", ")),
+        ),
+      ),
+      "60 seconds",
+    )
+    assert.deepStrictEqual(
+      all.filter((e) => e.startsWith("DELETED")).sort(),
+      Array.from({ length: 5 }, (_, i) => `DELETED vanish-${i}`),
+      "each deletion exactly once",
+    )
+    assert.strictEqual(all.filter((e) => e === "SYNCED").length, 2, "initial list + relist")
+    assert.isAtLeast((yield* counter(Watch.metrics.synthesizedDeletes)) - deletesBefore, 1, "the relist made them up")
+  })
 
-  it.effect(
-    "a watch resuming from a compacted resourceVersion after a restart fails with Gone",
-    () =>
-      Effect.gen(function* () {
-        const client = yield* KubeClient
-        const before = yield* client.list(Kinds.ConfigMap, { namespace })
-        for (let i = 0; i < 5; i++) {
-          yield* client.apply(Kinds.ConfigMap, { metadata: { name: `gone-${i}`, namespace }, data: { i: String(i) } })
-        }
-        yield* restartCompacted
-        const gone = yield* eventually(
-          client.watchOnce(Kinds.ConfigMap, { namespace, resourceVersion: before.resourceVersion }).pipe(
-            Stream.runDrain,
-            Effect.flip,
-            Effect.flatMap((error) => (error.reason._tag === "Gone" ? Effect.succeed(error) : Effect.fail(error))),
-          ),
-          "60 seconds",
-        )
-        assert.strictEqual(gone.reason._tag, "Gone")
-        assert.isTrue(gone.isRetryable)
-      }),
-    { timeout: 120_000 },
-  )
+  test("a watch resuming from a compacted resourceVersion after a restart fails with Gone", function* (client) {
+    const before = yield* client.list(Kinds.ConfigMap, { namespace })
+    for (let i = 0; i < 5; i++) {
+      yield* client.apply(Kinds.ConfigMap, { metadata: { name: `gone-${i}`, namespace }, data: { i: String(i) } })
+    }
+    yield* restartCompacted
+    const gone = yield* eventually(
+      client.watchOnce(Kinds.ConfigMap, { namespace, resourceVersion: before.resourceVersion }).pipe(
+        Stream.runDrain,
+        Effect.flip,
+        Effect.flatMap((error) => (error.reason._tag === "Gone" ? Effect.succeed(error) : Effect.fail(error))),
+      ),
+      "60 seconds",
+    )
+    assert.strictEqual(gone.reason._tag, "Gone")
+    assert.isTrue(gone.isRetryable)
+  })
 })

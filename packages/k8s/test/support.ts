@@ -1,5 +1,12 @@
 // Helpers for this package's integration tests against the real control plane from @cartographer/test.
-import { eventually, sharedControlPlane } from "@cartographer/test/harness"
+import {
+  type AuditFilter,
+  adminUser,
+  auditedRequests,
+  effectSuite,
+  eventually,
+  sharedControlPlane,
+} from "@cartographer/test/harness"
 import { KubeConfig } from "@kubernetes/client-node"
 import { Deferred, Effect, Layer, type Scope, Stream } from "effect"
 import {
@@ -19,6 +26,13 @@ import { resourceKind } from "../src/Kinds.js"
 export const sharedClient: Layer.Layer<KubeClient, K8sError> = Layer.unwrap(
   Effect.sync(() => KubeClient.layer(sharedControlPlane().kubeConfig)),
 )
+
+/** The admin's requests (as the test's own client makes them) that `filter` matches, from the run's audit log. */
+export const adminRequests = (filter: Omit<AuditFilter, "user">) =>
+  Effect.promise(() => auditedRequests({ user: adminUser, ...filter }))
+
+/** A suite of tests against the shared control plane, each handed the admin client (`sharedClient`). */
+export const sharedClientSuite = effectSuite(KubeClient, sharedClient)
 
 export interface Widget extends KubeObject {
   readonly spec?: { readonly size?: number; readonly color?: string; readonly tags?: ReadonlyArray<string> }

@@ -1,8 +1,8 @@
 // The engine's informer cache against the real API server: slimmed objects indexed by owner, and a watch stream
 // that crashes is restarted and its relist accounts for what changed while it was down.
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
-import { eventually, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { effectSuite, eventually, sharedControlPlane, useNamespace } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as Cache from "../../src/engine/Cache.js"
 import { slim } from "../../src/engine/Cache.js"
@@ -19,81 +19,73 @@ const configMap = (name: string, labels: Record<string, string>, a = "1"): KubeO
 
 const crashLabels = { "cache-crash": "yes" }
 
-layer(admin, { excludeTestServices: true, timeout: "120 seconds" })("the engine's cache", (it) => {
-  it.effect("holds objects without managedFields, indexed by the Workspace they belong to", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient
-      yield* client.apply(Kinds.ConfigMap, configMap("one", { "cache-test": "yes", owner: "ws-a" }), {
-        fieldManager: "cache-test",
-      })
-      yield* client.apply(Kinds.ConfigMap, configMap("two", { "cache-test": "yes", owner: "ws-b" }), {
-        fieldManager: "cache-test",
-      })
-      const cache = yield* Cache.make(Kinds.ConfigMap, {
-        namespaces: [namespace],
-        labelSelector: "cache-test=yes",
-        transform: slim,
-        ownersOf: (object) => [`${namespace}/${object.metadata.labels?.owner}`],
-        onChange: () => Effect.void,
-      })
-      yield* cache.synced
-      const live = yield* client.get(Kinds.ConfigMap, { namespace, name: "one" })
-      assert.isAbove(live.metadata.managedFields?.length ?? 0, 0)
-      assert.isUndefined(cache.get({ namespace, name: "one" })?.metadata.managedFields)
-      assert.deepStrictEqual(
-        cache.ownedBy(`${namespace}/ws-a`).map((o) => o.metadata.name),
-        ["one"],
-      )
-      yield* client.apply(Kinds.ConfigMap, configMap("one", { "cache-test": "yes", owner: "ws-b" }), {
-        fieldManager: "cache-test",
-      })
-      yield* eventually(
-        Effect.suspend(() =>
-          cache.ownedBy(`${namespace}/ws-b`).length === 2 ? Effect.void : Effect.fail("index not updated"),
-        ),
-      )
-      assert.deepStrictEqual(cache.ownedBy(`${namespace}/ws-a`), [])
-    }),
-  )
+effectSuite(KubeClient, admin)("the engine's cache", "120 seconds", (test) => {
+  test("holds objects without managedFields, indexed by the Workspace they belong to", function* (client) {
+    yield* client.apply(Kinds.ConfigMap, configMap("one", { "cache-test": "yes", owner: "ws-a" }), {
+      fieldManager: "cache-test",
+    })
+    yield* client.apply(Kinds.ConfigMap, configMap("two", { "cache-test": "yes", owner: "ws-b" }), {
+      fieldManager: "cache-test",
+    })
+    const cache = yield* Cache.make(Kinds.ConfigMap, {
+      namespaces: [namespace],
+      labelSelector: "cache-test=yes",
+      transform: slim,
+      ownersOf: (object) => [`${namespace}/${object.metadata.labels?.owner}`],
+      onChange: () => Effect.void,
+    })
+    yield* cache.synced
+    const live = yield* client.get(Kinds.ConfigMap, { namespace, name: "one" })
+    assert.isAbove(live.metadata.managedFields?.length ?? 0, 0)
+    assert.isUndefined(cache.get({ namespace, name: "one" })?.metadata.managedFields)
+    assert.deepStrictEqual(
+      cache.ownedBy(`${namespace}/ws-a`).map((o) => o.metadata.name),
+      ["one"],
+    )
+    yield* client.apply(Kinds.ConfigMap, configMap("one", { "cache-test": "yes", owner: "ws-b" }), {
+      fieldManager: "cache-test",
+    })
+    yield* eventually(
+      Effect.suspend(() =>
+        cache.ownedBy(`${namespace}/ws-b`).length === 2 ? Effect.void : Effect.fail("index not updated"),
+      ),
+    )
+    assert.deepStrictEqual(cache.ownedBy(`${namespace}/ws-a`), [])
+  })
 
-  it.effect("restarts a crashed stream and reports what was deleted while it was down", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient
-      yield* client.apply(Kinds.ConfigMap, configMap("stays", crashLabels), { fieldManager: "cache-test" })
-      yield* client.apply(Kinds.ConfigMap, configMap("goes", crashLabels), { fieldManager: "cache-test" })
-      const changes: Array<string> = []
-      let crashed = false
-      const cache = yield* Cache.make(Kinds.ConfigMap, {
-        namespaces: [namespace],
-        labelSelector: "cache-crash=yes",
-        ownersOf: () => [],
-        onChange: (change) =>
-          Effect.sync(() => {
-            if (change.type !== "SYNCED") changes.push(`${change.type} ${change.object.metadata.name}`)
-          }),
-      }).pipe(
-        Effect.provideService(Faults, {
-          afterWrite: () => Effect.void,
-          // The first live event after the initial sync kills the stream.
-          beforeEvent: (event) =>
-            event.type === "MODIFIED" && !crashed
-              ? Effect.sync(() => (crashed = true)).pipe(Effect.andThen(Effect.die("stream crashed")))
-              : Effect.succeed(true),
+  test("restarts a crashed stream and reports what was deleted while it was down", function* (client) {
+    yield* client.apply(Kinds.ConfigMap, configMap("stays", crashLabels), { fieldManager: "cache-test" })
+    yield* client.apply(Kinds.ConfigMap, configMap("goes", crashLabels), { fieldManager: "cache-test" })
+    const changes: Array<string> = []
+    let crashed = false
+    const cache = yield* Cache.make(Kinds.ConfigMap, {
+      namespaces: [namespace],
+      labelSelector: "cache-crash=yes",
+      ownersOf: () => [],
+      onChange: (change) =>
+        Effect.sync(() => {
+          if (change.type !== "SYNCED") changes.push(`${change.type} ${change.object.metadata.name}`)
         }),
-      )
-      yield* cache.synced
-      yield* client.apply(Kinds.ConfigMap, configMap("stays", crashLabels, "2"), { fieldManager: "cache-test" })
-      yield* eventually(Effect.suspend(() => (crashed ? Effect.void : Effect.fail("not crashed yet"))))
-      // While the stream waits out its restart backoff (at least 0.8 s), one object goes.
-      yield* client.delete(Kinds.ConfigMap, { namespace, name: "goes" })
-      yield* eventually(
-        Effect.suspend(() =>
-          cache.get({ namespace, name: "goes" }) === undefined ? Effect.void : Effect.fail("ghost"),
-        ),
-      )
-      assert.include(changes, "DELETED goes")
-      assert.include(changes, "MODIFIED stays", "the change it crashed on is seen after the restart")
-      assert.strictEqual((cache.get({ namespace, name: "stays" })?.data as { a?: string } | undefined)?.a, "2")
-    }),
-  )
+    }).pipe(
+      Effect.provideService(Faults, {
+        afterWrite: () => Effect.void,
+        // The first live event after the initial sync kills the stream.
+        beforeEvent: (event) =>
+          event.type === "MODIFIED" && !crashed
+            ? Effect.sync(() => (crashed = true)).pipe(Effect.andThen(Effect.die("stream crashed")))
+            : Effect.succeed(true),
+      }),
+    )
+    yield* cache.synced
+    yield* client.apply(Kinds.ConfigMap, configMap("stays", crashLabels, "2"), { fieldManager: "cache-test" })
+    yield* eventually(Effect.suspend(() => (crashed ? Effect.void : Effect.fail("not crashed yet"))))
+    // While the stream waits out its restart backoff (at least 0.8 s), one object goes.
+    yield* client.delete(Kinds.ConfigMap, { namespace, name: "goes" })
+    yield* eventually(
+      Effect.suspend(() => (cache.get({ namespace, name: "goes" }) === undefined ? Effect.void : Effect.fail("ghost"))),
+    )
+    assert.include(changes, "DELETED goes")
+    assert.include(changes, "MODIFIED stays", "the change it crashed on is seen after the restart")
+    assert.strictEqual((cache.get({ namespace, name: "stays" })?.data as { a?: string } | undefined)?.a, "2")
+  })
 })

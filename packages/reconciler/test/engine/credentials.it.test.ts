@@ -4,13 +4,13 @@
 import { Kinds, KubeClient, type KubeObject, type Live } from "@cartographer/k8s"
 import { eventually } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { makeApply } from "../../src/engine/Apply.js"
 import type { View } from "../../src/engine/Gather.js"
 import { OwnWrites } from "../../src/engine/OwnWrites.js"
 import type { Secret } from "../../src/plan/kube.js"
 import { decodeBase64, encodeBase64 } from "../../src/plan/secrets.js"
-import { Admin, condition, engineSuite } from "./support.js"
+import { condition, engineSuite, withWorkflows } from "./support.js"
 
 const suite = engineSuite("engine-credentials")
 const { namespace } = suite
@@ -22,141 +22,113 @@ const envOf = (deployment: KubeObject): ReadonlyArray<{ name: string; valueFrom?
   (deployment.spec as { template: { spec: { containers: Array<{ env?: Array<{ name: string }> }> } } }).template.spec
     .containers[0]?.env ?? []
 
-suite.tests("credentials", "180 seconds", (it) => {
-  it.effect(
-    "switching basic auth on adds generated credentials to the existing Secret and changes none of its keys",
-    () =>
-      Effect.gen(function* () {
-        const admin = yield* Admin
-        yield* suite.startEngine()
-        const workspace = suite.sample("basic-workspace.yaml", "auth")
-        yield* admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })
-        const ref = { namespace, name: "auth-environment-secrets" }
-        const before = dataOf(yield* eventually(admin.get(Kinds.Secret, ref)))
+suite.tests("credentials", "180 seconds", (test) => {
+  test("switching basic auth on adds generated credentials to the existing Secret and changes none of its keys", function* (admin) {
+    yield* suite.startEngine()
+    const workspace = suite.sample("basic-workspace.yaml", "auth")
+    yield* suite.apply(workspace)
+    const ref = { namespace, name: "auth-environment-secrets" }
+    const before = dataOf(yield* eventually(admin.get(Kinds.Secret, ref)))
 
-        const workflows = (workspace.spec as { workflows: Record<string, unknown> }).workflows
-        const withAuth = {
-          ...workspace,
-          spec: { workflows: { ...workflows, server: { basicAuth: { enabled: true } } } },
-        }
-        yield* admin.apply(Kinds.Workspace, withAuth, { fieldManager: "engine-test" })
-        const after = dataOf(
-          yield* eventually(
-            admin.get(Kinds.Secret, ref).pipe(Effect.filterOrFail((s) => dataOf(s)["auth-string"] !== undefined)),
-          ),
-        )
-        for (const [key, value] of Object.entries(before)) assert.strictEqual(after[key], value, key)
-        const user = decodeBase64(after["api-auth-username"] ?? "")
-        const password = decodeBase64(after["api-auth-password"] ?? "") ?? ""
-        assert.strictEqual(user, "admin")
-        assert.isAtLeast(password.length, 32)
-        assert.strictEqual(decodeBase64(after["auth-string"] ?? ""), `admin:${password}`)
-        const server = yield* eventually(
-          admin
-            .get(Kinds.Deployment, { namespace, name: "auth-orion-server" })
-            .pipe(Effect.filterOrFail((d) => envOf(d).some((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING"))),
-        )
-        assert.deepStrictEqual(envOf(server).find((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING")?.valueFrom, {
-          secretKeyRef: { name: ref.name, key: "auth-string" },
-        })
+    yield* suite.apply(withWorkflows(workspace, { server: { basicAuth: { enabled: true } } }))
+    const after = dataOf(
+      yield* eventually(
+        admin.get(Kinds.Secret, ref).pipe(Effect.filterOrFail((s) => dataOf(s)["auth-string"] !== undefined)),
+      ),
+    )
+    for (const [key, value] of Object.entries(before)) assert.strictEqual(after[key], value, key)
+    const user = decodeBase64(after["api-auth-username"] ?? "")
+    const password = decodeBase64(after["api-auth-password"] ?? "") ?? ""
+    assert.strictEqual(user, "admin")
+    assert.isAtLeast(password.length, 32)
+    assert.strictEqual(decodeBase64(after["auth-string"] ?? ""), `admin:${password}`)
+    const server = yield* eventually(
+      admin
+        .get(Kinds.Deployment, { namespace, name: "auth-orion-server" })
+        .pipe(Effect.filterOrFail((d) => envOf(d).some((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING"))),
+    )
+    assert.deepStrictEqual(envOf(server).find((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING")?.valueFrom, {
+      secretKeyRef: { name: ref.name, key: "auth-string" },
+    })
 
-        // Off again: the server stops asking, the credentials stay for the next time.
-        yield* admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })
-        yield* eventually(
-          admin
-            .get(Kinds.Deployment, { namespace, name: "auth-orion-server" })
-            .pipe(Effect.filterOrFail((d) => !envOf(d).some((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING"))),
-        )
-        assert.deepStrictEqual(dataOf(yield* admin.get(Kinds.Secret, ref)), after)
-      }),
-  )
+    // Off again: the server stops asking, the credentials stay for the next time.
+    yield* suite.apply(workspace)
+    yield* eventually(
+      admin
+        .get(Kinds.Deployment, { namespace, name: "auth-orion-server" })
+        .pipe(Effect.filterOrFail((d) => !envOf(d).some((e) => e.name === "PREFECT_SERVER_API_AUTH_STRING"))),
+    )
+    assert.deepStrictEqual(dataOf(yield* admin.get(Kinds.Secret, ref)), after)
+  })
 
-  it.effect(
-    "reports a basic auth Secret the spec names but that does not exist as Degraded/SecretMissing, until it is created",
-    () =>
-      Effect.gen(function* () {
-        const admin = yield* Admin
-        yield* suite.startEngine({ rejectedRecheck: "2 seconds" })
-        const workspace = suite.sample("basic-workspace.yaml", "named")
-        const workflows = (workspace.spec as { workflows: Record<string, unknown> }).workflows
-        const server = { basicAuth: { enabled: true, secretRef: { name: "named-auth" } } }
-        yield* admin.apply(
-          Kinds.Workspace,
-          { ...workspace, spec: { workflows: { ...workflows, server } } },
-          {
-            fieldManager: "engine-test",
-          },
-        )
-        const degraded = yield* suite.waitForCondition("named", "Degraded", "True")
-        assert.strictEqual(condition(degraded, "Degraded")?.reason, "SecretMissing")
-        assert.include(
-          condition(degraded, "Degraded")?.message,
-          `spec.workflows.server.basicAuth.secretRef: Secret named-auth does not exist in ${namespace}`,
-        )
-        // Created without the key it names, then with it: no change to the Workspace, and no event for us to see.
-        const secret = { apiVersion: "v1", kind: "Secret", metadata: { namespace, name: "named-auth" } }
-        yield* admin.apply(Kinds.Secret, { ...secret, data: { other: encodeBase64("x") } }, { fieldManager: "user" })
-        yield* eventually(
-          suite
-            .waitForCondition("named", "Degraded", "True")
-            .pipe(
-              Effect.filterOrFail((w) => (condition(w, "Degraded")?.message ?? "").includes("has no key auth-string")),
-            ),
-        )
-        yield* admin.apply(
-          Kinds.Secret,
-          { ...secret, data: { "auth-string": encodeBase64("admin:pw") } },
-          {
-            fieldManager: "user",
-          },
-        )
-        yield* suite.waitForCondition("named", "Degraded", "False")
-      }),
-  )
+  test("reports a basic auth Secret the spec names but that does not exist as Degraded/SecretMissing, until it is created", function* (admin) {
+    yield* suite.startEngine({ rejectedRecheck: "2 seconds" })
+    const workspace = suite.sample("basic-workspace.yaml", "named")
+    const server = { basicAuth: { enabled: true, secretRef: { name: "named-auth" } } }
+    yield* suite.apply(withWorkflows(workspace, { server }))
+    const degraded = yield* suite.waitForCondition("named", "Degraded", "True")
+    assert.strictEqual(condition(degraded, "Degraded")?.reason, "SecretMissing")
+    assert.include(
+      condition(degraded, "Degraded")?.message,
+      `spec.workflows.server.basicAuth.secretRef: Secret named-auth does not exist in ${namespace}`,
+    )
+    // Created without the key it names, then with it: no change to the Workspace, and no event for us to see.
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { namespace, name: "named-auth" } }
+    yield* admin.apply(Kinds.Secret, { ...secret, data: { other: encodeBase64("x") } }, { fieldManager: "user" })
+    yield* eventually(
+      suite
+        .waitForCondition("named", "Degraded", "True")
+        .pipe(Effect.filterOrFail((w) => (condition(w, "Degraded")?.message ?? "").includes("has no key auth-string"))),
+    )
+    yield* admin.apply(
+      Kinds.Secret,
+      { ...secret, data: { "auth-string": encodeBase64("admin:pw") } },
+      {
+        fieldManager: "user",
+      },
+    )
+    yield* suite.waitForCondition("named", "Degraded", "False")
+  })
 
-  it.effect(
-    "a key added from a stale view of the Secret is refused (retried later), never overwriting the live one",
-    () =>
-      Effect.gen(function* () {
-        const admin = yield* Admin
-        const ref = { namespace, name: "stale-environment-secrets" }
-        const labels = { "app.kubernetes.io/managed-by": "cartographer", "mlops.aigency.com/environment": "stale" }
-        const seen = yield* admin.create(Kinds.Secret, {
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { ...ref, labels },
-          data: { password: encodeBase64("db") },
-        })
-        // Another writer (the previous leader) adds the credentials after this view was taken.
-        yield* admin.apply(
-          Kinds.Secret,
-          { apiVersion: "v1", kind: "Secret", metadata: ref, data: { "auth-string": encodeBase64("admin:first") } },
-          { fieldManager: "previous-leader" },
-        )
-        const staleView: View = {
-          get: (kind, at) => (kind === "Secret" && at.name === ref.name ? (seen as Live<KubeObject>) : undefined),
-          owned: () => [],
-        }
-        const client = yield* KubeClient
-        const apply = makeApply({
-          client,
-          view: staleView,
-          ownWrites: new OwnWrites(),
-          fieldManager: "cartographer",
-          wrote: () => Effect.void,
-        })
-        const planned: Secret = {
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { ...ref, labels },
-          type: "Opaque",
-          data: { password: encodeBase64("db"), "auth-string": encodeBase64("admin:second") },
-        }
-        const error = yield* Effect.flip(apply("stale", undefined, [planned]))
-        assert.strictEqual(error.reason._tag, "ApiUnavailable")
-        assert.isTrue(error.isRetryable)
-        const live = dataOf(yield* admin.get(Kinds.Secret, ref))
-        assert.strictEqual(decodeBase64(live["auth-string"] ?? ""), "admin:first")
-      }).pipe(Effect.provide(suite.identity().layer)),
-  )
+  test("a key added from a stale view of the Secret is refused (retried later), never overwriting the live one", function* (admin) {
+    const ref = { namespace, name: "stale-environment-secrets" }
+    const labels = { "app.kubernetes.io/managed-by": "cartographer", "mlops.aigency.com/environment": "stale" }
+    const seen = yield* admin.create(Kinds.Secret, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { ...ref, labels },
+      data: { password: encodeBase64("db") },
+    })
+    // Another writer (the previous leader) adds the credentials after this view was taken.
+    yield* admin.apply(
+      Kinds.Secret,
+      { apiVersion: "v1", kind: "Secret", metadata: ref, data: { "auth-string": encodeBase64("admin:first") } },
+      { fieldManager: "previous-leader" },
+    )
+    const staleView: View = {
+      get: (kind, at) => (kind === "Secret" && at.name === ref.name ? (seen as Live<KubeObject>) : undefined),
+      owned: () => [],
+    }
+    // Applied as the operator, with its client for the rest of the test.
+    const operator = yield* Layer.build(suite.identity().layer)
+    const apply = makeApply({
+      client: Context.get(operator, KubeClient),
+      view: staleView,
+      ownWrites: new OwnWrites(),
+      fieldManager: "cartographer",
+      wrote: () => Effect.void,
+    })
+    const planned: Secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { ...ref, labels },
+      type: "Opaque",
+      data: { password: encodeBase64("db"), "auth-string": encodeBase64("admin:second") },
+    }
+    const error = yield* Effect.flip(apply("stale", undefined, [planned]))
+    assert.strictEqual(error.reason._tag, "ApiUnavailable")
+    assert.isTrue(error.isRetryable)
+    const live = dataOf(yield* admin.get(Kinds.Secret, ref))
+    assert.strictEqual(decodeBase64(live["auth-string"] ?? ""), "admin:first")
+  })
 })

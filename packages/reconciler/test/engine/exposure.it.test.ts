@@ -4,20 +4,26 @@
 // Gateway API's Go module, as the test control plane is built). The Gateway API part runs on a PRIVATE control plane:
 // the shared one may already serve HTTPRoutes for other suites.
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
-import { eventually, installHttpRouteCrd } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { effectSuite, eventually, installHttpRouteCrd } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, condition, engineSuite, gone, PrivateCluster, privateCluster, sample, startEngine } from "./support.js"
+import {
+  condition,
+  engineSuite,
+  gone,
+  PrivateCluster,
+  privateCluster,
+  sample,
+  startEngine,
+  withWorkflows,
+} from "./support.js"
 
 const suite = engineSuite("engine-exposure")
 const { namespace } = suite
 
 /** samples/basic-workspace.yaml renamed, in `at`, with these server settings and replicas. */
-const exposed = (name: string, server: Record<string, unknown>, controllerReplicas = 1, at = namespace): KubeObject => {
-  const base = sample("basic-workspace.yaml", at, name)
-  const workflows = (base.spec as { workflows: Record<string, unknown> }).workflows
-  return { ...base, spec: { workflows: { ...workflows, controllerReplicas, server } } }
-}
+const exposed = (name: string, server: Record<string, unknown>, controllerReplicas = 1, at = namespace): KubeObject =>
+  withWorkflows(sample("basic-workspace.yaml", at, name), { controllerReplicas, server })
 
 const serverEnv = (deployment: KubeObject) =>
   Object.fromEntries(
@@ -30,43 +36,38 @@ const serverEnv = (deployment: KubeObject) =>
     ).map((e) => [e.name, e.value]),
   )
 
-suite.tests("exposure", "300 seconds", (it) => {
-  it.effect(
-    "applies the Ingress and, with two replicas, the disruption budget the API server accepts; prunes both when the spec drops them",
-    () =>
-      Effect.gen(function* () {
-        const admin = yield* Admin
-        yield* suite.startEngine()
-        const ingress = {
-          className: "nginx",
-          host: "prefect.example.com",
-          tlsSecretName: "prefect-tls",
-          annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
-        }
-        yield* admin.apply(Kinds.Workspace, exposed("ingress", { ingress }, 2), { fieldManager: "engine-test" })
-        const ref = { namespace, name: "ingress-orion-server" }
-        const applied = yield* eventually(admin.get(Kinds.Ingress, ref))
-        assert.deepStrictEqual((applied.spec as { tls?: unknown }).tls, [
-          { hosts: ["prefect.example.com"], secretName: "prefect-tls" },
-        ])
-        assert.strictEqual(applied.metadata.annotations?.["cert-manager.io/cluster-issuer"], "letsencrypt")
-        const budget = yield* eventually(admin.get(Kinds.PodDisruptionBudget, ref))
-        assert.strictEqual((budget.spec as { maxUnavailable?: number }).maxUnavailable, 1)
-        // The UI calls the API where the Ingress serves it.
-        const server = yield* eventually(admin.get(Kinds.Deployment, ref))
-        assert.strictEqual(serverEnv(server).PREFECT_UI_API_URL, "https://prefect.example.com/api")
+suite.tests("exposure", "300 seconds", (test) => {
+  test("applies the Ingress and, with two replicas, the disruption budget the API server accepts; prunes both when the spec drops them", function* (admin) {
+    yield* suite.startEngine()
+    const ingress = {
+      className: "nginx",
+      host: "prefect.example.com",
+      tlsSecretName: "prefect-tls",
+      annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
+    }
+    yield* suite.apply(exposed("ingress", { ingress }, 2))
+    const ref = { namespace, name: "ingress-orion-server" }
+    const applied = yield* eventually(admin.get(Kinds.Ingress, ref))
+    assert.deepStrictEqual((applied.spec as { tls?: unknown }).tls, [
+      { hosts: ["prefect.example.com"], secretName: "prefect-tls" },
+    ])
+    assert.strictEqual(applied.metadata.annotations?.["cert-manager.io/cluster-issuer"], "letsencrypt")
+    const budget = yield* eventually(admin.get(Kinds.PodDisruptionBudget, ref))
+    assert.strictEqual((budget.spec as { maxUnavailable?: number }).maxUnavailable, 1)
+    // The UI calls the API where the Ingress serves it.
+    const server = yield* eventually(admin.get(Kinds.Deployment, ref))
+    assert.strictEqual(serverEnv(server).PREFECT_UI_API_URL, "https://prefect.example.com/api")
 
-        yield* admin.apply(Kinds.Workspace, exposed("ingress", {}, 1), { fieldManager: "engine-test" })
-        yield* gone(admin.get(Kinds.Ingress, ref))
-        yield* gone(admin.get(Kinds.PodDisruptionBudget, ref))
-        const after = yield* eventually(
-          admin
-            .get(Kinds.Deployment, ref)
-            .pipe(Effect.filterOrFail((d) => serverEnv(d).PREFECT_UI_API_URL === "http://localhost:4200/api")),
-        )
-        assert.isDefined(after)
-      }),
-  )
+    yield* suite.apply(exposed("ingress", {}, 1))
+    yield* gone(admin.get(Kinds.Ingress, ref))
+    yield* gone(admin.get(Kinds.PodDisruptionBudget, ref))
+    const after = yield* eventually(
+      admin
+        .get(Kinds.Deployment, ref)
+        .pipe(Effect.filterOrFail((d) => serverEnv(d).PREFECT_UI_API_URL === "http://localhost:4200/api")),
+    )
+    assert.isDefined(after)
+  })
 })
 
 const privateNamespace = "exposure"
@@ -84,43 +85,38 @@ const waitForDegraded = (ref: { readonly namespace: string; readonly name: strin
     "90 seconds",
   )
 
-layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("the Gateway API", (it) => {
-  it.effect(
-    "missing, the HTTPRoute is reported as Degraded saying so and the rest applied; installed, the route is applied",
-    () =>
-      Effect.gen(function* () {
-        const admin = yield* KubeClient
-        const { identity } = yield* PrivateCluster
-        // The engine syncs although the kind is not served, and looks again at a refused route soon.
-        yield* startEngine(identity, { rejectedRecheck: "3 seconds" })
-        const httpRoute = {
-          parentRefs: [{ name: "shared-gateway", namespace: "gateways", sectionName: "https" }],
-          hostnames: ["prefect.example.com"],
-        }
-        yield* admin.apply(Kinds.Workspace, exposed("routed", { httpRoute }, 1, privateNamespace), {
-          fieldManager: "engine-test",
-        })
-        const routed = { namespace: privateNamespace, name: "routed" }
-        const degraded = yield* waitForDegraded(routed, "True")
-        assert.strictEqual(condition(degraded, "Degraded")?.reason, "ApplyRejected")
-        assert.include(condition(degraded, "Degraded")?.message, "the Gateway API is not installed in this cluster")
-        assert.include(condition(degraded, "Degraded")?.message, "spec.workflows.server.httpRoute")
-        const ref = { namespace: privateNamespace, name: "routed-orion-server" }
-        const server = yield* admin.get(Kinds.Deployment, ref)
-        assert.strictEqual(serverEnv(server).PREFECT_UI_API_URL, "https://prefect.example.com/api")
+effectSuite(KubeClient, environment)("the Gateway API", "300 seconds", (test) => {
+  test("missing, the HTTPRoute is reported as Degraded saying so and the rest applied; installed, the route is applied", function* (admin) {
+    const { identity } = yield* PrivateCluster
+    // The engine syncs although the kind is not served, and looks again at a refused route soon.
+    yield* startEngine(identity, { rejectedRecheck: "3 seconds" })
+    const httpRoute = {
+      parentRefs: [{ name: "shared-gateway", namespace: "gateways", sectionName: "https" }],
+      hostnames: ["prefect.example.com"],
+    }
+    yield* admin.apply(Kinds.Workspace, exposed("routed", { httpRoute }, 1, privateNamespace), {
+      fieldManager: "engine-test",
+    })
+    const routed = { namespace: privateNamespace, name: "routed" }
+    const degraded = yield* waitForDegraded(routed, "True")
+    assert.strictEqual(condition(degraded, "Degraded")?.reason, "ApplyRejected")
+    assert.include(condition(degraded, "Degraded")?.message, "the Gateway API is not installed in this cluster")
+    assert.include(condition(degraded, "Degraded")?.message, "spec.workflows.server.httpRoute")
+    const ref = { namespace: privateNamespace, name: "routed-orion-server" }
+    const server = yield* admin.get(Kinds.Deployment, ref)
+    assert.strictEqual(serverEnv(server).PREFECT_UI_API_URL, "https://prefect.example.com/api")
 
-        // An administrator installs the Gateway API; the Workspace does not change.
-        yield* installHttpRouteCrd
-        const route = yield* eventually(admin.get(Kinds.HTTPRoute, ref), "90 seconds")
-        const spec = route.spec as {
-          parentRefs: Array<Record<string, unknown>>
-          rules: Array<{ backendRefs: Array<Record<string, unknown>> }>
-        }
-        // Accepted by the CRD's own validation, with its defaults filled in.
-        assert.strictEqual(spec.parentRefs[0]?.name, "shared-gateway")
-        assert.strictEqual(spec.parentRefs[0]?.kind, "Gateway")
-        assert.deepInclude(spec.rules[0]?.backendRefs[0] ?? {}, { name: "routed-orion-server", port: 4200 })
-        yield* waitForDegraded(routed, "False")
-      }),
-  )
+    // An administrator installs the Gateway API; the Workspace does not change.
+    yield* installHttpRouteCrd
+    const route = yield* eventually(admin.get(Kinds.HTTPRoute, ref), "90 seconds")
+    const spec = route.spec as {
+      parentRefs: Array<Record<string, unknown>>
+      rules: Array<{ backendRefs: Array<Record<string, unknown>> }>
+    }
+    // Accepted by the CRD's own validation, with its defaults filled in.
+    assert.strictEqual(spec.parentRefs[0]?.name, "shared-gateway")
+    assert.strictEqual(spec.parentRefs[0]?.kind, "Gateway")
+    assert.deepInclude(spec.rules[0]?.backendRefs[0] ?? {}, { name: "routed-orion-server", port: 4200 })
+    yield* waitForDegraded(routed, "False")
+  })
 })

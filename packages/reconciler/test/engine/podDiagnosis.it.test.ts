@@ -5,52 +5,39 @@ import { Kinds } from "@cartographer/k8s"
 import { eventually } from "@cartographer/test/harness"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { Admin, condition, engineSuite, podsRun } from "./support.js"
+import { condition, engineSuite, podsRun, withWorkflows } from "./support.js"
 
 const suite = engineSuite("engine-pod-diagnosis")
 
-suite.tests("pods that do not start", "180 seconds", (it) => {
-  it.effect.skipIf(!podsRun())(
+suite.tests("pods that do not start", "180 seconds", (test) => {
+  test.skipIf(!podsRun())(
     "are reported as Degraded/PodsFailing with the pool's path: no node fits one pool, another's ServiceAccount is missing",
-    () =>
-      Effect.gen(function* () {
-        const admin = yield* Admin
-        // Looked at again while progressing: a pod becomes unschedulable after the reconcile that created it.
-        yield* suite.startEngine({ progressingRequeue: "2 seconds" })
-        const base = suite.sample("basic-workspace.yaml", "stuck")
-        yield* admin.apply(
-          Kinds.Workspace,
-          {
-            ...base,
-            spec: {
-              workflows: {
-                ...(base.spec as { workflows: Record<string, unknown> }).workflows,
-                agentPools: [
-                  { name: "nowhere", nodeSelector: { "cartographer.test/no-such-node": "true" } },
-                  { name: "nobody", serviceAccount: { name: "does-not-exist" } },
-                ],
-              },
-            },
-          },
-          { fieldManager: "engine-test" },
-        )
-        const workspace = yield* eventually(
-          admin.get(Kinds.Workspace, { namespace: suite.namespace, name: "stuck" }).pipe(
-            Effect.filterOrFail((w) => {
-              const message = condition(w, "Degraded")?.message ?? ""
-              return (
-                message.includes("(pool nowhere): Unschedulable") && message.includes("(pool nobody): FailedCreate")
-              )
-            }),
-          ),
-          "150 seconds",
-          "1 second",
-        )
-        const degraded = condition(workspace, "Degraded")
-        assert.strictEqual(degraded?.reason, "PodsFailing")
-        assert.include(degraded?.message ?? "", "spec.workflows.agentPools[0] (pool nowhere): Unschedulable")
-        assert.include(degraded?.message ?? "", "spec.workflows.agentPools[1] (pool nobody): FailedCreate")
-        assert.include(degraded?.message ?? "", "does-not-exist")
-      }),
+    function* (admin) {
+      // Looked at again while progressing: a pod becomes unschedulable after the reconcile that created it.
+      yield* suite.startEngine({ progressingRequeue: "2 seconds" })
+      yield* suite.apply(
+        withWorkflows(suite.sample("basic-workspace.yaml", "stuck"), {
+          agentPools: [
+            { name: "nowhere", nodeSelector: { "cartographer.test/no-such-node": "true" } },
+            { name: "nobody", serviceAccount: { name: "does-not-exist" } },
+          ],
+        }),
+      )
+      const workspace = yield* eventually(
+        admin.get(Kinds.Workspace, { namespace: suite.namespace, name: "stuck" }).pipe(
+          Effect.filterOrFail((w) => {
+            const message = condition(w, "Degraded")?.message ?? ""
+            return message.includes("(pool nowhere): Unschedulable") && message.includes("(pool nobody): FailedCreate")
+          }),
+        ),
+        "150 seconds",
+        "1 second",
+      )
+      const degraded = condition(workspace, "Degraded")
+      assert.strictEqual(degraded?.reason, "PodsFailing")
+      assert.include(degraded?.message ?? "", "spec.workflows.agentPools[0] (pool nowhere): Unschedulable")
+      assert.include(degraded?.message ?? "", "spec.workflows.agentPools[1] (pool nobody): FailedCreate")
+      assert.include(degraded?.message ?? "", "does-not-exist")
+    },
   )
 })

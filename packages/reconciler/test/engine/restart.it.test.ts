@@ -3,8 +3,8 @@
 // PRIVATE control plane (tier api: no pods, so "converged" means every planned child exists and the status is
 // current): restarting the shared one would disturb every other suite.
 import { Kinds, KubeClient, type KubeObject } from "@cartographer/k8s"
-import { eventually } from "@cartographer/test/harness"
-import { assert, layer } from "@effect/vitest"
+import { effectSuite, eventually } from "@cartographer/test/harness"
+import { assert } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { Faults, type FaultsShape } from "../../src/engine/Faults.js"
 import { Engine } from "../../src/index.js"
@@ -27,51 +27,46 @@ const converged = (name: string) =>
     for (const [kind, child] of basicChildren(name)) yield* admin.get(kind, { namespace, name: child })
   })
 
-layer(environment, { excludeTestServices: true, timeout: "300 seconds" })("API server restarts", (it) => {
-  it.effect(
-    "converges every Workspace after an API server restart in the middle of convergence",
-    () =>
-      Effect.gen(function* () {
-        const { controlPlane, identity } = yield* PrivateCluster
-        const admin = yield* KubeClient
-        let writes = 0
-        let restarted: Promise<void> | undefined
-        // A test hook, not a mock: after the 8th write, restart the real API server (without waiting for it).
-        const faults: FaultsShape = {
-          afterWrite: () =>
-            Effect.sync(() => {
-              writes++
-              if (writes === 8) restarted = controlPlane.restartApiServer()
-            }),
-          beforeEvent: () => Effect.succeed(true),
-        }
-        const engine = yield* Engine.make({ concurrency: 2, namespaces: [namespace] }).pipe(
-          Effect.provide(identity.layer),
-          Effect.provideService(Faults, faults),
-          Effect.orDie,
-        )
-        const running = yield* Effect.forkScoped(engine.run)
-        yield* engine.synced
-        yield* Effect.forEach(names.slice(0, 4), (name) =>
-          admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
-            fieldManager: "engine-test",
-          }),
-        )
-        yield* eventually(Effect.suspend(() => (restarted === undefined ? Effect.fail("no restart yet") : Effect.void)))
-        yield* Effect.promise(() => restarted ?? Promise.resolve())
-        // Created after the restart: proves the watches came back, not just the retries.
-        for (const name of names.slice(4)) {
-          yield* eventually(
-            admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
-              fieldManager: "engine-test",
-            }),
-          )
-        }
-        for (const name of names) yield* eventually(converged(name), "120 seconds")
-        assert.isUndefined(running.pollUnsafe(), "the engine is still running")
-        assert.isTrue(yield* engine.isSynced)
-        yield* Fiber.interrupt(running)
+effectSuite(KubeClient, environment)("API server restarts", "300 seconds", (test) => {
+  test("converges every Workspace after an API server restart in the middle of convergence", function* () {
+    const { controlPlane, identity } = yield* PrivateCluster
+    const admin = yield* KubeClient
+    let writes = 0
+    let restarted: Promise<void> | undefined
+    // A test hook, not a mock: after the 8th write, restart the real API server (without waiting for it).
+    const faults: FaultsShape = {
+      afterWrite: () =>
+        Effect.sync(() => {
+          writes++
+          if (writes === 8) restarted = controlPlane.restartApiServer()
+        }),
+      beforeEvent: () => Effect.succeed(true),
+    }
+    const engine = yield* Engine.make({ concurrency: 2, namespaces: [namespace] }).pipe(
+      Effect.provide(identity.layer),
+      Effect.provideService(Faults, faults),
+      Effect.orDie,
+    )
+    const running = yield* Effect.forkScoped(engine.run)
+    yield* engine.synced
+    yield* Effect.forEach(names.slice(0, 4), (name) =>
+      admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+        fieldManager: "engine-test",
       }),
-    { timeout: 240_000 },
-  )
+    )
+    yield* eventually(Effect.suspend(() => (restarted === undefined ? Effect.fail("no restart yet") : Effect.void)))
+    yield* Effect.promise(() => restarted ?? Promise.resolve())
+    // Created after the restart: proves the watches came back, not just the retries.
+    for (const name of names.slice(4)) {
+      yield* eventually(
+        admin.apply(Kinds.Workspace, sample("basic-workspace.yaml", namespace, name) as KubeObject, {
+          fieldManager: "engine-test",
+        }),
+      )
+    }
+    for (const name of names) yield* eventually(converged(name), "120 seconds")
+    assert.isUndefined(running.pollUnsafe(), "the engine is still running")
+    assert.isTrue(yield* engine.isSynced)
+    yield* Fiber.interrupt(running)
+  })
 })

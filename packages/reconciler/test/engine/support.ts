@@ -2,21 +2,29 @@
 // operator's ServiceAccount with the shipped ClusterRole (operatorIdentity); the test itself acts as admin.
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Kinds, KubeClient, type KubeClientShape, type KubeObject, type ResourceKind } from "@cartographer/k8s"
+import {
+  type K8sError,
+  Kinds,
+  KubeClient,
+  type KubeClientShape,
+  type KubeObject,
+  type Live,
+  type ResourceKind,
+} from "@cartographer/k8s"
 import type { Condition } from "@cartographer/schema"
 import {
-  auditSettled,
+  auditedRequests,
   type ControlPlane,
+  effectSuite,
   eventually,
   type OperatorIdentity,
   operatorIdentity,
   preboundVolume,
-  readAudit,
+  type SuiteTest,
   sharedControlPlane,
   startControlPlane,
   useNamespace,
 } from "@cartographer/test/harness"
-import { layer, type Vitest } from "@effect/vitest"
 import { Context, type Duration, Effect, Layer, type Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
@@ -61,10 +69,7 @@ export const useOperatorNamespace = (
  * holds every request completed before this call (`auditSettled`).
  */
 export const operatorWrites = (identity: OperatorIdentity, since: Date) =>
-  Effect.promise(async () => {
-    await auditSettled()
-    return readAudit(sharedControlPlane().auditLogPath, { user: identity.user, mutating: true, since })
-  })
+  Effect.promise(() => auditedRequests({ user: identity.user, mutating: true, since }))
 
 /** Whether pods run (tier `cluster`: controllers, scheduler and kwok); Ready=True needs them. */
 export const podsRun = (): boolean => sharedControlPlane().tier !== "api"
@@ -79,6 +84,12 @@ export const sample = (file: string, namespace: string, name?: string): KubeObje
     metadata: { ...document.metadata, namespace, ...(name === undefined ? {} : { name }) },
   }
 }
+
+/** `workspace` with `changes` laid over its `spec.workflows` (what a user's edit of a sample does). */
+export const withWorkflows = (workspace: KubeObject, changes: Readonly<Record<string, unknown>>): KubeObject => ({
+  ...workspace,
+  spec: { workflows: { ...(workspace.spec as { workflows: Record<string, unknown> }).workflows, ...changes } },
+})
 
 /**
  * Starts the engine as the operator (watches now, workers once synced), for the rest of the scope. It watches the
@@ -213,8 +224,14 @@ export interface EngineSuite {
     status: Condition["status"],
     timeout?: Duration.Input,
   ) => ReturnType<typeof waitForCondition>
-  /** The suite's tests, with the test's own admin client (`Admin`) and `timeout` for each. */
-  readonly tests: (title: string, timeout: Duration.Input, body: (it: Vitest.MethodsNonLive<Admin>) => void) => void
+  /** The suite's tests, each handed the test's own admin client (also `Admin`) and bounded by `timeout`. */
+  readonly tests: (
+    title: string,
+    timeout: Duration.Input,
+    tests: (test: SuiteTest<KubeClientShape, Admin>) => void,
+  ) => void
+  /** Applies a Workspace as the test (its own field manager, `engine-test`), answering what the server stored. */
+  readonly apply: (workspace: KubeObject) => Effect.Effect<Live<KubeObject>, K8sError, Admin>
 }
 
 /** The preamble of an engine suite, written once: `engineSuite("engine-drift").tests("drift repair", ...)`. */
@@ -228,7 +245,9 @@ export const engineSuite = (prefix: string): EngineSuite => {
     writesSince: (since) => operatorWrites(identity(), since),
     provideVolume: (workspace) => provideVolume(namespace, workspace),
     waitForCondition: (name, type, status, timeout) => waitForCondition({ namespace, name }, type, status, timeout),
-    tests: (title, timeout, body) => layer(Admin.layer, { excludeTestServices: true, timeout })(title, body),
+    tests: effectSuite(Admin, Admin.layer),
+    apply: (workspace) =>
+      Admin.use((admin) => admin.apply(Kinds.Workspace, workspace, { fieldManager: "engine-test" })),
   }
 }
 
