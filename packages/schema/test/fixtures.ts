@@ -19,3 +19,10 @@ export const withChange = (change: (ws: Loose) => void): unknown => {
   change(ws)
   return ws
 }
+
+/** Sets the field at `path` (`spec.workflows.agentPools[0].replicas`: names and list indexes) of `document`. */
+export const setAt = (document: Loose, path: string, value: unknown): void => {
+  const keys = path.split(/\.|\[(\d+)\]/u).filter((key) => key !== undefined && key !== "")
+  const parent = keys.slice(0, -1).reduce((object, key) => object[key], document)
+  parent[keys.at(-1) as string] = value
+}

@@ -1,7 +1,7 @@
 // validateWorkspace's refusals: for every kind of bad input, the exact path and the exact message a user reads.
 import { describe, expect, it } from "vitest"
 import { validateWorkspace } from "../src/index.js"
-import { withChange } from "./fixtures.js"
+import { setAt, withChange } from "./fixtures.js"
 
 const DNS_LABEL =
   "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. default, gpu-jobs)"
@@ -13,31 +13,41 @@ const DB_REPLICAS =
   "must be 0 or 1: the in-cluster Postgres is a single instance (Postgres replication is not provided); for a replicated database set spec.workflows.database.external.secretRef"
 const ENV_ONE_OF = "must set exactly one of value or valueFrom"
 
+type BadInput = readonly [what: string, document: unknown, path: string, message: string]
+
+/** The case of one field set to `value`, read back at the path it was set at: `path` is written once. */
+const valueAt = (what: string, path: string, value: unknown, message: string): BadInput => [
+  what,
+  withChange((ws) => setAt(ws, path, value)),
+  path,
+  message,
+]
+
 /** [what is wrong, the document, the exact path, the exact message] */
-const badInputs: ReadonlyArray<readonly [string, unknown, string, string]> = [
+const badInputs: ReadonlyArray<BadInput> = [
   ["not an object", "hello", "", 'Expected object, got "hello"'],
   ["null", null, "", "Expected object, got null"],
   ["missing apiVersion", withChange((ws) => delete ws.apiVersion), "apiVersion", "is required"],
-  [
+  valueAt(
     "wrong apiVersion",
-    withChange((ws) => (ws.apiVersion = "mlops.aigency.com/v1")),
     "apiVersion",
+    "mlops.aigency.com/v1",
     'Expected "mlops.aigency.com/v1alpha1", got "mlops.aigency.com/v1"',
-  ],
-  ["wrong kind", withChange((ws) => (ws.kind = "Workspaces")), "kind", 'Expected "Workspace", got "Workspaces"'],
+  ),
+  valueAt("wrong kind", "kind", "Workspaces", 'Expected "Workspace", got "Workspaces"'),
   ["missing metadata", withChange((ws) => delete ws.metadata), "metadata", "is required"],
   ["missing name", withChange((ws) => delete ws.metadata.name), "metadata.name", "is required"],
-  ["empty name", withChange((ws) => (ws.metadata.name = "")), "metadata.name", "must not be empty"],
-  ["uppercase name", withChange((ws) => (ws.metadata.name = "Test")), "metadata.name", WS_NAME],
-  ["name starting with a digit", withChange((ws) => (ws.metadata.name = "1abc")), "metadata.name", WS_NAME],
-  ["name ending with a dash", withChange((ws) => (ws.metadata.name = "abc-")), "metadata.name", WS_NAME],
-  ["name with a dot", withChange((ws) => (ws.metadata.name = "a.b")), "metadata.name", WS_NAME],
-  [
+  valueAt("empty name", "metadata.name", "", "must not be empty"),
+  valueAt("uppercase name", "metadata.name", "Test", WS_NAME),
+  valueAt("name starting with a digit", "metadata.name", "1abc", WS_NAME),
+  valueAt("name ending with a dash", "metadata.name", "abc-", WS_NAME),
+  valueAt("name with a dot", "metadata.name", "a.b", WS_NAME),
+  valueAt(
     "name too long for derived names",
-    withChange((ws) => (ws.metadata.name = "a".repeat(38))),
     "metadata.name",
+    "a".repeat(38),
     "must be at most 37 characters, so that every derived object name and its pods' labels fit in 63 characters",
-  ],
+  ),
   ["missing spec", withChange((ws) => delete ws.spec), "spec", "is required"],
   ["missing workflows", withChange((ws) => delete ws.spec.workflows), "spec.workflows", "is required"],
   [
@@ -46,174 +56,94 @@ const badInputs: ReadonlyArray<readonly [string, unknown, string, string]> = [
     "spec.workflows.agentPools",
     "is required",
   ],
-  [
-    "no pools",
-    withChange((ws) => (ws.spec.workflows.agentPools = [])),
-    "spec.workflows.agentPools",
-    "must list at least one pool, e.g. [{ name: default }]",
-  ],
-  [
-    "agentPools not a list",
-    withChange((ws) => (ws.spec.workflows.agentPools = { name: "a" })),
-    "spec.workflows.agentPools",
-    'Expected array, got {"name":"a"}',
-  ],
-  [
+  valueAt("no pools", "spec.workflows.agentPools", [], "must list at least one pool, e.g. [{ name: default }]"),
+  valueAt("agentPools not a list", "spec.workflows.agentPools", { name: "a" }, 'Expected array, got {"name":"a"}'),
+  valueAt(
     "too many pools",
-    withChange((ws) => (ws.spec.workflows.agentPools = Array.from({ length: 51 }, (_, i) => ({ name: `p${i}` })))),
     "spec.workflows.agentPools",
+    Array.from({ length: 51 }, (_, i) => ({ name: `p${i}` })),
     "must list at most 50 pools",
-  ],
+  ),
   [
     "pool without name",
     withChange((ws) => (ws.spec.workflows.agentPools = [{ replicas: 1 }])),
     "spec.workflows.agentPools[0].name",
     "is required",
   ],
-  [
-    "pool name with underscore",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].name = "my_pool")),
-    "spec.workflows.agentPools[0].name",
-    DNS_LABEL,
-  ],
-  [
-    "pool name uppercase",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].name = "Default")),
-    "spec.workflows.agentPools[0].name",
-    DNS_LABEL,
-  ],
-  [
-    "pool name empty",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].name = "")),
-    "spec.workflows.agentPools[0].name",
-    DNS_LABEL,
-  ],
+  valueAt("pool name with underscore", "spec.workflows.agentPools[0].name", "my_pool", DNS_LABEL),
+  valueAt("pool name uppercase", "spec.workflows.agentPools[0].name", "Default", DNS_LABEL),
+  valueAt("pool name empty", "spec.workflows.agentPools[0].name", "", DNS_LABEL),
   [
     "duplicate pool names",
     withChange((ws) => ws.spec.workflows.agentPools.push({ name: "default" })),
     "spec.workflows.agentPools[1].name",
     'duplicate pool name "default": pool names must be unique',
   ],
-  [
+  valueAt(
     "derived agent name over 63",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].name = "p".repeat(41))),
     "spec.workflows.agentPools[0].name",
+    "p".repeat(41),
     '"test-environment-agent-ppppppppppppppppppppppppppppppppppppppppp" (<workspace>-agent-<pool>) is 64 characters, over 63: shorten the pool name to at most 40 characters or the Workspace name',
-  ],
-  [
-    "negative pool replicas",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].replicas = -1)),
-    "spec.workflows.agentPools[0].replicas",
-    "must be 0 or more",
-  ],
-  [
-    "fractional pool replicas",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].replicas = 1.5)),
-    "spec.workflows.agentPools[0].replicas",
-    "Expected an integer, got 1.5",
-  ],
-  [
-    "replicas as a string",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].replicas = "2")),
-    "spec.workflows.agentPools[0].replicas",
-    'Expected number, got "2"',
-  ],
-  [
-    "absurd replicas",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].replicas = 5000)),
-    "spec.workflows.agentPools[0].replicas",
-    "must be at most 1000",
-  ],
-  [
+  ),
+  valueAt("negative pool replicas", "spec.workflows.agentPools[0].replicas", -1, "must be 0 or more"),
+  valueAt("fractional pool replicas", "spec.workflows.agentPools[0].replicas", 1.5, "Expected an integer, got 1.5"),
+  valueAt("replicas as a string", "spec.workflows.agentPools[0].replicas", "2", 'Expected number, got "2"'),
+  valueAt("absurd replicas", "spec.workflows.agentPools[0].replicas", 5000, "must be at most 1000"),
+  valueAt(
     "unknown pool type",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].type = "docker")),
     "spec.workflows.agentPools[0].type",
+    "docker",
     'Expected "process" | "kubernetes", got "docker"',
-  ],
-  [
+  ),
+  valueAt(
     "concurrency limit 0",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].concurrencyLimit = 0)),
     "spec.workflows.agentPools[0].concurrencyLimit",
+    0,
     "must be 1 or more (leave it out for no limit)",
-  ],
-  [
+  ),
+  valueAt(
     "job namespace invalid",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].jobNamespace = "Jobs")),
     "spec.workflows.agentPools[0].jobNamespace",
+    "Jobs",
     "must be a namespace name (DNS-1123 label)",
-  ],
-  [
+  ),
+  valueAt(
     "image with a space",
-    withChange((ws) => (ws.spec.workflows.image = "prefect latest")),
     "spec.workflows.image",
+    "prefect latest",
     "must be an image reference such as prefecthq/prefect:3.9.1-python3.12",
-  ],
-  [
+  ),
+  valueAt(
     "pool image empty",
-    withChange((ws) => (ws.spec.workflows.agentPools[0].image = "")),
     "spec.workflows.agentPools[0].image",
+    "",
     "must be an image reference such as prefecthq/prefect:3.9.1-python3.12",
-  ],
-  [
-    "negative controllerReplicas",
-    withChange((ws) => (ws.spec.workflows.controllerReplicas = -1)),
-    "spec.workflows.controllerReplicas",
-    "must be 0 or more",
-  ],
-  [
-    "databaseReplicas 2",
-    withChange((ws) => (ws.spec.workflows.databaseReplicas = 2)),
-    "spec.workflows.databaseReplicas",
-    DB_REPLICAS,
-  ],
-  [
-    "negative databaseReplicas",
-    withChange((ws) => (ws.spec.workflows.databaseReplicas = -1)),
-    "spec.workflows.databaseReplicas",
-    "must be 0 or more",
-  ],
-  [
-    "storageQuota not a quantity",
-    withChange((ws) => (ws.spec.workflows.storageQuota = "lots")),
-    "spec.workflows.storageQuota",
-    QUANTITY,
-  ],
-  [
-    "storageQuota with a bad unit",
-    withChange((ws) => (ws.spec.workflows.storageQuota = "16GB")),
-    "spec.workflows.storageQuota",
-    QUANTITY,
-  ],
-  [
-    "storageQuota negative",
-    withChange((ws) => (ws.spec.workflows.storageQuota = "-1Gi")),
-    "spec.workflows.storageQuota",
-    QUANTITY,
-  ],
-  [
-    "storageQuota zero",
-    withChange((ws) => (ws.spec.workflows.storageQuota = "0")),
-    "spec.workflows.storageQuota",
-    "must be greater than zero, e.g. 16Gi",
-  ],
-  [
+  ),
+  valueAt("negative controllerReplicas", "spec.workflows.controllerReplicas", -1, "must be 0 or more"),
+  valueAt("databaseReplicas 2", "spec.workflows.databaseReplicas", 2, DB_REPLICAS),
+  valueAt("negative databaseReplicas", "spec.workflows.databaseReplicas", -1, "must be 0 or more"),
+  valueAt("storageQuota not a quantity", "spec.workflows.storageQuota", "lots", QUANTITY),
+  valueAt("storageQuota with a bad unit", "spec.workflows.storageQuota", "16GB", QUANTITY),
+  valueAt("storageQuota negative", "spec.workflows.storageQuota", "-1Gi", QUANTITY),
+  valueAt("storageQuota zero", "spec.workflows.storageQuota", "0", "must be greater than zero, e.g. 16Gi"),
+  valueAt(
     "storageQuota zero with a unit and an exponent",
-    withChange((ws) => (ws.spec.workflows.storageQuota = "0.00e9")),
     "spec.workflows.storageQuota",
+    "0.00e9",
     "must be greater than zero, e.g. 16Gi",
-  ],
-  [
+  ),
+  valueAt(
     "storageClassName invalid",
-    withChange((ws) => (ws.spec.workflows.storageClassName = "Fast SSD")),
     "spec.workflows.storageClassName",
+    "Fast SSD",
     "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
-  ],
-  [
+  ),
+  valueAt(
     "imagePullPolicy unknown",
-    withChange((ws) => (ws.spec.workflows.imagePullPolicy = "Sometimes")),
     "spec.workflows.imagePullPolicy",
+    "Sometimes",
     'Expected "Always" | "IfNotPresent" | "Never", got "Sometimes"',
-  ],
+  ),
   [
     "resource quantity invalid",
     withChange((ws) => (ws.spec.workflows.agentPools[0].resources = { limits: { memory: "1 GB" } })),
@@ -312,18 +242,18 @@ const badInputs: ReadonlyArray<readonly [string, unknown, string, string]> = [
     "spec.workflows.redis.resources.limits",
     "must list at most 16 resources",
   ],
-  [
+  valueAt(
     "a quantity too long to be one",
-    withChange((ws) => (ws.spec.workflows.storageQuota = `${"1".repeat(64)}Gi`)),
     "spec.workflows.storageQuota",
+    `${"1".repeat(64)}Gi`,
     "must be at most 64 characters",
-  ],
-  [
+  ),
+  valueAt(
     "unknown field in workflows",
-    withChange((ws) => (ws.spec.workflows.replicas = 3)),
     "spec.workflows.replicas",
+    3,
     "unknown field: not part of the Workspace schema (check its spelling and indentation)",
-  ],
+  ),
 ]
 
 describe("Workspace Schema rejects bad input with the exact path and message", () => {
