@@ -22,7 +22,8 @@ const commands = {
 
 const cniPlugins = ["bridge", "host-local", "portmap", "loopback"] as const
 
-const onPath = (command: string) =>
+/** Whether `command` is an executable in a directory of $PATH. */
+export const onPath = (command: string) =>
   (process.env.PATH ?? "").split(delimiter).some((dir) => {
     try {
       accessSync(join(dir, command), constants.X_OK)

@@ -1,11 +1,11 @@
 // A containerd of the test's own (private socket, root and state in a temp dir; no CRI plugin), to import image
 // archives into and run their containers with `ctr`, as the node's containerd will. Stopped and removed by the test.
 import { execFile } from "node:child_process"
-import { accessSync, constants } from "node:fs"
 import { readdir, readFile, rm, writeFile } from "node:fs/promises"
-import { delimiter, join } from "node:path"
+import { join } from "node:path"
 import { pollUntil } from "../../harness/network.js"
 import { launch, logTail, type ManagedProcess, ownedTempDir } from "../../harness/processes.js"
+import { onPath } from "../prerequisites.js"
 
 export interface CtrResult {
   readonly code: number
@@ -20,16 +20,6 @@ export interface Containerd {
   /** Kills what still runs, stops containerd and removes its directory. */
   stop(): Promise<void>
 }
-
-const onPath = (tool: string) =>
-  (process.env.PATH ?? "").split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, tool), constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
 
 /** Everything the image tests run: the image builder's tools, containerd and runc, and netns/setpriv helpers. */
 export const imageTestTools = [

@@ -13,6 +13,7 @@ import type { TarEntry } from "../../../scripts/image/tar.mjs"
 import { ownedTempDir } from "../../harness/processes.js"
 import { type Archive, layerEntries, readArchive } from "./archive.js"
 import { missingPrerequisites } from "./containerd.js"
+import { operatorReference, useImageContainers, version } from "./imageContainers.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 const operatorModule = join(root, "scripts", "image", "operator.mjs")
@@ -159,5 +160,20 @@ describe("the operator image", () => {
     expect(files.get("home/node")).toMatchObject({ uid: 1000, gid: 1000 })
     for (const [path, entry] of files)
       if (path !== "home/node") expect([path, entry.uid, entry.gid]).toEqual([path, 0, 0])
+  })
+})
+
+describe("the operator image in containerd", () => {
+  const containers = useImageContainers((ref) => ref === operatorReference)
+
+  it("runs its CLI as uid 1000 from the image's own settings", async () => {
+    const cli = await containers.runToEnd(operatorReference, ["node", "/app/cartographer.mjs", "version"])
+    expect(cli.stdout.trim()).toBe(`cartographer ${version}`)
+    const uid = await containers.runToEnd(operatorReference, [
+      "node",
+      "-e",
+      "console.log(process.getuid(), process.cwd())",
+    ])
+    expect(uid.stdout.trim()).toBe("1000 /app")
   })
 })
