@@ -22,11 +22,6 @@ describe("classifying HTTP responses", () => {
     assert.strictEqual(reason.status, 404)
   })
 
-  it("tells AlreadyExists from Conflict on a 409 by the Status reason", () => {
-    expectReason(Classify.fromResponse({ status: 409, body: status(409, "AlreadyExists") }), "AlreadyExists", false)
-    expectReason(Classify.fromResponse({ status: 409, body: status(409, "Conflict") }), "Conflict", true)
-  })
-
   it("makes a field-manager conflict non-retryable and keeps its causes", () => {
     const reason = Classify.fromResponse({
       status: 409,
@@ -51,27 +46,44 @@ describe("classifying HTTP responses", () => {
     ])
   })
 
-  it.each([
-    [400, "BadRequest"],
-    [405, "MethodNotAllowed"],
-    [406, "NotAcceptable"],
-    [413, "RequestEntityTooLarge"],
-    [415, "UnsupportedMediaType"],
-  ])("maps %i %s to Invalid", (code, reason) => {
-    expectReason(Classify.fromResponse({ status: code, body: status(code, reason) }), "Invalid", false)
-  })
+  /** [the behaviour, the response's status code and body, the reason it becomes, whether that is retryable] */
+  const byStatus: ReadonlyArray<readonly [string, number, string, K8sErrorReason["_tag"], boolean]> = [
+    ["tells AlreadyExists on a 409 by the Status reason", 409, status(409, "AlreadyExists"), "AlreadyExists", false],
+    ["tells Conflict on a 409 by the Status reason, retryable", 409, status(409, "Conflict"), "Conflict", true],
+    ...(
+      [
+        [400, "BadRequest"],
+        [405, "MethodNotAllowed"],
+        [406, "NotAcceptable"],
+        [413, "RequestEntityTooLarge"],
+        [415, "UnsupportedMediaType"],
+      ] as const
+    ).map(
+      ([code, reason]) => [`maps ${code} ${reason} to Invalid`, code, status(code, reason), "Invalid", false] as const,
+    ),
+    ["classifies 401 without a body (the API server sends none) as Unauthorized", 401, "", "Unauthorized", false],
+    ["classifies 403 as Forbidden", 403, status(403, "Forbidden"), "Forbidden", false],
+    ["treats 410 Gone as Gone, retryable after a relist", 410, status(410, "Gone"), "Gone", true],
+    ["treats 410 Expired as Gone, retryable after a relist", 410, status(410, "Expired"), "Gone", true],
+    ["classifies a server-side 504 Timeout as Timeout", 504, status(504, "Timeout"), "Timeout", true],
+    [
+      "classifies a 500 ServerTimeout as Timeout",
+      500,
+      status(500, "ServerTimeout", "", { retryAfterSeconds: 1 }),
+      "Timeout",
+      true,
+    ],
+    ["classifies 408 without a body as Timeout", 408, "", "Timeout", true],
+    ["classifies 503 as Unavailable", 503, status(503, "ServiceUnavailable"), "Unavailable", true],
+    ["classifies 500 InternalError as Unavailable", 500, status(500, "InternalError"), "Unavailable", true],
+    ["classifies 502 with an HTML body as Unavailable", 502, "<html>bad gateway</html>", "Unavailable", true],
+    ["falls back to the code when the Status reason is unknown", 404, status(404, "SomethingNew"), "NotFound", false],
+    ["falls back to the code when the body is not JSON", 418, "teapot", "Invalid", false],
+    ["falls back to Transport for a redirect it does not follow", 302, "", "Transport", true],
+  ]
 
-  it("classifies 401 without a body (the API server sends none) as Unauthorized", () => {
-    expectReason(Classify.fromResponse({ status: 401, body: "" }), "Unauthorized", false)
-  })
-
-  it("classifies 403 as Forbidden", () => {
-    expectReason(Classify.fromResponse({ status: 403, body: status(403, "Forbidden") }), "Forbidden", false)
-  })
-
-  it("treats 410 Gone and Expired as Gone, retryable after a relist", () => {
-    expectReason(Classify.fromResponse({ status: 410, body: status(410, "Gone") }), "Gone", true)
-    expectReason(Classify.fromResponse({ status: 410, body: status(410, "Expired") }), "Gone", true)
+  it.each(byStatus)("%s", (_, code, body, tag, retryable) => {
+    expectReason(Classify.fromResponse({ status: code, body }), tag, retryable)
   })
 
   it("takes Retry-After from the header (seconds) before Status details", () => {
@@ -102,28 +114,6 @@ describe("classifying HTTP responses", () => {
       body: status(429, "TooManyRequests", "slow down", { retryAfterSeconds: 3 }),
     })
     assert.strictEqual(reason._tag === "TooManyRequests" && reason.retryAfterSeconds, 3)
-  })
-
-  it("classifies server-side timeouts as Timeout", () => {
-    expectReason(Classify.fromResponse({ status: 504, body: status(504, "Timeout") }), "Timeout", true)
-    expectReason(
-      Classify.fromResponse({ status: 500, body: status(500, "ServerTimeout", "", { retryAfterSeconds: 1 }) }),
-      "Timeout",
-      true,
-    )
-    expectReason(Classify.fromResponse({ status: 408, body: "" }), "Timeout", true)
-  })
-
-  it("classifies 5xx as Unavailable", () => {
-    expectReason(Classify.fromResponse({ status: 503, body: status(503, "ServiceUnavailable") }), "Unavailable", true)
-    expectReason(Classify.fromResponse({ status: 500, body: status(500, "InternalError") }), "Unavailable", true)
-    expectReason(Classify.fromResponse({ status: 502, body: "<html>bad gateway</html>" }), "Unavailable", true)
-  })
-
-  it("falls back to the code when the Status reason is unknown or the body is not JSON", () => {
-    expectReason(Classify.fromResponse({ status: 404, body: status(404, "SomethingNew") }), "NotFound", false)
-    expectReason(Classify.fromResponse({ status: 418, body: "teapot" }), "Invalid", false)
-    expectReason(Classify.fromResponse({ status: 302, body: "" }), "Transport", true)
   })
 })
 
