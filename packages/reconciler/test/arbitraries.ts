@@ -5,6 +5,7 @@
 import { Names, type Workspace } from "@cartographer/schema"
 import { dnsLabel } from "@cartographer/schema/testing"
 import fc from "fast-check"
+import { it } from "vitest"
 import type { Observed } from "../src/index.js"
 import { attemptNameHash } from "../src/plan/migrationRetry.js"
 import type { JobState, MigrationJobObservation, SecretObservation, WorkloadObservation } from "../src/plan/Observed.js"
@@ -166,4 +167,21 @@ export const observedFor = (ws: Workspace, currentHash?: string): fc.Arbitrary<O
     },
     { requiredKeys: ["now", "generatedPassword", "generatedSecrets"] },
   )
+}
+
+/** How many generated cases a planner property is checked over, unless it says otherwise. */
+export const runs = { numRuns: 200 }
+
+/**
+ * A property of the planner, as a test named for what it proves: `holds` must not throw (nor return false) for any
+ * values of `arbitraries` fast-check generates (`parameters.numRuns` of them, `runs` by default).
+ */
+export const property = <Ts extends [unknown, ...Array<unknown>]>(
+  name: string,
+  arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+  // biome-ignore lint/suspicious/noConfusingVoidType: fast-check's own predicate type (a body that returns nothing)
+  holds: (...values: Ts) => boolean | void,
+  parameters: fc.Parameters<Ts> = runs,
+): void => {
+  it(name, () => fc.assert(fc.property(...arbitraries, holds), parameters))
 }

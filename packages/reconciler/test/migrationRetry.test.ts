@@ -1,6 +1,5 @@
 import type { Workspace } from "@cartographer/schema"
 import { workspace } from "@cartographer/schema/testing"
-import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { nothingObserved, type Observed } from "../src/index.js"
 import { contextOf } from "../src/plan/context.js"
@@ -9,7 +8,7 @@ import { desiredRevision, migrationHashLabel, planMigrationJob } from "../src/pl
 import { migrationAttemptAnnotation, migrationRetry, retryDelaySeconds } from "../src/plan/migrationRetry.js"
 import type { MigrationJobObservation } from "../src/plan/Observed.js"
 import { plan } from "../src/plan/planner.js"
-import { observedFor } from "./arbitraries.js"
+import { observedFor, property } from "./arbitraries.js"
 import { condition, container, find, inputs, settled, ws } from "./fixtures.js"
 
 const serverName = "test-environment-orion-server"
@@ -142,45 +141,39 @@ const scenario = workspace().chain((w) => {
 const seconds = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso) / 1000)
 
 describe("migration retries, over arbitrary worlds", () => {
-  it("start a new attempt only after the latest failed one's delay or a later Secret change, one at a time", () => {
-    fc.assert(
-      fc.property(scenario, ({ w, obs, hash }) => {
-        const p = plan(w, obs)
-        const known = new Set((obs.migrationJobs ?? []).map((j) => j.name))
-        const current = jobsOf(p).filter((j) => j.metadata.labels[migrationHashLabel] === hash)
-        expect(current.length).toBeLessThanOrEqual(2)
-        const started = current.filter((j) => !known.has(j.metadata.name))
-        expect(started.length).toBeLessThanOrEqual(1)
-        const attempt = Number(started[0]?.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
-        if (started.length === 0 || attempt === 1) return
-        const previous = (obs.migrationJobs ?? []).find(
-          (j) => j.hash === hash && (j.attempt ?? 1) === attempt - 1 && j.state === "failed",
-        )
-        expect(previous).toBeDefined()
-        const failedAt = seconds(previous?.failedAt ?? previous?.createdAt)
-        const byClock = failedAt !== undefined && (seconds(obs.now) ?? 0) >= failedAt + retryDelaySeconds(attempt - 1)
-        const external = w.spec.workflows.database.external?.secretRef.name
-        const secret = obs.referencedSecrets?.find((s) => s.name === external)
-        const changedAt = external !== undefined && secret?.keys !== undefined ? seconds(secret.changedAt) : undefined
-        const bySecret = changedAt !== undefined && changedAt >= (seconds(previous?.createdAt) ?? Infinity)
-        expect(byClock || bySecret).toBe(true)
-      }),
-      { numRuns: 200 },
-    )
-  })
+  property(
+    "start a new attempt only after the latest failed one's delay or a later Secret change, one at a time",
+    [scenario],
+    ({ w, obs, hash }) => {
+      const p = plan(w, obs)
+      const known = new Set((obs.migrationJobs ?? []).map((j) => j.name))
+      const current = jobsOf(p).filter((j) => j.metadata.labels[migrationHashLabel] === hash)
+      expect(current.length).toBeLessThanOrEqual(2)
+      const started = current.filter((j) => !known.has(j.metadata.name))
+      expect(started.length).toBeLessThanOrEqual(1)
+      const attempt = Number(started[0]?.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
+      if (started.length === 0 || attempt === 1) return
+      const previous = (obs.migrationJobs ?? []).find(
+        (j) => j.hash === hash && (j.attempt ?? 1) === attempt - 1 && j.state === "failed",
+      )
+      expect(previous).toBeDefined()
+      const failedAt = seconds(previous?.failedAt ?? previous?.createdAt)
+      const byClock = failedAt !== undefined && (seconds(obs.now) ?? 0) >= failedAt + retryDelaySeconds(attempt - 1)
+      const external = w.spec.workflows.database.external?.secretRef.name
+      const secret = obs.referencedSecrets?.find((s) => s.name === external)
+      const changedAt = external !== undefined && secret?.keys !== undefined ? seconds(secret.changedAt) : undefined
+      const bySecret = changedAt !== undefined && changedAt >= (seconds(previous?.createdAt) ?? Infinity)
+      expect(byClock || bySecret).toBe(true)
+    },
+  )
 
-  it("ask to be looked at again exactly when the next attempt becomes due", () => {
-    fc.assert(
-      fc.property(scenario, ({ w, obs }) => {
-        const p = plan(w, obs)
-        if (p.requeueAfterSeconds === undefined) return
-        expect(p.requeueAfterSeconds).toBeGreaterThan(0)
-        const later = (s: number) =>
-          plan(w, { ...obs, now: second(new Date(Date.parse(obs.now) + s * 1000).toISOString()) })
-        expect(jobsOf(later(p.requeueAfterSeconds - 1))).toEqual(jobsOf(p))
-        expect(jobsOf(later(p.requeueAfterSeconds)).length).toBe(jobsOf(p).length + 1)
-      }),
-      { numRuns: 200 },
-    )
+  property("ask to be looked at again exactly when the next attempt becomes due", [scenario], ({ w, obs }) => {
+    const p = plan(w, obs)
+    if (p.requeueAfterSeconds === undefined) return
+    expect(p.requeueAfterSeconds).toBeGreaterThan(0)
+    const later = (s: number) =>
+      plan(w, { ...obs, now: second(new Date(Date.parse(obs.now) + s * 1000).toISOString()) })
+    expect(jobsOf(later(p.requeueAfterSeconds - 1))).toEqual(jobsOf(p))
+    expect(jobsOf(later(p.requeueAfterSeconds)).length).toBe(jobsOf(p).length + 1)
   })
 })
