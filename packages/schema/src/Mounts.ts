@@ -28,6 +28,28 @@ const reservedNames: ReadonlyArray<string> = Object.values(cartographerVolumes).
 const reservedPaths: ReadonlyArray<string> = Object.values(cartographerVolumes).map((v) => v.mountPath)
 const celList = (items: ReadonlyArray<string>) => `[${items.map((i) => `'${i}'`).join(", ")}]`
 
+/**
+ * Refuses the items of a list whose `field` is one of Cartographer's own values: `issue` at that item's field, and
+ * `message` from its CEL twin (`variable` names an item in the rule).
+ */
+const noneReserved = <A>(options: {
+  readonly field: keyof A & string
+  readonly reserved: ReadonlyArray<string>
+  readonly variable: string
+  readonly issue: (value: string) => string
+  readonly message: string
+}) => {
+  const { field, reserved, variable, issue, message } = options
+  return celFilter(
+    (items: ReadonlyArray<A>) =>
+      items.flatMap((item, index) => {
+        const value = String(item[field])
+        return reserved.includes(value) ? [{ path: [index, field], issue: issue(value) }] : []
+      }),
+    [{ rule: `self.all(${variable}, !(${variable}.${field} in ${celList(reserved)}))`, message }],
+  )
+}
+
 /** A path inside a volume: relative, without `..` segments (written without look-arounds, which RE2 lacks). */
 const segment = "([^/.][^/]*|\\.([^/.][^/]*)?|\\.\\.[^/]+)"
 const RelativePath = Schema.String.check(
@@ -241,49 +263,25 @@ export const mountFields = {
   volumes: Schema.optionalKey(
     bounded(Volume, "Extra volumes of the pods, mounted with `volumeMounts`.").check(
       uniqueBy(["name"], "volume name"),
-      celFilter(
-        (volumes: ReadonlyArray<Volume>) =>
-          volumes.flatMap((v, index) =>
-            reservedNames.includes(v.name)
-              ? [
-                  {
-                    path: [index, "name"],
-                    issue: `"${v.name}" is the name of a volume Cartographer mounts; choose another`,
-                  },
-                ]
-              : [],
-          ),
-        [
-          {
-            rule: `self.all(v, !(v.name in ${celList(reservedNames)}))`,
-            message: `volume names ${reservedNames.join(", ")} are Cartographer's own; choose another`,
-          },
-        ],
-      ),
+      noneReserved<Volume>({
+        field: "name",
+        reserved: reservedNames,
+        variable: "v",
+        issue: (name) => `"${name}" is the name of a volume Cartographer mounts; choose another`,
+        message: `volume names ${reservedNames.join(", ")} are Cartographer's own; choose another`,
+      }),
     ),
   ),
   volumeMounts: Schema.optionalKey(
     bounded(VolumeMount, "Where the container mounts `volumes`; each names one of them.").check(
       uniqueBy(["mountPath"], "mount path"),
-      celFilter(
-        (mounts: ReadonlyArray<VolumeMount>) =>
-          mounts.flatMap((m, index) =>
-            reservedPaths.includes(m.mountPath)
-              ? [
-                  {
-                    path: [index, "mountPath"],
-                    issue: `Cartographer mounts its own volume at ${m.mountPath}; mount below it or elsewhere`,
-                  },
-                ]
-              : [],
-          ),
-        [
-          {
-            rule: `self.all(m, !(m.mountPath in ${celList(reservedPaths)}))`,
-            message: `${reservedPaths.join(", ")} are Cartographer's own mounts; mount below them or elsewhere`,
-          },
-        ],
-      ),
+      noneReserved<VolumeMount>({
+        field: "mountPath",
+        reserved: reservedPaths,
+        variable: "m",
+        issue: (path) => `Cartographer mounts its own volume at ${path}; mount below it or elsewhere`,
+        message: `${reservedPaths.join(", ")} are Cartographer's own mounts; mount below them or elsewhere`,
+      }),
     ),
   ),
 }

@@ -81,17 +81,14 @@ export const planDatabaseVolume = (ctx: PlanContext): PersistentVolumeClaim =>
     ctx.workflows.storageClassName,
   )
 
+/** Postgres's port, as both of the database's Services expose it. */
+const databaseServicePort = { name: postgresPortName, port: databasePort }
+
 export const planDatabaseService = (ctx: PlanContext): Service =>
-  planComponentService(ctx, databaseName(ctx), "database", { name: postgresPortName, port: databasePort })
+  planComponentService(ctx, databaseName(ctx), "database", databaseServicePort)
 
 export const planDatabaseHeadlessService = (ctx: PlanContext): Service =>
-  planComponentService(
-    ctx,
-    databaseHeadlessName(ctx),
-    "database",
-    { name: postgresPortName, port: databasePort },
-    { headless: true },
-  )
+  planComponentService(ctx, databaseHeadlessName(ctx), "database", databaseServicePort, { headless: true })
 
 /**
  * Whether the StatefulSet that exists is governed by another Service (the ClusterIP one, as Cartographer planned it
