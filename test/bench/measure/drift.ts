@@ -88,12 +88,9 @@ export const measureDrift = async (
   }
 }
 
+/** measureDrift's work, with its arguments. */
 const deleteAndWait = async (
-  cluster: BenchCluster,
-  plans: ReadonlyArray<ReturnType<typeof firstPlan>>,
-  writes: Mutations,
-  deletions: number,
-  host: ShippedOperator,
+  ...[cluster, plans, writes, deletions, host]: Parameters<typeof measureDrift>
 ): Promise<DriftResult> => {
   const victims = plans.flatMap((p, i) => {
     const candidates = p.apply.filter((o) => ["Deployment", "Service", "StatefulSet", "NetworkPolicy"].includes(o.kind))

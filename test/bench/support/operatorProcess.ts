@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import { operatorRuntimeEnv, start } from "@cartographer/test/harness"
 import { type BuildOptions, build } from "esbuild"
 import type { EngineHostConfig, EngineHostEvent } from "./engineHost.js"
-import { eventLog, type MemoryStats, memoryOf } from "./processEvents.js"
+import { eventLog, type MemoryStats, memoryOf, outputLines } from "./processEvents.js"
 
 const entry = fileURLToPath(new URL("./engineHost.ts", import.meta.url))
 /** The operator's own bundling settings (apps/operator/scripts/bundle.mjs), so that the host is built as what ships. */
@@ -121,35 +121,27 @@ export const startEngineHost = async (
   })
   const { child, exited, running } = started
   const startedAt = Date.now()
-  const stderrLines: Array<string> = []
-  let stderrRest = ""
-  const stderrTail = (lines = 30) => [...stderrLines, stderrRest].slice(-lines).join("\n")
+  const stderr = outputLines()
+  const stderrTail = stderr.tail
   const { events, wake, waitFor } = eventLog<EngineHostEvent>({
     what: `engine host ${child.pid}`,
     running,
     status: () => String(child.exitCode ?? child.signalCode),
     tail: stderrTail,
   })
-  let stdoutRest = ""
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    const lines = (stdoutRest + chunk).split("\n")
-    stdoutRest = lines.pop() ?? ""
-    for (const line of lines) {
-      if (line.trim() === "") continue
-      try {
-        events.push(JSON.parse(line) as EngineHostEvent)
-      } catch {
-        // Not an event (a stray console.log): ignore.
-      }
+  const stdout = outputLines((line) => {
+    if (line.trim() === "") return
+    try {
+      events.push(JSON.parse(line) as EngineHostEvent)
+    } catch {
+      // Not an event (a stray console.log): ignore.
     }
+  })
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout.write(chunk)
     wake()
   })
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    const lines = (stderrRest + chunk).split("\n")
-    stderrRest = lines.pop() ?? ""
-    stderrLines.push(...lines)
-    if (stderrLines.length > 2000) stderrLines.splice(0, stderrLines.length - 1000)
-  })
+  child.stderr?.setEncoding("utf8").on("data", stderr.write)
   void exited.then(wake)
   return {
     pid: started.pid,

@@ -39,6 +39,26 @@ export const memoryOf = async (pid: number): Promise<MemoryStats | undefined> =>
   }
 }
 
+/**
+ * A process's output as lines: `write` takes its chunks and hands each whole line to `onLine`; `tail` gives its last
+ * lines (at least the last thousand are kept), the unfinished one included, for a failure to show.
+ */
+export const outputLines = (onLine: (line: string) => void = () => {}) => {
+  const lines: Array<string> = []
+  let rest = ""
+  const write = (chunk: string) => {
+    const parts = (rest + chunk).split("\n")
+    rest = parts.pop() ?? ""
+    for (const line of parts) {
+      lines.push(line)
+      onLine(line)
+    }
+    if (lines.length > 2000) lines.splice(0, lines.length - 1000)
+  }
+  const tail = (count = 30) => [...lines, rest].slice(-count).join("\n")
+  return { write, tail }
+}
+
 /** How an event log speaks of its process in a failure: `what` ("engine host 123"), its state and its last lines. */
 export interface ProcessView {
   readonly what: string

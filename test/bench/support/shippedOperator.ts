@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url"
 import { freePort, operatorRuntimeArgs, operatorRuntimeEnv, start } from "@cartographer/test/harness"
 import { cpuSecondsOf } from "./cpu.js"
-import { eventLog, type MemoryStats, memoryOf, type ReconciledEvent } from "./processEvents.js"
+import { eventLog, type MemoryStats, memoryOf, outputLines, type ReconciledEvent } from "./processEvents.js"
 
 const bundleScript = fileURLToPath(new URL("../../../apps/operator/scripts/bundle.mjs", import.meta.url))
 let built: Promise<{ readonly path: string; readonly bytes: number }> | undefined
@@ -110,18 +110,8 @@ export const startShippedOperator = async (config: ShippedOperatorConfig): Promi
   })
   const { child } = started
   const startedAt = Date.now()
-  const lines: Array<string> = []
-  let rest = ""
-  const logTail = (count = 30) => [...lines, rest].slice(-count).join("\n")
-  const { events, wake, waitFor } = eventLog<OperatorEvent>({
-    what: `cartographer run ${child.pid}`,
-    running: started.running,
-    status: () => String(started.status()),
-    tail: logTail,
-  })
-  const onLine = (line: string) => {
-    lines.push(line)
-    if (lines.length > 2000) lines.splice(0, 1000)
+  const output = outputLines((line) => {
+    if (line.trim() === "") return
     let entry: Record<string, unknown>
     try {
       entry = JSON.parse(line) as Record<string, unknown>
@@ -141,11 +131,16 @@ export const startShippedOperator = async (config: ShippedOperatorConfig): Promi
     } else if (msg === "caches synced") events.push({ event: "synced", t })
     else if (msg.startsWith("leading")) events.push({ event: "leading", t })
     else if (entry.level === "warn" || entry.level === "error") events.push({ event: "warning", t, msg, fields: entry })
-  }
+  })
+  const logTail = output.tail
+  const { events, wake, waitFor } = eventLog<OperatorEvent>({
+    what: `cartographer run ${child.pid}`,
+    running: started.running,
+    status: () => String(started.status()),
+    tail: logTail,
+  })
   const onChunk = (chunk: string) => {
-    const parts = (rest + chunk).split("\n")
-    rest = parts.pop() ?? ""
-    for (const line of parts) if (line.trim() !== "") onLine(line)
+    output.write(chunk)
     wake()
   }
   child.stdout?.setEncoding("utf8").on("data", onChunk)
