@@ -26,6 +26,15 @@ const jobOf = (w: ReturnType<typeof ws>): Job => {
   return planMigrationJob(ctx, desiredRevision(ctx))
 }
 
+/** What the schema guard of a Prefect 3.8.8 image prints when the database is at `revision`, newer than its head. */
+const guardRefusal = (revision: string) => `${schemaGuardMarker} revision=${revision} prefect=3.8.8 head=d4a7e1c93f52`
+
+/** `world` with the migration Job `name` failed, its failure saying `message`. */
+const migrationFailed = (world: Observed, name: string, message: string): Observed => ({
+  ...world,
+  migrationJobs: [{ name, state: "failed", message }],
+})
+
 describe("migration Job", () => {
   it("runs the schema guard, then `prefect server database upgrade -y` and the block registration, as arguments of the server image", () => {
     const job = jobOf(ws())
@@ -161,18 +170,12 @@ describe("migration gate", () => {
     const world = settled(ws())
     const downgraded = ws({ image: "prefecthq/prefect:3.8.8-python3.12" })
     const jobName = jobOf(downgraded).metadata.name
-    const refused: Observed = {
-      ...world,
-      migrationJobs: [
-        {
-          name: jobName,
-          state: "failed",
-          message:
-            "PodFailurePolicy: Container migrate for pod x failed with exit code 65 matching FailJob rule at index 0\n" +
-            `${schemaGuardMarker} revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52`,
-        },
-      ],
-    }
+    const refused = migrationFailed(
+      world,
+      jobName,
+      "PodFailurePolicy: Container migrate for pod x failed with exit code 65 matching FailJob rule at index 0\n" +
+        guardRefusal("91e2b8f3d6a4"),
+    )
     const p = plan(downgraded, refused)
     expect(find(p, "Deployment", serverName)).toEqual(find(plan(ws(), world), "Deployment", serverName))
     expect(condition(p, "Degraded")).toMatchObject({ status: "True", reason: "DatabaseNewerThanImage" })
@@ -185,16 +188,7 @@ describe("migration gate", () => {
     expect(condition(p, "Progressing")).toMatchObject({ status: "False", reason: "DatabaseNewerThanImage" })
     expect(condition(p, "Ready")?.status).toBe("True")
     // A database at a revision no known release has: the image's own Prefect is what it is newer than.
-    const unknown = plan(downgraded, {
-      ...refused,
-      migrationJobs: [
-        {
-          name: jobName,
-          state: "failed",
-          message: `${schemaGuardMarker} revision=0123456789ab prefect=3.8.8 head=d4a7e1c93f52`,
-        },
-      ],
-    })
+    const unknown = plan(downgraded, migrationFailed(refused, jobName, guardRefusal("0123456789ab")))
     expect(condition(unknown, "Degraded")?.message).toContain(
       "it needs a Prefect newer than 3.8.8 (one whose migrations include revision 0123456789ab)",
     )
@@ -205,16 +199,7 @@ describe("migration gate", () => {
     const first = plan(downgraded, nothing)
     const refused = observeApplied(first, { ...inputs, migration: "failed" })
     const jobName = jobOf(downgraded).metadata.name
-    const p = plan(downgraded, {
-      ...refused,
-      migrationJobs: [
-        {
-          name: jobName,
-          state: "failed",
-          message: `${schemaGuardMarker} revision=91e2b8f3d6a4 prefect=3.8.8 head=d4a7e1c93f52`,
-        },
-      ],
-    })
+    const p = plan(downgraded, migrationFailed(refused, jobName, guardRefusal("91e2b8f3d6a4")))
     expect(find(p, "Deployment", serverName).spec.replicas).toBe(0)
     expect(condition(p, "Ready")).toMatchObject({ status: "False", reason: "DatabaseNewerThanImage" })
     expect(condition(p, "Ready")?.message).toContain("(the server was not started)")

@@ -8,6 +8,15 @@ const object = (fields: Record<string, unknown>): Live<KubeObject> =>
 
 const pod = (name: string, labels: Record<string, string>, status: Record<string, unknown>) =>
   object({ kind: "Pod", metadata: { name, labels }, status })
+/** The FailedMount Event `name` about pod `podName`. */
+const mountFailure = (name: string, podName: string, message: string) =>
+  object({
+    kind: "Event",
+    metadata: { name },
+    involvedObject: { kind: "Pod", name: podName },
+    reason: "FailedMount",
+    message,
+  })
 const gpu = { "mlops.aigency.com/component": "agent", "mlops.aigency.com/pool": "gpu" }
 const server = { "mlops.aigency.com/component": "server" }
 
@@ -61,20 +70,12 @@ describe("why a Workspace's pods do not run", () => {
         }),
       ],
       mountEvents: [
-        object({
-          kind: "Event",
-          metadata: { name: "e1" },
-          involvedObject: { kind: "Pod", name: "ws-orion-server-2" },
-          reason: "FailedMount",
-          message: 'MountVolume.SetUp failed for volume "certs" : secret "db-ca" not found',
-        }),
-        object({
-          kind: "Event",
-          metadata: { name: "e2" },
-          involvedObject: { kind: "Pod", name: "someone-elses" },
-          reason: "FailedMount",
-          message: "x",
-        }),
+        mountFailure(
+          "e1",
+          "ws-orion-server-2",
+          'MountVolume.SetUp failed for volume "certs" : secret "db-ca" not found',
+        ),
+        mountFailure("e2", "someone-elses", "x"),
       ],
     })
     expect(problems).toEqual([
