@@ -70,6 +70,22 @@ const startWriters = Effect.gen(function* () {
   return { fiber, writes }
 })
 
+/**
+ * A consumer's mirror of the ConfigMaps while writers change them and `steps` run one after the other (the fault and
+ * the pauses around it); once the writers stop, it must come to hold exactly what the server does. Answers how many
+ * writes were made and how many objects the mirror then holds.
+ */
+const mirrorWhileWriting = <E, R>(steps: ReadonlyArray<Effect.Effect<unknown, E, R>>) =>
+  Effect.gen(function* () {
+    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
+    yield* store.synced
+    const writers = yield* startWriters
+    yield* Effect.all(steps, { discard: true })
+    yield* Fiber.interrupt(writers.fiber)
+    const objects = yield* eventually(mirrorMatchesServer(store), "60 seconds")
+    return { writes: yield* Ref.get(writers.writes), objects }
+  })
+
 const restart = PrivateControlPlane.use((cp) => Effect.promise(() => cp.restartApiServer()))
 const compact = PrivateControlPlane.use((cp) => Effect.promise(() => cp.compactEtcd()))
 /**
@@ -81,43 +97,25 @@ const restartCompacted = PrivateControlPlane.use((cp) => Effect.promise(() => cp
 effectSuite(KubeClient, environment)("Watch across API server faults", "300 seconds", (test) => {
   test("keeps what a consumer applies equal to the server across an API server restart, with concurrent writes", function* () {
     const failuresBefore = yield* counter(Watch.metrics.failures)
-    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
-    yield* store.synced
-    const writers = yield* startWriters
-    yield* Effect.sleep("2 seconds")
-    yield* restart
-    yield* Effect.sleep("3 seconds")
-    yield* Fiber.interrupt(writers.fiber)
-    assert.isAbove(yield* Ref.get(writers.writes), 50)
-    const count = yield* eventually(mirrorMatchesServer(store), "60 seconds")
-    assert.isAbove(count, 0)
+    const { writes, objects } = yield* mirrorWhileWriting([
+      Effect.sleep("2 seconds"),
+      restart,
+      Effect.sleep("3 seconds"),
+    ])
+    assert.isAbove(writes, 50)
+    assert.isAbove(objects, 0)
     assert.isAtLeast((yield* counter(Watch.metrics.failures)) - failuresBefore, 1, "the restart broke the watch")
   })
 
   test("keeps what a consumer applies equal to the server across etcd compaction, with concurrent writes", function* () {
-    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
-    yield* store.synced
-    const writers = yield* startWriters
-    yield* Effect.sleep("1 second")
-    yield* compact
-    yield* Effect.sleep("1 second")
-    yield* compact
-    yield* Effect.sleep("1 second")
-    yield* Fiber.interrupt(writers.fiber)
-    yield* eventually(mirrorMatchesServer(store), "60 seconds")
+    const second = Effect.sleep("1 second")
+    yield* mirrorWhileWriting([second, compact, second, compact, second])
   })
 
   test("relists after 410 Gone when compaction and a restart erase its resume point, losing nothing", function* () {
     const expiredBefore = yield* counter(Watch.metrics.expired)
     const listsBefore = yield* counter(Watch.metrics.lists)
-    const store = yield* mirror(Kinds.ConfigMap, { namespace, labelSelector })
-    yield* store.synced
-    const writers = yield* startWriters
-    yield* Effect.sleep("1 second")
-    yield* restartCompacted
-    yield* Effect.sleep("3 seconds")
-    yield* Fiber.interrupt(writers.fiber)
-    yield* eventually(mirrorMatchesServer(store), "60 seconds")
+    yield* mirrorWhileWriting([Effect.sleep("1 second"), restartCompacted, Effect.sleep("3 seconds")])
     assert.isAtLeast((yield* counter(Watch.metrics.expired)) - expiredBefore, 1, "the resume got 410 Gone")
     assert.isAtLeast((yield* counter(Watch.metrics.lists)) - listsBefore, 2, "initial list + relist")
   })

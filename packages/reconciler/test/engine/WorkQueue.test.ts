@@ -25,6 +25,35 @@ const recording = (outcome: (key: string, attempt: number) => Effect.Effect<Work
   return { runs, handler, attempts }
 }
 
+/** A queue made with `options` whose workers run a `recording` handler answering `outcome`, for the rest of the test. */
+const runningQueue = (options: WorkQueue.WorkQueueOptions, outcome: Parameters<typeof recording>[0]) =>
+  Effect.gen(function* () {
+    const queue = yield* WorkQueue.make(options)
+    const recorded = recording(outcome)
+    yield* Effect.forkChild(queue.run(recorded.handler))
+    return { queue, ...recorded }
+  })
+
+/**
+ * A `recording` handler whose runs succeed, those `held` picks (by attempt) only once `release` has run; `concurrency`
+ * counts the runs under way and the most there ever were at once.
+ */
+const holding = (held: (attempt: number) => boolean) =>
+  Effect.gen(function* () {
+    const released = yield* Deferred.make<void>()
+    const concurrency = { running: 0, max: 0 }
+    const recorded = recording((_, attempt) =>
+      Effect.gen(function* () {
+        concurrency.running++
+        concurrency.max = Math.max(concurrency.max, concurrency.running)
+        if (held(attempt)) yield* Deferred.await(released)
+        concurrency.running--
+        return Outcome.success
+      }),
+    )
+    return { ...recorded, release: Deferred.succeed(released, undefined), concurrency }
+  })
+
 const gaps = (times: ReadonlyArray<number>) => times.slice(1).map((t, i) => t - (times[i] ?? 0))
 
 describe("WorkQueue", () => {
@@ -48,18 +77,7 @@ describe("WorkQueue", () => {
   it.effect("never runs one key twice at once, and runs it again after a change that arrived meanwhile", () =>
     Effect.gen(function* () {
       const queue = yield* WorkQueue.make({ concurrency: 4 })
-      const release = yield* Deferred.make<void>()
-      let running = 0
-      let maxRunning = 0
-      const { runs, handler } = recording((_, attempt) =>
-        Effect.gen(function* () {
-          running++
-          maxRunning = Math.max(maxRunning, running)
-          if (attempt === 1) yield* Deferred.await(release)
-          running--
-          return Outcome.success
-        }),
-      )
+      const { runs, handler, release, concurrency } = yield* holding((attempt) => attempt === 1)
       yield* Effect.forkChild(queue.run(handler))
       yield* queue.add("ns/a")
       yield* settle
@@ -68,45 +86,32 @@ describe("WorkQueue", () => {
       yield* settle
       assert.strictEqual(runs.length, 1, "the second add waits for the first run")
       assert.deepStrictEqual(yield* queue.inFlight, ["ns/a"])
-      yield* Deferred.succeed(release, undefined)
+      yield* release
       yield* settle
       assert.strictEqual(runs.length, 2, "one more run for the adds made during the first")
-      assert.strictEqual(maxRunning, 1)
+      assert.strictEqual(concurrency.max, 1)
     }),
   )
 
   it.effect("runs different keys concurrently, never more than the concurrency limit", () =>
     Effect.gen(function* () {
       const queue = yield* WorkQueue.make({ concurrency: 2 })
-      const release = yield* Deferred.make<void>()
-      let running = 0
-      let maxRunning = 0
-      const { runs, handler } = recording(() =>
-        Effect.gen(function* () {
-          running++
-          maxRunning = Math.max(maxRunning, running)
-          yield* Deferred.await(release)
-          running--
-          return Outcome.success
-        }),
-      )
+      const { runs, handler, release, concurrency } = yield* holding(() => true)
       yield* Effect.forkChild(queue.run(handler))
       for (const key of ["a", "b", "c", "d", "e"]) yield* queue.add(key)
       yield* settle
-      assert.strictEqual(running, 2)
+      assert.strictEqual(concurrency.running, 2)
       assert.strictEqual(yield* queue.depth, 3)
-      yield* Deferred.succeed(release, undefined)
+      yield* release
       yield* settle
       assert.strictEqual(runs.length, 5)
-      assert.strictEqual(maxRunning, 2)
+      assert.strictEqual(concurrency.max, 2)
     }),
   )
 
   it.effect("retries a failing key with exponential backoff from 5 ms up to the 5 minute cap", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make({ backoffJitter: 0 })
-      const { runs, handler } = recording(() => Outcome.error("down"))
-      yield* Effect.forkChild(queue.run(handler))
+      const { queue, runs } = yield* runningQueue({ backoffJitter: 0 }, () => Outcome.error("down"))
       yield* queue.add("a")
       yield* settle
       for (let i = 0; i < 20; i++) yield* TestClock.adjust("5 minutes")
@@ -125,9 +130,7 @@ describe("WorkQueue", () => {
     "draws each retry delay d from (d/2, d] so that keys failing together spread out (seed %i)",
     (seed) =>
       Effect.gen(function* () {
-        const queue = yield* WorkQueue.make()
-        const { runs, handler } = recording(() => Outcome.error("down"))
-        yield* Effect.forkChild(queue.run(handler))
+        const { queue, runs } = yield* runningQueue({}, () => Outcome.error("down"))
         yield* queue.add("a")
         yield* settle
         for (let i = 0; i < 40; i++) yield* TestClock.adjust("10 seconds")
@@ -143,10 +146,10 @@ describe("WorkQueue", () => {
 
   it.effect("resets the backoff after a success", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make({ backoffJitter: 0 })
       // Fails 4 times, succeeds, then fails again.
-      const { runs, handler } = recording((_, attempt) => (attempt === 5 ? Outcome.success : Outcome.error("down")))
-      yield* Effect.forkChild(queue.run(handler))
+      const { queue, runs } = yield* runningQueue({ backoffJitter: 0 }, (_, attempt) =>
+        attempt === 5 ? Outcome.success : Outcome.error("down"),
+      )
       yield* queue.add("a")
       yield* settle
       yield* TestClock.adjust("1 second")
@@ -161,9 +164,9 @@ describe("WorkQueue", () => {
 
   it.effect("keeps other keys moving while one key fails again and again", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make({ concurrency: 1, backoffJitter: 0 })
-      const { runs, handler } = recording((key) => (key === "broken" ? Outcome.error("always") : Outcome.success))
-      yield* Effect.forkChild(queue.run(handler))
+      const { queue, runs } = yield* runningQueue({ concurrency: 1, backoffJitter: 0 }, (key) =>
+        key === "broken" ? Outcome.error("always") : Outcome.success,
+      )
       yield* queue.add("broken")
       yield* settle
       for (let i = 0; i < 10; i++) {
@@ -179,9 +182,7 @@ describe("WorkQueue", () => {
 
   it.effect("does not retry a terminal error", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make()
-      const { runs, handler } = recording(() => Outcome.terminal("invalid spec"))
-      yield* Effect.forkChild(queue.run(handler))
+      const { queue, runs } = yield* runningQueue({}, () => Outcome.terminal("invalid spec"))
       yield* queue.add("a")
       yield* settle
       yield* TestClock.adjust("1 hour")
@@ -192,11 +193,9 @@ describe("WorkQueue", () => {
 
   it.effect("queues a progressing key again after the delay it asked for, forgetting its failures", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make({ backoffJitter: 0 })
-      const { runs, handler } = recording((_, attempt) =>
+      const { queue, runs } = yield* runningQueue({ backoffJitter: 0 }, (_, attempt) =>
         attempt <= 2 ? Outcome.error("down") : attempt === 3 ? Outcome.requeueAfter("30 seconds") : Outcome.success,
       )
-      yield* Effect.forkChild(queue.run(handler))
       yield* queue.add("a")
       yield* settle
       yield* TestClock.adjust("15 millis")
@@ -212,11 +211,9 @@ describe("WorkQueue", () => {
 
   it.effect("never retries sooner than the server's Retry-After", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make({ backoffJitter: 0 })
-      const { runs, handler } = recording((_, attempt) =>
+      const { queue, runs } = yield* runningQueue({ backoffJitter: 0 }, (_, attempt) =>
         attempt === 1 ? Outcome.error("throttled", Duration.seconds(7)) : Outcome.success,
       )
-      yield* Effect.forkChild(queue.run(handler))
       yield* queue.add("a")
       yield* settle
       yield* TestClock.adjust("6999 millis")
@@ -228,9 +225,7 @@ describe("WorkQueue", () => {
 
   it.effect("keeps the earlier of two delayed adds, and an immediate add replaces a pending delayed one", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make()
-      const { runs, handler } = recording(() => Outcome.success)
-      yield* Effect.forkChild(queue.run(handler))
+      const { queue, runs } = yield* runningQueue({}, () => Outcome.success)
       yield* queue.addAfter("a", "10 seconds")
       yield* queue.addAfter("a", "1 minute")
       yield* TestClock.adjust("10 seconds")
@@ -268,11 +263,9 @@ describe("WorkQueue", () => {
 
   it.effect("runs a key again whose run ended without an outcome, and keeps working", () =>
     Effect.gen(function* () {
-      const queue = yield* WorkQueue.make({ backoffJitter: 0 })
-      const { runs, handler } = recording((key, attempt) =>
+      const { queue, runs } = yield* runningQueue({ backoffJitter: 0 }, (key, attempt) =>
         attempt === 1 && key === "dies" ? Effect.die(new Error("bug")) : Outcome.success,
       )
-      yield* Effect.forkChild(queue.run(handler))
       yield* queue.add("dies")
       yield* queue.add("fine")
       yield* settle
