@@ -14,7 +14,7 @@ import {
 } from "@kubernetes/client-node"
 import { describe, expect, it, vi } from "vitest"
 import { parse, stringify } from "yaml"
-import { adminUser, kubectl, readAudit, sharedControlPlane, useNamespace } from "../harness/index.js"
+import { adminUser, kubectl, namespacedTestCrd, readAudit, sharedControlPlane, useNamespace } from "../harness/index.js"
 
 const cp = sharedControlPlane()
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
@@ -48,35 +48,10 @@ const established = (crd: V1CustomResourceDefinition) =>
   crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false
 
 // A small CRD of our own so that this proves CRD support even before the Workspace CRD exists.
-const widgetCrd: V1CustomResourceDefinition = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "widgets.harness.cartographer.test" },
-  spec: {
-    group: "harness.cartographer.test",
-    scope: "Namespaced",
-    names: { kind: "Widget", plural: "widgets", singular: "widget", listKind: "WidgetList" },
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            properties: {
-              spec: {
-                type: "object",
-                required: ["size"],
-                properties: { size: { type: "integer", minimum: 1 } },
-              },
-            },
-          },
-        },
-      },
-    ],
-  },
-}
+const widgetCrd: V1CustomResourceDefinition = namespacedTestCrd(
+  { group: "harness.cartographer.test", kind: "Widget", plural: "widgets" },
+  { spec: { type: "object", required: ["size"], properties: { size: { type: "integer", minimum: 1 } } } },
+)
 
 const deployment = (
   name: string,
@@ -168,6 +143,35 @@ describe("CRDs", () => {
   )
 })
 
+/**
+ * Grants ServiceAccount `account` of `namespace` `verbs` on its ConfigMaps, through a Role and a RoleBinding so named.
+ * A Role of our own: the aggregated ClusterRoles (edit, view) stay empty in tier "api", where no
+ * kube-controller-manager aggregates them.
+ */
+const grantConfigMaps = async (
+  namespace: string,
+  account: string,
+  verbs: ReadonlyArray<string>,
+  names: { readonly role: string; readonly binding: string },
+) => {
+  const rbac = cp.kubeConfig.makeApiClient(RbacAuthorizationV1Api)
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: names.role },
+      rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: [...verbs] }],
+    },
+  })
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: names.binding },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.role },
+      subjects: [{ kind: "ServiceAccount", name: account, namespace }],
+    },
+  })
+}
+
 describe("RBAC and audit", () => {
   const namespace = useNamespace("rbac")
 
@@ -175,21 +179,9 @@ describe("RBAC and audit", () => {
     const sa = await cp.clientFor({ namespace, name: "reader" })
     const asReader = sa.kubeConfig.makeApiClient(CoreV1Api)
     expect(await statusOf(asReader.listNamespacedConfigMap({ namespace }))).toBe(403)
-    const rbac = cp.kubeConfig.makeApiClient(RbacAuthorizationV1Api)
-    await rbac.createNamespacedRole({
-      namespace,
-      body: {
-        metadata: { name: "read-configmaps" },
-        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
-      },
-    })
-    await rbac.createNamespacedRoleBinding({
-      namespace,
-      body: {
-        metadata: { name: "reader-reads-configmaps" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "read-configmaps" },
-        subjects: [{ kind: "ServiceAccount", name: "reader", namespace }],
-      },
+    await grantConfigMaps(namespace, "reader", ["get", "list"], {
+      role: "read-configmaps",
+      binding: "reader-reads-configmaps",
     })
     // The RBAC authorizer learns of new bindings through an informer: allow it a moment.
     await vi.waitFor(async () => expect(await statusOf(asReader.listNamespacedConfigMap({ namespace }))).toBe(200), {
@@ -203,24 +195,7 @@ describe("RBAC and audit", () => {
   it("the audit log records mutating requests with the user that made them", async () => {
     const since = new Date(Date.now() - 1_000)
     const sa = await cp.clientFor({ namespace, name: "writer" })
-    const rbac = cp.kubeConfig.makeApiClient(RbacAuthorizationV1Api)
-    // A Role of our own: the aggregated ClusterRoles (edit, view) stay empty in tier "api", where no
-    // kube-controller-manager aggregates them.
-    await rbac.createNamespacedRole({
-      namespace,
-      body: {
-        metadata: { name: "write-configmaps" },
-        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["create"] }],
-      },
-    })
-    await rbac.createNamespacedRoleBinding({
-      namespace,
-      body: {
-        metadata: { name: "writer-edits" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "write-configmaps" },
-        subjects: [{ kind: "ServiceAccount", name: "writer", namespace }],
-      },
-    })
+    await grantConfigMaps(namespace, "writer", ["create"], { role: "write-configmaps", binding: "writer-edits" })
     const asWriter = sa.kubeConfig.makeApiClient(CoreV1Api)
     await vi.waitFor(
       () => asWriter.createNamespacedConfigMap({ namespace, body: { metadata: { name: "by-writer" } } }),

@@ -41,6 +41,7 @@ export {
 } from "./processes.js"
 export { type Release, type ReleaseOptions, runRelease, unpackRelease } from "./release.js"
 export type { ServiceAccountClient, ServiceAccountRef } from "./serviceAccounts.js"
+export { namespacedTestCrd, type TestKind } from "./testCrd.js"
 export {
   auditedRequests,
   auditSettled,

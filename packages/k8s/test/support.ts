@@ -5,7 +5,9 @@ import {
   auditedRequests,
   effectSuite,
   eventually,
+  namespacedTestCrd,
   sharedControlPlane,
+  type TestKind,
 } from "@cartographer/test/harness"
 import { KubeConfig } from "@kubernetes/client-node"
 import { Deferred, Effect, Layer, type Scope, Stream } from "effect"
@@ -57,48 +59,18 @@ export const CustomResourceDefinitions = resourceKind({
 })
 
 /** A CRD with the Widget's schema for another namespaced kind (one a test installs and removes itself). */
-export const widgetLikeCrd = (kind: { readonly group: string; readonly kind: string; readonly plural: string }) => ({
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: `${kind.plural}.${kind.group}` },
-  spec: {
-    group: kind.group,
-    scope: "Namespaced",
-    names: {
-      plural: kind.plural,
-      singular: kind.kind.toLowerCase(),
-      kind: kind.kind,
-      listKind: `${kind.kind}List`,
-    },
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            properties: {
-              spec: {
-                type: "object",
-                properties: {
-                  size: { type: "integer", minimum: 0 },
-                  color: { type: "string" },
-                  tags: { type: "array", items: { type: "string" }, "x-kubernetes-list-type": "set" },
-                },
-              },
-              status: {
-                type: "object",
-                properties: { observed: { type: "integer" }, phase: { type: "string" } },
-              },
-            },
-          },
-        },
+export const widgetLikeCrd = (kind: TestKind) =>
+  namespacedTestCrd(kind, {
+    spec: {
+      type: "object",
+      properties: {
+        size: { type: "integer", minimum: 0 },
+        color: { type: "string" },
+        tags: { type: "array", items: { type: "string" }, "x-kubernetes-list-type": "set" },
       },
-    ],
-  },
-})
+    },
+    status: { type: "object", properties: { observed: { type: "integer" }, phase: { type: "string" } } },
+  })
 
 const widgetCrd = widgetLikeCrd(Widgets)
 
