@@ -24,29 +24,30 @@ export const cartographerVolumes = {
   // A pool's EXTRA_PIP_PACKAGES, installed by an init container (the planner's `extraPackages.ts`).
   extraPackages: { name: "extra-packages", mountPath: "/opt/cartographer/extra-packages" },
 } as const
-const reservedNames: ReadonlyArray<string> = Object.values(cartographerVolumes).map((v) => v.name)
-const reservedPaths: ReadonlyArray<string> = Object.values(cartographerVolumes).map((v) => v.mountPath)
 const celList = (items: ReadonlyArray<string>) => `[${items.map((i) => `'${i}'`).join(", ")}]`
 
 /**
- * Refuses the items of a list whose `field` is one of Cartographer's own values: `issue` at that item's field, and
- * `message` from its CEL twin (`variable` names an item in the rule).
+ * Refuses the items of a `volumes` or `volumeMounts` list whose `field` holds what one of `cartographerVolumes` holds
+ * there: `issue` at that item's field; `message`, given those values, from its CEL twin, whose rule calls an item
+ * `variable`.
  */
-const noneReserved = <A>(options: {
-  readonly field: keyof A & string
-  readonly reserved: ReadonlyArray<string>
-  readonly variable: string
-  readonly issue: (value: string) => string
-  readonly message: string
-}) => {
-  const { field, reserved, variable, issue, message } = options
+const noneReserved = <A extends Readonly<Record<Field, string>>, Field extends "name" | "mountPath">(
+  field: Field,
+  variable: string,
+  text: { readonly issue: (value: string) => string; readonly message: (reserved: string) => string },
+) => {
+  const reserved: ReadonlyArray<string> = Object.values(cartographerVolumes).map((volume) => volume[field])
   return celFilter(
     (items: ReadonlyArray<A>) =>
-      items.flatMap((item, index) => {
-        const value = String(item[field])
-        return reserved.includes(value) ? [{ path: [index, field], issue: issue(value) }] : []
-      }),
-    [{ rule: `self.all(${variable}, !(${variable}.${field} in ${celList(reserved)}))`, message }],
+      items.flatMap((item, index) =>
+        reserved.includes(item[field]) ? [{ path: [index, field], issue: text.issue(item[field]) }] : [],
+      ),
+    [
+      {
+        rule: `self.all(${variable}, !(${variable}.${field} in ${celList(reserved)}))`,
+        message: text.message(reserved.join(", ")),
+      },
+    ],
   )
 }
 
@@ -263,24 +264,18 @@ export const mountFields = {
   volumes: Schema.optionalKey(
     bounded(Volume, "Extra volumes of the pods, mounted with `volumeMounts`.").check(
       uniqueBy(["name"], "volume name"),
-      noneReserved<Volume>({
-        field: "name",
-        reserved: reservedNames,
-        variable: "v",
+      noneReserved<Volume, "name">("name", "v", {
         issue: (name) => `"${name}" is the name of a volume Cartographer mounts; choose another`,
-        message: `volume names ${reservedNames.join(", ")} are Cartographer's own; choose another`,
+        message: (names) => `volume names ${names} are Cartographer's own; choose another`,
       }),
     ),
   ),
   volumeMounts: Schema.optionalKey(
     bounded(VolumeMount, "Where the container mounts `volumes`; each names one of them.").check(
       uniqueBy(["mountPath"], "mount path"),
-      noneReserved<VolumeMount>({
-        field: "mountPath",
-        reserved: reservedPaths,
-        variable: "m",
+      noneReserved<VolumeMount, "mountPath">("mountPath", "m", {
         issue: (path) => `Cartographer mounts its own volume at ${path}; mount below it or elsewhere`,
-        message: `${reservedPaths.join(", ")} are Cartographer's own mounts; mount below them or elsewhere`,
+        message: (paths) => `${paths} are Cartographer's own mounts; mount below them or elsewhere`,
       }),
     ),
   ),
