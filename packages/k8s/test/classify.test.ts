@@ -9,6 +9,10 @@ import { K8sError, type K8sErrorReason } from "../src/K8sError.js"
 const status = (code: number, reason: string, message = `${reason} happened`, details: object = {}) =>
   JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message, details })
 
+/** How a response with this status code and a Status body (reason, message, details) is classified. */
+const fromStatus = (code: number, reason: string, message?: string, details?: object) =>
+  Classify.fromResponse({ status: code, body: status(code, reason, message, details) })
+
 const expectReason = (reason: K8sErrorReason, tag: K8sErrorReason["_tag"], retryable: boolean) => {
   assert.strictEqual(reason._tag, tag)
   assert.strictEqual(new K8sError({ reason }).isRetryable, retryable, `${tag} retryable`)
@@ -16,29 +20,23 @@ const expectReason = (reason: K8sErrorReason, tag: K8sErrorReason["_tag"], retry
 
 describe("classifying HTTP responses", () => {
   it("reads 404 NotFound from the Status body, not retryable", () => {
-    const reason = Classify.fromResponse({ status: 404, body: status(404, "NotFound", 'secrets "x" not found') })
+    const reason = fromStatus(404, "NotFound", 'secrets "x" not found')
     expectReason(reason, "NotFound", false)
     assert.strictEqual(reason.message, 'secrets "x" not found')
     assert.strictEqual(reason.status, 404)
   })
 
   it("makes a field-manager conflict non-retryable and keeps its causes", () => {
-    const reason = Classify.fromResponse({
-      status: 409,
-      body: status(409, "Conflict", "Apply failed with 1 conflict", {
-        causes: [{ reason: "FieldManagerConflict", message: 'conflict with "other"', field: ".data.x" }],
-      }),
+    const reason = fromStatus(409, "Conflict", "Apply failed with 1 conflict", {
+      causes: [{ reason: "FieldManagerConflict", message: 'conflict with "other"', field: ".data.x" }],
     })
     expectReason(reason, "Conflict", false)
     assert.strictEqual(reason._tag === "Conflict" && reason.causes[0]?.field, ".data.x")
   })
 
   it("reads Invalid with its field causes", () => {
-    const reason = Classify.fromResponse({
-      status: 422,
-      body: status(422, "Invalid", "ConfigMap is invalid", {
-        causes: [{ reason: "FieldValueInvalid", message: "Invalid value", field: "metadata.name" }],
-      }),
+    const reason = fromStatus(422, "Invalid", "ConfigMap is invalid", {
+      causes: [{ reason: "FieldValueInvalid", message: "Invalid value", field: "metadata.name" }],
     })
     expectReason(reason, "Invalid", false)
     assert.deepStrictEqual(reason._tag === "Invalid" ? reason.causes : [], [
@@ -109,10 +107,7 @@ describe("classifying HTTP responses", () => {
   })
 
   it("falls back to Status details.retryAfterSeconds", () => {
-    const reason = Classify.fromResponse({
-      status: 429,
-      body: status(429, "TooManyRequests", "slow down", { retryAfterSeconds: 3 }),
-    })
+    const reason = fromStatus(429, "TooManyRequests", "slow down", { retryAfterSeconds: 3 })
     assert.strictEqual(reason._tag === "TooManyRequests" && reason.retryAfterSeconds, 3)
   })
 })
@@ -245,7 +240,7 @@ describe("classifying thrown values", () => {
 describe("K8sError", () => {
   it("names the operation and reason in its message and delegates isRetryable", () => {
     const error = new K8sError({
-      reason: Classify.fromResponse({ status: 404, body: status(404, "NotFound", 'secrets "x" not found') }),
+      reason: fromStatus(404, "NotFound", 'secrets "x" not found'),
       operation: "get v1 Secret ns/x",
     })
     assert.strictEqual(error.message, 'get v1 Secret ns/x: NotFound: secrets "x" not found')
@@ -254,10 +249,7 @@ describe("K8sError", () => {
 
   it("encodes to JSON and back (it can be logged and shipped)", () => {
     const error = new K8sError({
-      reason: Classify.fromResponse({
-        status: 422,
-        body: status(422, "Invalid", "bad", { causes: [{ field: "spec.x", message: "nope" }] }),
-      }),
+      reason: fromStatus(422, "Invalid", "bad", { causes: [{ field: "spec.x", message: "nope" }] }),
       operation: "apply",
     })
     const encoded = Schema.encodeUnknownSync(K8sError)(error)
