@@ -23,20 +23,32 @@ const jobsOf = (p: ReturnType<typeof plan>) =>
 const at = (seconds: number) => new Date(Date.parse("2025-06-01T12:00:00Z") + seconds * 1000).toISOString()
 const second = (iso: string) => iso.replace(/\.\d{3}Z$/u, "Z")
 
-/** The settled world of the old image, then attempt `attempt` of the upgrade's migration, failed at `failedAt`. */
-const failedWorld = (attempt: number, failedAt: string, extra: Partial<Observed> = {}): Observed => {
-  const job = attemptJob(upgraded, attempt)
-  const failed: MigrationJobObservation = {
-    name: job.metadata.name,
-    state: "failed",
-    message: "BackoffLimitExceeded: Job has reached the specified backoff limit\npassword authentication failed",
-    hash: job.metadata.labels[migrationHashLabel] ?? "",
-    ...(attempt > 1 ? { attempt } : {}),
-    createdAt: second(at(-120)),
-    failedAt,
-  }
-  return { ...settled(ws()), migrationJobs: [failed], ...extra }
+/** Attempt `n` of the upgrade's migration as observed: its Job in `state`, with `fields`. */
+const attempt = (
+  n: number,
+  state: MigrationJobObservation["state"],
+  fields: Partial<MigrationJobObservation> = {},
+): MigrationJobObservation => {
+  const job = attemptJob(upgraded, n)
+  const hash = job.metadata.labels[migrationHashLabel] ?? ""
+  return { name: job.metadata.name, state, hash, ...(n > 1 ? { attempt: n } : {}), ...fields }
 }
+
+/** The settled world of the old image, with these attempts of the upgrade's migration. */
+const withAttempts = (...attempts: ReadonlyArray<MigrationJobObservation>): Observed => ({
+  ...settled(ws()),
+  migrationJobs: attempts,
+})
+
+/** The settled world of the old image, then attempt `n` of the upgrade's migration, failed at `failedAt`. */
+const failedWorld = (n: number, failedAt: string): Observed =>
+  withAttempts(
+    attempt(n, "failed", {
+      message: "BackoffLimitExceeded: Job has reached the specified backoff limit\npassword authentication failed",
+      createdAt: second(at(-120)),
+      failedAt,
+    }),
+  )
 
 describe("a failed migration", () => {
   it("is tried again 1, 2, 4 and 8 minutes after each failure, then every 15 minutes", () => {
@@ -100,15 +112,10 @@ describe("a failed migration", () => {
   it("reports the running retry as Degraded (the failure stands) and prunes attempts before the last failed one", () => {
     const two = attemptJob(upgraded, 2)
     const three = attemptJob(upgraded, 3)
-    const hash = two.metadata.labels[migrationHashLabel] ?? ""
-    const p = plan(upgraded, {
-      ...settled(ws()),
-      migrationJobs: [
-        { name: attemptJob(upgraded, 1).metadata.name, state: "failed", hash },
-        { name: two.metadata.name, state: "failed", hash, attempt: 2, message: "refused" },
-        { name: three.metadata.name, state: "running", hash, attempt: 3 },
-      ],
-    })
+    const p = plan(
+      upgraded,
+      withAttempts(attempt(1, "failed"), attempt(2, "failed", { message: "refused" }), attempt(3, "running")),
+    )
     expect(jobsOf(p).map((j) => j.metadata.name)).toEqual([two.metadata.name, three.metadata.name])
     expect(p.prune.find((s) => s.kind === "Job")?.keep).toEqual([two.metadata.name, three.metadata.name].sort())
     expect(condition(p, "Degraded")).toMatchObject({ status: "True", reason: "MigrationFailed" })
@@ -118,14 +125,7 @@ describe("a failed migration", () => {
 
   it("is done once any attempt succeeds: the server rolls out and the failed attempts are pruned", () => {
     const two = attemptJob(upgraded, 2)
-    const hash = two.metadata.labels[migrationHashLabel] ?? ""
-    const p = plan(upgraded, {
-      ...settled(ws()),
-      migrationJobs: [
-        { name: attemptJob(upgraded, 1).metadata.name, state: "failed", hash },
-        { name: two.metadata.name, state: "succeeded", hash, attempt: 2 },
-      ],
-    })
+    const p = plan(upgraded, withAttempts(attempt(1, "failed"), attempt(2, "succeeded")))
     expect(jobsOf(p).map((j) => j.metadata.name)).toEqual([two.metadata.name])
     expect(container(find(p, "Deployment", serverName)).image).toBe("prefecthq/prefect:3.9.2-python3.12")
     expect(condition(p, "Degraded")?.status).toBe("False")
