@@ -75,9 +75,19 @@ export const useOperatorSuite = (prefix: string): OperatorSuite => {
       "jsonpath={range .items[*]}{.metadata.name}: {.status}{'\\n'}{end}",
     ])
     const events = await kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"])
+    // The scheduler's reasons: its events (events.k8s.io, with no lastTimestamp) sort first and fall off the tail.
+    const pending = await kubectl([
+      "get",
+      "pods",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={range .items[?(@.status.phase=='Pending')]}{.metadata.name}: {.status.conditions[?(@.type=='PodScheduled')].message}{'\\n'}{end}",
+    ])
     return [
       `--- cluster\n${state.stdout}${state.stderr}`,
       `--- status\n${status.stdout}`,
+      `--- pending pods\n${pending.stdout}`,
       `--- events (last lines)\n${events.stdout.split("\n").slice(-25).join("\n")}`,
       `--- operator (last lines)\n${operatorLog.split("\n").slice(-30).join("\n")}`,
     ].join("\n")

@@ -10,6 +10,7 @@ import { type AuditEvent, type AuditFilter, auditSentinel, readAudit } from "./a
 import type { RealNodeInfo, SharedControlPlaneInfo } from "./context.js"
 import { loadKubeConfig } from "./kubeconfig.js"
 import { type KubectlOptions, type KubectlResult, kubectlOk, runKubectl } from "./kubectl.js"
+import { pollUntil } from "./poll.js"
 import { type ServiceAccountClient, type ServiceAccountRef, serviceAccountClient } from "./serviceAccounts.js"
 
 export interface SharedControlPlane extends SharedControlPlaneInfo {
@@ -105,10 +106,12 @@ export const realNode = (): RealNodeInfo => {
  * harness's API server enables), Jobs and pods other controllers create included. Call after `useNamespace`.
  *
  * `exclusive`: the suite runs whole Workspaces, and the node (2 cores here) has room for one at a time; suites that
- * ask for it take turns (a lock across the run's test files), waiting up to `waitMinutes` (default 60).
+ * ask for it take turns (a lock across the run's test files), waiting up to `waitMinutes` (default 60). A turn ends
+ * once the suite's namespace is deleted and the node runs no pod of a namespace being deleted: the next suite's pods
+ * must not wait for room the last one's terminating pods still hold.
  */
 export const useRealNode = (namespace: string, options: { exclusive?: boolean; waitMinutes?: number } = {}): void => {
-  if (options.exclusive) useRealNodeTurn(options.waitMinutes)
+  if (options.exclusive) useRealNodeTurn(options.waitMinutes, namespace)
   beforeAll(() => placeOnRealNode(namespace))
 }
 
@@ -116,7 +119,7 @@ export const useRealNode = (namespace: string, options: { exclusive?: boolean; w
  * The real node's turn for a suite that runs a whole Workspace (on this node or on a cluster of its own, such as
  * `npm start`'s): such suites take turns, since the machine has room for about one at a time.
  */
-export const useRealNodeTurn = (waitMinutes = 60): void => {
+export const useRealNodeTurn = (waitMinutes = 60, namespace?: string): void => {
   let held: Lock | undefined
   beforeAll(
     async () => {
@@ -124,8 +127,55 @@ export const useRealNodeTurn = (waitMinutes = 60): void => {
     },
     (waitMinutes + 1) * 60_000,
   )
-  afterAll(async () => {
-    await held?.release()
+  afterAll(
+    async () => {
+      try {
+        if (namespace !== undefined && held !== undefined) await vacated(namespace)
+      } finally {
+        await held?.release()
+      }
+    },
+    drainMinutes * 60_000 + 30_000,
+  )
+}
+
+/** How long a turn's end waits for terminating pods to leave the node before it gives the turn up anyway. */
+const drainMinutes = 3
+
+/** Deletes `namespace` and waits until the real node runs no pod of any namespace being deleted. */
+const vacated = async (namespace: string): Promise<void> => {
+  await kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"])
+  const leaving = async () => {
+    const terminating = new Set(
+      (
+        await kubectlStdout([
+          "get",
+          "namespaces",
+          "-o",
+          "jsonpath={range .items[?(@.status.phase=='Terminating')]}{.metadata.name}{'\\n'}{end}",
+        ])
+      )
+        .split("\n")
+        .filter((name) => name !== ""),
+    )
+    const pods = await kubectlStdout([
+      "get",
+      "pods",
+      "--all-namespaces",
+      "--field-selector",
+      `spec.nodeName=${realNode().name}`,
+      "-o",
+      "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{'\\n'}{end}",
+    ])
+    return pods.split("\n").filter((pod) => terminating.has(pod.split("/")[0] ?? ""))
+  }
+  await pollUntil(
+    "the node runs no pod of a deleted namespace",
+    async () => ((await leaving()).length === 0 ? true : undefined),
+    { timeoutMs: drainMinutes * 60_000, intervalMs: 2_000, describe: async () => (await leaving()).join(", ") },
+  ).catch((error: Error) => {
+    // The next suite may still find room; its own diagnostics say so if not.
+    console.warn(`[node] ${error.message}`)
   })
 }
 
