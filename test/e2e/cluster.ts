@@ -55,6 +55,7 @@ export const childKinds = {
   deployments: "/apis/apps/v1",
   statefulsets: "/apis/apps/v1",
   jobs: "/apis/batch/v1",
+  cronjobs: "/apis/batch/v1",
   networkpolicies: "/apis/networking.k8s.io/v1",
   poddisruptionbudgets: "/apis/policy/v1",
   roles: "/apis/rbac.authorization.k8s.io/v1",

@@ -55,6 +55,7 @@ export const Kinds = {
   Deployment: namespaced("apps", "v1", "Deployment", "deployments"),
   StatefulSet: namespaced("apps", "v1", "StatefulSet", "statefulsets"),
   Job: namespaced("batch", "v1", "Job", "jobs"),
+  CronJob: namespaced("batch", "v1", "CronJob", "cronjobs"),
   Role: namespaced("rbac.authorization.k8s.io", "v1", "Role", "roles"),
   RoleBinding: namespaced("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
   NetworkPolicy: namespaced("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),

@@ -44,6 +44,9 @@ export const labelMaps = (object: ManagedObject): ReadonlyArray<Labels> => {
     case "Job":
       maps.push(object.spec.template.metadata.labels)
       break
+    case "CronJob":
+      maps.push(object.spec.jobTemplate.metadata.labels, object.spec.jobTemplate.spec.template.metadata.labels)
+      break
     case "Service":
       maps.push(object.spec.selector)
       break
@@ -60,7 +63,9 @@ export const labelMaps = (object: ManagedObject): ReadonlyArray<Labels> => {
 export const podSpecOf = (object: ManagedObject): PodSpec | undefined =>
   object.kind === "Deployment" || object.kind === "StatefulSet" || object.kind === "Job"
     ? object.spec.template.spec
-    : undefined
+    : object.kind === "CronJob"
+      ? object.spec.jobTemplate.spec.template.spec
+      : undefined
 
 /** Why an object's name, labels or pod fields would be rejected (empty when valid). */
 export const violations = (object: ManagedObject): ReadonlyArray<string> => {
@@ -73,7 +78,9 @@ export const violations = (object: ManagedObject): ReadonlyArray<string> => {
       case "Service":
         return isDns1035Label(name)
       // A StatefulSet's pods carry `controller-revision-hash=<name>-<up to 10 chars>`.
+      // A CronJob's Jobs append 11 characters as well.
       case "StatefulSet":
+      case "CronJob":
         return isDns1123Label(name) && name.length <= 52
       // Deployments and Jobs: pod names and the `job-name` label derive from the name.
       case "Deployment":

@@ -180,7 +180,11 @@ export const DatabaseSpec = Schema.Struct({
     "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
   ),
-  backup: withDefault(DatabaseBackup, {}, "Backups of the in-cluster database (before every migration)."),
+  backup: withDefault(
+    DatabaseBackup,
+    {},
+    "Backups of the in-cluster database (before every migration, and on a schedule).",
+  ),
   retention: withDefault(Retention, {}, "How long Prefect keeps flow runs and events (its database vacuum)."),
   ...placementFields("component"),
 }).annotate({ description: "The Prefect database." })

@@ -3,6 +3,7 @@
  * Conditions follow `metav1.Condition` (Kubernetes API conventions), so generic tooling (`kubectl wait`) works.
  */
 import { Schema } from "effect"
+import { LastBackup } from "./Backup.js"
 
 export const ConditionType = Schema.Literals(["Ready", "Progressing", "Degraded"]).annotate({
   description:
@@ -54,5 +55,6 @@ export const WorkspaceStatus = Schema.Struct({
     Schema.String.annotate({ description: "In-cluster URL of the Prefect API (`PREFECT_API_URL` for clients)." }),
   ),
   pools: Schema.optionalKey(Schema.Array(PoolStatus).annotate({ description: "Workers per pool." })),
+  lastBackup: Schema.optionalKey(LastBackup),
 }).annotate({ description: "Observed state, written by the operator." })
 export type WorkspaceStatus = typeof WorkspaceStatus.Type

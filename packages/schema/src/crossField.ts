@@ -6,6 +6,7 @@
  * (`basicAuth.enabled`, `ingress.path`), and the CEL twin of a filter on such a struct would not reach the CRD.
  */
 import type { Schema } from "effect"
+import { scheduleNeedsInClusterDatabase } from "./Backup.js"
 import { basicAuthIssues, secretRefOnlyEnabled } from "./BasicAuth.js"
 import type { CelRule } from "./cel.js"
 import { exposureIssues, tlsSecretNameNeedsHost } from "./Exposure.js"
@@ -23,6 +24,7 @@ export const workflowsIssues = (workflows: Workflows): Array<Schema.FilterIssue>
     ...under([...root, "server"], exposureIssues(workflows.server)),
     ...under([...root, "server", "basicAuth"], basicAuthIssues(workflows.server.basicAuth)),
     ...(workflows.redis === undefined ? [] : under([...root, "redis"], redisIssues(workflows.redis))),
+    ...under([...root, "database"], [scheduleNeedsInClusterDatabase.issue(workflows.database) ?? []].flat()),
   ]
 }
 
@@ -44,6 +46,7 @@ export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRu
   ],
   [["workflows", "server", "basicAuth"], [secretRefOnlyEnabled.rule]],
   [["workflows", "redis"], inClusterOnlyRules.map((r) => r.rule)],
+  [["workflows", "database"], [scheduleNeedsInClusterDatabase.rule]],
   [
     ["workflows", "redis", "external"],
     [

@@ -4,6 +4,7 @@
  * rest serves the planner, the engine, the CLI and the generators of the CRD and the configuration reference.
  */
 
+export type { LastBackup } from "./Backup.js"
 export { type BasicAuth, defaultAuthStringKey } from "./BasicAuth.js"
 export { EnvVar } from "./Container.js"
 export { workspaceCrd, workspaceJsonSchema } from "./crd.js"

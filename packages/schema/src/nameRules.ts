@@ -38,6 +38,8 @@ export const childSuffix = {
   migration: "-orion-migrate-", // + 8 hex characters of the migration hash
   backup: "-orion-backup-", // + the migration hash it runs before (shorter than `migration`: no new length rule)
   backupVolume: "-orion-database-backup",
+  /** The scheduled backups' CronJob (see `maxWorkspaceNameLength`). */
+  backupSchedule: "-orion-backups",
   agent: "-agent-", // + pool name
 } as const
 
@@ -60,6 +62,8 @@ export const maxWorkspaceNameLength = Math.min(
   maxStatefulSetNameLength - childSuffix.database.length,
   // A Service name is a DNS-1035 label: the headless database Service is the longest (it does not bind today).
   maxLabelLength - childSuffix.databaseHeadless.length,
+  // A CronJob name has the StatefulSet's limit, 52 (its Jobs' names append 11 characters); it does not bind today.
+  maxStatefulSetNameLength - childSuffix.backupSchedule.length,
 )
 
 /** How long a pool name may be for `<workspace>-agent-<pool>` to fit in 63 characters. */

@@ -300,9 +300,23 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                         },
                         { requiredKeys: [] },
                       ),
+                      backup: fc.record(
+                        {
+                          beforeMigration: fc.boolean(),
+                          keep: fc.integer({ min: 1, max: 1000 }),
+                          schedule: fc.constantFrom("0 3 * * *", "@hourly", "*/30 1-5 * * 1-5"),
+                        },
+                        { requiredKeys: [] },
+                      ),
                     },
                     { requiredKeys: [] },
                   )
+                  // A schedule is only for the in-cluster database.
+                  .map(({ backup, ...database }) => {
+                    if (backup === undefined) return database
+                    const { schedule, ...always } = backup
+                    return { ...database, backup: database.external === undefined ? backup : always }
+                  })
                   .chain((database) => placedMaybe(database)),
                 redis: fc
                   .oneof(

@@ -58,6 +58,7 @@ const waveOf: { readonly [K in ManagedKind]: number } = {
   PodDisruptionBudget: 1,
   StatefulSet: 2,
   Job: 2,
+  CronJob: 2,
   Deployment: 2,
   RoleBinding: 2,
   Ingress: 2,

@@ -1,8 +1,9 @@
 /**
  * Gathering: what the engine knows about one Workspace's children, read from the caches merged with the engine's
  * own writes the caches may not show yet (`OwnWrites`), and the facts of the Secrets it reads (`ReferencedSecrets`).
- * Reads nothing from the API server but, once per failed migration Job, its pod's termination message (the cache
- * does not hold pods), and, while a workload is not ready, its pods to say why (`PodDiagnosis.ts`).
+ * Reads nothing from the API server but, once per failed migration Job and per finished backup Job, its pod's
+ * termination message (the cache does not hold pods; a backup's names its file), and, while a workload is not ready,
+ * its pods to say why (`PodDiagnosis.ts`).
  */
 import { Kinds, type KubeClientShape, type KubeObject, type Live, objectKey } from "@cartographer/k8s"
 import type { Workspace } from "@cartographer/schema"
@@ -10,7 +11,15 @@ import { Effect } from "effect"
 import { contextOf } from "../plan/context.js"
 import type { ManagedKind } from "../plan/kube.js"
 import { labelKeys } from "../plan/labels.js"
-import { databaseName, databaseVolumeName, redisName, secretName, serverName, servicesName } from "../plan/names.js"
+import {
+  backupCronJobName,
+  databaseName,
+  databaseVolumeName,
+  redisName,
+  secretName,
+  serverName,
+  servicesName,
+} from "../plan/names.js"
 import type { SecretObservation } from "../plan/Observed.js"
 import { referencedSecrets } from "../plan/references.js"
 import type { Cache } from "./Cache.js"
@@ -70,10 +79,10 @@ export const makeGather = (
   secretFacts: Cache<KubeObject>,
   watches: (namespace: string) => boolean,
 ) => {
-  /** Failed migration and backup Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
+  /** Finished Jobs' pod termination messages, by Job uid (read once per Job; "" when there was none). */
   const jobMessages = new Map<string, string>()
 
-  /** The termination message of a failed migration or backup Job's pod, read once per Job (best effort). */
+  /** The termination message of a finished Job's pod, read once per Job (best effort). */
   const terminationMessage = (job: Live<KubeObject>): Effect.Effect<string | undefined> => {
     const cached = jobMessages.get(job.metadata.uid)
     if (cached !== undefined) return Effect.succeed(cached === "" ? undefined : cached)
@@ -100,12 +109,22 @@ export const makeGather = (
         const controller = controllerUidOf(object)
         return controller === undefined || controller === uid ? object : undefined
       }
-      const jobs = view.owned("Job", key).filter((job) => mine(job) !== undefined)
+      const owned = view.owned("Job", key)
+      const jobs = owned.filter((job) => mine(job) !== undefined)
+      // The scheduled backups' Jobs are controlled by this Workspace's CronJob.
+      const cronJob = mine(view.get("CronJob", { namespace, name: backupCronJobName(names) }))
+      const scheduledBackupJobs =
+        cronJob === undefined ? [] : owned.filter((job) => controllerUidOf(job) === cronJob.metadata.uid)
       const messages = new Map<string, string>()
-      for (const job of jobs) {
+      for (const job of [...jobs, ...scheduledBackupJobs]) {
         const component = job.metadata.labels?.[labelKeys.component]
-        if (component !== "migration" && component !== "backup") continue
-        if (jobStateOf(job).state !== "failed") continue
+        const state = jobStateOf(job).state
+        // A failed Job's message says why; a succeeded backup's names the file it wrote (`status.lastBackup`).
+        const read =
+          state === "failed"
+            ? component === "migration" || component === "backup"
+            : state === "succeeded" && component === "backup"
+        if (!read) continue
         const message = yield* terminationMessage(job)
         if (message !== undefined) messages.set(job.metadata.name, message)
       }
@@ -130,6 +149,7 @@ export const makeGather = (
         services: mine(view.get("Deployment", { namespace, name: servicesName(names) })),
         deployments,
         jobs,
+        scheduledBackupJobs,
         roles: view.owned("Role", key),
         jobMessages: messages,
         databaseVolumeRetained: olderThan(

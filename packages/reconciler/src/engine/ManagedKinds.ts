@@ -13,6 +13,7 @@ export const managedKinds: { readonly [K in ManagedKind]: ResourceKind<KubeObjec
   StatefulSet: Kinds.StatefulSet,
   Deployment: Kinds.Deployment,
   Job: Kinds.Job,
+  CronJob: Kinds.CronJob,
   ServiceAccount: Kinds.ServiceAccount,
   Role: Kinds.Role,
   RoleBinding: Kinds.RoleBinding,

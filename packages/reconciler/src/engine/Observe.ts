@@ -155,8 +155,10 @@ export interface Children {
   /** This Workspace's Deployments (server, Redis and pools alike; pools are told apart by label). */
   readonly deployments: ReadonlyArray<Live<KubeObject>>
   readonly jobs: ReadonlyArray<Live<KubeObject>>
+  /** The Jobs of the scheduled backups' CronJob. */
+  readonly scheduledBackupJobs?: ReadonlyArray<Live<KubeObject>>
   readonly roles: ReadonlyArray<Live<KubeObject>>
-  /** Termination messages of failed migration and backup Jobs' pods, by Job name, when the engine read them. */
+  /** Termination messages of failed migration and finished backup Jobs' pods, by Job name, when the engine read them. */
   readonly jobMessages?: ReadonlyMap<string, string>
   /** The Workspace's pods and the namespace's FailedMount Events, read while a workload is not ready. */
   readonly pods?: ReadonlyArray<Live<KubeObject>>
@@ -212,6 +214,9 @@ export const observedOf = (input: {
       .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
   const jobs = jobsOf("migration")
   const backups = jobsOf("backup")
+  const scheduled = (children.scheduledBackupJobs ?? []).map((job) =>
+    migrationJobOf(job, children.jobMessages?.get(job.metadata.name)),
+  )
   const podProblems = podProblemsOf({
     deployments: children.deployments,
     pods: children.pods ?? [],
@@ -242,6 +247,7 @@ export const observedOf = (input: {
     services: children.services === undefined ? undefined : workloadOf(children.services),
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     backupJobs: backups.length === 0 ? undefined : backups.sort(byName),
+    scheduledBackupJobs: scheduled.length === 0 ? undefined : scheduled.sort(byName),
     databaseVolumeRetained: children.databaseVolumeRetained === true ? true : undefined,
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,

@@ -123,8 +123,13 @@ export interface Observed {
    * its data, so even the first migration is backed up.
    */
   readonly databaseVolumeRetained?: boolean
-  /** Backup Jobs before migrations (`<ws>-orion-backup-<hash>`), observed as migration Jobs are. */
+  /**
+   * Backup Jobs before migrations (`<ws>-orion-backup-<hash>`), observed as migration Jobs are; a succeeded one's
+   * `message` is its pod's termination message (the file it wrote).
+   */
   readonly backupJobs?: ReadonlyArray<MigrationJobObservation>
+  /** The Jobs of the scheduled backups' CronJob `<ws>-orion-backups`, observed as `backupJobs`. */
+  readonly scheduledBackupJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */
   readonly pools?: ReadonlyArray<PoolObservation>
   /**

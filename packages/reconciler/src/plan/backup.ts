@@ -14,10 +14,14 @@
  * Each file is named by time, the Prefect image whose schema it holds and that schema's revision, e.g.
  * `20261207T093000Z-prefect-3.9.1-python3.12-91e2b8f3d6a4.dump`, written under a temporary name and renamed when
  * complete; the oldest beyond `keep` are then deleted. Not for an external database: its operator backs it up.
+ *
+ * With `backup.schedule`, a CronJob runs the same Job on the schedule (`planBackupCronJob`). A succeeded backup's
+ * termination message names its file; the engine reads it once per Job, and `status.lastBackup` keeps the newest.
  */
+import type { LastBackup } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
 import { planRetainedVolume, postgresImage } from "./database.js"
-import type { Container, Job, PersistentVolumeClaim } from "./kube.js"
+import type { Container, CronJob, Job, JobSpec, PersistentVolumeClaim } from "./kube.js"
 import { labels } from "./labels.js"
 import {
   type MigrationGate,
@@ -26,7 +30,7 @@ import {
   usesInternalDatabase,
   waitForDatabase,
 } from "./migration.js"
-import { backupJobName, backupVolumeName, databaseName, secretName } from "./names.js"
+import { backupCronJobName, backupJobName, backupVolumeName, databaseName, secretName } from "./names.js"
 import type { Observed } from "./Observed.js"
 import { podComponent } from "./placement.js"
 import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
@@ -79,9 +83,11 @@ const script = (keep: number) =>
     `echo "${backupMarker} file=$file bytes=$size" | tee /dev/termination-log`,
   ].join("\n")
 
-/** The backup Job before the migration of `hash`; `sourceImage` is the image the server runs now. */
-export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: string | undefined): Job => {
-  const podLabels = labels(ctx, "backup")
+/**
+ * The spec of a backup Job, before a migration or on the schedule (one builder, so both write the same kind of file);
+ * `sourceImage` is the image the server runs now.
+ */
+const backupJobSpec = (ctx: PlanContext, sourceImage: string | undefined): JobSpec => {
   const component = podComponent(ctx, "backup")
   const backup: Container = {
     name: "backup",
@@ -107,25 +113,106 @@ export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: strin
     terminationMessagePolicy: "FallbackToLogsOnError",
   }
   return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: metadata(ctx, backupJobName(ctx, hash), { ...podLabels, [migrationHashLabel]: hash }),
-    spec: {
-      // A database restarting, a slow volume: worth two more tries, 10 s and 20 s apart.
-      backoffLimit: 2,
-      template: podTemplate(ctx, component, {
-        // fsGroup makes the backup volume writable for the image's `postgres` user.
-        ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
-        restartPolicy: "Never",
-        initContainers: [waitForDatabase(ctx)],
-        containers: [backup],
-        volumes: [
-          { name: "backup", persistentVolumeClaim: { claimName: backupVolumeName(ctx) } },
-          { name: "tmp", emptyDir: {} },
-        ],
-      }),
-    },
+    // A database restarting, a slow volume: worth two more tries, 10 s and 20 s apart.
+    backoffLimit: 2,
+    template: podTemplate(ctx, component, {
+      // fsGroup makes the backup volume writable for the image's `postgres` user.
+      ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
+      restartPolicy: "Never",
+      initContainers: [waitForDatabase(ctx)],
+      containers: [backup],
+      volumes: [
+        { name: "backup", persistentVolumeClaim: { claimName: backupVolumeName(ctx) } },
+        { name: "tmp", emptyDir: {} },
+      ],
+    }),
   }
+}
+
+/** The backup Job before the migration of `hash`; `sourceImage` is the image the server runs now. */
+export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: string | undefined): Job => ({
+  apiVersion: "batch/v1",
+  kind: "Job",
+  metadata: metadata(ctx, backupJobName(ctx, hash), { ...labels(ctx, "backup"), [migrationHashLabel]: hash }),
+  spec: backupJobSpec(ctx, sourceImage),
+})
+
+/** Whether backups run on a schedule: one is set, and the in-cluster database is the server's. */
+export const backsUpOnSchedule = (ctx: PlanContext, revision: ServerRevision): boolean =>
+  ctx.workflows.database.backup.schedule !== undefined && usesInternalDatabase(ctx, revision)
+
+/** A scheduled backup still running after this long (a database down for hours) fails, so that the next one runs. */
+const scheduledBackupDeadlineSeconds = 6 * 60 * 60
+
+/**
+ * The scheduled backups: a CronJob `<ws>-orion-backups` whose Jobs are the backup Job before a migration, run on the
+ * schedule (UTC). Never two at once (`Forbid`); suspended while the database is scaled to 0 (a backup would wait for
+ * it until its deadline). Its last Job of each outcome is kept for `kubectl logs`; the backup itself prunes the files.
+ */
+export const planBackupCronJob = (ctx: PlanContext, schedule: string, sourceImage: string): CronJob => ({
+  apiVersion: "batch/v1",
+  kind: "CronJob",
+  metadata: metadata(ctx, backupCronJobName(ctx), labels(ctx, "backup")),
+  spec: {
+    schedule,
+    timeZone: "Etc/UTC",
+    concurrencyPolicy: "Forbid",
+    suspend: ctx.workflows.databaseReplicas === 0,
+    successfulJobsHistoryLimit: 1,
+    failedJobsHistoryLimit: 1,
+    jobTemplate: {
+      metadata: { labels: labels(ctx, "backup") },
+      spec: { activeDeadlineSeconds: scheduledBackupDeadlineSeconds, ...backupJobSpec(ctx, sourceImage) },
+    },
+  },
+})
+
+/** A backup file's name starts with its UTC time, `20261207T093000Z`: as RFC 3339. */
+const fileTime = (file: string): string | undefined => {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/u.exec(file)
+  return m === null ? undefined : `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`
+}
+
+/** The file a successful backup's termination message names (`cartographer/backup file=<name> bytes=<n>`). */
+export const backupFileOf = (message: string | undefined): LastBackup | undefined => {
+  const file = message === undefined ? undefined : new RegExp(`${backupMarker} file=(\\S+)`, "u").exec(message)?.[1]
+  const time = file === undefined ? undefined : fileTime(file)
+  return file === undefined || time === undefined ? undefined : { file, time }
+}
+
+/** The latest scheduled backup Job (by creation), when it failed: the status says so until a later one succeeds. */
+export const failedScheduledBackup = (
+  observed: Observed,
+): { readonly jobName: string; readonly message: string } | undefined => {
+  const latest = [...(observed.scheduledBackupJobs ?? [])].sort((a, b) =>
+    (a.createdAt ?? "") < (b.createdAt ?? "")
+      ? -1
+      : (a.createdAt ?? "") > (b.createdAt ?? "")
+        ? 1
+        : a.name < b.name
+          ? -1
+          : 1,
+  )
+  const last = latest[latest.length - 1]
+  return last?.state === "failed" ? { jobName: last.name, message: last.message ?? "the backup Job failed" } : undefined
+}
+
+/**
+ * `status.lastBackup`: the newest file a succeeded backup Job (before a migration or scheduled) reported, or the one
+ * the status already names when that is newer (the Jobs that wrote it are pruned, their files stay).
+ */
+export const lastBackup = (observed: Observed): LastBackup | undefined => {
+  const files = [...(observed.backupJobs ?? []), ...(observed.scheduledBackupJobs ?? [])]
+    .filter((job) => job.state === "succeeded")
+    .map((job) => backupFileOf(job.message))
+  let last = observed.previousStatus?.lastBackup
+  for (const file of files)
+    if (
+      file !== undefined &&
+      (last === undefined || file.time > last.time || (file.time === last.time && file.file > last.file))
+    )
+      last = file
+  return last
 }
 
 /**

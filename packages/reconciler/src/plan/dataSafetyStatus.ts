@@ -8,7 +8,7 @@ import type { Decision, StatusFacts } from "./status.js"
 import { truncate } from "./status.js"
 
 /** The reasons the guards give. */
-export type DataSafetyReason = "DatabaseNewerThanImage" | "BackupFailed"
+export type DataSafetyReason = "DatabaseNewerThanImage" | "BackupFailed" | "ScheduledBackupFailed"
 
 /** What the status knows of the guards, beside the migration's own facts. */
 export interface DataSafetyFacts {
@@ -19,6 +19,8 @@ export interface DataSafetyFacts {
   /** The backup Job before the migration, when there is one, and why it failed. */
   readonly backupJobName?: string | undefined
   readonly backupFailureMessage?: string | undefined
+  /** The latest scheduled backup failed (`backup.ts`). */
+  readonly scheduledBackupFailure?: { readonly jobName: string; readonly message: string } | undefined
 }
 
 type Migration = StatusFacts["migration"]
@@ -73,4 +75,18 @@ export const dataSafetyProgress = (
       message: `Backing the database up before migrating it for ${migration.image}; the migration starts when it succeeds`,
     }
   return undefined
+}
+
+/** `Degraded`, when nothing more pressing is: the latest scheduled backup failed; the next one tries again. */
+export const scheduledBackupFailed = (migration: Migration): Decision<"ScheduledBackupFailed"> | undefined => {
+  const failure = migration.scheduledBackupFailure
+  if (failure === undefined) return undefined
+  return {
+    status: "True",
+    reason: "ScheduledBackupFailed",
+    message: truncate(
+      `The latest scheduled backup (Job ${failure.jobName}) failed; the next one runs on spec.workflows.database.` +
+        `backup.schedule. ${failure.message}`,
+    ),
+  }
 }

@@ -221,6 +221,7 @@ export interface Job {
   readonly metadata: ObjectMeta
   readonly spec: {
     readonly backoffLimit: number
+    readonly activeDeadlineSeconds?: number
     readonly podFailurePolicy?: {
       readonly rules: ReadonlyArray<{
         readonly action: "FailJob" | "Ignore" | "Count" | "FailIndex"
@@ -232,6 +233,24 @@ export interface Job {
       }>
     }
     readonly template: PodTemplateSpec
+  }
+}
+
+/** A Job's spec without its pods' template, as a CronJob's `jobTemplate` holds it too. */
+export type JobSpec = Job["spec"]
+
+export interface CronJob {
+  readonly apiVersion: "batch/v1"
+  readonly kind: "CronJob"
+  readonly metadata: ObjectMeta
+  readonly spec: {
+    readonly schedule: string
+    readonly timeZone: string
+    readonly concurrencyPolicy: "Forbid"
+    readonly suspend: boolean
+    readonly successfulJobsHistoryLimit: number
+    readonly failedJobsHistoryLimit: number
+    readonly jobTemplate: { readonly metadata: { readonly labels: Labels }; readonly spec: JobSpec }
   }
 }
 
@@ -349,6 +368,7 @@ export type ManagedObject =
   | StatefulSet
   | Deployment
   | Job
+  | CronJob
   | PodDisruptionBudget
   | ServiceAccount
   | Role

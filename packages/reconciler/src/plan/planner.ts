@@ -14,7 +14,15 @@ import {
   type WorkspaceStatus,
 } from "@cartographer/schema"
 import { generatesAuth } from "./auth.js"
-import { backsUp, planBackupVolume, withBackup } from "./backup.js"
+import {
+  backsUp,
+  backsUpOnSchedule,
+  failedScheduledBackup,
+  lastBackup,
+  planBackupCronJob,
+  planBackupVolume,
+  withBackup,
+} from "./backup.js"
 import { contextOf } from "./context.js"
 import {
   databaseNeedsRecreate,
@@ -93,7 +101,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
   if (internalDatabase) {
     apply.push(planDatabaseVolume(ctx), planDatabaseService(ctx), planDatabaseHeadlessService(ctx))
     if (!recreateDatabase) apply.push(planDatabaseStatefulSet(ctx))
-    if (backsUp(ctx, desired)) apply.push(planBackupVolume(ctx))
+    if (backsUp(ctx, desired) || backsUpOnSchedule(ctx, desired)) apply.push(planBackupVolume(ctx))
     if (networkPolicies) apply.push(planDatabaseNetworkPolicy(ctx))
   }
   if (redis) {
@@ -101,6 +109,9 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
   if (gate.backupJob !== undefined) apply.push(gate.backupJob)
+  const schedule = workflows.database.backup.schedule
+  if (schedule !== undefined && backsUpOnSchedule(ctx, desired))
+    apply.push(planBackupCronJob(ctx, schedule, serverRevision.image))
   apply.push(...gate.jobs)
   const waiting = gate.server.kind === "waiting"
   apply.push(
@@ -148,6 +159,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       heldImage: gate.server.kind === "held" ? gate.server.revision.image : undefined,
       backupJobName: gate.backupJob?.metadata.name,
       backupFailureMessage: gate.backupFailureMessage,
+      scheduledBackupFailure: backsUpOnSchedule(ctx, desired) ? failedScheduledBackup(observed) : undefined,
       server: gate.server.kind,
       retriedOnChangeOf: workflows.database.external?.secretRef.name,
     },
@@ -168,18 +180,22 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     missingSecrets: missingSecrets(ctx, observed.referencedSecrets),
   }
 
+  const backedUp = lastBackup(observed)
   return {
     apply,
     prune: pruneSelectors(ctx, apply, observed.rbacNamespaces ?? [], recreateDatabase ? ["StatefulSet"] : []),
     ...(gate.requeueAfterSeconds === undefined ? {} : { requeueAfterSeconds: gate.requeueAfterSeconds }),
-    status: buildStatus({
-      decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
-      now: observed.now,
-      generation: ctx.generation,
-      previous: observed.previousStatus,
-      serverUrl: serverUrl(ctx),
-      pools: poolStatuses(poolFacts),
-    }),
+    status: {
+      ...buildStatus({
+        decisions: [decideReady(facts), decideProgressing(facts), decideDegraded(facts)],
+        now: observed.now,
+        generation: ctx.generation,
+        previous: observed.previousStatus,
+        serverUrl: serverUrl(ctx),
+        pools: poolStatuses(poolFacts),
+      }),
+      ...(backedUp === undefined ? {} : { lastBackup: backedUp }),
+    },
   }
 }
 
@@ -205,14 +221,17 @@ export const planInvalid = (
   return {
     apply: [],
     prune: [],
-    status: buildStatus({
-      decisions: invalidSpecDecisions(invalidSpecMessage(issues)),
-      now: observed.now,
-      generation: generationOf(raw),
-      previous,
-      serverUrl: previous?.serverUrl,
-      pools: previous?.pools,
-    }),
+    status: {
+      ...buildStatus({
+        decisions: invalidSpecDecisions(invalidSpecMessage(issues)),
+        now: observed.now,
+        generation: generationOf(raw),
+        previous,
+        serverUrl: previous?.serverUrl,
+        pools: previous?.pools,
+      }),
+      ...(previous?.lastBackup === undefined ? {} : { lastBackup: previous.lastBackup }),
+    },
   }
 }
 

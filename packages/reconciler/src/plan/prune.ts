@@ -18,6 +18,7 @@ const namespacedKinds: ReadonlyArray<readonly [string, ManagedKind]> = [
   ["apps/v1", "StatefulSet"],
   ["v1", "Service"],
   ["batch/v1", "Job"],
+  ["batch/v1", "CronJob"],
   ["v1", "ServiceAccount"],
   ["networking.k8s.io/v1", "NetworkPolicy"],
   ["networking.k8s.io/v1", "Ingress"],

@@ -10,7 +10,7 @@
  * `lastTransitionTime` changes only when a condition's status flips; every condition carries `observedGeneration`.
  */
 import type { Condition, ConditionStatus, ConditionType, PoolStatus, WorkspaceStatus } from "@cartographer/schema"
-import { type DataSafetyFacts, type DataSafetyReason, dataSafety, dataSafetyProgress } from "./dataSafetyStatus.js"
+import * as DataSafety from "./dataSafetyStatus.js"
 import type { MigrationFailure, MigrationState, ServerRollout } from "./migration.js"
 import type { WorkloadObservation } from "./Observed.js"
 
@@ -22,7 +22,7 @@ export type ReadyReason =
   | "DatabaseSecretMissing"
   | "MigrationPending"
   | "MigrationFailed"
-  | DataSafetyReason
+  | DataSafety.DataSafetyReason
   | "ServerStopped"
   | "ServerNotReady"
   | "RedisNotReady"
@@ -35,7 +35,7 @@ export type ProgressingReason =
   | "MigrationPending"
   | "MigrationRunning"
   | "MigrationFailed"
-  | DataSafetyReason
+  | DataSafety.DataSafetyReason
   | "BackingUp"
   | "RollingOut"
   | "RolloutComplete"
@@ -46,7 +46,7 @@ export type DegradedReason =
   /** The external database's Secret does not exist or lacks the key. */
   | "DatabaseSecretMissing"
   | "MigrationFailed"
-  | DataSafetyReason
+  | DataSafety.DataSafetyReason
   | "RolloutStalled"
   /** Pods of a component do not start, for a reason Kubernetes reported (see `podProblems.ts`). */
   | "PodsFailing"
@@ -91,7 +91,7 @@ export interface StatusFacts {
     readonly server: ServerRollout["kind"]
     /** The Secret whose change retries a failed migration at once (the external database's), if any. */
     readonly retriedOnChangeOf?: string | undefined
-  } & DataSafetyFacts
+  } & DataSafety.DataSafetyFacts
   /** Why the external database's Secret cannot be used (`databaseSecret.ts`). */
   readonly databaseSecretProblem?: string | undefined
   readonly server: WorkloadFacts
@@ -151,7 +151,7 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
       reason: "DatabaseSecretMissing",
       message: truncate(`The server starts once its database Secret can be read: ${facts.databaseSecretProblem}`),
     }
-  const unsafe = migration.server === "waiting" ? dataSafety(migration, "False") : undefined
+  const unsafe = migration.server === "waiting" ? DataSafety.dataSafety(migration, "False") : undefined
   if (unsafe !== undefined) return unsafe
   if (migration.server === "waiting")
     return migration.state === "failed" && migration.failure !== undefined
@@ -203,7 +203,7 @@ export const decideReady = (facts: StatusFacts): Decision<ReadyReason> => {
 
 export const decideProgressing = (facts: StatusFacts): Decision<ProgressingReason> => {
   const { migration } = facts
-  const blocked = dataSafetyProgress(migration)
+  const blocked = DataSafety.dataSafetyProgress(migration)
   if (blocked !== undefined) return blocked
   if (migration.state === "failed")
     return {
@@ -279,7 +279,7 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       reason: "SecretMissing",
       message: truncate(`${missingSecrets.join("; ")}. Pods that read it cannot start; create it.`),
     }
-  const unsafe = dataSafety(migration, "True")
+  const unsafe = DataSafety.dataSafety(migration, "True")
   if (unsafe !== undefined) return unsafe
   if (migration.failure !== undefined)
     return { status: "True", reason: "MigrationFailed", message: truncate(migrationFailedMessage(migration)) }
@@ -308,7 +308,7 @@ export const decideDegraded = (facts: StatusFacts): Decision<DegradedReason> => 
       reason: "EnvVarsIgnored",
       message: truncate(`Ignored environment variables: ${ignoredEnv.join("; ")}`),
     }
-  return { status: "False", reason: "AsExpected", message: "" }
+  return DataSafety.scheduledBackupFailed(migration) ?? { status: "False", reason: "AsExpected", message: "" }
 }
 
 /** The three decisions for a spec the Schema rejected: nothing is applied, the running children are left alone. */

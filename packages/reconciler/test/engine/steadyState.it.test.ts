@@ -25,7 +25,8 @@ suite.tests("steady state", "300 seconds", (test) => {
     })
     for (const name of names) {
       if (podsRun()) yield* suite.provideVolume(name)
-      yield* suite.apply(suite.sample("basic-workspace.yaml", name))
+      // One with scheduled backups: its CronJob, too, is left alone at rest.
+      yield* suite.apply(suite.sample(name === names[0] ? "backup-workspace.yaml" : "basic-workspace.yaml", name))
     }
     // Converged: Ready where pods run; otherwise every status current and nothing progressing that can progress.
     for (const name of names) {
