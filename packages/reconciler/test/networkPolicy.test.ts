@@ -9,14 +9,20 @@ const selector = (component: string) => ({
 })
 
 describe("NetworkPolicies", () => {
-  it("admit to Postgres only the server's pods, the background services', and the migration and backup Jobs', on 5432", () => {
+  it("admit to Postgres only the server's pods, the background services', and the migration, backup and restore Jobs', on 5432", () => {
     const policy = find(plan(ws(), nothing), "NetworkPolicy", "test-environment-orion-database")
     expect(policy.spec).toEqual({
       ...selector("database"),
       policyTypes: ["Ingress"],
       ingress: [
         {
-          from: [selector("server"), selector("services"), selector("migration"), selector("backup")],
+          from: [
+            selector("server"),
+            selector("services"),
+            selector("migration"),
+            selector("backup"),
+            selector("restore"),
+          ],
           ports: [{ protocol: "TCP", port: 5432 }],
         },
       ],

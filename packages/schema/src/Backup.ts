@@ -27,16 +27,15 @@ export const DatabaseBackup = Schema.Struct({
     Schema.Boolean.annotate({
       default: backupDefaults.beforeMigration,
       description:
-        "Back the in-cluster database up (`pg_dump`) before every migration (a new `spec.workflows.image`), once it " +
-        "holds a Prefect schema. The migration waits for the backup; a failed backup stops the upgrade and the server " +
-        "keeps running its current image. Not for an external database.",
+        "Back the database up (`pg_dump`) before every migration (a new `spec.workflows.image`) once it holds data; " +
+        "a failed backup stops the upgrade. Not for an external database.",
     }),
   ),
   keep: Schema.withDecodingDefaultKey<Schema.Int, never>(Effect.succeed(backupDefaults.keep))(
     // Annotated before the checks: an annotation after a filter belongs to that filter and is not emitted.
     Schema.Int.annotate({
       default: backupDefaults.keep,
-      description: "How many backup files the backup volume keeps; the oldest beyond that are deleted after a backup.",
+      description: "Backup files kept on the volume; each backup deletes the oldest beyond.",
     }).check(
       Schema.isGreaterThanOrEqualTo(1, { message: "must be at least 1" }),
       Schema.isLessThanOrEqualTo(1000, { message: "must be at most 1000" }),
@@ -44,9 +43,7 @@ export const DatabaseBackup = Schema.Struct({
   ),
   schedule: Schema.optionalKey(
     Schema.String.annotate({
-      description:
-        "Cron schedule (UTC) of the backups CronJob `<workspace>-orion-backups`, e.g. `0 3 * * *`. Unset: none. " +
-        "Not with `external`.",
+      description: "Cron schedule (UTC) of the CronJob `<workspace>-orion-backups`, e.g. `0 3 * * *`. Unset: none.",
     }).check(Schema.isPattern(cronPattern, { message: "must be a cron schedule: five fields, or @hourly, @daily, …" })),
   ),
   volumeSize: Schema.optionalKey(BackupVolumeSize),
@@ -78,5 +75,5 @@ export const scheduleNeedsInClusterDatabase = {
 export const LastBackup = Schema.Struct({
   file: Schema.String.annotate({ description: "Its file name." }),
   time: Schema.String.annotate({ description: "When it was taken.", format: "date-time" }),
-}).annotate({ description: "The latest backup, on the volume `<workspace>-orion-database-backup`." })
+}).annotate({ description: "The latest backup file." })
 export type LastBackup = typeof LastBackup.Type

@@ -31,6 +31,7 @@ import {
 import { positiveQuantity } from "./Quantity.js"
 import { RedisSpec } from "./Redis.js"
 import { Resources } from "./Resources.js"
+import { RestoreFrom } from "./Restore.js"
 import { Retention } from "./Retention.js"
 import { placementFields } from "./Scheduling.js"
 import { WorkspaceStatus } from "./WorkspaceStatus.js"
@@ -180,11 +181,8 @@ export const DatabaseSpec = Schema.Struct({
     "Delete the database volume when the Workspace is deleted. By default it is retained (and reused by a " +
       "Workspace of the same name).",
   ),
-  backup: withDefault(
-    DatabaseBackup,
-    {},
-    "Backups of the in-cluster database (before every migration, and on a schedule).",
-  ),
+  backup: withDefault(DatabaseBackup, {}, "Backups of the in-cluster database."),
+  restoreFrom: Schema.optionalKey(RestoreFrom),
   retention: withDefault(Retention, {}, "How long Prefect keeps flow runs and events (its database vacuum)."),
   ...placementFields("component"),
 }).annotate({ description: "The Prefect database." })

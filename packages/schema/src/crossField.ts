@@ -11,6 +11,7 @@ import { basicAuthIssues, secretRefOnlyEnabled } from "./BasicAuth.js"
 import type { CelRule } from "./cel.js"
 import { exposureIssues, tlsSecretNameNeedsHost } from "./Exposure.js"
 import { inClusterOnlyRules, redisIssues } from "./Redis.js"
+import { restoreNeedsInClusterDatabase } from "./Restore.js"
 import type { Workflows } from "./Workspace.js"
 
 const under = (prefix: ReadonlyArray<PropertyKey>, issues: ReadonlyArray<Schema.FilterIssue>) =>
@@ -24,7 +25,10 @@ export const workflowsIssues = (workflows: Workflows): Array<Schema.FilterIssue>
     ...under([...root, "server"], exposureIssues(workflows.server)),
     ...under([...root, "server", "basicAuth"], basicAuthIssues(workflows.server.basicAuth)),
     ...(workflows.redis === undefined ? [] : under([...root, "redis"], redisIssues(workflows.redis))),
-    ...under([...root, "database"], [scheduleNeedsInClusterDatabase.issue(workflows.database) ?? []].flat()),
+    ...under(
+      [...root, "database"],
+      [scheduleNeedsInClusterDatabase, restoreNeedsInClusterDatabase].flatMap((r) => r.issue(workflows.database) ?? []),
+    ),
   ]
 }
 
@@ -46,7 +50,10 @@ export const crossFieldRules: ReadonlyArray<readonly [Array<string>, Array<CelRu
   ],
   [["workflows", "server", "basicAuth"], [secretRefOnlyEnabled.rule]],
   [["workflows", "redis"], inClusterOnlyRules.map((r) => r.rule)],
-  [["workflows", "database"], [scheduleNeedsInClusterDatabase.rule]],
+  [
+    ["workflows", "database"],
+    [scheduleNeedsInClusterDatabase.rule, restoreNeedsInClusterDatabase.rule],
+  ],
   [
     ["workflows", "redis", "external"],
     [

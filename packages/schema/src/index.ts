@@ -19,6 +19,7 @@ export * as Names from "./Names.js"
 export { quantityValue } from "./Quantity.js"
 export type { ExternalRedis, RedisSpec } from "./Redis.js"
 export { Resources } from "./Resources.js"
+export type { RestoreFrom } from "./Restore.js"
 export type { Retention } from "./Retention.js"
 export {
   type Affinity,

@@ -308,14 +308,25 @@ export const workspaceDocument = (options: { readonly maxNameLength?: number } =
                         },
                         { requiredKeys: [] },
                       ),
+                      restoreFrom: fc.record({
+                        claimName: dnsLabel(30),
+                        file: fc.constant("20261207T030000Z-prefect-3.8.8-python3.12-d4a7e1c93f52.dump"),
+                      }),
                     },
                     { requiredKeys: [] },
                   )
-                  // A schedule is only for the in-cluster database.
-                  .map(({ backup, ...database }) => {
-                    if (backup === undefined) return database
-                    const { schedule, ...always } = backup
-                    return { ...database, backup: database.external === undefined ? backup : always }
+                  // A schedule and a restore are only for the in-cluster database.
+                  .map(({ backup, restoreFrom, ...database }) => {
+                    if (database.external !== undefined) {
+                      if (backup === undefined) return database
+                      const { schedule, ...always } = backup
+                      return { ...database, backup: always }
+                    }
+                    return {
+                      ...database,
+                      ...(backup === undefined ? {} : { backup }),
+                      ...(restoreFrom === undefined ? {} : { restoreFrom }),
+                    }
                   })
                   .chain((database) => placedMaybe(database)),
                 redis: fc

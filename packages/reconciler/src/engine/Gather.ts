@@ -122,7 +122,7 @@ export const makeGather = (
         // A failed Job's message says why; a succeeded backup's names the file it wrote (`status.lastBackup`).
         const read =
           state === "failed"
-            ? component === "migration" || component === "backup"
+            ? component === "migration" || component === "backup" || component === "restore"
             : state === "succeeded" && component === "backup"
         if (!read) continue
         const message = yield* terminationMessage(job)

@@ -208,12 +208,13 @@ export const observedOf = (input: {
     if (labels[labelKeys.component] === "agent" && pool !== undefined)
       pools.push({ name: pool, ...workloadOf(deployment) })
   }
-  const jobsOf = (component: "migration" | "backup") =>
+  const jobsOf = (component: "migration" | "backup" | "restore") =>
     children.jobs
       .filter((job) => job.metadata.labels?.[labelKeys.component] === component)
       .map((job) => migrationJobOf(job, children.jobMessages?.get(job.metadata.name)))
   const jobs = jobsOf("migration")
   const backups = jobsOf("backup")
+  const restores = jobsOf("restore")
   const scheduled = (children.scheduledBackupJobs ?? []).map((job) =>
     migrationJobOf(job, children.jobMessages?.get(job.metadata.name)),
   )
@@ -248,6 +249,7 @@ export const observedOf = (input: {
     migrationJobs: jobs.length === 0 ? undefined : jobs.sort(byName),
     backupJobs: backups.length === 0 ? undefined : backups.sort(byName),
     scheduledBackupJobs: scheduled.length === 0 ? undefined : scheduled.sort(byName),
+    restoreJobs: restores.length === 0 ? undefined : restores,
     databaseVolumeRetained: children.databaseVolumeRetained === true ? true : undefined,
     pools: pools.length === 0 ? undefined : pools.sort(byName),
     rbacNamespaces: rbacNamespaces.length === 0 ? undefined : rbacNamespaces,

@@ -128,6 +128,8 @@ export interface Observed {
    * `message` is its pod's termination message (the file it wrote).
    */
   readonly backupJobs?: ReadonlyArray<MigrationJobObservation>
+  /** The restore Job `<ws>-orion-restore` (`restore.ts`), observed as migration Jobs are. */
+  readonly restoreJobs?: ReadonlyArray<MigrationJobObservation>
   /** The Jobs of the scheduled backups' CronJob `<ws>-orion-backups`, observed as `backupJobs`. */
   readonly scheduledBackupJobs?: ReadonlyArray<MigrationJobObservation>
   /** Worker-pool Deployments `<ws>-agent-<pool>` that exist, including pools no longer in the spec. */

@@ -8,7 +8,10 @@ import type { Decision, StatusFacts } from "./status.js"
 import { truncate } from "./status.js"
 
 /** The reasons the guards give. */
-export type DataSafetyReason = "DatabaseNewerThanImage" | "BackupFailed" | "ScheduledBackupFailed"
+export type DataSafetyReason = "DatabaseNewerThanImage" | "BackupFailed" | "ScheduledBackupFailed" | "RestoreFailed"
+
+/** `Progressing` while a guard's Job runs. */
+export type DataSafetyProgressReason = "BackingUp" | "Restoring"
 
 /** What the status knows of the guards, beside the migration's own facts. */
 export interface DataSafetyFacts {
@@ -19,6 +22,9 @@ export interface DataSafetyFacts {
   /** The backup Job before the migration, when there is one, and why it failed. */
   readonly backupJobName?: string | undefined
   readonly backupFailureMessage?: string | undefined
+  /** The restore before the first migration (`restore.ts`), and why it failed. */
+  readonly restoreJobName?: string | undefined
+  readonly restoreFailureMessage?: string | undefined
   /** The latest scheduled backup failed (`backup.ts`). */
   readonly scheduledBackupFailure?: { readonly jobName: string; readonly message: string } | undefined
 }
@@ -36,7 +42,16 @@ const backupFailedMessage = (migration: Migration): string =>
 export const dataSafety = (
   migration: Migration,
   status: "True" | "False",
-): Decision<"BackupFailed" | "DatabaseNewerThanImage"> | undefined => {
+): Decision<"BackupFailed" | "DatabaseNewerThanImage" | "RestoreFailed"> | undefined => {
+  if (migration.state === "restoreFailed")
+    return {
+      status,
+      reason: "RestoreFailed",
+      message: truncate(
+        `The restore of spec.workflows.database.restoreFrom (Job ${migration.restoreJobName ?? ""}) failed; no ` +
+          `migration ran and the server was not started. ${migration.restoreFailureMessage ?? ""}`,
+      ),
+    }
   if (migration.state === "backupFailed")
     return { status, reason: "BackupFailed", message: backupFailedMessage(migration) }
   if (migration.state === "failed" && migration.newerSchema !== undefined)
@@ -55,7 +70,19 @@ export const dataSafety = (
 /** `Progressing`: the backup runs, or the upgrade is blocked by a guard. */
 export const dataSafetyProgress = (
   migration: Migration,
-): Decision<"BackingUp" | "BackupFailed" | "DatabaseNewerThanImage"> | undefined => {
+): Decision<DataSafetyProgressReason | "BackupFailed" | "DatabaseNewerThanImage" | "RestoreFailed"> | undefined => {
+  if (migration.state === "restoreFailed")
+    return {
+      status: "False",
+      reason: "RestoreFailed",
+      message: "Blocked: the restore before the first migration failed",
+    }
+  if (migration.state === "restoring")
+    return {
+      status: "True",
+      reason: "Restoring",
+      message: `Restoring spec.workflows.database.restoreFrom (Job ${migration.restoreJobName ?? ""}); the migration starts when it succeeds`,
+    }
   if (migration.state === "failed" && migration.newerSchema !== undefined)
     return {
       status: "False",

@@ -26,7 +26,16 @@ export const labelKeys = {
 export const managedBy = "cartographer"
 
 /** The value of `mlops.aigency.com/component` (and `app.kubernetes.io/component`). */
-export type Component = "secrets" | "database" | "server" | "services" | "migration" | "backup" | "redis" | "agent"
+export type Component =
+  | "secrets"
+  | "database"
+  | "server"
+  | "services"
+  | "migration"
+  | "backup"
+  | "restore"
+  | "redis"
+  | "agent"
 
 /** `app.kubernetes.io/name`: the software a component runs. */
 const software: Record<Component, string> = {
@@ -36,6 +45,7 @@ const software: Record<Component, string> = {
   services: "prefect",
   migration: "prefect",
   backup: "postgres",
+  restore: "postgres",
   redis: "redis",
   agent: "prefect",
 }

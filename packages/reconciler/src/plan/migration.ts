@@ -24,7 +24,8 @@
  *   never start.
  * - before migrating, the Job refuses a database whose schema is newer than the image's Prefect (`schemaGuard.ts`):
  *   it fails at once and is not retried, the server stays held, the Workspace is `Degraded/DatabaseNewerThanImage`.
- * - the backup before a migration (`backup.ts`) comes in front of this gate.
+ * - the backup before a migration (`backup.ts`) comes in front of this gate, and a restore (`restore.ts`) in front
+ *   of both.
  */
 import type { EnvVar as SpecEnvVar } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
@@ -189,9 +190,18 @@ export type ServerRollout =
 
 /**
  * `failed`: the latest attempt failed and the next one has not started yet. `backingUp`/`backupFailed`: the backup
- * before the migration (`backup.ts`) runs or failed; no migration Job yet.
+ * before the migration (`backup.ts`) runs or failed; `restoring`/`restoreFailed`: the restore before the first
+ * migration (`restore.ts`); no migration Job yet.
  */
-export type MigrationState = "done" | "pending" | "running" | "failed" | "backingUp" | "backupFailed"
+export type MigrationState =
+  | "done"
+  | "pending"
+  | "running"
+  | "failed"
+  | "backingUp"
+  | "backupFailed"
+  | "restoring"
+  | "restoreFailed"
 
 /** The latest failed attempt of a migration that has not succeeded yet. */
 export interface MigrationFailure {
@@ -219,6 +229,9 @@ export interface MigrationGate {
   /** The backup Job before this migration, when it is part of the plan (`backup.ts`), and why it failed. */
   readonly backupJob?: Job | undefined
   readonly backupFailureMessage?: string | undefined
+  /** The restore Job before the first migration (`restore.ts`), and why it failed. */
+  readonly restoreJob?: Job | undefined
+  readonly restoreFailureMessage?: string | undefined
   readonly server: ServerRollout
 }
 

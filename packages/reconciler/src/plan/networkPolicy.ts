@@ -1,6 +1,6 @@
 /**
  * NetworkPolicies of the data stores (when `networkPolicy.enabled`): Postgres admits only the server's pods, the
- * background services' and the migration and backup Jobs'; Redis only the server's and the background services'. Workers reach only the server's API, never a data store. Nothing else is
+ * background services' and the migration, backup and restore Jobs'; Redis only the server's and the background services'. Workers reach only the server's API, never a data store. Nothing else is
  * restricted, so enabling this cannot cut the UI or the workers off.
  */
 
@@ -34,7 +34,7 @@ const admitOnly = (
 })
 
 export const planDatabaseNetworkPolicy = (ctx: PlanContext): NetworkPolicy =>
-  admitOnly(ctx, databaseName(ctx), "database", databasePort, ["server", "services", "migration", "backup"])
+  admitOnly(ctx, databaseName(ctx), "database", databasePort, ["server", "services", "migration", "backup", "restore"])
 
 export const planRedisNetworkPolicy = (ctx: PlanContext): NetworkPolicy =>
   admitOnly(ctx, redisName(ctx), "redis", redisPort, ["server", "services"])

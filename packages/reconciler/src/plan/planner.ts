@@ -47,6 +47,7 @@ import { pruneSelectors } from "./prune.js"
 import { needsRbac, ownsServiceAccount, planRole, planRoleBinding, planServiceAccount } from "./rbac.js"
 import { inClusterRedis, planRedisDeployment, planRedisService } from "./redis.js"
 import { missingSecrets } from "./references.js"
+import { withRestore } from "./restore.js"
 import { planSecret } from "./secrets.js"
 import { planServerDeployment, planServerService, serverEnv } from "./server.js"
 import { planServicesDeployment, separateServices } from "./services.js"
@@ -69,13 +70,18 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
 
   const desired = desiredRevision(ctx)
   const secretProblem = databaseSecretProblem(ctx, observed)
-  const gate = withBackup(
+  const gate = withRestore(
     ctx,
     desired,
-    decideMigration(ctx, desired, observed, {
-      blocked: secretProblem !== undefined,
-      secretChangedAt: databaseSecretChangedAt(ctx, observed),
-    }),
+    withBackup(
+      ctx,
+      desired,
+      decideMigration(ctx, desired, observed, {
+        blocked: secretProblem !== undefined,
+        secretChangedAt: databaseSecretChangedAt(ctx, observed),
+      }),
+      observed,
+    ),
     observed,
   )
   const serverRevision = gate.server.kind === "held" ? gate.server.revision : desired
@@ -108,6 +114,7 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
     apply.push(planRedisService(ctx), planRedisDeployment(ctx))
     if (networkPolicies) apply.push(planRedisNetworkPolicy(ctx))
   }
+  if (gate.restoreJob !== undefined) apply.push(gate.restoreJob)
   if (gate.backupJob !== undefined) apply.push(gate.backupJob)
   const schedule = workflows.database.backup.schedule
   if (schedule !== undefined && backsUpOnSchedule(ctx, desired))
@@ -159,6 +166,8 @@ export const plan = (workspace: Workspace, observed: Observed): Plan => {
       heldImage: gate.server.kind === "held" ? gate.server.revision.image : undefined,
       backupJobName: gate.backupJob?.metadata.name,
       backupFailureMessage: gate.backupFailureMessage,
+      restoreJobName: gate.restoreJob?.metadata.name,
+      restoreFailureMessage: gate.restoreFailureMessage,
       scheduledBackupFailure: backsUpOnSchedule(ctx, desired) ? failedScheduledBackup(observed) : undefined,
       server: gate.server.kind,
       retriedOnChangeOf: workflows.database.external?.secretRef.name,

@@ -55,6 +55,7 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
   let seen: Pick<Observed, "secret" | "database" | "server" | "redis" | "services"> = {}
   const jobs: Array<MigrationJobObservation> = []
   const backups: Array<MigrationJobObservation> = []
+  const restores: Array<MigrationJobObservation> = []
   const pools: Array<PoolObservation> = []
   const rbacNamespaces = new Set<string>()
   for (const object of applied.apply) {
@@ -82,12 +83,15 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
       const pool = object.metadata.labels[labelKeys.pool]
       if (pool !== undefined) pools.push({ name: pool, ...workload(object, ready) })
     } else if (object.kind === "Job") {
-      const backup = component === "backup"
-      const known = (backup ? previous?.backupJobs : previous?.migrationJobs)?.find(
-        (j) => j.name === object.metadata.name,
-      )
+      const [seenBefore, into] =
+        component === "backup"
+          ? [previous?.backupJobs, backups]
+          : component === "restore"
+            ? [previous?.restoreJobs, restores]
+            : [previous?.migrationJobs, jobs]
+      const known = seenBefore?.find((j) => j.name === object.metadata.name)
       const attempt = Number(object.metadata.annotations?.[migrationAttemptAnnotation] ?? "1")
-      ;(backup ? backups : jobs).push(
+      into.push(
         known ?? {
           name: object.metadata.name,
           state: outcome.migration ?? "running",
@@ -106,6 +110,7 @@ export const observeApplied = (applied: Plan, outcome: ApplyOutcome = {}): Obser
     ...seen,
     ...(jobs.length > 0 ? { migrationJobs: jobs } : {}),
     ...(backups.length > 0 ? { backupJobs: backups } : {}),
+    ...(restores.length > 0 ? { restoreJobs: restores } : {}),
     ...(pools.length > 0 ? { pools } : {}),
     ...(rbacNamespaces.size > 0 ? { rbacNamespaces: [...rbacNamespaces].sort() } : {}),
     // Not made by applying: the user's Secrets stay as they were.

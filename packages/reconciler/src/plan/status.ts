@@ -36,7 +36,7 @@ export type ProgressingReason =
   | "MigrationRunning"
   | "MigrationFailed"
   | DataSafety.DataSafetyReason
-  | "BackingUp"
+  | DataSafety.DataSafetyProgressReason
   | "RollingOut"
   | "RolloutComplete"
 
