@@ -41,6 +41,18 @@ const mistakes: ReadonlyArray<readonly [string, Record<string, unknown>, string,
     { redis: { external: { host: "redis" } } },
   ],
   [
+    "scheduled backups of an external database",
+    { database: { external: { secretRef: { name: "db" } }, backup: { schedule: "0 3 * * *" } } },
+    "spec.workflows.database.backup.schedule",
+    { database: { external: { secretRef: { name: "db" } } } },
+  ],
+  [
+    "a restore into an external database",
+    { database: { external: { secretRef: { name: "db" } }, restoreFrom: { claimName: "b", file: "x.dump" } } },
+    "spec.workflows.database.restoreFrom",
+    { database: { restoreFrom: { claimName: "b", file: "x.dump" } } },
+  ],
+  [
     "Docket in the messaging database (by default: db 1 against docketDb 1)",
     { redis: { external: { host: "redis", db: 1 } } },
     "spec.workflows.redis.external.docketDb",

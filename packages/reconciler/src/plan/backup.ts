@@ -20,22 +20,19 @@
  */
 import type { LastBackup } from "@cartographer/schema"
 import { metadata, type PlanContext } from "./context.js"
-import { planRetainedVolume, postgresImage } from "./database.js"
-import type { Container, CronJob, Job, JobSpec, PersistentVolumeClaim } from "./kube.js"
+import { planRetainedVolume } from "./database.js"
+import type { CronJob, Job, JobSpec, PersistentVolumeClaim } from "./kube.js"
 import { labels } from "./labels.js"
 import {
   type MigrationGate,
   migrationHashLabel,
   type ServerRevision,
+  shutBefore,
   usesInternalDatabase,
-  waitForDatabase,
 } from "./migration.js"
-import { backupCronJobName, backupJobName, backupVolumeName, databaseName, secretName } from "./names.js"
+import { backupCronJobName, backupJobName, backupVolumeName } from "./names.js"
 import type { Observed } from "./Observed.js"
-import { podComponent } from "./placement.js"
-import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
-import { defaultResources } from "./resources.js"
-import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
+import { connectionFlags, holdsPrefectSchema, postgresToolPod, psqlFunction } from "./postgresTool.js"
 
 /** Where the backup volume is mounted in the backup pod. */
 export const backupMountPath = "/backup"
@@ -66,8 +63,8 @@ export const planBackupVolume = (ctx: PlanContext): PersistentVolumeClaim => {
 const script = (keep: number) =>
   [
     "set -eu",
-    'q() { psql -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" -Atq -v ON_ERROR_STOP=1 -c "$1"; }',
-    `if [ "$(q "SELECT to_regclass('public.alembic_version') IS NOT NULL")" != t ]; then`,
+    psqlFunction,
+    `if ! ${holdsPrefectSchema}; then`,
     `  echo "${backupMarker} none: the database holds no Prefect schema yet, nothing to back up" | tee /dev/termination-log`,
     "  exit 0",
     "fi",
@@ -75,7 +72,7 @@ const script = (keep: number) =>
     // The image's tag, made safe for a file name: prefecthq/prefect:3.9.1-python3.12 → prefect-3.9.1-python3.12.
     `source=$(printf '%s' "\${SOURCE_IMAGE##*/}" | tr -c 'A-Za-z0-9._-' '-')`,
     'file="$(date -u +%Y%m%dT%H%M%SZ)-$source-$revision.dump"',
-    `pg_dump -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" -Fc -f "${backupMountPath}/.partial-$file"`,
+    `pg_dump ${connectionFlags} -Fc -f "${backupMountPath}/.partial-$file"`,
     `mv "${backupMountPath}/.partial-$file" "${backupMountPath}/$file"`,
     // Names start with the time: sorted by name is sorted by age. Only complete files count.
     `ls -1 ${backupMountPath} | grep '[.]dump$' | grep -v '^[.]' | sort | head -n -${keep} | while read -r old; do rm -f "${backupMountPath}/$old"; done`,
@@ -87,47 +84,18 @@ const script = (keep: number) =>
  * The spec of a backup Job, before a migration or on the schedule (one builder, so both write the same kind of file);
  * `sourceImage` is the image the server runs now.
  */
-const backupJobSpec = (ctx: PlanContext, sourceImage: string | undefined): JobSpec => {
-  const component = podComponent(ctx, "backup")
-  const backup: Container = {
-    name: "backup",
-    image: postgresImage(ctx),
-    imagePullPolicy: pullPolicy(ctx),
-    command: ["sh", "-c", script(ctx.workflows.database.backup.keep)],
-    env: [
-      { name: "DATABASE_HOST", value: databaseName(ctx) },
-      { name: "DATABASE_PORT", value: String(databasePort) },
-      { name: "DATABASE_USER", value: databaseUser },
-      { name: "DATABASE_NAME", value: databaseDb },
-      { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secretName(ctx), key: secretKeys.password } } },
-      { name: "SOURCE_IMAGE", value: sourceImage ?? "none" },
-      { name: "HOME", value: "/tmp" },
-    ],
-    resources: defaultResources.backup,
-    volumeMounts: [
-      { name: "backup", mountPath: backupMountPath },
-      { name: "tmp", mountPath: "/tmp" },
-    ],
-    // The image's `postgres` user: libpq looks the current user up.
-    securityContext: containerSecurity({ readOnlyRootFilesystem: true, runAsUser: imageServiceUid }),
-    terminationMessagePolicy: "FallbackToLogsOnError",
-  }
-  return {
-    // A database restarting, a slow volume: worth two more tries, 10 s and 20 s apart.
-    backoffLimit: 2,
-    template: podTemplate(ctx, component, {
-      // fsGroup makes the backup volume writable for the image's `postgres` user.
-      ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
-      restartPolicy: "Never",
-      initContainers: [waitForDatabase(ctx)],
-      containers: [backup],
-      volumes: [
-        { name: "backup", persistentVolumeClaim: { claimName: backupVolumeName(ctx) } },
-        { name: "tmp", emptyDir: {} },
-      ],
-    }),
-  }
-}
+const backupJobSpec = (ctx: PlanContext, sourceImage: string | undefined): JobSpec => ({
+  // A database restarting, a slow volume: worth two more tries, 10 s and 20 s apart.
+  backoffLimit: 2,
+  template: postgresToolPod(ctx, {
+    component: "backup",
+    script: script(ctx.workflows.database.backup.keep),
+    env: [{ name: "SOURCE_IMAGE", value: sourceImage ?? "none" }],
+    claimName: backupVolumeName(ctx),
+    mountPath: backupMountPath,
+    readOnly: false,
+  }),
+})
 
 /** The backup Job before the migration of `hash`; `sourceImage` is the image the server runs now. */
 export const planBackupJob = (ctx: PlanContext, hash: string, sourceImage: string | undefined): Job => ({
@@ -238,14 +206,9 @@ export const withBackup = (
   const keep: MigrationGate = seen === undefined ? gate : { ...gate, backupJob: job }
   if (gate.state !== "pending" || seen?.state === "succeeded") return keep
   const failed = seen?.state === "failed"
-  return {
-    ...gate,
-    jobs: [],
+  return shutBefore(gate, {
     backupJob: job,
     state: failed ? "backupFailed" : "backingUp",
-    failure: undefined,
-    requeueAfterSeconds: undefined,
-    newerSchema: undefined,
     backupFailureMessage: failed ? (seen.message ?? "the backup Job failed") : undefined,
-  }
+  })
 }

@@ -235,6 +235,22 @@ export interface MigrationGate {
   readonly server: ServerRollout
 }
 
+/**
+ * The gate shut in front of the migration by a Job that must succeed first (the backup, the restore): no migration
+ * Job is applied, and what the migration's own attempts said does not apply yet.
+ */
+export const shutBefore = (
+  gate: MigrationGate,
+  fields: Pick<MigrationGate, "state"> & Partial<MigrationGate>,
+): MigrationGate => ({
+  ...gate,
+  jobs: [],
+  failure: undefined,
+  requeueAfterSeconds: undefined,
+  newerSchema: undefined,
+  ...fields,
+})
+
 export interface MigrationInputs {
   /** Whether a new attempt may not start now (the external database's Secret cannot be read). */
   readonly blocked: boolean

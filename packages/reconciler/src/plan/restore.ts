@@ -11,16 +11,12 @@
  * annotation records it) the restore is never planned again, whatever the spec says.
  */
 import { metadata, type PlanContext } from "./context.js"
-import { postgresImage } from "./database.js"
-import type { Container, Job } from "./kube.js"
+import type { Job } from "./kube.js"
 import { labels } from "./labels.js"
-import { type MigrationGate, type ServerRevision, usesInternalDatabase, waitForDatabase } from "./migration.js"
-import { databaseName, restoreJobName, secretName } from "./names.js"
+import { type MigrationGate, type ServerRevision, shutBefore, usesInternalDatabase } from "./migration.js"
+import { restoreJobName } from "./names.js"
 import type { Observed } from "./Observed.js"
-import { podComponent } from "./placement.js"
-import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy } from "./podSecurity.js"
-import { defaultResources } from "./resources.js"
-import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
+import { connectionFlags, holdsPrefectSchema, postgresToolPod, psqlFunction } from "./postgresTool.js"
 
 /** The first word of the restore's termination message. */
 export const restoreMarker = "cartographer/restore"
@@ -31,8 +27,8 @@ const restoreMountPath = "/restore"
 
 const script = [
   "set -eu",
-  'q() { psql -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" -Atq -v ON_ERROR_STOP=1 -c "$1"; }',
-  `if [ "$(q "SELECT to_regclass('public.alembic_version') IS NOT NULL")" = t ]; then`,
+  psqlFunction,
+  `if ${holdsPrefectSchema}; then`,
   `  echo "${restoreMarker} refused: the database already holds a Prefect schema; nothing was restored. Remove spec.workflows.database.restoreFrom to start on it." | tee /dev/termination-log`,
   `  exit ${restoreRefusedExitCode}`,
   "fi",
@@ -40,7 +36,7 @@ const script = [
   `  echo "${restoreMarker} refused: no file $RESTORE_FILE on PersistentVolumeClaim $RESTORE_CLAIM (spec.workflows.database.restoreFrom)" | tee /dev/termination-log`,
   `  exit ${restoreRefusedExitCode}`,
   "fi",
-  `pg_restore -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" --no-owner --single-transaction --exit-on-error "${restoreMountPath}/$RESTORE_FILE"`,
+  `pg_restore ${connectionFlags} --no-owner --single-transaction --exit-on-error "${restoreMountPath}/$RESTORE_FILE"`,
   `echo "${restoreMarker} file=$RESTORE_FILE claim=$RESTORE_CLAIM" | tee /dev/termination-log`,
 ].join("\n")
 
@@ -48,59 +44,33 @@ const script = [
 export const restores = (ctx: PlanContext, revision: ServerRevision): boolean =>
   ctx.workflows.database.restoreFrom !== undefined && usesInternalDatabase(ctx, revision)
 
-export const planRestoreJob = (ctx: PlanContext, from: { readonly claimName: string; readonly file: string }): Job => {
-  const component = podComponent(ctx, "restore")
-  const restore: Container = {
-    name: "restore",
-    image: postgresImage(ctx),
-    imagePullPolicy: pullPolicy(ctx),
-    command: ["sh", "-c", script],
-    env: [
-      { name: "DATABASE_HOST", value: databaseName(ctx) },
-      { name: "DATABASE_PORT", value: String(databasePort) },
-      { name: "DATABASE_USER", value: databaseUser },
-      { name: "DATABASE_NAME", value: databaseDb },
-      { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secretName(ctx), key: secretKeys.password } } },
-      { name: "RESTORE_CLAIM", value: from.claimName },
-      { name: "RESTORE_FILE", value: from.file },
-      { name: "HOME", value: "/tmp" },
-    ],
-    // The backup's tools, the backup's needs.
-    resources: defaultResources.backup,
-    volumeMounts: [
-      { name: "backup", mountPath: restoreMountPath, readOnly: true },
-      { name: "tmp", mountPath: "/tmp" },
-    ],
-    securityContext: containerSecurity({ readOnlyRootFilesystem: true, runAsUser: imageServiceUid }),
-    terminationMessagePolicy: "FallbackToLogsOnError",
-  }
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: metadata(ctx, restoreJobName(ctx), labels(ctx, "restore")),
-    spec: {
-      backoffLimit: 2,
-      podFailurePolicy: {
-        rules: [
-          {
-            action: "FailJob",
-            onExitCodes: { containerName: "restore", operator: "In", values: [restoreRefusedExitCode] },
-          },
-        ],
-      },
-      template: podTemplate(ctx, component, {
-        ...podFields(ctx, component, imageServiceUid, { group: true, fsGroupChangePolicy: "OnRootMismatch" }),
-        restartPolicy: "Never",
-        initContainers: [waitForDatabase(ctx)],
-        containers: [restore],
-        volumes: [
-          { name: "backup", persistentVolumeClaim: { claimName: from.claimName, readOnly: true } },
-          { name: "tmp", emptyDir: {} },
-        ],
-      }),
+export const planRestoreJob = (ctx: PlanContext, from: { readonly claimName: string; readonly file: string }): Job => ({
+  apiVersion: "batch/v1",
+  kind: "Job",
+  metadata: metadata(ctx, restoreJobName(ctx), labels(ctx, "restore")),
+  spec: {
+    backoffLimit: 2,
+    podFailurePolicy: {
+      rules: [
+        {
+          action: "FailJob",
+          onExitCodes: { containerName: "restore", operator: "In", values: [restoreRefusedExitCode] },
+        },
+      ],
     },
-  }
-}
+    template: postgresToolPod(ctx, {
+      component: "restore",
+      script,
+      env: [
+        { name: "RESTORE_CLAIM", value: from.claimName },
+        { name: "RESTORE_FILE", value: from.file },
+      ],
+      claimName: from.claimName,
+      mountPath: restoreMountPath,
+      readOnly: true,
+    }),
+  },
+})
 
 /**
  * Puts the restore in front of the first migration: while the server has never run a migrated revision, the
@@ -122,15 +92,10 @@ export const withRestore = (
   // A migration Job of this Workspace already exists: it started without a restore (the field was added later).
   if ((observed.migrationJobs ?? []).length > 0) return gate
   const failed = seen?.state === "failed"
-  return {
-    ...gate,
-    jobs: [],
+  return shutBefore(gate, {
     backupJob: undefined,
     restoreJob: job,
     state: failed ? "restoreFailed" : "restoring",
-    failure: undefined,
-    requeueAfterSeconds: undefined,
-    newerSchema: undefined,
     restoreFailureMessage: failed ? (seen.message ?? "the restore Job failed") : undefined,
-  }
+  })
 }
