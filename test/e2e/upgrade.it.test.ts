@@ -105,8 +105,11 @@ describeOnRealNode("changing a Workspace's Prefect image, on the real node: back
   const lastBackup = () => statusOf<LastBackup>("lastBackup")
   const backupFiles = async () => (await readdir(await backupDirectory())).filter((f) => !f.startsWith("."))
   const setImage = (image: string) => suite.patchWorkspace(workspace, "merge", { spec: { workflows: { image } } })
+  /** The Workspace's own Jobs of a component (not the Jobs of its scheduled backups' CronJob). */
   const jobsOf = async (component: "backup" | "migration") =>
-    listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=${component}`)
+    (await listChildren<Job>(api, namespace, "jobs", `${env},${componentLabel}=${component}`)).filter((j) =>
+      j.metadata.name.startsWith(`${workspace}-orion-`),
+    )
   const terminationMessages = async (job: string) => {
     const pods = await listChildren<
       Pod & { status?: { containerStatuses?: ReadonlyArray<{ state?: { terminated?: { message?: string } } }> } }
