@@ -69,6 +69,13 @@ describe("a restore into a new Workspace", () => {
     const p = plan(restoring(), world)
     expect(jobs(p.apply, "restore")).toEqual([])
     expect(condition(p, "Ready")?.status).toBe("True")
+    // An upgrade of a Workspace that has run: its backup and migration, no restore over its data.
+    const upgrading = plan(restoring({ image: "prefecthq/prefect:3.9.2-python3.12" }), world)
+    expect(jobs(upgrading.apply, "restore")).toEqual([])
+    expect(jobs(upgrading.apply, "backup")).toHaveLength(1)
+    // The server's annotation is the record, not a Job (a user may delete Jobs).
+    const noJobs: Observed = { ...world, migrationJobs: [] }
+    expect(jobs(plan(restoring({ image: "prefecthq/prefect:3.9.2-python3.12" }), noJobs).apply, "restore")).toEqual([])
     // Nor when the Workspace migrated before the field was added.
     const first = plan(ws(), nothing)
     const migrating = observeApplied(first, { ...inputs, migration: "running" })
