@@ -321,6 +321,15 @@ describeOnRealNode("changing a Workspace's Prefect image, on the real node: back
       )
       const restored = "restored"
       const claimName = `${workspace}-orion-database-backup`
+      // A claim that does not exist is reported at restoreFrom's path; correcting it makes a new restore Job.
+      await suite.apply(
+        manifest(restored, previousPrefectImage, { restoreFrom: { claimName: "no-such-claim", file: before } }),
+      )
+      const stuck = await until("the missing claim is reported", async () => {
+        const c = await condition("Degraded", restored)
+        return c?.reason === "PodsFailing" && c.message.includes("spec.workflows.database.restoreFrom") ? c : undefined
+      })
+      expect(stuck.message).toContain("no-such-claim")
       await suite.apply(manifest(restored, previousPrefectImage, { restoreFrom: { claimName, file: before } }))
       // The restore Job runs before the migration and says what it restored (it is pruned once the migration is done).
       const said = new Set<string>()

@@ -3,17 +3,19 @@
 import { validateWorkspace } from "@cartographer/schema"
 import { describe, expect, it } from "vitest"
 import type { Observed } from "../src/index.js"
+import { contextOf } from "../src/plan/context.js"
 import type { Job, ManagedObject } from "../src/plan/kube.js"
 import { plan } from "../src/plan/planner.js"
+import { planRestoreJob } from "../src/plan/restore.js"
 import { observeApplied } from "../src/plan/simulate.js"
 import { condition, find, inputs, nothing, raw, settled, ws } from "./fixtures.js"
 
-const restoreJobName = "test-environment-orion-restore"
 const from = {
   claimName: "old-orion-database-backup",
   file: "20261207T030001Z-prefect-3.8.8-python3.12-d4a7e1c93f52.dump",
 }
 const restoring = (workflows: Record<string, unknown> = {}) => ws({ database: { restoreFrom: from }, ...workflows })
+const restoreJobName = planRestoreJob(contextOf(ws({ database: { restoreFrom: from } })), from).metadata.name
 const jobs = (objects: ReadonlyArray<ManagedObject>, component: string): ReadonlyArray<Job> =>
   objects.filter((o): o is Job => o.kind === "Job" && o.metadata.labels["mlops.aigency.com/component"] === component)
 const restoreJobs = (
@@ -62,6 +64,26 @@ describe("a restore into a new Workspace", () => {
     expect(condition(p, "Degraded")?.message).toContain("already holds a Prefect schema")
     expect(condition(p, "Ready")).toMatchObject({ status: "False", reason: "RestoreFailed" })
     expect(condition(p, "Progressing")).toMatchObject({ status: "False", reason: "RestoreFailed" })
+  })
+
+  it("says so, at restoreFrom's path, when its pod cannot start (a claim that does not exist)", () => {
+    const w = restoring()
+    const world = observeApplied(plan(w, nothing), { ...inputs, migration: "running" })
+    const message = '0/1 nodes are available: persistentvolumeclaim "old-orion-database-backup" not found.'
+    const p = plan(w, { ...world, podProblems: [{ component: "restore", reason: "Unschedulable", message }] })
+    expect(condition(p, "Degraded")).toMatchObject({ status: "True", reason: "PodsFailing" })
+    expect(condition(p, "Degraded")?.message).toContain(`spec.workflows.database.restoreFrom: Unschedulable`)
+    expect(condition(p, "Degraded")?.message).toContain(message)
+  })
+
+  it("is a new Job when restoreFrom is corrected (a Job's pod template cannot change); the old one is pruned", () => {
+    const corrected = { ...from, claimName: "team-orion-database-backup" }
+    const p = plan(ws({ database: { restoreFrom: corrected } }), nothing)
+    const [job] = jobs(p.apply, "restore")
+    expect(job?.metadata.name).not.toBe(restoreJobName)
+    expect(job?.metadata.name).toMatch(/^test-environment-orion-restore-[0-9a-f]{8}$/u)
+    const jobSelector = p.prune.find((s) => s.kind === "Job")
+    expect(jobSelector?.keep).not.toContain(restoreJobName)
   })
 
   it("is never planned once the server has run a migrated revision, whatever the spec says", () => {

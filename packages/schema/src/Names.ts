@@ -18,6 +18,7 @@ export const migrationJobName = (workspace: string, hash: string): string =>
 export const backupJobName = (workspace: string, hash: string): string =>
   `${workspace}${childSuffix.backup}${hash.slice(0, migrationHashLength)}`
 export const backupVolumeName = (workspace: string): string => `${workspace}${childSuffix.backupVolume}`
-export const restoreJobName = (workspace: string): string => `${workspace}${childSuffix.restore}`
+export const restoreJobName = (workspace: string, hash: string): string =>
+  `${workspace}${childSuffix.restore}${hash.slice(0, migrationHashLength)}`
 export const backupCronJobName = (workspace: string): string => `${workspace}${childSuffix.backupSchedule}`
 export const agentName = (workspace: string, pool: string): string => `${workspace}${childSuffix.agent}${pool}`

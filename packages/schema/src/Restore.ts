@@ -1,6 +1,6 @@
 /**
  * `spec.workflows.database.restoreFrom`: a backup file (`backup.ts` of the planner writes them) restored into a new
- * Workspace's in-cluster database before its first migration, by a Job `<ws>-orion-restore` (ADR 0011). The Job
+ * Workspace's in-cluster database before its first migration, by a Job `<ws>-orion-restore-<hash>` (ADR 0011). The Job
  * refuses a database that already holds a Prefect schema, so a restore never overwrites data.
  */
 import { Schema } from "effect"

@@ -38,8 +38,8 @@ export const childSuffix = {
   migration: "-orion-migrate-", // + 8 hex characters of the migration hash
   backup: "-orion-backup-", // + the migration hash it runs before (shorter than `migration`: no new length rule)
   backupVolume: "-orion-database-backup",
-  /** The Job restoring `spec.workflows.database.restoreFrom` into a new database. */
-  restore: "-orion-restore",
+  /** The Job restoring `spec.workflows.database.restoreFrom`, + the hash of its content (as long as `migration`). */
+  restore: "-orion-restore-",
   /** The scheduled backups' CronJob (see `maxWorkspaceNameLength`). */
   backupSchedule: "-orion-backups",
   agent: "-agent-", // + pool name

@@ -130,9 +130,14 @@ export const makeGather = (
       }
       const database = mine(view.get("StatefulSet", { namespace, name: databaseName(names) }))
       const deployments = view.owned("Deployment", key).filter((d) => mine(d) !== undefined)
-      const diagnosed = needsDiagnosis([...deployments, ...(database === undefined ? [] : [database])])
-        ? yield* readPods(client, namespace, names.name)
-        : { pods: [], mountEvents: [] }
+      // A restore whose pod cannot start (a claim of restoreFrom that does not exist) is said, not waited for.
+      const restoring = jobs.some(
+        (job) => job.metadata.labels?.[labelKeys.component] === "restore" && jobStateOf(job).state === "running",
+      )
+      const diagnosed =
+        restoring || needsDiagnosis([...deployments, ...(database === undefined ? [] : [database])])
+          ? yield* readPods(client, namespace, names.name)
+          : { pods: [], mountEvents: [] }
       // The Secrets the spec names: the user's (their facts, in the watch's cache) or ours (another Workspace's, in the
       // children's). One in a namespace the operator does not watch is not looked at.
       const secrets = new Map<string, SecretObservation>()

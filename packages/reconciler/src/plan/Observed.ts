@@ -128,7 +128,7 @@ export interface Observed {
    * `message` is its pod's termination message (the file it wrote).
    */
   readonly backupJobs?: ReadonlyArray<MigrationJobObservation>
-  /** The restore Job `<ws>-orion-restore` (`restore.ts`), observed as migration Jobs are. */
+  /** The restore Job `<ws>-orion-restore-<hash>` (`restore.ts`), observed as migration Jobs are. */
   readonly restoreJobs?: ReadonlyArray<MigrationJobObservation>
   /** The Jobs of the scheduled backups' CronJob `<ws>-orion-backups`, observed as `backupJobs`. */
   readonly scheduledBackupJobs?: ReadonlyArray<MigrationJobObservation>

@@ -16,7 +16,7 @@ export const servicesName = (ctx: PlanContext): string => Names.servicesName(ctx
 export const migrationJobName = (ctx: PlanContext, hash: string): string => Names.migrationJobName(ctx.name, hash)
 export const backupJobName = (ctx: PlanContext, hash: string): string => Names.backupJobName(ctx.name, hash)
 export const backupVolumeName = (ctx: PlanContext): string => Names.backupVolumeName(ctx.name)
-export const restoreJobName = (ctx: PlanContext): string => Names.restoreJobName(ctx.name)
+export const restoreJobName = (ctx: PlanContext, hash: string): string => Names.restoreJobName(ctx.name, hash)
 export const backupCronJobName = (ctx: PlanContext): string => Names.backupCronJobName(ctx.name)
 export const agentName = (ctx: PlanContext, pool: string): string => Names.agentName(ctx.name, pool)
 

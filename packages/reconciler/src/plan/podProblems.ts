@@ -21,6 +21,8 @@ export const componentPath = (ctx: PlanContext, problem: Pick<PodProblem, "compo
     case "redis":
     case "migration":
       return `spec.workflows.${problem.component}`
+    case "restore":
+      return "spec.workflows.database.restoreFrom"
     default:
       return problem.component
   }

@@ -1,5 +1,5 @@
 /**
- * A restore into a new Workspace (ADR 0011): with `spec.workflows.database.restoreFrom`, the Job `<ws>-orion-restore`
+ * A restore into a new Workspace (ADR 0011): with `spec.workflows.database.restoreFrom`, the Job `<ws>-orion-restore-<hash>`
  * runs `pg_restore` of a backup file (`backup.ts` writes them) into the in-cluster database before its first
  * migration, and the migration waits for it. The restored database is then migrated to the Workspace's image like any
  * other, so a backup of an older Prefect can be restored into a newer one.
@@ -11,6 +11,7 @@
  * annotation records it) the restore is never planned again, whatever the spec says.
  */
 import { metadata, type PlanContext } from "./context.js"
+import { contentHash } from "./hash.js"
 import type { Job } from "./kube.js"
 import { labels } from "./labels.js"
 import { type MigrationGate, type ServerRevision, shutBefore, usesInternalDatabase } from "./migration.js"
@@ -44,11 +45,12 @@ const script = [
 export const restores = (ctx: PlanContext, revision: ServerRevision): boolean =>
   ctx.workflows.database.restoreFrom !== undefined && usesInternalDatabase(ctx, revision)
 
-export const planRestoreJob = (ctx: PlanContext, from: { readonly claimName: string; readonly file: string }): Job => ({
-  apiVersion: "batch/v1",
-  kind: "Job",
-  metadata: metadata(ctx, restoreJobName(ctx), labels(ctx, "restore")),
-  spec: {
+/**
+ * The restore Job, named by the hash of its content: a changed `restoreFrom` (a claim name corrected while the pod
+ * could not start) makes a new Job rather than an update of an immutable one; the old one is pruned.
+ */
+export const planRestoreJob = (ctx: PlanContext, from: { readonly claimName: string; readonly file: string }): Job => {
+  const spec: Job["spec"] = {
     backoffLimit: 2,
     podFailurePolicy: {
       rules: [
@@ -69,8 +71,14 @@ export const planRestoreJob = (ctx: PlanContext, from: { readonly claimName: str
       mountPath: restoreMountPath,
       readOnly: true,
     }),
-  },
-})
+  }
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: metadata(ctx, restoreJobName(ctx, contentHash(spec)), labels(ctx, "restore")),
+    spec,
+  }
+}
 
 /**
  * Puts the restore in front of the first migration: while the server has never run a migrated revision, the
