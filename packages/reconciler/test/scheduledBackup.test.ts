@@ -1,9 +1,10 @@
 // Scheduled backups (issue 23 item 2): `spec.workflows.database.backup.schedule` plans a CronJob whose Jobs are the
 // backup before a migration, and `status.lastBackup` names the newest file a backup reported.
 import { validateWorkspace } from "@cartographer/schema"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Observed } from "../src/index.js"
-import { planBackupJob } from "../src/plan/backup.js"
+import { backupFileOf, lastBackup, planBackupJob } from "../src/plan/backup.js"
 import { contextOf } from "../src/plan/context.js"
 import type { CronJob, ManagedObject } from "../src/plan/kube.js"
 import { plan, planUnknown } from "../src/plan/planner.js"
@@ -162,5 +163,48 @@ describe("status.lastBackup", () => {
     expect(condition(p, "Ready")?.status).toBe("True")
     const later = succeeded("test-environment-orion-backups-29002880", file, "2026-12-08T03:00:00Z")
     expect(condition(plan(w, { ...world, scheduledBackupJobs: [failed, later] }), "Degraded")?.status).toBe("False")
+  })
+})
+
+describe("status.lastBackup, over any succession of backups", () => {
+  const stamp = fc
+    .date({ min: new Date("2026-01-01T00:00:00Z"), max: new Date("2027-01-01T00:00:00Z"), noInvalidDate: true })
+    .map((d) =>
+      d
+        .toISOString()
+        .replace(/[-:]/gu, "")
+        .replace(/\.\d+Z$/u, "Z"),
+    )
+  const job = fc.record({
+    stamp,
+    state: fc.constantFrom("running" as const, "succeeded" as const, "failed" as const),
+    scheduled: fc.boolean(),
+  })
+
+  it("never names an older file than it did, and always the newest a succeeded backup reported", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(job, { maxLength: 4 }), { maxLength: 6 }), (rounds) => {
+        let status: ReturnType<typeof lastBackup>
+        const succeeded: Array<string> = []
+        for (const round of rounds) {
+          const observed = round.map((j, i) => ({
+            name: `job-${i}`,
+            state: j.state,
+            message: `cartographer/backup file=${j.stamp}-prefect-3.9.1-python3.12-91e2b8f3d6a4.dump bytes=1`,
+          }))
+          const next = lastBackup({
+            ...nothing,
+            ...(status === undefined ? {} : { previousStatus: { lastBackup: status } }),
+            scheduledBackupJobs: observed.filter((_, i) => round[i]?.scheduled === true),
+            backupJobs: observed.filter((_, i) => round[i]?.scheduled !== true),
+          })
+          if (status !== undefined) expect(next !== undefined && next.time >= status.time).toBe(true)
+          for (const j of observed) if (j.state === "succeeded") succeeded.push(backupFileOf(j.message)?.time ?? "")
+          expect(next?.time).toBe(succeeded.length === 0 ? undefined : succeeded.sort().at(-1))
+          status = next
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })
