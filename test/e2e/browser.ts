@@ -27,6 +27,13 @@ export const headlessChromium = (profile: string): ReadonlyArray<string> => [
   "--window-size=1440,900",
 ]
 
+/**
+ * Removes a Chromium profile. The browser's helper processes (renderer, network service) outlive its main process by
+ * a moment and may still write there, so a removal racing them meets ENOTEMPTY: fs.rm retries that, with backoff.
+ */
+export const removeProfile = (profile: string): Promise<void> =>
+  rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+
 export interface PageCapture {
   readonly dom: string
   readonly screenshot: string
@@ -67,6 +74,6 @@ export const capturePage = async (
     await run(chromium, [...common(waitMs), `--screenshot=${options.screenshot}`, url], { timeout: 180_000 })
     return { dom, screenshot: options.screenshot }
   } finally {
-    await rm(profile, { recursive: true, force: true })
+    await removeProfile(profile)
   }
 }

@@ -1,11 +1,11 @@
 // A real browser driven step by step, for pages that need more than one load (a login, a reload with what it
 // stored): Debian's Chromium, headless, spoken to over the Chrome DevTools Protocol with Node's own WebSocket. Every
 // URL the page requests is recorded, so a test can tell where the UI sent its API calls.
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { mkdtemp, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { start } from "../harness/processes.js"
-import { chromiumPath, headlessChromium } from "./browser.js"
+import { chromiumPath, headlessChromium, removeProfile } from "./browser.js"
 
 export interface BrowserPage {
   /** Loads `url` and resolves once its load event fired. */
@@ -45,7 +45,7 @@ export const openPage = async (options: { readonly hostResolverRules?: string } 
   browser.child.stdout?.resume()
   const close = async () => {
     await browser.kill()
-    await rm(profile, { recursive: true, force: true })
+    await removeProfile(profile)
   }
   try {
     const endpoint = await new Promise<string>((resolve, reject) => {
