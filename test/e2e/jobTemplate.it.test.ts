@@ -6,6 +6,7 @@
 // the Job (its pod stays Pending, unschedulable for want of nvidia.com/gpu). The steps build on each other.
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { describeOnRealNode, type KubeApi, kubectl, realNode } from "../harness/index.js"
+import type { FlowRunJob } from "../prefect/flowRunJob.js"
 import {
   completedJob,
   componentLabel,
@@ -72,28 +73,6 @@ const manifest = (namespace: string) => ({
   },
 })
 
-interface JobSpec {
-  readonly spec: {
-    readonly ttlSecondsAfterFinished?: number
-    readonly template: {
-      readonly spec: {
-        readonly serviceAccountName?: string
-        readonly nodeSelector?: Record<string, string>
-        readonly tolerations?: ReadonlyArray<Record<string, unknown>>
-        readonly imagePullSecrets?: ReadonlyArray<{ readonly name: string }>
-        readonly securityContext?: Record<string, unknown>
-        readonly containers: ReadonlyArray<{
-          readonly image: string
-          readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: unknown }>
-          readonly envFrom?: ReadonlyArray<unknown>
-          readonly resources?: { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> }
-          readonly securityContext?: Record<string, unknown>
-        }>
-      }
-    }
-  }
-}
-
 interface PodDetail extends Omit<Pod, "spec" | "status"> {
   readonly spec: Pod["spec"] & { readonly priorityClassName?: string; readonly priority?: number }
   readonly status?: {
@@ -115,7 +94,7 @@ describeOnRealNode("a Workspace fitted to its cluster, run for real on the real 
   }
   const jobOf = (runId: string) =>
     until(`the worker creates a Job for flow run ${runId}`, async () => {
-      const jobs = await api.get<{ items: Array<Job & JobSpec> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
+      const jobs = await api.get<{ items: Array<Job & FlowRunJob> }>(`/apis/batch/v1/namespaces/${namespace}/jobs`)
       return jobs.items.find((j) => j.metadata.labels?.["prefect.io/flow-run-id"] === runId)
     })
   const jobPod = (job: Job) =>

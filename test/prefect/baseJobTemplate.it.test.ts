@@ -8,6 +8,7 @@ import { plan } from "@cartographer/reconciler/testing"
 import { decode } from "@cartographer/schema/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { run } from "../harness/processes.js"
+import type { FlowRunJob } from "./flowRunJob.js"
 import { prefectVenv, venvBin } from "./index.js"
 
 interface Container {
@@ -89,32 +90,8 @@ const templateAndJob = async (ws: ReturnType<typeof workspace>, jobVariables: Re
     timeoutMs: 120_000,
   })
   expect(rendered.code, rendered.stderr).toBe(0)
-  const job = JSON.parse(rendered.stdout.trim().split("\n").at(-1) ?? "{}") as Job
+  const job = JSON.parse(rendered.stdout.trim().split("\n").at(-1) ?? "{}") as FlowRunJob
   return { written, template, job }
-}
-
-interface Job {
-  readonly metadata: { readonly namespace: string }
-  readonly spec: {
-    readonly ttlSecondsAfterFinished?: number
-    readonly template: {
-      readonly spec: {
-        readonly serviceAccountName?: string
-        readonly nodeSelector?: Record<string, string>
-        readonly tolerations?: ReadonlyArray<unknown>
-        readonly imagePullSecrets?: ReadonlyArray<unknown>
-        readonly securityContext?: Record<string, unknown>
-        readonly containers: ReadonlyArray<{
-          readonly image: string
-          readonly env: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: unknown }>
-          readonly envFrom?: ReadonlyArray<unknown>
-          readonly resources: { readonly requests?: Record<string, unknown>; readonly limits?: Record<string, unknown> }
-          readonly securityContext?: Record<string, unknown>
-          readonly volumeMounts?: ReadonlyArray<{ readonly mountPath: string }>
-        }>
-      }
-    }
-  }
 }
 
 const gpuPool = {
@@ -181,7 +158,7 @@ describe("the flow-run Job template of a kubernetes pool, rendered by prefect-ku
     const pod = job?.spec.template.spec
     expect(pod?.containers[0]?.image).toBe("registry.example.com/flows:8")
     expect(pod?.nodeSelector).toEqual({ pool: "other" })
-    expect(pod?.containers[0]?.resources.limits).toEqual({ cpu: "3", memory: "4Gi", "nvidia.com/gpu": "1" })
+    expect(pod?.containers[0]?.resources?.limits).toEqual({ cpu: "3", memory: "4Gi", "nvidia.com/gpu": "1" })
     const names = (pod?.containers[0]?.env ?? []).map((e) => e.name)
     expect(names).toEqual(expect.arrayContaining(["MODEL", "EXTRA", "HF_TOKEN"]))
   })
