@@ -12,15 +12,14 @@ import { containerSecurity, imageServiceUid, podFields, podTemplate, pullPolicy 
 import { defaultResources } from "./resources.js"
 import { databaseDb, databasePort, databaseUser, secretKeys } from "./secrets.js"
 
+/** The connection flags every tool takes, from the container's environment. */
+export const connectionFlags = '-h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME"'
+
 /** A shell function `q "<sql>"` that prints one query's result, unaligned, and fails on an error. */
-export const psqlFunction =
-  'q() { psql -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME" -Atq -v ON_ERROR_STOP=1 -c "$1"; }'
+export const psqlFunction = `q() { psql ${connectionFlags} -Atq -v ON_ERROR_STOP=1 -c "$1"; }`
 
 /** A shell test: the database holds Prefect's schema (its `alembic_version` table), i.e. data. */
 export const holdsPrefectSchema = `[ "$(q "SELECT to_regclass('public.alembic_version') IS NOT NULL")" = t ]`
-
-/** The connection flags every tool takes, from the container's environment. */
-export const connectionFlags = '-h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER" -d "$DATABASE_NAME"'
 
 export interface PostgresTool {
   readonly component: "backup" | "restore"
